@@ -1,0 +1,275 @@
+#include "cli/commands.h"
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "publish/kafka_publisher.h"
+#include "publish/topic_audit.h"
+#include "relay/relay.h"
+#include "store/pg_outbox_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include <unistd.h>
+
+namespace outboxd::cli {
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+
+void install_stop_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    // No SA_RESTART: a blocking wait for notifications returns at once.
+    sa.sa_flags = 0;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+}
+
+bool stopping() { return g_stop_signal.load() != 0; }
+
+relay::RelayOptions relay_options(const config::Config& cfg) {
+    relay::RelayOptions o;
+    o.batch_size = static_cast<std::size_t>(cfg.relay.batch_size);
+    o.max_in_flight = static_cast<std::size_t>(cfg.relay.max_in_flight);
+    o.retry.max_attempts = cfg.relay.max_attempts;
+    o.retry.initial = cfg.relay.retry_backoff_initial;
+    o.retry.max = cfg.relay.retry_backoff_max;
+    o.poll_interval = cfg.relay.poll_interval;
+    o.rescan_interval = cfg.relay.rescan_interval;
+    return o;
+}
+
+std::string table_name(const config::Config& cfg) {
+    return store::quote_ident(cfg.postgres.schema) + "." + store::quote_ident(cfg.postgres.table);
+}
+
+// Topics to audit: the configured ones plus those of rows now pending.
+std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOutboxStore& st) {
+    std::set<std::string> all(cfg.kafka.audit_topics.begin(), cfg.kafka.audit_topics.end());
+    for (auto& t : st.pending_topics()) {
+        all.insert(std::move(t));
+    }
+    return {all.begin(), all.end()};
+}
+
+// Logs the audit; returns false when require_durable_topics forbids starting.
+bool report_audit(const config::Config& cfg, const publish::AuditResult& audit) {
+    auto log = log::get("publish");
+    if (!audit.reached_cluster) {
+        log->warn("topic audit skipped: {}", audit.error);
+        return !cfg.kafka.require_durable_topics;
+    }
+    if (!audit.error.empty()) {
+        log->warn("topic audit incomplete: {}", audit.error);
+    }
+    bool weak = !audit.error.empty();
+    for (const auto& a : audit.topics) {
+        if (!a.exists) {
+            // Rows for it will fail as row-level errors and be parked; that is
+            // not a durability question.
+            log->warn("topic {}: does not exist; rows for it will be retried and parked", a.topic);
+            continue;
+        }
+        if (a.problems.empty()) {
+            log->info("topic {}: durable (partitions={} rf={} min.insync.replicas={})", a.topic,
+                      a.partitions, a.replication_factor, a.min_insync_replicas);
+            continue;
+        }
+        weak = true;
+        for (const auto& p : a.problems) {
+            if (cfg.kafka.require_durable_topics) {
+                log->error("topic {}: {}", a.topic, p);
+            } else {
+                log->warn("topic {}: {}", a.topic, p);
+            }
+        }
+    }
+    if (weak && cfg.kafka.require_durable_topics) {
+        log->error(
+            "refusing to start: kafka.require_durable_topics is true and a target topic is not "
+            "durable (replication.factor >= 2, min.insync.replicas >= 2, no unclean election)");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+int cmd_migrate(const config::Config& cfg) {
+    store::PgOutboxStore st(cfg.postgres);
+    try {
+        const auto stmts = st.migrate();
+        std::cout << "outboxd: migrated " << table_name(cfg) << " (" << stmts.size()
+                  << " statements: table, pending index, autovacuum settings, "
+                  << (cfg.postgres.notify_channel.empty() ? "no NOTIFY trigger"
+                                                          : "NOTIFY trigger on channel "
+                                                                + cfg.postgres.notify_channel)
+                  << ")\n";
+        return kExitOk;
+    } catch (const std::exception& e) {
+        std::cerr << "outboxd: migrate failed: " << e.what() << "\n";
+        return kExitFailure;
+    }
+}
+
+int cmd_check(const config::Config& cfg) {
+    int problems = 0;
+    std::cout << "config: ok\n";
+    store::PgOutboxStore st(cfg.postgres);
+    std::vector<std::string> topics(cfg.kafka.audit_topics);
+    try {
+        st.verify();
+        topics = topics_to_audit(cfg, st);
+        std::cout << "postgres: ok (table " << table_name(cfg) << ")\n";
+    } catch (const std::exception& e) {
+        std::cout << "postgres: FAILED: " << e.what() << "\n";
+        ++problems;
+    }
+    try {
+        publish::KafkaPublisher pub(cfg.kafka);
+        const auto audit = publish::audit_topics(pub.handle(), topics, Millis(10000));
+        if (!audit.reached_cluster) {
+            std::cout << "kafka: FAILED: " << audit.error << "\n";
+            ++problems;
+        } else {
+            std::cout << "kafka: ok (" << cfg.kafka.bootstrap_servers << ")\n";
+            if (!audit.error.empty()) {
+                std::cout << "kafka: audit incomplete: " << audit.error << "\n";
+                ++problems;
+            }
+            for (const auto& a : audit.topics) {
+                if (a.problems.empty()) {
+                    std::cout << "topic " << a.topic << ": durable (partitions=" << a.partitions
+                              << " rf=" << a.replication_factor
+                              << " min.insync.replicas=" << a.min_insync_replicas << ")\n";
+                    continue;
+                }
+                for (const auto& p : a.problems) {
+                    const bool counts = !a.exists || cfg.kafka.require_durable_topics;
+                    std::cout << "topic " << a.topic << ": " << (counts ? "FAILED: " : "warning: ")
+                              << p << "\n";
+                    problems += counts ? 1 : 0;
+                }
+            }
+        }
+    } catch (const std::exception& e) {
+        std::cout << "kafka: FAILED: " << e.what() << "\n";
+        ++problems;
+    }
+    if (problems > 0) {
+        std::cout << problems << " problem" << (problems == 1 ? "" : "s") << " found\n";
+        return kExitFailure;
+    }
+    std::cout << "all checks passed\n";
+    return kExitOk;
+}
+
+int cmd_run(const config::Config& cfg) {
+    install_stop_handlers();
+    auto log = log::get("main");
+    log->info("outboxd {} starting: table {} -> kafka {}", kVersion, table_name(cfg),
+              cfg.kafka.bootstrap_servers);
+
+    store::PgOutboxStore st(cfg.postgres);
+    // PostgreSQL may come up after us (sidecar start order): wait for it, but
+    // give up at once on a problem retrying cannot fix.
+    Millis backoff(100);
+    while (!stopping()) {
+        try {
+            st.verify();
+            break;
+        } catch (const store::StoreUnavailable& e) {
+            log->warn("{}; retry in {} ms", e.what(), backoff.count());
+            std::this_thread::sleep_for(backoff);
+            backoff = std::min(backoff * 2, Millis(5000));
+        } catch (const store::StoreMisconfigured& e) {
+            log->critical("{}", e.what());
+            return kExitFailure;
+        }
+    }
+    if (stopping()) {
+        return kExitOk;
+    }
+
+    publish::KafkaPublisher pub(cfg.kafka);
+    {
+        std::vector<std::string> topics;
+        try {
+            topics = topics_to_audit(cfg, st);
+        } catch (const store::StoreUnavailable& e) {
+            log->warn("listing pending topics for the audit: {}", e.what());
+            topics = cfg.kafka.audit_topics;
+        }
+        if (!topics.empty() || cfg.kafka.require_durable_topics) {
+            const auto audit = publish::audit_topics(pub.handle(), topics, Millis(10000));
+            if (!report_audit(cfg, audit)) {
+                return kExitFailure;
+            }
+        }
+    }
+
+    SteadyClock clock;
+    XorShiftRandom random(static_cast<std::uint64_t>(::getpid())
+                          ^ static_cast<std::uint64_t>(clock.now().time_since_epoch().count()));
+    auto relay_log = log::get("relay");
+    relay::Relay relay(relay_options(cfg), st, pub, clock, random, [&](const relay::RelayEvent& ev) {
+        switch (ev.kind) {
+        case relay::RelayEvent::Kind::kInfo:
+            relay_log->info("{}", ev.text);
+            break;
+        case relay::RelayEvent::Kind::kWarn:
+            relay_log->warn("{}", ev.text);
+            break;
+        case relay::RelayEvent::Kind::kError:
+            relay_log->error("{}", ev.text);
+            break;
+        }
+    });
+    log->info("relaying (batch_size={} max_in_flight={} poll_interval_ms={} notify_channel={})",
+              cfg.relay.batch_size, cfg.relay.max_in_flight, cfg.relay.poll_interval.count(),
+              cfg.postgres.notify_channel.empty() ? "<none>" : cfg.postgres.notify_channel);
+
+    auto next_report = clock.now() + std::chrono::seconds(10);
+    relay::RelayStats last{};
+    while (!stopping()) {
+        relay.step();
+        if (clock.now() >= next_report) {
+            const auto& s = relay.stats();
+            if (s.sent != last.sent || s.failed_attempts != last.failed_attempts
+                || relay.in_flight() > 0) {
+                relay_log->info("sent={} (+{}) failed_attempts={} parked={} in_flight={} "
+                                "transient_errors={} rebuilds={} db_errors={}",
+                                s.sent, s.sent - last.sent, s.failed_attempts, s.parked,
+                                relay.in_flight(), s.transient_errors, s.producer_rebuilds,
+                                s.db_errors);
+            }
+            last = s;
+            next_report = clock.now() + std::chrono::seconds(10);
+        }
+    }
+
+    log->info("signal {} received: stopping fetch, waiting up to {} ms for {} in-flight rows",
+              g_stop_signal.load(), cfg.relay.shutdown_timeout.count(), relay.in_flight());
+    relay.begin_shutdown();
+    const auto unknown = relay.finish_shutdown(cfg.relay.shutdown_timeout);
+    const auto& s = relay.stats();
+    if (unknown > 0) {
+        log->warn("stopped with {} rows of unknown outcome; they stay at status 0 and are sent "
+                  "again on the next start",
+                  unknown);
+    }
+    log->info("stopped: sent={} failed_attempts={} parked={}", s.sent, s.failed_attempts,
+              s.parked);
+    return kExitOk;
+}
+
+}  // namespace outboxd::cli

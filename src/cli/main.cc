@@ -1,0 +1,105 @@
+// outboxd: relays transactional-outbox rows from PostgreSQL to Kafka.
+#include "cli/commands.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "config/config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+std::vector<std::string> environment() {
+    std::vector<std::string> env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        env.emplace_back(*e);
+    }
+    return env;
+}
+
+// Loads the config or prints every problem; exit code in `code` on failure.
+std::optional<outboxd::config::Config> load(const std::string& path, int& code) {
+    auto res = outboxd::config::load_config(path, environment());
+    if (!res.problems.empty()) {
+        for (const auto& p : res.problems) {
+            std::cerr << "outboxd: config error: " << outboxd::config::format_problem(p) << "\n";
+        }
+        std::cerr << "outboxd: " << res.problems.size() << " problem"
+                  << (res.problems.size() == 1 ? "" : "s") << " in " << path << "\n";
+        code = outboxd::cli::kExitUsage;
+        return std::nullopt;
+    }
+    const auto& c = *res.config;
+    outboxd::log::setup(c.log.level, c.log.format == outboxd::config::LogFormat::kJson
+                                         ? outboxd::log::Format::kJson
+                                         : outboxd::log::Format::kText);
+    return res.config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // libpq writes to sockets the server may have closed; a SIGPIPE must
+    // become an error return, not the death of the daemon.
+    std::signal(SIGPIPE, SIG_IGN);
+
+    CLI::App app{"outboxd: relays transactional-outbox rows from PostgreSQL to Kafka with acks=all"};
+    app.set_version_flag("--version", std::string("outboxd ") + outboxd::kVersion);
+    app.require_subcommand(0, 1);
+
+    const char* env_path = std::getenv("OUTBOXD_CONFIG");
+    std::string config_path = env_path != nullptr ? env_path : "/etc/outboxd/outboxd.yaml";
+    auto add_config = [&](CLI::App* sub) {
+        sub->add_option("-c,--config", config_path,
+                        "YAML configuration file (env OUTBOXD_CONFIG; default "
+                        "/etc/outboxd/outboxd.yaml)");
+    };
+    add_config(&app);
+
+    auto* run = app.add_subcommand("run", "Relay pending rows to Kafka until SIGTERM (default)");
+    add_config(run);
+    auto* migrate = app.add_subcommand(
+        "migrate", "Create the outbox table, pending index, NOTIFY trigger; idempotent");
+    add_config(migrate);
+    auto* check = app.add_subcommand(
+        "check", "Validate the config, reach PostgreSQL and Kafka, audit topic durability");
+    add_config(check);
+    bool config_only = false;
+    check->add_flag("--config-only", config_only, "Only validate the configuration file");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : outboxd::cli::kExitUsage;
+    }
+
+    int code = 0;
+    auto cfg = load(config_path, code);
+    if (!cfg) {
+        return code;
+    }
+    try {
+        if (*migrate) {
+            return outboxd::cli::cmd_migrate(*cfg);
+        }
+        if (*check) {
+            if (config_only) {
+                std::cout << "outboxd: " << config_path << " is valid\n";
+                return 0;
+            }
+            return outboxd::cli::cmd_check(*cfg);
+        }
+        return outboxd::cli::cmd_run(*cfg);
+    } catch (const std::exception& e) {
+        outboxd::log::get("main")->critical("stopping: {}", e.what());
+        return outboxd::cli::kExitFailure;
+    }
+}

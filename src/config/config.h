@@ -1,0 +1,113 @@
+// The validated configuration of one outboxd process.
+//
+// Built once by load_config() from a YAML file plus OUTBOXD_* environment
+// overrides; immutable afterwards, so any thread may read it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace outboxd::config {
+
+// Column names of the outbox table; every one is quoted before it reaches SQL.
+struct Columns {
+    std::string id = "id";
+    std::string topic = "topic";
+    std::string key = "msg_key";
+    std::string payload = "payload";
+    std::string headers = "headers";
+    std::string status = "status";
+    std::string attempts = "attempts";
+    std::string last_error = "last_error";
+    std::string next_attempt_at = "next_attempt_at";
+    std::string created_at = "created_at";
+    std::string sent_at = "sent_at";
+};
+
+struct Postgres {
+    std::string dsn;
+    std::string schema = "public";  // from `table`, split at the first dot
+    std::string table = "outbox";
+    std::string notify_channel = "outbox";  // empty: no LISTEN, poll only
+    Columns columns;
+};
+
+struct Kafka {
+    std::string bootstrap_servers;
+    bool require_durable_topics = false;
+    std::vector<std::string> audit_topics;  // audited at start-up beside pending rows' topics
+    std::map<std::string, std::string> properties;  // handed to librdkafka as-is
+};
+
+struct Relay {
+    int batch_size = 500;
+    std::chrono::milliseconds poll_interval{1000};
+    int max_attempts = 5;
+    std::chrono::milliseconds retry_backoff_initial{1000};
+    std::chrono::milliseconds retry_backoff_max{60000};
+    std::chrono::milliseconds shutdown_timeout{10000};
+    int max_in_flight = 10000;  // back-pressure: rows produced but not yet reported
+    std::chrono::milliseconds rescan_interval{5000};  // full pass from the lowest pending id
+};
+
+enum class LogFormat { kText, kJson };
+
+struct Log {
+    std::string level = "info";
+    LogFormat format = LogFormat::kText;
+};
+
+struct Config {
+    Postgres postgres;
+    Kafka kafka;
+    Relay relay;
+    Log log;
+};
+
+// One problem found while loading: `path` is the dotted key ("relay.batch_size")
+// or the environment variable name; `message` says what is wrong.
+struct Problem {
+    std::string path;
+    std::string message;
+};
+
+struct LoadResult {
+    std::optional<Config> config;   // set only when problems is empty
+    std::vector<Problem> problems;  // every problem found, in file order
+};
+
+// Reads `path` (YAML) and applies `env` (NAME=VALUE strings, normally
+// environ) on top. Never throws for bad input: problems are returned.
+LoadResult load_config(const std::string& path, const std::vector<std::string>& env);
+
+// Same, from YAML text already in memory (tests, `check` on stdin).
+LoadResult load_config_text(const std::string& yaml_text,
+                            const std::string& source_name,
+                            const std::vector<std::string>& env);
+
+// "relay.batch_size: must be between 1 and 100000 (got 0)"
+std::string format_problem(const Problem& p);
+
+// Librdkafka keys whose values are secrets; used to redact logs and output.
+bool is_secret_property(const std::string& key);
+
+// The DSN with any password replaced by "*****".
+std::string redact_dsn(const std::string& dsn);
+
+// The effective configuration as YAML that load_config_text() reads back to
+// the same Config (for `print-config`). With `redact`, the DSN password and
+// secret kafka.properties values become "*****".
+std::string to_yaml(const Config& config, bool redact);
+
+// The option table rendered as the Markdown reference in docs/configuration.md.
+std::string options_markdown();
+
+// Keys of options that differ between the two configs but cannot change
+// without a restart; a SIGHUP reload that finds any should refuse or warn.
+std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded);
+
+}  // namespace outboxd::config

@@ -1,0 +1,524 @@
+#include "config/options.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <sstream>
+
+namespace outboxd::config {
+namespace {
+
+// PostgreSQL truncates longer identifiers (NAMEDATALEN - 1), so a longer
+// name would silently address a different table or column.
+constexpr std::size_t kMaxIdentifierBytes = 63;
+// Kafka's own limit on topic names.
+constexpr std::size_t kMaxTopicBytes = 249;
+
+std::string check_identifier_part(const std::string& text, const std::string& what) {
+    if (text.empty()) {
+        return what + " must not be empty";
+    }
+    if (text.size() > kMaxIdentifierBytes) {
+        return what + " must be at most 63 bytes (PostgreSQL truncates longer names), got "
+               + std::to_string(text.size());
+    }
+    if (text.find('\0') != std::string::npos) {
+        return what + " must not contain a NUL byte";
+    }
+    return "";
+}
+
+std::string check_identifier(const std::string& text) {
+    const std::string problem = check_identifier_part(text, "name");
+    return problem.empty() ? "" : "column " + problem;
+}
+
+std::string check_channel(const std::string& text) {
+    // Empty is meaningful: no LISTEN, poll only.
+    if (text.empty()) {
+        return "";
+    }
+    const std::string problem = check_identifier_part(text, "name");
+    return problem.empty() ? "" : "channel " + problem;
+}
+
+std::string check_table(const std::string& text) {
+    const auto dot = text.find('.');
+    if (dot == std::string::npos) {
+        const std::string problem = check_identifier_part(text, "table name");
+        return problem.empty() ? "" : problem + " (write \"schema.table\" or \"table\")";
+    }
+    std::string problem = check_identifier_part(text.substr(0, dot), "schema part");
+    if (problem.empty()) {
+        problem = check_identifier_part(text.substr(dot + 1), "table part");
+    }
+    return problem.empty() ? "" : problem + " (write \"schema.table\" or \"table\")";
+}
+
+std::string check_not_empty(const std::string& text) {
+    return text.empty() ? "must not be empty" : "";
+}
+
+std::string check_topic(const std::string& text) {
+    const bool legal_chars = std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_'
+               || c == '-';
+    });
+    if (text.empty() || text.size() > kMaxTopicBytes || !legal_chars || text == "."
+        || text == "..") {
+        return "must be a valid Kafka topic name (1 to 249 letters, digits, '.', '_' or '-')";
+    }
+    return "";
+}
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+// The producer's guarantees (DESIGN.md G2) rest on these settings, so a
+// property that weakens them is a configuration error, not a tuning choice.
+std::string check_property(const std::string& key, const std::string& value) {
+    if (key.empty()) {
+        return "property name must not be empty";
+    }
+    if (key == "acks" || key == "request.required.acks") {
+        const std::string v = lower(value);
+        if (v != "all" && v != "-1") {
+            return "refused: outboxd requires " + key
+                   + "=all (or -1) so that a row is marked sent only once every in-sync "
+                     "replica has it (got \""
+                   + value + "\")";
+        }
+        return "";
+    }
+    if (key == "enable.idempotence") {
+        const std::string v = lower(value);
+        if (v != "true" && v != "1") {
+            return "refused: outboxd requires enable.idempotence=true, which keeps per-key "
+                   "order and avoids duplicates when the producer retries (got \""
+                   + value + "\")";
+        }
+        return "";
+    }
+    if (key == "transactional.id") {
+        return "refused: transactional producers are not supported yet";
+    }
+    if (key == "bootstrap.servers" || key == "metadata.broker.list") {
+        return "refused: set kafka.bootstrap_servers instead";
+    }
+    return "";
+}
+
+std::int64_t as_int(const OptionValue& v) { return std::get<std::int64_t>(v); }
+const std::string& as_string(const OptionValue& v) { return std::get<std::string>(v); }
+
+template <std::string Columns::*kField>
+void store_column(Config& c, const OptionValue& v) {
+    c.postgres.columns.*kField = as_string(v);
+}
+template <std::string Columns::*kField>
+OptionValue load_column(const Config& c) {
+    return c.postgres.columns.*kField;
+}
+
+template <int Relay::*kField>
+void store_relay_int(Config& c, const OptionValue& v) {
+    c.relay.*kField = static_cast<int>(as_int(v));  // bounded by the option's max
+}
+template <int Relay::*kField>
+OptionValue load_relay_int(const Config& c) {
+    return static_cast<std::int64_t>(c.relay.*kField);
+}
+
+template <std::chrono::milliseconds Relay::*kField>
+void store_relay_ms(Config& c, const OptionValue& v) {
+    c.relay.*kField = std::chrono::milliseconds(as_int(v));
+}
+template <std::chrono::milliseconds Relay::*kField>
+OptionValue load_relay_ms(const Config& c) {
+    return static_cast<std::int64_t>((c.relay.*kField).count());
+}
+
+std::vector<Option> build_options() {
+    std::vector<Option> table;
+    table.reserve(40);
+    // Each reference is used only before the next add(), so growth cannot
+    // invalidate it.
+    auto add = [&table](std::string key, OptionType type, std::optional<std::string> def,
+                        std::string description) -> Option& {
+        Option& o = table.emplace_back();
+        o.key = std::move(key);
+        o.type = type;
+        o.default_value = std::move(def);
+        o.description = std::move(description);
+        return o;
+    };
+    auto add_int = [&add](std::string key, OptionType type, std::int64_t min, std::int64_t max,
+                          std::int64_t def, std::string description) -> Option& {
+        Option& o = add(std::move(key), type, std::to_string(def), std::move(description));
+        o.min = min;
+        o.max = max;
+        return o;
+    };
+
+    // --- postgres -----------------------------------------------------------
+    {
+        Option& o = add("postgres.dsn", OptionType::kString, std::nullopt,
+                        "libpq connection string (keyword=value or postgresql:// URI). Required "
+                        "unless postgres.dsn_file is set; never both.");
+        o.required = true;
+        o.secret = true;
+        o.check_text = check_not_empty;
+        o.store = [](Config& c, const OptionValue& v) { c.postgres.dsn = as_string(v); };
+        o.load = [](const Config& c) -> OptionValue { return c.postgres.dsn; };
+    }
+    {
+        // No store: the loader reads the file and stores its text as the DSN.
+        Option& o = add("postgres.dsn_file", OptionType::kString, std::nullopt,
+                        "File holding the DSN, surrounding whitespace trimmed (for mounted "
+                        "secrets). A relative path is taken from the config file's directory.");
+        o.check_text = check_not_empty;
+    }
+    {
+        Option& o = add("postgres.table", OptionType::kString, std::string("public.outbox"),
+                        "Outbox table as \"schema.table\", or \"table\" for schema public. Split "
+                        "at the first dot; each part quoted in SQL, at most 63 bytes.");
+        o.check_text = check_table;
+        o.store = [](Config& c, const OptionValue& v) {
+            const std::string& text = as_string(v);
+            const auto dot = text.find('.');
+            if (dot == std::string::npos) {
+                c.postgres.schema = "public";
+                c.postgres.table = text;
+            } else {
+                c.postgres.schema = text.substr(0, dot);
+                c.postgres.table = text.substr(dot + 1);
+            }
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.postgres.schema + "." + c.postgres.table;
+        };
+    }
+    {
+        Option& o = add("postgres.notify_channel", OptionType::kString, std::string("outbox"),
+                        "Channel to LISTEN on for insert wake-ups. Empty string: no LISTEN, poll "
+                        "only.");
+        o.check_text = check_channel;
+        o.store = [](Config& c, const OptionValue& v) { c.postgres.notify_channel = as_string(v); };
+        o.load = [](const Config& c) -> OptionValue { return c.postgres.notify_channel; };
+    }
+    struct ColumnOption {
+        const char* key;
+        const char* def;
+        const char* description;
+        void (*store)(Config&, const OptionValue&);
+        OptionValue (*load)(const Config&);
+    };
+    const ColumnOption columns[] = {
+        {"id", "id", "Row id: bigint from a sequence; sets the order per key.",
+         store_column<&Columns::id>, load_column<&Columns::id>},
+        {"topic", "topic", "Target Kafka topic (text, not null).", store_column<&Columns::topic>,
+         load_column<&Columns::topic>},
+        {"key", "msg_key", "Kafka message key (text); NULL sends the message without a key.",
+         store_column<&Columns::key>, load_column<&Columns::key>},
+        {"payload", "payload", "Message value: bytea, text or jsonb.",
+         store_column<&Columns::payload>, load_column<&Columns::payload>},
+        {"headers", "headers", "Kafka headers as a jsonb object of name to string value.",
+         store_column<&Columns::headers>, load_column<&Columns::headers>},
+        {"status", "status", "Row status: 0 pending, 1 sent, 2 failed (smallint).",
+         store_column<&Columns::status>, load_column<&Columns::status>},
+        {"attempts", "attempts", "Counted failures so far (integer).",
+         store_column<&Columns::attempts>, load_column<&Columns::attempts>},
+        {"last_error", "last_error", "Text of the last counted failure.",
+         store_column<&Columns::last_error>, load_column<&Columns::last_error>},
+        {"next_attempt_at", "next_attempt_at",
+         "Earliest time of the next try after a counted failure (timestamptz).",
+         store_column<&Columns::next_attempt_at>, load_column<&Columns::next_attempt_at>},
+        {"created_at", "created_at", "Insert time (timestamptz).",
+         store_column<&Columns::created_at>, load_column<&Columns::created_at>},
+        {"sent_at", "sent_at", "Time Kafka acknowledged the row (timestamptz).",
+         store_column<&Columns::sent_at>, load_column<&Columns::sent_at>},
+    };
+    for (const ColumnOption& col : columns) {
+        Option& o = add(std::string("postgres.columns.") + col.key, OptionType::kString,
+                        std::string(col.def), col.description);
+        o.check_text = check_identifier;
+        o.store = col.store;
+        o.load = col.load;
+    }
+
+    // --- kafka --------------------------------------------------------------
+    {
+        Option& o = add("kafka.bootstrap_servers", OptionType::kString, std::nullopt,
+                        "Comma-separated host:port list of brokers to bootstrap from.");
+        o.required = true;
+        o.check_text = check_not_empty;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.kafka.bootstrap_servers = as_string(v);
+        };
+        o.load = [](const Config& c) -> OptionValue { return c.kafka.bootstrap_servers; };
+    }
+    {
+        Option& o = add("kafka.require_durable_topics", OptionType::kBool, std::string("false"),
+                        "Refuse to start when a target topic has replication.factor < 2, "
+                        "min.insync.replicas < 2 or unclean leader election on; false: only "
+                        "report them.");
+        o.store = [](Config& c, const OptionValue& v) {
+            c.kafka.require_durable_topics = std::get<bool>(v);
+        };
+        o.load = [](const Config& c) -> OptionValue { return c.kafka.require_durable_topics; };
+    }
+    {
+        Option& o = add("kafka.audit_topics", OptionType::kStringList, std::string(""),
+                        "Topics audited at start-up besides the topics of pending rows.");
+        o.check_text = check_topic;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.kafka.audit_topics = std::get<std::vector<std::string>>(v);
+        };
+        o.load = [](const Config& c) -> OptionValue { return c.kafka.audit_topics; };
+    }
+    {
+        Option& o = add("kafka.properties", OptionType::kStringMap, std::string(""),
+                        "librdkafka producer properties (TLS, SASL, linger.ms...) passed as-is. "
+                        "Refused: acks other than all/-1, enable.idempotence=false, "
+                        "transactional.id, bootstrap.servers.");
+        o.check_entry = check_property;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.kafka.properties = std::get<std::map<std::string, std::string>>(v);
+        };
+        o.load = [](const Config& c) -> OptionValue { return c.kafka.properties; };
+    }
+
+    // --- relay --------------------------------------------------------------
+    {
+        Option& o = add_int("relay.batch_size", OptionType::kInt, 1, 100000, 500,
+                            "Most rows fetched and produced in one pass.");
+        o.reloadable = true;
+        o.store = store_relay_int<&Relay::batch_size>;
+        o.load = load_relay_int<&Relay::batch_size>;
+    }
+    {
+        Option& o = add_int("relay.poll_interval_ms", OptionType::kDurationMs, 10, 3600000, 1000,
+                            "Longest wait between fetches when no LISTEN wake-up arrives.");
+        o.reloadable = true;
+        o.store = store_relay_ms<&Relay::poll_interval>;
+        o.load = load_relay_ms<&Relay::poll_interval>;
+    }
+    {
+        Option& o = add_int("relay.max_attempts", OptionType::kInt, 1, 1000, 5,
+                            "Counted failures before a row is parked at status 2. Outages never "
+                            "count.");
+        o.reloadable = true;
+        o.store = store_relay_int<&Relay::max_attempts>;
+        o.load = load_relay_int<&Relay::max_attempts>;
+    }
+    {
+        Option& o = add_int("relay.retry_backoff_initial_ms", OptionType::kDurationMs, 1, 86400000,
+                            1000,
+                            "Delay before retrying a row after its first counted failure; "
+                            "doubles with each further failure.");
+        o.reloadable = true;
+        o.store = store_relay_ms<&Relay::retry_backoff_initial>;
+        o.load = load_relay_ms<&Relay::retry_backoff_initial>;
+    }
+    {
+        Option& o = add_int("relay.retry_backoff_max_ms", OptionType::kDurationMs, 1, 86400000,
+                            60000,
+                            "Upper bound of the retry delay. Must be at least "
+                            "relay.retry_backoff_initial_ms.");
+        o.reloadable = true;
+        o.store = store_relay_ms<&Relay::retry_backoff_max>;
+        o.load = load_relay_ms<&Relay::retry_backoff_max>;
+    }
+    {
+        Option& o = add_int("relay.shutdown_timeout_ms", OptionType::kDurationMs, 0, 3600000,
+                            10000,
+                            "On SIGTERM, longest wait for delivery reports of rows in flight "
+                            "before exiting.");
+        o.store = store_relay_ms<&Relay::shutdown_timeout>;
+        o.load = load_relay_ms<&Relay::shutdown_timeout>;
+    }
+    {
+        Option& o = add_int("relay.max_in_flight", OptionType::kInt, 1, 1000000, 10000,
+                            "Back-pressure: most rows produced but not yet reported. Must be at "
+                            "least relay.batch_size.");
+        o.store = store_relay_int<&Relay::max_in_flight>;
+        o.load = load_relay_int<&Relay::max_in_flight>;
+    }
+    {
+        Option& o = add_int("relay.rescan_interval_ms", OptionType::kDurationMs, 100, 3600000,
+                            5000,
+                            "Interval between full scans from the lowest pending id, which "
+                            "catch rows whose transaction committed late.");
+        o.reloadable = true;
+        o.store = store_relay_ms<&Relay::rescan_interval>;
+        o.load = load_relay_ms<&Relay::rescan_interval>;
+    }
+
+    // --- log ----------------------------------------------------------------
+    {
+        Option& o = add("log.level", OptionType::kEnum, std::string("info"),
+                        "Lowest level written to stderr.");
+        o.allowed = {"trace", "debug", "info", "warn", "error"};
+        o.reloadable = true;
+        o.store = [](Config& c, const OptionValue& v) { c.log.level = as_string(v); };
+        o.load = [](const Config& c) -> OptionValue { return c.log.level; };
+    }
+    {
+        Option& o = add("log.format", OptionType::kEnum, std::string("text"),
+                        "Log line format: text for people, json (one object per line) for "
+                        "collectors.");
+        o.allowed = {"text", "json"};
+        o.reloadable = true;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.log.format = as_string(v) == "json" ? LogFormat::kJson : LogFormat::kText;
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return std::string(c.log.format == LogFormat::kJson ? "json" : "text");
+        };
+    }
+    return table;
+}
+
+std::string type_text(const Option& o) {
+    switch (o.type) {
+    case OptionType::kString:
+        return "string";
+    case OptionType::kBool:
+        return "bool";
+    case OptionType::kInt:
+        return "int, " + std::to_string(o.min) + " to " + std::to_string(o.max);
+    case OptionType::kDurationMs:
+        return "milliseconds, " + std::to_string(o.min) + " to " + std::to_string(o.max);
+    case OptionType::kEnum: {
+        std::string text = "one of";
+        for (std::size_t i = 0; i < o.allowed.size(); ++i) {
+            text += (i == 0 ? " `" : ", `") + o.allowed[i] + "`";
+        }
+        return text;
+    }
+    case OptionType::kStringList:
+        return "list of strings";
+    case OptionType::kStringMap:
+        return "map of string to scalar";
+    }
+    return "";
+}
+
+std::string markdown_cell(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '|') {
+            out += "\\|";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string section_of(const std::string& key) { return key.substr(0, key.find('.')); }
+
+}  // namespace
+
+const std::vector<Option>& options() {
+    static const std::vector<Option> table = build_options();
+    return table;
+}
+
+const Option* find_option(std::string_view key) {
+    for (const Option& o : options()) {
+        if (o.key == key) {
+            return &o;
+        }
+    }
+    return nullptr;
+}
+
+std::string env_var_name(std::string_view key) {
+    std::string name(kEnvPrefix);
+    for (char c : key) {
+        name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return name;
+}
+
+std::string describe_default(const Option& o) {
+    if (!o.default_value) {
+        return "";
+    }
+    const std::string& d = *o.default_value;
+    switch (o.type) {
+    case OptionType::kString:
+        return "\"" + d + "\"";
+    case OptionType::kStringList:
+        return d.empty() ? "[]" : "[" + d + "]";
+    case OptionType::kStringMap:
+        return "{}";
+    default:
+        return d;
+    }
+}
+
+std::string options_markdown() {
+    std::ostringstream out;
+    out << "# Configuration reference\n"
+           "\n"
+           "<!-- Generated from the option table in src/config/options.cc by\n"
+           "     outboxd::config::options_markdown(); edit the table, not this file.\n"
+           "     The unit test \"docs/configuration.md matches the option table\" fails\n"
+           "     when the two differ; run it with OUTBOXD_TEST_UPDATE_DOCS=1 to rewrite\n"
+           "     this file. -->\n"
+           "\n"
+           "outboxd reads one YAML file (`--config FILE`), then applies `OUTBOXD_*`\n"
+           "environment variables on top. `config/outboxd.example.yaml` is an annotated\n"
+           "example.\n"
+           "\n"
+           "- Every problem is reported at once, each with its dotted key or variable\n"
+           "  name: unknown keys (with a \"did you mean\" hint), wrong types, values out\n"
+           "  of range, missing required keys. Any problem stops the process.\n"
+           "- Durations are whole milliseconds; their keys end in `_ms`.\n"
+           "- Environment variable: `OUTBOXD_` then the key upper-cased with dots\n"
+           "  replaced by underscores (`relay.max_attempts` is\n"
+           "  `OUTBOXD_RELAY_MAX_ATTEMPTS`). Lists are comma separated. Values go\n"
+           "  through the same checks as the file.\n"
+           "- `kafka.properties` entries come from `OUTBOXD_KAFKA_PROPERTY_<NAME>`, with\n"
+           "  NAME lower-cased and `_` read as `.`: `OUTBOXD_KAFKA_PROPERTY_SASL_PASSWORD`\n"
+           "  sets `sasl.password`.\n"
+           "- Any other `OUTBOXD_*` variable is an error, except `OUTBOXD_CONFIG` and\n"
+           "  `OUTBOXD_TEST_*`.\n"
+           "- Reloadable options may change on SIGHUP; the others need a restart.\n";
+    std::string current_section;
+    for (const Option& o : options()) {
+        const std::string section = section_of(o.key);
+        if (section != current_section) {
+            current_section = section;
+            out << "\n## " << section << "\n\n"
+                << "| key | type | default | environment variable | reloadable | description |\n"
+                << "| --- | --- | --- | --- | --- | --- |\n";
+        }
+        std::string def = o.required ? "required" : describe_default(o);
+        def = def.empty() ? "none" : "`" + def + "`";
+        const std::string env = o.type == OptionType::kStringMap
+                                    ? std::string(kPropertyEnvPrefix) + "<NAME>"
+                                    : env_var_name(o.key);
+        out << "| `" << o.key << "` | " << markdown_cell(type_text(o)) << " | "
+            << markdown_cell(def) << " | `" << env << "` | " << (o.reloadable ? "yes" : "no")
+            << " | " << markdown_cell(o.description) << " |\n";
+    }
+    return out.str();
+}
+
+std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded) {
+    std::vector<std::string> changed;
+    for (const Option& o : options()) {
+        if (!o.reloadable && o.load != nullptr && o.load(running) != o.load(reloaded)) {
+            changed.push_back(o.key);
+        }
+    }
+    return changed;
+}
+
+}  // namespace outboxd::config

@@ -1,0 +1,48 @@
+#include "publish/error_class.h"
+
+#include <librdkafka/rdkafka.h>
+
+namespace outboxd::publish {
+
+const char* to_string(ErrorClass c) {
+    switch (c) {
+    case ErrorClass::kTransient:
+        return "transient";
+    case ErrorClass::kRow:
+        return "row";
+    case ErrorClass::kFatal:
+        return "fatal";
+    }
+    return "unknown";
+}
+
+ErrorClass classify(int code) {
+    switch (static_cast<rd_kafka_resp_err_t>(code)) {
+    case RD_KAFKA_RESP_ERR__FATAL:
+        return ErrorClass::kFatal;
+
+    // The row itself cannot be written, now or on a plain retry: these count
+    // an attempt and eventually park the row with this error as last_error.
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+        return ErrorClass::kRow;
+
+    // Everything else is treated as an outage: broker unreachable, leader
+    // moving, NOT_ENOUGH_REPLICAS, time-outs, a full local queue, messages
+    // purged by a rebuild. Unknown codes land here on purpose: an error we
+    // cannot explain must not consume a row's attempts (G3); the row stays
+    // at 0 and the log says why.
+    default:
+        return ErrorClass::kTransient;
+    }
+}
+
+}  // namespace outboxd::publish

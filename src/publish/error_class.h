@@ -1,0 +1,14 @@
+// Which librdkafka errors are outages (retry, never count), which are about
+// the row (count an attempt) and which kill the producer (rebuild). The
+// table is pinned by tests; see DESIGN.md G3 and NOTES.md for the evidence.
+#pragma once
+
+#include "publish/publisher.h"
+
+namespace outboxd::publish {
+
+// `code` is an rd_kafka_resp_err_t value; kept as int so this header does
+// not pull in librdkafka.
+ErrorClass classify(int code);
+
+}  // namespace outboxd::publish

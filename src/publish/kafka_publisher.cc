@@ -1,0 +1,220 @@
+#include "publish/kafka_publisher.h"
+
+#include "common/log.h"
+#include "publish/error_class.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+
+namespace outboxd::publish {
+
+struct KafkaPublisher::State {
+    rd_kafka_t* rk = nullptr;
+    std::vector<DeliveryReport> reports;  // filled by the delivery callback
+    bool fatal = false;
+    std::string fatal_reason;
+    std::shared_ptr<spdlog::logger> log = outboxd::log::get("publish");
+};
+
+namespace {
+
+// Delivery report callback: runs inside rd_kafka_poll/flush on the relay
+// thread. Must not throw into C and must not block: it only records.
+void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) noexcept {
+    auto* st = static_cast<KafkaPublisher::State*>(opaque);
+    try {
+        DeliveryReport r;
+        r.id = static_cast<std::int64_t>(reinterpret_cast<std::intptr_t>(msg->_private));
+        r.ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (!r.ok) {
+            r.error_class = classify(msg->err);
+            r.error = std::string(rd_kafka_err2name(msg->err)) + ": " + rd_kafka_err2str(msg->err);
+            if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+                st->fatal = true;
+            }
+        }
+        st->reports.push_back(std::move(r));
+    } catch (...) {
+        // Out of memory: the row stays at 0 and is sent again after restart.
+        st->fatal = true;
+        st->fatal_reason = "out of memory recording a delivery report";
+    }
+}
+
+void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept {
+    auto* st = static_cast<KafkaPublisher::State*>(opaque);
+    try {
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            char buf[512];
+            const auto cause = rd_kafka_fatal_error(rk, buf, sizeof buf);
+            st->fatal = true;
+            st->fatal_reason = std::string(rd_kafka_err2name(cause)) + ": " + buf;
+            st->log->error("producer fatal error: {}", st->fatal_reason);
+            return;
+        }
+        // Broker connection trouble is expected during outages (G3): log it,
+        // librdkafka reconnects by itself.
+        st->log->warn("kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)),
+                      reason);
+    } catch (...) {
+    }
+}
+
+void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) noexcept {
+    auto* st = static_cast<KafkaPublisher::State*>(rd_kafka_opaque(rk));
+    try {
+        if (level <= 3) {
+            st->log->error("librdkafka {}: {}", fac, buf);
+        } else if (level <= 4) {
+            st->log->warn("librdkafka {}: {}", fac, buf);
+        } else if (level <= 6) {
+            st->log->info("librdkafka {}: {}", fac, buf);
+        } else {
+            st->log->debug("librdkafka {}: {}", fac, buf);
+        }
+    } catch (...) {
+    }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> producer_properties(const config::Kafka& cfg) {
+    std::vector<std::pair<std::string, std::string>> p;
+    // Defaults the user may change.
+    p.emplace_back("linger.ms", "5");
+    // 0 = never time out: during an outage messages wait in the queue and
+    // the relay stops reading (back-pressure) instead of failing rows.
+    p.emplace_back("message.timeout.ms", "0");
+    p.emplace_back("client.id", "outboxd");
+    for (const auto& [k, v] : cfg.properties) {
+        p.emplace_back(k, v);
+    }
+    // The contract (G2); config validation already refused weaker values.
+    p.emplace_back("bootstrap.servers", cfg.bootstrap_servers);
+    p.emplace_back("enable.idempotence", "true");
+    p.emplace_back("acks", "all");
+    return p;
+}
+
+KafkaPublisher::KafkaPublisher(config::Kafka cfg) : cfg_(std::move(cfg)) { create(); }
+
+KafkaPublisher::~KafkaPublisher() { destroy(); }
+
+void KafkaPublisher::create() {
+    auto st = std::make_unique<State>();
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    for (const auto& [k, v] : producer_properties(cfg_)) {
+        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            // Every refused property is fatal: a silently ignored TLS or SASL
+            // setting would be worse than not starting.
+            throw PublisherConfigError("kafka.properties." + k + ": " + err);
+        }
+    }
+    rd_kafka_conf_set_opaque(conf, st.get());
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    st->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (st->rk == nullptr) {
+        throw PublisherConfigError(std::string("creating the Kafka producer: ") + err);
+    }
+    state_ = std::move(st);
+}
+
+void KafkaPublisher::destroy() {
+    if (!state_ || state_->rk == nullptr) {
+        return;
+    }
+    // Anything still queued has no report: its row stays at 0.
+    rd_kafka_purge(state_->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(state_->rk, 0);
+    rd_kafka_destroy(state_->rk);
+    state_->rk = nullptr;
+}
+
+rd_kafka_t* KafkaPublisher::handle() const { return state_->rk; }
+
+int KafkaPublisher::outstanding() const { return rd_kafka_outq_len(state_->rk); }
+
+bool KafkaPublisher::fatal() const { return state_->fatal; }
+
+std::string KafkaPublisher::fatal_reason() const { return state_->fatal_reason; }
+
+ProduceResult KafkaPublisher::produce(const Message& m) {
+    ProduceResult res;
+    rd_kafka_headers_t* hdrs
+        = rd_kafka_headers_new(1 + (m.headers != nullptr ? m.headers->size() : 0));
+    if (m.headers != nullptr) {
+        for (const auto& h : *m.headers) {
+            rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()),
+                                h.value.data(), static_cast<ssize_t>(h.value.size()));
+        }
+    }
+    const std::string id = std::to_string(m.id);
+    rd_kafka_header_add(hdrs, "outbox-id", -1, id.data(), static_cast<ssize_t>(id.size()));
+    const std::string topic(m.topic);
+    // The RD_KAFKA_V_* macros paste their arguments unparenthesised: keep
+    // them plain variables.
+    void* key = m.key ? const_cast<char*>(m.key->data()) : nullptr;
+    const std::size_t key_len = m.key ? m.key->size() : 0;
+    void* value = m.payload ? const_cast<char*>(m.payload->data()) : nullptr;
+    const std::size_t value_len = m.payload ? m.payload->size() : 0;
+    void* opaque = reinterpret_cast<void*>(static_cast<std::intptr_t>(m.id));
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        state_->rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        res.accepted = true;  // librdkafka owns hdrs now
+        return res;
+    }
+    rd_kafka_headers_destroy(hdrs);
+    res.error_class = classify(err);
+    res.error = std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        state_->fatal = true;
+        if (state_->fatal_reason.empty()) {
+            char buf[512];
+            const auto cause = rd_kafka_fatal_error(state_->rk, buf, sizeof buf);
+            state_->fatal_reason = std::string(rd_kafka_err2name(cause)) + ": " + buf;
+        }
+    }
+    return res;
+}
+
+std::vector<DeliveryReport> KafkaPublisher::poll(std::chrono::milliseconds timeout) {
+    rd_kafka_poll(state_->rk, static_cast<int>(timeout.count()));
+    // Serve whatever else is already queued, without waiting again.
+    for (int i = 0; i < 1000 && rd_kafka_poll(state_->rk, 0) > 0; ++i) {
+    }
+    std::vector<DeliveryReport> out;
+    out.swap(state_->reports);
+    return out;
+}
+
+std::vector<DeliveryReport> KafkaPublisher::drain(std::chrono::milliseconds timeout) {
+    rd_kafka_flush(state_->rk, static_cast<int>(timeout.count()));
+    rd_kafka_purge(state_->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(state_->rk, 0);
+    std::vector<DeliveryReport> out;
+    out.swap(state_->reports);
+    return out;
+}
+
+std::vector<DeliveryReport> KafkaPublisher::rebuild(std::chrono::milliseconds timeout) {
+    auto out = drain(timeout);
+    destroy();
+    state_.reset();
+    create();
+    return out;
+}
+
+void KafkaPublisher::inject_fatal_for_test(const std::string& reason) {
+    rd_kafka_test_fatal_error(state_->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                              reason.c_str());
+}
+
+}  // namespace outboxd::publish

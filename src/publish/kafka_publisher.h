@@ -1,0 +1,61 @@
+// Publisher on librdkafka's C API: one idempotent producer (acks=all,
+// unbounded retries, message.timeout.ms=0 unless configured), rebuilt after a
+// fatal error. Callbacks only record results; they run inside poll() on the
+// relay thread, so no locking is needed. One thread only.
+#pragma once
+
+#include "config/config.h"
+#include "publish/publisher.h"
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+typedef struct rd_kafka_s rd_kafka_t;
+
+namespace outboxd::publish {
+
+// A kafka.properties entry librdkafka refused, or a producer that could not
+// be created: a start-up misconfiguration, fatal for the process.
+class PublisherConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class KafkaPublisher final : public Publisher {
+public:
+    explicit KafkaPublisher(config::Kafka cfg);
+    ~KafkaPublisher() override;
+
+    ProduceResult produce(const Message& m) override;
+    std::vector<DeliveryReport> poll(std::chrono::milliseconds timeout) override;
+    bool fatal() const override;
+    std::string fatal_reason() const override;
+    std::vector<DeliveryReport> rebuild(std::chrono::milliseconds timeout) override;
+    std::vector<DeliveryReport> drain(std::chrono::milliseconds timeout) override;
+
+    // Messages handed over and not yet reported.
+    int outstanding() const;
+
+    // The underlying handle, for the topic audit (admin API) only.
+    rd_kafka_t* handle() const;
+
+    // Tests: make librdkafka raise a fatal error as a broker would.
+    void inject_fatal_for_test(const std::string& reason);
+
+    struct State;
+
+private:
+    void create();
+    void destroy();
+
+    config::Kafka cfg_;
+    std::unique_ptr<State> state_;
+};
+
+// Effective librdkafka properties: contract-keeping defaults, then the
+// user's kafka.properties, then the settings outboxd never lets go of.
+std::vector<std::pair<std::string, std::string>> producer_properties(const config::Kafka& cfg);
+
+}  // namespace outboxd::publish

@@ -1,0 +1,75 @@
+// The Kafka side as the relay sees it. KafkaPublisher implements it with
+// librdkafka; unit tests use a fake. Callers never include librdkafka.
+// A publisher is used by one thread (the relay loop).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace outboxd::publish {
+
+// How the relay must treat an error (DESIGN.md G3).
+enum class ErrorClass {
+    kTransient,  // outage, leader move, full queue: retry, never counts as an attempt
+    kRow,        // about this row (too large, invalid, unknown topic): counts an attempt
+    kFatal,      // the producer is unusable: rebuild it, re-read rows still at 0
+};
+
+const char* to_string(ErrorClass c);
+
+struct Header {
+    std::string name;
+    std::string value;
+};
+
+struct Message {
+    std::int64_t id = 0;  // the row id; also sent as header `outbox-id`
+    std::string_view topic;
+    std::optional<std::string_view> key;
+    std::optional<std::string_view> payload;
+    const std::vector<Header>* headers = nullptr;  // may be null: no headers of the row's own
+};
+
+// Result of handing a message to the producer.
+struct ProduceResult {
+    bool accepted = false;  // true: a delivery report will follow
+    ErrorClass error_class = ErrorClass::kTransient;
+    std::string error;
+};
+
+struct DeliveryReport {
+    std::int64_t id = 0;
+    bool ok = false;  // true only when Kafka acknowledged the write (acks=all)
+    ErrorClass error_class = ErrorClass::kTransient;
+    std::string error;
+};
+
+class Publisher {
+public:
+    virtual ~Publisher() = default;
+
+    // Hands one message to the producer without waiting for the broker.
+    virtual ProduceResult produce(const Message& m) = 0;
+
+    // Serves delivery reports, waiting up to `timeout` for the first one.
+    virtual std::vector<DeliveryReport> poll(std::chrono::milliseconds timeout) = 0;
+
+    // True once the producer hit a fatal error and must be rebuilt.
+    virtual bool fatal() const = 0;
+    virtual std::string fatal_reason() const = 0;
+
+    // Waits up to `timeout` for outstanding reports, then destroys the
+    // producer and creates a new one. Returns the reports it collected;
+    // messages without a report stay at status 0 and are sent again.
+    virtual std::vector<DeliveryReport> rebuild(std::chrono::milliseconds timeout) = 0;
+
+    // Waits up to `timeout` for outstanding reports (shutdown); returns them.
+    virtual std::vector<DeliveryReport> drain(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace outboxd::publish

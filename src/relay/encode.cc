@@ -1,0 +1,71 @@
+#include "relay/encode.h"
+
+#include <nlohmann/json.hpp>
+
+namespace outboxd::relay {
+namespace {
+
+// Kafka's own rule for topic names (kafka.common.internals.Topic): 1..249
+// characters of [a-zA-Z0-9._-], and not "." or "..".
+std::string check_topic(const std::string& t) {
+    if (t.empty()) {
+        return "topic is empty";
+    }
+    if (t.size() > 249) {
+        return "topic name is longer than 249 characters";
+    }
+    if (t == "." || t == "..") {
+        return "topic name cannot be \".\" or \"..\"";
+    }
+    for (unsigned char c : t) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                        || c == '.' || c == '_' || c == '-';
+        if (!ok) {
+            return "topic name \"" + t + "\" has a character Kafka does not allow (only a-z A-Z 0-9 . _ -)";
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+std::variant<Encoded, std::string> encode(const store::PendingRow& row) {
+    if (auto err = check_topic(row.topic); !err.empty()) {
+        return err;
+    }
+    Encoded out;
+    if (!row.headers) {
+        return out;
+    }
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(*row.headers, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+        return std::string("malformed headers: not valid JSON");
+    }
+    if (j.is_null()) {
+        return out;
+    }
+    if (!j.is_object()) {
+        return std::string("malformed headers: expected a JSON object {\"name\": \"value\"}, got ")
+               + j.type_name();
+    }
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string& name = it.key();
+        if (name.empty()) {
+            return std::string("malformed headers: empty header name");
+        }
+        if (name == kOutboxIdHeader) {
+            return std::string("malformed headers: \"outbox-id\" is reserved for the row id");
+        }
+        if (it->is_string()) {
+            out.headers.push_back({name, it->get<std::string>()});
+        } else if (it->is_null()) {
+            out.headers.push_back({name, std::string()});
+        } else {
+            return "malformed headers: value of \"" + name + "\" must be a string, got "
+                   + it->type_name();
+        }
+    }
+    return out;
+}
+
+}  // namespace outboxd::relay

@@ -1,0 +1,413 @@
+#include "relay/relay.h"
+
+#include "relay/encode.h"
+
+#include <algorithm>
+#include <sstream>
+#include <utility>
+
+namespace outboxd::relay {
+namespace {
+
+std::string describe(std::int64_t id) { return "row " + std::to_string(id); }
+
+}  // namespace
+
+Relay::Relay(RelayOptions options,
+             store::OutboxStore& store,
+             publish::Publisher& publisher,
+             ClockSource& clock,
+             RandomSource& random,
+             std::function<void(const RelayEvent&)> on_event)
+    : options_(std::move(options))
+    , store_(store)
+    , publisher_(publisher)
+    , clock_(clock)
+    , random_(random)
+    , on_event_(std::move(on_event)) {
+    const auto now = clock_.now();
+    next_poll_at_ = now;
+    next_rescan_at_ = now + options_.rescan_interval;
+}
+
+void Relay::set_options(const RelayOptions& options) {
+    const auto now = clock_.now();
+    options_ = options;
+    next_poll_at_ = std::min(next_poll_at_, now + options_.poll_interval);
+    next_rescan_at_ = std::min(next_rescan_at_, now + options_.rescan_interval);
+}
+
+std::string Relay::hold_key(const std::string& topic, const std::optional<std::string>& key) {
+    // Rows without a key are not ordered against each other (G4): no hold.
+    if (!key) {
+        return {};
+    }
+    std::string k;
+    k.reserve(topic.size() + key->size() + 1);
+    k += topic;
+    k += '\0';  // topic names cannot contain NUL, so (topic, key) pairs cannot collide
+    k += *key;
+    return k;
+}
+
+void Relay::emit(RelayEvent::Kind kind, std::string text) {
+    if (on_event_) {
+        on_event_(RelayEvent{kind, std::move(text)});
+    }
+}
+
+void Relay::step() {
+    collect(publisher_.poll(Millis(0)));
+    if (publisher_.fatal() || fatal_seen_) {
+        handle_fatal();
+    }
+    write_outcomes();
+    if (fetch_wanted(clock_.now())) {
+        fetch_and_produce();
+    }
+    wait();
+}
+
+void Relay::begin_shutdown() { stopping_ = true; }
+
+std::size_t Relay::finish_shutdown(Millis timeout) {
+    stopping_ = true;
+    const auto deadline = clock_.now() + timeout;
+    write_outcomes();
+    while (in_flight_count_ > 0 && clock_.now() < deadline) {
+        const auto left = std::chrono::duration_cast<Millis>(deadline - clock_.now());
+        collect(publisher_.poll(std::min(left, Millis(50))));
+        write_outcomes();
+        if (publisher_.fatal() || fatal_seen_) {
+            break;
+        }
+    }
+    // Outcomes already known must reach the table if at all possible: keep
+    // trying until the deadline, ignoring the usual back-off.
+    while (unwritten_outcomes() > 0) {
+        db_retry_at_.reset();
+        write_outcomes();
+        if (unwritten_outcomes() == 0 || clock_.now() >= deadline) {
+            break;
+        }
+        collect(publisher_.poll(std::min(
+            std::chrono::duration_cast<Millis>(deadline - clock_.now()), Millis(100))));
+    }
+    return in_flight_count_ + unwritten_outcomes();
+}
+
+void Relay::collect(std::vector<publish::DeliveryReport> reports) {
+    for (auto& rep : reports) {
+        auto it = tracked_.find(rep.id);
+        if (it == tracked_.end() || it->second.state != RowState::kInFlight) {
+            // A report for a row this relay no longer tracks (e.g. after a
+            // rebuild gave up on it). Its row stays at 0 and is sent again.
+            continue;
+        }
+        --in_flight_count_;
+        if (rep.ok) {
+            // The only place a row becomes "sent": Kafka acknowledged it (G1).
+            it->second.state = RowState::kSentUnwritten;
+            sent_unwritten_.push_back(rep.id);
+            continue;
+        }
+        switch (rep.error_class) {
+        case publish::ErrorClass::kRow: {
+            Tracked t = it->second;
+            on_counted_failure(rep.id, t.topic, t.key, t.attempts, rep.error);
+            break;
+        }
+        case publish::ErrorClass::kTransient: {
+            // An outage is not the row's fault (G3): forget it, it is still
+            // at 0 and the next pass produces it again.
+            ++stats_.transient_errors;
+            const auto hk = hold_key(it->second.topic, it->second.key);
+            if (!hk.empty()) {
+                held_keys_.insert(hk);
+            }
+            tracked_.erase(it);
+            rescan_requested_ = true;
+            emit(RelayEvent::Kind::kWarn, describe(rep.id) + ": transient delivery error, will resend: " + rep.error);
+            break;
+        }
+        case publish::ErrorClass::kFatal:
+            tracked_.erase(it);
+            fatal_seen_ = true;
+            rescan_requested_ = true;
+            break;
+        }
+    }
+}
+
+void Relay::on_counted_failure(std::int64_t id,
+                               const std::string& topic,
+                               const std::optional<std::string>& key,
+                               std::int32_t old_attempts,
+                               const std::string& error) {
+    const auto now = clock_.now();
+    store::FailureUpdate u;
+    u.id = id;
+    u.attempts = old_attempts + 1;
+    u.error = error;
+    u.park = options_.retry.exhausted(u.attempts);
+    if (!u.park) {
+        u.retry_after = options_.retry.backoff(u.attempts, random_.next_unit());
+        // Come back for it when it is due, not only at the next timed rescan.
+        next_rescan_at_ = std::min(next_rescan_at_, now + u.retry_after + Millis(1));
+    }
+    failures_unwritten_.push_back(u);
+    tracked_[id] = Tracked{RowState::kFailedUnwritten, topic, key, old_attempts};
+    // Later rows of this key wait until this one is sent or parked (G4).
+    const auto hk = hold_key(topic, key);
+    if (!hk.empty()) {
+        held_keys_.insert(hk);
+    }
+    ++stats_.failed_attempts;
+    if (u.park) {
+        ++stats_.parked;
+        emit(RelayEvent::Kind::kError,
+             describe(id) + " parked at status 2 after " + std::to_string(u.attempts)
+                 + " attempts: " + error);
+    } else {
+        emit(RelayEvent::Kind::kWarn,
+             describe(id) + " failed (attempt " + std::to_string(u.attempts) + " of "
+                 + std::to_string(options_.retry.max_attempts) + "), retry in "
+                 + std::to_string(u.retry_after.count()) + " ms: " + error);
+    }
+}
+
+void Relay::handle_fatal() {
+    emit(RelayEvent::Kind::kError,
+         "producer fatal error, rebuilding it: " + publisher_.fatal_reason());
+    fatal_seen_ = false;
+    collect(publisher_.rebuild(Millis(5000)));
+    fatal_seen_ = false;
+    // Rows still without a report have an unknown outcome: they stay at 0
+    // and the next pass reads them again, in id order.
+    for (auto it = tracked_.begin(); it != tracked_.end();) {
+        if (it->second.state == RowState::kInFlight) {
+            it = tracked_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    in_flight_count_ = 0;
+    ++stats_.producer_rebuilds;
+    rescan_requested_ = true;
+}
+
+void Relay::write_outcomes() {
+    if (sent_unwritten_.empty() && failures_unwritten_.empty()) {
+        return;
+    }
+    if (db_retry_at_ && clock_.now() < *db_retry_at_) {
+        return;
+    }
+    try {
+        if (!sent_unwritten_.empty()) {
+            store_.mark_sent(sent_unwritten_);
+            for (auto id : sent_unwritten_) {
+                tracked_.erase(id);
+            }
+            stats_.sent += sent_unwritten_.size();
+            sent_unwritten_.clear();
+        }
+        if (!failures_unwritten_.empty()) {
+            store_.record_failures(failures_unwritten_);
+            bool parked = false;
+            for (const auto& u : failures_unwritten_) {
+                tracked_.erase(u.id);
+                parked = parked || u.park;
+            }
+            failures_unwritten_.clear();
+            if (parked) {
+                // A parked row no longer holds its key: let later rows flow.
+                rescan_requested_ = true;
+            }
+        }
+        db_succeeded();
+    } catch (const store::StoreUnavailable& e) {
+        db_failed(std::string("writing outcomes: ") + e.what());
+    }
+}
+
+bool Relay::fetch_wanted(TimePoint now) const {
+    if (stopping_) {
+        return false;
+    }
+    if (db_retry_at_ && now < *db_retry_at_) {
+        return false;
+    }
+    if (tracked_.size() >= options_.max_in_flight) {
+        return false;  // back-pressure: wait for outcomes before reading more
+    }
+    return rescan_requested_ || now >= next_rescan_at_ || !caught_up_ || wakeup_
+           || now >= next_poll_at_;
+}
+
+void Relay::start_pass() {
+    cursor_ = 0;
+    held_keys_.clear();
+    caught_up_ = false;
+    rescan_requested_ = false;
+    next_rescan_at_ = clock_.now() + options_.rescan_interval;
+    ++stats_.passes;
+}
+
+void Relay::fetch_and_produce() {
+    const auto now = clock_.now();
+    if (rescan_requested_ || now >= next_rescan_at_) {
+        start_pass();
+    }
+    const bool keyset_after_idle = caught_up_ && cursor_ != 0;
+    wakeup_ = false;
+    next_poll_at_ = now + options_.poll_interval;
+
+    const std::size_t room = options_.max_in_flight - tracked_.size();
+    const std::size_t limit = std::min(options_.batch_size, room);
+    std::vector<store::PendingRow> rows;
+    try {
+        rows = store_.fetch_pending(cursor_, limit);
+        db_succeeded();
+    } catch (const store::StoreUnavailable& e) {
+        db_failed(std::string("fetching rows: ") + e.what());
+        return;
+    }
+    stats_.fetched += rows.size();
+    caught_up_ = rows.size() < limit;
+    std::size_t produced = 0;
+    for (const auto& row : rows) {
+        cursor_ = row.id;
+        const auto hk = hold_key(row.topic, row.key);
+        if (auto it = tracked_.find(row.id); it != tracked_.end()) {
+            // In flight, or its outcome is not written yet: never twice.
+            if (it->second.state == RowState::kFailedUnwritten && !hk.empty()) {
+                held_keys_.insert(hk);
+            }
+            continue;
+        }
+        if (!hk.empty() && held_keys_.count(hk) != 0) {
+            continue;  // an earlier row of this key waits for a retry (G4)
+        }
+        if (!row.due) {
+            if (!hk.empty()) {
+                held_keys_.insert(hk);
+            }
+            continue;
+        }
+        if (!produce_row(row)) {
+            // Producer queue full or producer dead: resume from this row.
+            cursor_ = row.id - 1;
+            caught_up_ = false;
+            break;
+        }
+        ++produced;
+    }
+    if (produced > 0) {
+        ++stats_.batches;
+    }
+    if (keyset_after_idle && rows.empty()) {
+        // A wake-up or a poll found nothing past the cursor: a transaction
+        // that took a lower id may have committed late. Look from the start.
+        rescan_requested_ = true;
+    }
+}
+
+bool Relay::produce_row(const store::PendingRow& row) {
+    auto enc = encode(row);
+    if (auto* err = std::get_if<std::string>(&enc)) {
+        on_counted_failure(row.id, row.topic, row.key, row.attempts, *err);
+        return true;
+    }
+    const auto& encoded = std::get<Encoded>(enc);
+    publish::Message m;
+    m.id = row.id;
+    m.topic = row.topic;
+    if (row.key) {
+        m.key = std::string_view(*row.key);
+    }
+    if (row.payload) {
+        m.payload = std::string_view(*row.payload);
+    }
+    m.headers = &encoded.headers;
+    auto res = publisher_.produce(m);
+    if (res.accepted) {
+        tracked_[row.id] = Tracked{RowState::kInFlight, row.topic, row.key, row.attempts};
+        ++in_flight_count_;
+        ++stats_.produced;
+        return true;
+    }
+    switch (res.error_class) {
+    case publish::ErrorClass::kRow:
+        on_counted_failure(row.id, row.topic, row.key, row.attempts, res.error);
+        return true;
+    case publish::ErrorClass::kTransient:
+        ++stats_.transient_errors;
+        return false;
+    case publish::ErrorClass::kFatal:
+        fatal_seen_ = true;
+        return false;
+    }
+    return false;
+}
+
+void Relay::wait() {
+    const auto now = clock_.now();
+    const bool busy = in_flight_count_ > 0 || unwritten_outcomes() > 0;
+    if (stopping_ || !db_healthy() || busy) {
+        Millis t = options_.report_wait;
+        if (!stopping_ && fetch_wanted(now)) {
+            t = Millis(0);
+        }
+        if (!db_healthy() && !busy) {
+            t = std::chrono::duration_cast<Millis>(*db_retry_at_ - now);
+            t = std::clamp(t, Millis(0), options_.poll_interval);
+        }
+        collect(publisher_.poll(t));
+        if (db_healthy() && !stopping_) {
+            try {
+                if (store_.take_wakeup()) {
+                    wakeup_ = true;
+                }
+            } catch (const store::StoreUnavailable& e) {
+                db_failed(std::string("reading notifications: ") + e.what());
+            }
+        }
+        return;
+    }
+    if (fetch_wanted(now)) {
+        return;
+    }
+    auto until = std::min(next_poll_at_, next_rescan_at_);
+    auto t = std::chrono::duration_cast<Millis>(until - now);
+    t = std::max(t, Millis(0));
+    try {
+        if (store_.wait_for_wakeup(t)) {
+            wakeup_ = true;
+        }
+    } catch (const store::StoreUnavailable& e) {
+        db_failed(std::string("waiting for notifications: ") + e.what());
+    }
+}
+
+void Relay::db_failed(const std::string& what) {
+    ++stats_.db_errors;
+    db_backoff_ = db_backoff_.count() == 0 ? options_.db_backoff_initial
+                                           : std::min(db_backoff_ * 2, options_.db_backoff_max);
+    db_retry_at_ = clock_.now() + db_backoff_;
+    emit(RelayEvent::Kind::kWarn, "database unavailable (" + what + "), retry in "
+                                      + std::to_string(db_backoff_.count()) + " ms");
+}
+
+void Relay::db_succeeded() {
+    if (db_retry_at_) {
+        emit(RelayEvent::Kind::kInfo, "database reachable again");
+        // Notifications sent while disconnected are lost: look everywhere.
+        rescan_requested_ = true;
+        wakeup_ = true;
+    }
+    db_retry_at_.reset();
+    db_backoff_ = Millis(0);
+}
+
+}  // namespace outboxd::relay

@@ -1,0 +1,153 @@
+// The relay's rules as a state machine: which pending rows to produce, in what
+// order, when to stop reading (back-pressure), how to treat each outcome, and
+// when to retry the database. It does no I/O of its own: it talks to the
+// outbox table and to Kafka only through OutboxStore and Publisher, and reads
+// time only from the injected clock, so every rule is unit-tested with fakes.
+//
+// Invariants kept here:
+//  - A row is marked sent only after a successful delivery report (G1).
+//  - Transient errors never count an attempt (G3); only row-level ones do.
+//  - Rows of one (topic, key) are handed to the producer in id order, and a
+//    row that waits for a retry holds back later rows of its key (G4).
+//  - At most max_in_flight rows are in memory between fetch and outcome
+//    write; beyond that the relay stops reading (back-pressure).
+//  - An outcome that could not be written (database down) is kept and
+//    written later; its row is not produced again meanwhile.
+//
+// One thread only: the daemon's main loop.
+#pragma once
+
+#include "common/clock.h"
+#include "publish/publisher.h"
+#include "relay/retry_policy.h"
+#include "store/outbox_store.h"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace outboxd::relay {
+
+struct RelayOptions {
+    std::size_t batch_size = 500;
+    std::size_t max_in_flight = 10000;
+    RetryPolicy retry;
+    Millis poll_interval{1000};
+    Millis rescan_interval{5000};
+    Millis db_backoff_initial{100};
+    Millis db_backoff_max{5000};
+    Millis report_wait{5};  // longest single wait for delivery reports while rows are in flight
+};
+
+// Counters since start; read by the main loop for logs and by benchmarks.
+struct RelayStats {
+    std::uint64_t fetched = 0;
+    std::uint64_t produced = 0;
+    std::uint64_t sent = 0;
+    std::uint64_t failed_attempts = 0;  // counted failures, parked ones included
+    std::uint64_t parked = 0;
+    std::uint64_t transient_errors = 0;
+    std::uint64_t producer_rebuilds = 0;
+    std::uint64_t db_errors = 0;
+    std::uint64_t passes = 0;  // full rescans from the lowest pending id
+    std::uint64_t batches = 0;
+};
+
+// Something the relay wants the log to say; the loop decides how.
+struct RelayEvent {
+    enum class Kind { kInfo, kWarn, kError } kind = Kind::kInfo;
+    std::string text;
+};
+
+class Relay {
+public:
+    Relay(RelayOptions options,
+          store::OutboxStore& store,
+          publish::Publisher& publisher,
+          ClockSource& clock,
+          RandomSource& random,
+          std::function<void(const RelayEvent&)> on_event = {});
+
+    // One turn of the loop: collect reports, write outcomes, read and produce
+    // more rows when allowed, then wait (through the store or the publisher)
+    // until there may be more to do. Never throws for database or broker
+    // trouble; those become back-off and events.
+    void step();
+
+    // Stop reading rows; in-flight ones are still reported and recorded.
+    void begin_shutdown();
+    // After begin_shutdown: waits up to `timeout` for outstanding reports,
+    // records every outcome it can. Returns the number of rows whose outcome
+    // is unknown (left at status 0, sent again by the next run).
+    std::size_t finish_shutdown(Millis timeout);
+
+    // Replaces the tunable options (SIGHUP); takes effect on the next step.
+    void set_options(const RelayOptions& options);
+
+    std::size_t in_flight() const { return in_flight_count_; }
+    std::size_t unwritten_outcomes() const { return sent_unwritten_.size() + failures_unwritten_.size(); }
+    bool db_healthy() const { return !db_retry_at_.has_value(); }
+    const RelayStats& stats() const { return stats_; }
+
+private:
+    enum class RowState { kInFlight, kSentUnwritten, kFailedUnwritten };
+    struct Tracked {
+        RowState state;
+        std::string topic;
+        std::optional<std::string> key;
+        std::int32_t attempts;
+    };
+
+    void collect(std::vector<publish::DeliveryReport> reports);
+    void on_counted_failure(std::int64_t id,
+                            const std::string& topic,
+                            const std::optional<std::string>& key,
+                            std::int32_t old_attempts,
+                            const std::string& error);
+    void handle_fatal();
+    void write_outcomes();
+    bool fetch_wanted(TimePoint now) const;
+    void fetch_and_produce();
+    // Returns false when producing must stop for this page.
+    bool produce_row(const store::PendingRow& row);
+    void wait();
+    void db_failed(const std::string& what);
+    void db_succeeded();
+    void start_pass();
+    void emit(RelayEvent::Kind kind, std::string text);
+
+    static std::string hold_key(const std::string& topic, const std::optional<std::string>& key);
+
+    RelayOptions options_;
+    store::OutboxStore& store_;
+    publish::Publisher& publisher_;
+    ClockSource& clock_;
+    RandomSource& random_;
+    std::function<void(const RelayEvent&)> on_event_;
+
+    std::unordered_map<std::int64_t, Tracked> tracked_;  // rows between fetch and outcome write
+    std::size_t in_flight_count_ = 0;
+    std::vector<std::int64_t> sent_unwritten_;
+    std::vector<store::FailureUpdate> failures_unwritten_;
+
+    // Keys held back in the current pass: rows waiting for a retry (G4).
+    std::unordered_set<std::string> held_keys_;
+    std::int64_t cursor_ = 0;        // keyset position within the current pass
+    bool caught_up_ = false;         // last page was short: no more rows past cursor_ for now
+    bool rescan_requested_ = false;  // start a pass from the lowest pending id soon
+    bool wakeup_ = true;             // a notification (or start-up) asks for a fetch
+    TimePoint next_poll_at_;
+    TimePoint next_rescan_at_;
+
+    std::optional<TimePoint> db_retry_at_;
+    Millis db_backoff_{0};
+    bool stopping_ = false;
+    bool fatal_seen_ = false;  // a produce or report said the producer is dead
+    RelayStats stats_;
+};
+
+}  // namespace outboxd::relay

@@ -1,0 +1,68 @@
+// The outbox table as the relay sees it. PgOutboxStore implements it with
+// libpqxx; unit tests use an in-memory fake. Callers never see SQL or libpqxx.
+//
+// Error policy: an unreachable or failing database is an expected condition,
+// reported by throwing StoreUnavailable; the caller retries with back-off and
+// keeps any outcome it could not write. A store is used by one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace outboxd::store {
+
+// A pending (status 0) row, as read by the fetch.
+struct PendingRow {
+    std::int64_t id = 0;
+    std::string topic;
+    std::optional<std::string> key;       // NULL: no Kafka key
+    std::optional<std::string> payload;   // bytes; NULL: null Kafka value
+    std::optional<std::string> headers;   // JSON text of the headers column
+    std::int32_t attempts = 0;            // counted failures so far
+    bool due = true;                      // next_attempt_at is NULL or past, by the database clock
+    std::int64_t created_at_us = 0;       // microseconds since the Unix epoch (latency metric)
+};
+
+// One counted failure. `attempts` is the new count (the row's old count + 1);
+// the write applies only if the row still has the old count, so repeating it
+// after an in-doubt commit does not count twice.
+struct FailureUpdate {
+    std::int64_t id = 0;
+    std::int32_t attempts = 0;
+    std::string error;
+    bool park = false;                   // true: status 2, needs a person
+    std::chrono::milliseconds retry_after{0};  // when !park: next_attempt_at = now() + this
+};
+
+class StoreUnavailable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class OutboxStore {
+public:
+    virtual ~OutboxStore() = default;
+
+    // Up to `limit` rows with status 0 and id > after_id, in id order, due or
+    // not (the relay needs the not-due ones to hold later rows of their key).
+    virtual std::vector<PendingRow> fetch_pending(std::int64_t after_id, std::size_t limit) = 0;
+
+    // status 0 -> 1, sent_at = now(), for the given ids still at 0.
+    virtual void mark_sent(const std::vector<std::int64_t>& ids) = 0;
+
+    // Counts one attempt per update; parks those marked `park`.
+    virtual void record_failures(const std::vector<FailureUpdate>& updates) = 0;
+
+    // Blocks up to `timeout` for a wake-up notification. Returns true if one
+    // arrived. Without LISTEN it simply sleeps and returns false.
+    virtual bool wait_for_wakeup(std::chrono::milliseconds timeout) = 0;
+
+    // Non-blocking: true if a notification arrived since the last call.
+    virtual bool take_wakeup() = 0;
+};
+
+}  // namespace outboxd::store

@@ -1,0 +1,272 @@
+#include "store/pg_outbox_store.h"
+
+#include <pqxx/pqxx>
+
+#include <thread>
+
+namespace outboxd::store {
+namespace {
+
+// Records that a notification arrived; runs inside libpqxx calls on the
+// relay thread, so a plain flag is enough.
+class WakeupReceiver final : public pqxx::notification_receiver {
+public:
+    WakeupReceiver(pqxx::connection_base& c, const std::string& channel)
+        : pqxx::notification_receiver(c, channel) {}
+    void operator()(const std::string& /*payload*/, int /*backend_pid*/) override { fired = true; }
+    bool fired = false;
+};
+
+PayloadType payload_type_of(const std::string& sql_type, const std::string& column) {
+    if (sql_type == "bytea") {
+        return PayloadType::kBytea;
+    }
+    if (sql_type == "text" || sql_type.rfind("character", 0) == 0) {
+        return PayloadType::kText;
+    }
+    if (sql_type == "json" || sql_type == "jsonb") {
+        return PayloadType::kJson;
+    }
+    throw StoreMisconfigured("payload column \"" + column + "\" has type " + sql_type
+                             + "; supported: bytea, text, varchar, json, jsonb");
+}
+
+}  // namespace
+
+struct PgOutboxStore::Session {
+    std::unique_ptr<pqxx::connection> conn;
+    std::unique_ptr<WakeupReceiver> receiver;  // destroyed before conn
+    Statements sql;
+
+    ~Session() {
+        receiver.reset();
+        conn.reset();
+    }
+};
+
+std::string with_application_name(const std::string& dsn) {
+    if (dsn.find("application_name") != std::string::npos) {
+        return dsn;
+    }
+    if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0) {
+        return dsn + (dsn.find('?') == std::string::npos ? "?" : "&")
+               + "fallback_application_name=outboxd";
+    }
+    return dsn + " fallback_application_name=outboxd";
+}
+
+PgOutboxStore::PgOutboxStore(config::Postgres cfg) : cfg_(std::move(cfg)) {}
+
+PgOutboxStore::~PgOutboxStore() = default;
+
+void PgOutboxStore::fail(const std::string& what, const std::exception& e) {
+    // Drop the session whatever the error was: a fresh one is the only state
+    // we can reason about (LISTEN registrations and locks die with the old).
+    session_.reset();
+    throw StoreUnavailable(what + ": " + e.what());
+}
+
+PgOutboxStore::Session& PgOutboxStore::session() {
+    if (session_) {
+        return *session_;
+    }
+    auto s = std::make_unique<Session>();
+    try {
+        s->conn = std::make_unique<pqxx::connection>(with_application_name(cfg_.dsn));
+    } catch (const std::exception& e) {
+        throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
+    }
+    std::string type;
+    try {
+        pqxx::nontransaction tx(*s->conn);
+        const std::string regclass = quote_ident(cfg_.schema) + "." + quote_ident(cfg_.table);
+        auto r = tx.exec_params(
+            "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+            " WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped",
+            regclass, cfg_.columns.payload);
+        if (r.empty()) {
+            auto t = tx.exec_params("SELECT to_regclass($1) IS NOT NULL", regclass);
+            if (!t[0][0].as<bool>()) {
+                throw StoreMisconfigured("table " + regclass
+                                         + " does not exist (create it with `outboxd migrate`)");
+            }
+            throw StoreMisconfigured("table " + regclass + " has no column \""
+                                     + cfg_.columns.payload + "\" (postgres.columns.payload)");
+        }
+        type = r[0][0].as<std::string>();
+    } catch (const StoreMisconfigured&) {
+        throw;
+    } catch (const pqxx::broken_connection& e) {
+        throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
+    } catch (const pqxx::sql_error& e) {
+        throw StoreMisconfigured(std::string("inspecting the outbox table: ") + e.what());
+    }
+    s->sql = build_statements(cfg_, payload_type_of(type, cfg_.columns.payload));
+    try {
+        s->conn->prepare("fetch", s->sql.fetch);
+        s->conn->prepare("mark_sent", s->sql.mark_sent);
+        s->conn->prepare("record_failures", s->sql.record_failures);
+        // Preparing is lazy in libpqxx 6; run a harmless fetch so a missing
+        // column is reported now, with its name, not on the first batch.
+        {
+            pqxx::nontransaction tx(*s->conn);
+            tx.exec_prepared("fetch", std::int64_t{0}, 0);
+        }
+        if (!cfg_.notify_channel.empty()) {
+            s->receiver = std::make_unique<WakeupReceiver>(*s->conn, cfg_.notify_channel);
+        }
+    } catch (const pqxx::broken_connection& e) {
+        throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
+    } catch (const pqxx::sql_error& e) {
+        throw StoreMisconfigured(std::string("checking the outbox table's columns: ") + e.what());
+    }
+    session_ = std::move(s);
+    return *session_;
+}
+
+void PgOutboxStore::verify() { session(); }
+
+std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id, std::size_t limit) {
+    auto& s = session();
+    std::vector<PendingRow> rows;
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        auto r = tx.exec_prepared("fetch", after_id, static_cast<std::int64_t>(limit));
+        rows.reserve(r.size());
+        for (const auto& f : r) {
+            PendingRow row;
+            row.id = f[0].as<std::int64_t>();
+            row.topic = f[1].c_str();
+            if (!f[2].is_null()) {
+                row.key = std::string(f[2].c_str(), f[2].size());
+            }
+            if (!f[3].is_null()) {
+                pqxx::binarystring bytes(f[3]);
+                row.payload = bytes.str();
+            }
+            if (!f[4].is_null()) {
+                row.headers = std::string(f[4].c_str(), f[4].size());
+            }
+            row.attempts = f[5].as<std::int32_t>();
+            row.due = f[6].as<bool>();
+            row.created_at_us = f[7].is_null() ? 0 : f[7].as<std::int64_t>();
+            rows.push_back(std::move(row));
+        }
+    } catch (const std::exception& e) {
+        fail("fetching pending rows", e);
+    }
+    return rows;
+}
+
+void PgOutboxStore::mark_sent(const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) {
+        return;
+    }
+    auto& s = session();
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        tx.exec_prepared("mark_sent", int_array_literal(ids));
+    } catch (const std::exception& e) {
+        fail("marking rows sent", e);
+    }
+}
+
+void PgOutboxStore::record_failures(const std::vector<FailureUpdate>& updates) {
+    if (updates.empty()) {
+        return;
+    }
+    std::vector<std::int64_t> ids, attempts, delays;
+    std::vector<std::string> errors, parks;
+    for (const auto& u : updates) {
+        ids.push_back(u.id);
+        attempts.push_back(u.attempts);
+        errors.push_back(sanitize_error(u.error));
+        parks.push_back(u.park ? "t" : "f");
+        delays.push_back(u.retry_after.count());
+    }
+    auto& s = session();
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        tx.exec_prepared("record_failures", int_array_literal(ids), int_array_literal(attempts),
+                         text_array_literal(errors), text_array_literal(parks),
+                         int_array_literal(delays));
+    } catch (const std::exception& e) {
+        fail("recording failed attempts", e);
+    }
+}
+
+bool PgOutboxStore::wait_for_wakeup(std::chrono::milliseconds timeout) {
+    auto& s = session();
+    if (!s.receiver) {
+        std::this_thread::sleep_for(timeout);
+        return false;
+    }
+    try {
+        if (s.receiver->fired) {
+            s.receiver->fired = false;
+            return true;
+        }
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
+        s.conn->await_notification(static_cast<long>(us / 1000000), static_cast<long>(us % 1000000));
+        const bool fired = s.receiver->fired;
+        s.receiver->fired = false;
+        return fired;
+    } catch (const std::exception& e) {
+        fail("waiting for notifications", e);
+    }
+}
+
+bool PgOutboxStore::take_wakeup() {
+    if (!session_ || !session_->receiver) {
+        return false;
+    }
+    try {
+        session_->conn->get_notifs();
+        const bool fired = session_->receiver->fired;
+        session_->receiver->fired = false;
+        return fired;
+    } catch (const std::exception& e) {
+        fail("reading notifications", e);
+    }
+}
+
+std::vector<std::string> PgOutboxStore::pending_topics() {
+    auto& s = session();
+    std::vector<std::string> out;
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        for (const auto& f : tx.exec(s.sql.pending_topics)) {
+            out.emplace_back(f[0].c_str());
+        }
+    } catch (const std::exception& e) {
+        fail("listing pending topics", e);
+    }
+    return out;
+}
+
+std::vector<std::string> PgOutboxStore::migrate() {
+    std::unique_ptr<pqxx::connection> conn;
+    try {
+        conn = std::make_unique<pqxx::connection>(with_application_name(cfg_.dsn));
+    } catch (const std::exception& e) {
+        throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
+    }
+    const auto stmts = migration_statements(cfg_);
+    try {
+        pqxx::work tx(*conn);
+        // Serialise concurrent migrations (several replicas starting at once).
+        tx.exec("SELECT pg_advisory_xact_lock(7476150311)");
+        for (const auto& sql : stmts) {
+            tx.exec(sql);
+        }
+        tx.commit();
+    } catch (const pqxx::broken_connection& e) {
+        throw StoreUnavailable(std::string("migrating: ") + e.what());
+    } catch (const std::exception& e) {
+        throw StoreMisconfigured(std::string("migrating: ") + e.what());
+    }
+    session_.reset();
+    return stmts;
+}
+
+}  // namespace outboxd::store

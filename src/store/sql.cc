@@ -1,0 +1,167 @@
+#include "store/sql.h"
+
+#include <algorithm>
+
+namespace outboxd::store {
+
+std::string quote_ident(const std::string& name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"') {
+            out += '"';
+        }
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+std::string quote_literal(const std::string& value) {
+    std::string out = "'";
+    for (char c : value) {
+        if (c == '\'') {
+            out += '\'';
+        }
+        out += c;
+    }
+    out += '\'';
+    return out;
+}
+
+std::string int_array_literal(const std::vector<std::int64_t>& values) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i != 0) {
+            out += ',';
+        }
+        out += std::to_string(values[i]);
+    }
+    out += '}';
+    return out;
+}
+
+std::string text_array_literal(const std::vector<std::string>& values) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i != 0) {
+            out += ',';
+        }
+        out += '"';
+        for (char c : values[i]) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+            }
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+Statements build_statements(const config::Postgres& pg, PayloadType payload_type) {
+    const auto& c = pg.columns;
+    const std::string t = quote_ident(pg.schema) + "." + quote_ident(pg.table);
+    const std::string id = quote_ident(c.id);
+    const std::string status = quote_ident(c.status);
+    std::string payload;
+    switch (payload_type) {
+    case PayloadType::kBytea:
+        payload = quote_ident(c.payload);
+        break;
+    case PayloadType::kText:
+        payload = "convert_to(" + quote_ident(c.payload) + ", 'UTF8')";
+        break;
+    case PayloadType::kJson:
+        payload = "convert_to(" + quote_ident(c.payload) + "::text, 'UTF8')";
+        break;
+    }
+    Statements s;
+    s.qualified_table = t;
+    s.fetch = "SELECT " + id + ", " + quote_ident(c.topic) + "::text, " + quote_ident(c.key)
+              + "::text, " + payload + ", " + quote_ident(c.headers) + "::text, "
+              + quote_ident(c.attempts) + ", (" + quote_ident(c.next_attempt_at) + " IS NULL OR "
+              + quote_ident(c.next_attempt_at) + " <= now()), (extract(epoch FROM "
+              + quote_ident(c.created_at) + ") * 1000000)::bigint FROM " + t + " WHERE " + status
+              + " = 0 AND " + id + " > $1 ORDER BY " + id + " LIMIT $2";
+    // `AND status = 0`: a row is moved to 1 only from 0, never back from 2.
+    s.mark_sent = "UPDATE " + t + " SET " + status + " = 1, " + quote_ident(c.sent_at)
+                  + " = now() WHERE " + id + " = ANY($1::bigint[]) AND " + status + " = 0";
+    // The attempts guard makes a repeated write (after an in-doubt commit) a no-op.
+    s.record_failures
+        = "UPDATE " + t + " AS t SET " + quote_ident(c.attempts) + " = f.attempts, "
+          + quote_ident(c.last_error) + " = f.err, " + status + " = CASE WHEN f.park THEN 2 ELSE t."
+          + status + " END, " + quote_ident(c.next_attempt_at)
+          + " = CASE WHEN f.park THEN NULL ELSE now() + f.delay_ms * interval '1 millisecond' END"
+          + " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bool[], $5::bigint[])"
+          + " AS f(id, attempts, err, park, delay_ms) WHERE t." + id + " = f.id AND t." + status
+          + " = 0 AND t." + quote_ident(c.attempts) + " = f.attempts - 1";
+    s.pending_topics = "SELECT DISTINCT " + quote_ident(c.topic) + "::text FROM (SELECT "
+                       + quote_ident(c.topic) + " FROM " + t + " WHERE " + status
+                       + " = 0 ORDER BY " + id + " LIMIT 100000) p LIMIT 1000";
+    return s;
+}
+
+std::vector<std::string> migration_statements(const config::Postgres& pg) {
+    const auto& c = pg.columns;
+    const std::string t = quote_ident(pg.schema) + "." + quote_ident(pg.table);
+    const std::string fn = quote_ident(pg.schema) + "." + quote_ident(pg.table + "_notify");
+    const std::string trig = quote_ident(pg.table + "_notify");
+    const std::string idx = quote_ident(pg.table + "_pending");
+    std::vector<std::string> out;
+    out.push_back("CREATE SCHEMA IF NOT EXISTS " + quote_ident(pg.schema));
+    out.push_back("CREATE TABLE IF NOT EXISTS " + t + " (\n  " + quote_ident(c.id)
+                  + " bigserial PRIMARY KEY,\n  " + quote_ident(c.topic) + " text NOT NULL,\n  "
+                  + quote_ident(c.key) + " text,\n  " + quote_ident(c.payload) + " bytea,\n  "
+                  + quote_ident(c.headers) + " jsonb,\n  " + quote_ident(c.status)
+                  + " smallint NOT NULL DEFAULT 0,\n  " + quote_ident(c.attempts)
+                  + " integer NOT NULL DEFAULT 0,\n  " + quote_ident(c.last_error) + " text,\n  "
+                  + quote_ident(c.next_attempt_at) + " timestamptz,\n  "
+                  + quote_ident(c.created_at) + " timestamptz NOT NULL DEFAULT now(),\n  "
+                  + quote_ident(c.sent_at) + " timestamptz\n)");
+    out.push_back("CREATE INDEX IF NOT EXISTS " + idx + " ON " + t + " (" + quote_ident(c.id)
+                  + ") WHERE " + quote_ident(c.status) + " = 0");
+    // Every status change is a non-HOT update (status is in the index
+    // predicate), so dead tuples pile up at the rate rows are sent: vacuum by
+    // row count, not by a fraction of a table that may be huge.
+    out.push_back("ALTER TABLE " + t
+                  + " SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,"
+                    " autovacuum_vacuum_insert_scale_factor = 0,"
+                    " autovacuum_vacuum_insert_threshold = 5000,"
+                    " autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 1)");
+    if (pg.notify_channel.empty()) {
+        out.push_back("DROP TRIGGER IF EXISTS " + trig + " ON " + t);
+    } else {
+        // One notification per statement, with an empty payload: PostgreSQL
+        // folds identical notifications of one transaction into one.
+        out.push_back("CREATE OR REPLACE FUNCTION " + fn
+                      + "() RETURNS trigger LANGUAGE plpgsql AS $outboxd$ BEGIN PERFORM "
+                        "pg_notify("
+                      + quote_literal(pg.notify_channel) + ", ''); RETURN NULL; END $outboxd$");
+        out.push_back("DROP TRIGGER IF EXISTS " + trig + " ON " + t);
+        out.push_back("CREATE TRIGGER " + trig + " AFTER INSERT ON " + t
+                      + " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "()");
+    }
+    return out;
+}
+
+std::string sanitize_error(const std::string& error, std::size_t max_bytes) {
+    std::string out;
+    out.reserve(std::min(error.size(), max_bytes));
+    for (char c : error) {
+        if (c != '\0') {
+            out += c;
+        }
+    }
+    if (out.size() > max_bytes) {
+        std::size_t cut = max_bytes;
+        // Step back over UTF-8 continuation bytes (10xxxxxx).
+        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) {
+            --cut;
+        }
+        out.resize(cut);
+    }
+    return out;
+}
+
+}  // namespace outboxd::store

@@ -1,0 +1,243 @@
+// In-memory stand-ins for the outbox table and the Kafka producer, driven by
+// a ManualClock. They implement the same interfaces as PgOutboxStore and
+// KafkaPublisher, so the relay's rules run here without any I/O.
+#pragma once
+
+#include "common/clock.h"
+#include "publish/publisher.h"
+#include "store/outbox_store.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace outboxd::test {
+
+struct FakeRow {
+    std::int64_t id = 0;
+    std::string topic = "t";
+    std::optional<std::string> key;
+    std::optional<std::string> payload = std::string("p");
+    std::optional<std::string> headers;
+    int status = 0;
+    int attempts = 0;
+    std::string last_error;
+    std::optional<TimePoint> next_attempt_at;
+    bool visible = true;  // false: inserted but not committed yet
+};
+
+class FakeStore final : public store::OutboxStore {
+public:
+    explicit FakeStore(ManualClock& clock) : clock_(clock) {}
+
+    std::int64_t insert(std::optional<std::string> key, std::string topic = "t") {
+        FakeRow r;
+        r.id = ++last_id_;
+        r.key = std::move(key);
+        r.topic = std::move(topic);
+        rows_[r.id] = r;
+        return r.id;
+    }
+    FakeRow& row(std::int64_t id) { return rows_.at(id); }
+    int status(std::int64_t id) const { return rows_.at(id).status; }
+
+    std::vector<store::PendingRow> fetch_pending(std::int64_t after_id, std::size_t limit) override {
+        ++fetches;
+        if (down) {
+            throw store::StoreUnavailable("fake: database down");
+        }
+        std::vector<store::PendingRow> out;
+        for (auto it = rows_.upper_bound(after_id); it != rows_.end() && out.size() < limit; ++it) {
+            const FakeRow& r = it->second;
+            if (r.status != 0 || !r.visible) {
+                continue;
+            }
+            store::PendingRow p;
+            p.id = r.id;
+            p.topic = r.topic;
+            p.key = r.key;
+            p.payload = r.payload;
+            p.headers = r.headers;
+            p.attempts = r.attempts;
+            p.due = !r.next_attempt_at || *r.next_attempt_at <= clock_.now();
+            out.push_back(p);
+        }
+        return out;
+    }
+
+    void mark_sent(const std::vector<std::int64_t>& ids) override {
+        if (down) {
+            throw store::StoreUnavailable("fake: database down");
+        }
+        for (auto id : ids) {
+            auto& r = rows_.at(id);
+            if (r.status == 0) {
+                r.status = 1;
+            }
+            ++mark_count[id];
+        }
+    }
+
+    void record_failures(const std::vector<store::FailureUpdate>& updates) override {
+        if (down) {
+            throw store::StoreUnavailable("fake: database down");
+        }
+        for (const auto& u : updates) {
+            auto& r = rows_.at(u.id);
+            if (r.status != 0 || r.attempts != u.attempts - 1) {
+                continue;
+            }
+            r.attempts = u.attempts;
+            r.last_error = u.error;
+            if (u.park) {
+                r.status = 2;
+                r.next_attempt_at.reset();
+            } else {
+                r.next_attempt_at = clock_.now() + u.retry_after;
+            }
+        }
+    }
+
+    bool wait_for_wakeup(std::chrono::milliseconds timeout) override {
+        if (down) {
+            throw store::StoreUnavailable("fake: database down");
+        }
+        if (notified) {
+            notified = false;
+            return true;
+        }
+        clock_.advance(timeout);
+        waited += timeout;
+        return false;
+    }
+
+    bool take_wakeup() override {
+        const bool n = notified;
+        notified = false;
+        return n;
+    }
+
+    bool down = false;
+    bool notified = false;
+    int fetches = 0;
+    Millis waited{0};
+    std::map<std::int64_t, int> mark_count;
+
+private:
+    ManualClock& clock_;
+    std::map<std::int64_t, FakeRow> rows_;
+    std::int64_t last_id_ = 0;
+};
+
+class FakePublisher final : public publish::Publisher {
+public:
+    explicit FakePublisher(ManualClock& clock) : clock_(clock) {}
+
+    struct Produced {
+        std::int64_t id;
+        std::string topic;
+        std::optional<std::string> key;
+        std::vector<publish::Header> headers;
+    };
+
+    publish::ProduceResult produce(const publish::Message& m) override {
+        publish::ProduceResult r;
+        if (auto it = sync_errors.find(m.id); it != sync_errors.end()) {
+            r.error_class = it->second;
+            r.error = "fake sync error";
+            if (it->second == publish::ErrorClass::kFatal) {
+                fatal_ = true;
+            }
+            return r;
+        }
+        if (queue_full) {
+            r.error_class = publish::ErrorClass::kTransient;
+            r.error = "Local: Queue full";
+            return r;
+        }
+        Produced p{m.id, std::string(m.topic),
+                   m.key ? std::optional<std::string>(std::string(*m.key)) : std::nullopt,
+                   m.headers ? *m.headers : std::vector<publish::Header>{}};
+        produced.push_back(p);
+        outstanding.push_back(m.id);
+        r.accepted = true;
+        return r;
+    }
+
+    // Acknowledge (or fail) every outstanding message, in produce order.
+    void ack_all() {
+        for (auto id : outstanding) {
+            ready.push_back({id, true, publish::ErrorClass::kTransient, ""});
+        }
+        outstanding.clear();
+    }
+    void fail_all(publish::ErrorClass c, const std::string& err) {
+        for (auto id : outstanding) {
+            ready.push_back({id, false, c, err});
+        }
+        outstanding.clear();
+    }
+
+    std::vector<publish::DeliveryReport> poll(std::chrono::milliseconds timeout) override {
+        ++polls;
+        if (auto_ack) {
+            ack_all();
+        }
+        if (ready.empty()) {
+            clock_.advance(timeout);
+        }
+        std::vector<publish::DeliveryReport> out(ready.begin(), ready.end());
+        ready.clear();
+        return out;
+    }
+
+    bool fatal() const override { return fatal_; }
+    std::string fatal_reason() const override { return "fake fatal"; }
+    void set_fatal() { fatal_ = true; }
+
+    std::vector<publish::DeliveryReport> rebuild(std::chrono::milliseconds) override {
+        ++rebuilds;
+        fatal_ = false;
+        outstanding.clear();  // unknown outcome
+        std::vector<publish::DeliveryReport> out(ready.begin(), ready.end());
+        ready.clear();
+        return out;
+    }
+
+    std::vector<publish::DeliveryReport> drain(std::chrono::milliseconds timeout) override {
+        return poll(timeout);
+    }
+
+    std::vector<std::int64_t> produced_ids() const {
+        std::vector<std::int64_t> ids;
+        for (const auto& p : produced) {
+            ids.push_back(p.id);
+        }
+        return ids;
+    }
+
+    std::vector<Produced> produced;
+    std::vector<std::int64_t> outstanding;
+    std::deque<publish::DeliveryReport> ready;
+    std::map<std::int64_t, publish::ErrorClass> sync_errors;
+    bool queue_full = false;
+    bool auto_ack = false;
+    int polls = 0;
+    int rebuilds = 0;
+
+private:
+    ManualClock& clock_;
+    bool fatal_ = false;
+};
+
+// Always returns the same value: back-off without jitter surprises.
+class FixedRandom final : public RandomSource {
+public:
+    double next_unit() override { return 0.0; }
+};
+
+}  // namespace outboxd::test

@@ -1,0 +1,369 @@
+// The relay's rules (order, retry, back-pressure, outages, shutdown) against
+// in-memory fakes and a manual clock: no database, no broker, no sleeping.
+#include "fakes.h"
+#include "relay/relay.h"
+
+#include <catch2/catch.hpp>
+
+using namespace outboxd;
+using outboxd::publish::ErrorClass;
+using outboxd::test::FakePublisher;
+using outboxd::test::FakeStore;
+using outboxd::test::FixedRandom;
+
+namespace {
+
+struct Harness {
+    ManualClock clock;
+    FakeStore store{clock};
+    FakePublisher pub{clock};
+    FixedRandom random;
+    relay::RelayOptions opts;
+    std::vector<relay::RelayEvent> events;
+    std::unique_ptr<relay::Relay> relay;
+
+    explicit Harness(std::function<void(relay::RelayOptions&)> tweak = {}) {
+        opts.batch_size = 100;
+        opts.max_in_flight = 1000;
+        opts.retry.max_attempts = 3;
+        opts.retry.initial = Millis(1000);
+        opts.retry.max = Millis(8000);
+        opts.poll_interval = Millis(1000);
+        opts.rescan_interval = Millis(5000);
+        if (tweak) {
+            tweak(opts);
+        }
+        relay = std::make_unique<relay::Relay>(opts, store, pub, clock, random,
+                                               [this](const relay::RelayEvent& e) {
+                                                   events.push_back(e);
+                                               });
+    }
+    void steps(int n) {
+        for (int i = 0; i < n; ++i) {
+            relay->step();
+        }
+    }
+    // Steps until `pred` holds, at most `n` steps; returns whether it held.
+    template <typename P>
+    bool step_until(P pred, int n = 200) {
+        for (int i = 0; i < n; ++i) {
+            if (pred()) {
+                return true;
+            }
+            relay->step();
+        }
+        return pred();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("happy path: every row produced once, in id order, then marked sent", "[unit][relay]") {
+    Harness h;
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 10; ++i) {
+        ids.push_back(h.store.insert("k" + std::to_string(i % 3)));
+    }
+    h.steps(2);
+    REQUIRE(h.pub.produced_ids() == ids);
+    h.pub.ack_all();
+    h.steps(2);
+    for (auto id : ids) {
+        CHECK(h.store.status(id) == 1);
+        CHECK(h.store.mark_count[id] == 1);
+    }
+    h.steps(20);
+    CHECK(h.pub.produced.size() == 10);  // never produced twice
+    CHECK(h.relay->stats().sent == 10);
+}
+
+TEST_CASE("a row is marked sent only after a successful delivery report", "[unit][relay]") {
+    Harness h;
+    auto id = h.store.insert("a");
+    h.steps(50);
+    CHECK(h.pub.produced.size() == 1);
+    CHECK(h.store.status(id) == 0);
+    CHECK(h.relay->in_flight() == 1);
+    h.pub.ack_all();
+    h.steps(1);
+    CHECK(h.store.status(id) == 1);
+    CHECK(h.relay->in_flight() == 0);
+}
+
+TEST_CASE("every message carries the row's headers; outbox-id is added by the publisher",
+          "[unit][relay]") {
+    Harness h;
+    auto id = h.store.insert("a");
+    h.store.row(id).headers = R"({"trace":"abc","type":"order.created"})";
+    h.steps(1);
+    REQUIRE(h.pub.produced.size() == 1);
+    const auto& hs = h.pub.produced[0].headers;
+    REQUIRE(hs.size() == 2);
+    CHECK(hs[0].name == "trace");
+    CHECK(hs[0].value == "abc");
+}
+
+TEST_CASE("transient delivery errors never count an attempt and the row is resent",
+          "[unit][relay]") {
+    Harness h;
+    auto id = h.store.insert("a");
+    h.steps(1);
+    h.pub.fail_all(ErrorClass::kTransient, "Local: Message timed out");
+    h.steps(1);
+    CHECK(h.store.row(id).attempts == 0);
+    CHECK(h.store.status(id) == 0);
+    REQUIRE(h.step_until([&] { return h.pub.produced.size() == 2; }));
+    h.pub.ack_all();
+    h.steps(1);
+    CHECK(h.store.status(id) == 1);
+    CHECK(h.store.row(id).attempts == 0);
+}
+
+TEST_CASE("row-level failures count, back off, hold their key, and park after max_attempts",
+          "[unit][relay]") {
+    Harness h;
+    auto bad = h.store.insert("k");
+    h.store.row(bad).headers = "[1,2]";  // not an object: row-level error
+    auto later_same_key = h.store.insert("k");
+    auto other_key = h.store.insert("other");
+    h.pub.auto_ack = true;
+
+    h.steps(3);
+    CHECK(h.store.row(bad).attempts == 1);
+    CHECK(h.store.row(bad).last_error.find("malformed headers") != std::string::npos);
+    CHECK(h.store.status(other_key) == 1);       // other keys keep flowing
+    CHECK(h.store.status(later_same_key) == 0);  // G4: waits behind the failing row
+    for (const auto& p : h.pub.produced) {
+        CHECK(p.id != later_same_key);
+    }
+
+    // Back-off: 1 s, then 2 s; the row is not retried before it is due.
+    const auto first_fail_at = h.clock.now();
+    REQUIRE(h.step_until([&] { return h.store.row(bad).attempts == 2; }));
+    CHECK(h.clock.now() - first_fail_at >= Millis(1000));
+    CHECK(h.store.status(later_same_key) == 0);
+    REQUIRE(h.step_until([&] { return h.store.status(bad) == 2; }));
+    CHECK(h.store.row(bad).attempts == 3);
+    CHECK(h.clock.now() - first_fail_at >= Millis(3000));
+
+    // Parked: the key is released and the later row flows.
+    REQUIRE(h.step_until([&] { return h.store.status(later_same_key) == 1; }));
+    CHECK(h.relay->stats().parked == 1);
+}
+
+TEST_CASE("a synchronous row-level produce error counts an attempt", "[unit][relay]") {
+    Harness h;
+    auto id = h.store.insert("a");
+    h.pub.sync_errors[id] = ErrorClass::kRow;
+    h.steps(2);
+    CHECK(h.store.row(id).attempts == 1);
+    CHECK(h.store.status(id) == 0);
+    CHECK(h.store.row(id).next_attempt_at.has_value());
+}
+
+TEST_CASE("a row-level delivery report error counts an attempt", "[unit][relay]") {
+    Harness h;
+    auto id = h.store.insert("a");
+    h.steps(1);
+    h.pub.fail_all(ErrorClass::kRow, "Broker: Message size too large");
+    h.steps(1);
+    CHECK(h.store.row(id).attempts == 1);
+    CHECK(h.store.row(id).last_error == "Broker: Message size too large");
+}
+
+TEST_CASE("rows without a key are not held back by a failing unkeyed row", "[unit][relay]") {
+    Harness h;
+    auto bad = h.store.insert(std::nullopt);
+    h.store.row(bad).headers = "not json";
+    auto good = h.store.insert(std::nullopt);
+    h.pub.auto_ack = true;
+    h.steps(3);
+    CHECK(h.store.row(bad).attempts == 1);
+    CHECK(h.store.status(good) == 1);
+}
+
+TEST_CASE("a row not yet due (from an earlier run) holds later rows of its key", "[unit][relay]") {
+    Harness h;
+    auto waiting = h.store.insert("k");
+    h.store.row(waiting).attempts = 1;
+    h.store.row(waiting).next_attempt_at = h.clock.now() + Millis(3000);
+    auto later = h.store.insert("k");
+    h.pub.auto_ack = true;
+    h.steps(5);
+    CHECK(h.pub.produced.empty());
+    REQUIRE(h.step_until([&] { return h.store.status(later) == 1; }));
+    CHECK(h.store.status(waiting) == 1);
+    REQUIRE(h.pub.produced.size() == 2);
+    CHECK(h.pub.produced[0].id == waiting);  // G4: id order within the key
+    CHECK(h.pub.produced[1].id == later);
+}
+
+TEST_CASE("back-pressure: no more than max_in_flight rows are read while reports are missing",
+          "[unit][relay]") {
+    Harness h([](relay::RelayOptions& o) {
+        o.batch_size = 4;
+        o.max_in_flight = 10;
+    });
+    for (int i = 0; i < 100; ++i) {
+        h.store.insert("k" + std::to_string(i));
+    }
+    h.steps(100);  // a long outage: no report arrives
+    CHECK(h.pub.produced.size() == 10);
+    CHECK(h.relay->in_flight() == 10);
+    const int fetches = h.store.fetches;
+    h.steps(100);
+    CHECK(h.store.fetches == fetches);  // stopped reading altogether
+    h.pub.auto_ack = true;
+    REQUIRE(h.step_until([&] { return h.relay->stats().sent == 100; }, 500));
+    CHECK(h.pub.produced.size() == 100);
+}
+
+TEST_CASE("a full producer queue stops the batch without skipping or counting rows",
+          "[unit][relay]") {
+    Harness h;
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 6; ++i) {
+        ids.push_back(h.store.insert("k"));
+    }
+    h.pub.queue_full = true;
+    h.steps(3);
+    CHECK(h.pub.produced.empty());
+    h.pub.queue_full = false;
+    h.pub.auto_ack = true;
+    REQUIRE(h.step_until([&] { return h.relay->stats().sent == 6; }));
+    CHECK(h.pub.produced_ids() == ids);
+    for (auto id : ids) {
+        CHECK(h.store.row(id).attempts == 0);
+    }
+}
+
+TEST_CASE("database down: outcomes are kept, not re-produced, and written after back-off",
+          "[unit][relay]") {
+    Harness h;
+    auto id = h.store.insert("a");
+    h.steps(1);
+    h.store.down = true;
+    h.pub.ack_all();
+    h.steps(30);
+    CHECK(h.store.status(id) == 0);
+    CHECK(h.relay->unwritten_outcomes() == 1);
+    CHECK_FALSE(h.relay->db_healthy());
+    CHECK(h.pub.produced.size() == 1);
+    // Back-off grows: 30 steps did not mean 30 attempts.
+    CHECK(h.relay->stats().db_errors < 15);
+    h.store.down = false;
+    REQUIRE(h.step_until([&] { return h.store.status(id) == 1; }));
+    CHECK(h.relay->db_healthy());
+    CHECK(h.pub.produced.size() == 1);
+    CHECK(h.store.mark_count[id] == 1);
+}
+
+TEST_CASE("database back-off doubles up to its cap", "[unit][relay]") {
+    Harness h([](relay::RelayOptions& o) {
+        o.db_backoff_initial = Millis(100);
+        o.db_backoff_max = Millis(800);
+    });
+    h.store.down = true;
+    h.steps(200);
+    // Attempts at ~0, 100, 300, 700, 1500, 2300, ... so far fewer than steps.
+    const auto errors = h.relay->stats().db_errors;
+    CHECK(errors >= 4);
+    const auto t0 = h.clock.now();
+    h.steps(50);
+    const auto elapsed = std::chrono::duration_cast<Millis>(h.clock.now() - t0);
+    const auto more = h.relay->stats().db_errors - errors;
+    REQUIRE(more >= 1);
+    CHECK(elapsed / more >= Millis(700));  // at the cap, one try per ~800 ms
+}
+
+TEST_CASE("producer fatal error: rebuild, then rows without a report are sent again in order",
+          "[unit][relay]") {
+    Harness h;
+    auto a = h.store.insert("k");
+    auto b = h.store.insert("k");
+    h.steps(1);
+    REQUIRE(h.pub.produced.size() == 2);
+    h.pub.set_fatal();
+    h.steps(1);
+    CHECK(h.pub.rebuilds == 1);
+    CHECK(h.relay->stats().producer_rebuilds == 1);
+    h.pub.auto_ack = true;
+    REQUIRE(h.step_until([&] { return h.store.status(b) == 1; }));
+    CHECK(h.store.status(a) == 1);
+    REQUIRE(h.pub.produced.size() == 4);
+    CHECK(h.pub.produced[2].id == a);
+    CHECK(h.pub.produced[3].id == b);
+    CHECK(h.store.row(a).attempts == 0);
+}
+
+TEST_CASE("commit gap: a lower id that becomes visible late is still sent", "[unit][relay]") {
+    Harness h;
+    auto early = h.store.insert("x");
+    h.store.row(early).visible = false;  // its transaction has not committed
+    auto later = h.store.insert("y");
+    h.pub.auto_ack = true;
+    REQUIRE(h.step_until([&] { return h.store.status(later) == 1; }));
+    h.steps(5);
+    h.store.row(early).visible = true;  // commits now, behind the cursor
+    REQUIRE(h.step_until([&] { return h.store.status(early) == 1; }));
+    CHECK(h.relay->stats().passes >= 1);
+}
+
+TEST_CASE("a wake-up notification triggers a fetch before the poll interval", "[unit][relay]") {
+    Harness h([](relay::RelayOptions& o) { o.poll_interval = Millis(60000); });
+    h.pub.auto_ack = true;
+    h.steps(3);  // idle: now waiting for a wake-up
+    const auto t0 = h.clock.now();
+    auto id = h.store.insert("a");
+    h.store.notified = true;
+    REQUIRE(h.step_until([&] { return h.store.status(id) == 1; }, 10));
+    CHECK(h.clock.now() - t0 < Millis(1000));
+}
+
+TEST_CASE("without notifications the poll interval still finds new rows", "[unit][relay]") {
+    Harness h([](relay::RelayOptions& o) { o.poll_interval = Millis(500); });
+    h.pub.auto_ack = true;
+    h.steps(3);
+    const auto t0 = h.clock.now();
+    auto id = h.store.insert("a");
+    REQUIRE(h.step_until([&] { return h.store.status(id) == 1; }, 20));
+    CHECK(h.clock.now() - t0 <= Millis(600));
+}
+
+TEST_CASE("shutdown: stops reading, records reports that arrive in time", "[unit][relay]") {
+    Harness h;
+    auto a = h.store.insert("a");
+    h.steps(1);
+    h.relay->begin_shutdown();
+    auto b = h.store.insert("b");
+    h.store.notified = true;
+    h.pub.ack_all();
+    const auto unknown = h.relay->finish_shutdown(Millis(1000));
+    CHECK(unknown == 0);
+    CHECK(h.store.status(a) == 1);
+    CHECK(h.store.status(b) == 0);
+    CHECK(h.pub.produced.size() == 1);
+}
+
+TEST_CASE("shutdown: gives up after the timeout and reports rows of unknown outcome",
+          "[unit][relay]") {
+    Harness h;
+    h.store.insert("a");
+    h.store.insert("b");
+    h.steps(1);
+    const auto t0 = h.clock.now();
+    const auto unknown = h.relay->finish_shutdown(Millis(2000));
+    CHECK(unknown == 2);
+    CHECK(h.clock.now() - t0 >= Millis(2000));
+    CHECK(h.clock.now() - t0 < Millis(2200));
+}
+
+TEST_CASE("rows in flight are never fetched and produced twice across rescans", "[unit][relay]") {
+    Harness h([](relay::RelayOptions& o) { o.rescan_interval = Millis(100); });
+    for (int i = 0; i < 5; ++i) {
+        h.store.insert("k");
+    }
+    h.steps(200);  // many rescans while no report arrives
+    CHECK(h.pub.produced.size() == 5);
+    CHECK(h.relay->stats().passes > 5);
+}
