@@ -30,17 +30,17 @@ struct Columns {
 
 struct Postgres {
     std::string dsn;
-    std::string schema = "public";  // from `table`, split at the first dot
+    std::string schema = "public"; // from `table`, split at the first dot
     std::string table = "outbox";
-    std::string notify_channel = "outbox";  // empty: no LISTEN, poll only
+    std::string notify_channel = "outbox"; // empty: no LISTEN, poll only
     Columns columns;
 };
 
 struct Kafka {
     std::string bootstrap_servers;
     bool require_durable_topics = false;
-    std::vector<std::string> audit_topics;  // audited at start-up beside pending rows' topics
-    std::map<std::string, std::string> properties;  // handed to librdkafka as-is
+    std::vector<std::string> audit_topics; // audited at start-up beside pending rows' topics
+    std::map<std::string, std::string> properties; // handed to librdkafka as-is
 };
 
 struct Relay {
@@ -50,8 +50,8 @@ struct Relay {
     std::chrono::milliseconds retry_backoff_initial{1000};
     std::chrono::milliseconds retry_backoff_max{60000};
     std::chrono::milliseconds shutdown_timeout{10000};
-    int max_in_flight = 10000;  // back-pressure: rows produced but not yet reported
-    std::chrono::milliseconds rescan_interval{5000};  // full pass from the lowest pending id
+    int max_in_flight = 10000; // back-pressure: rows produced but not yet reported
+    std::chrono::milliseconds rescan_interval{5000}; // full pass from the lowest pending id
 };
 
 enum class LogFormat { kText, kJson };
@@ -76,8 +76,8 @@ struct Problem {
 };
 
 struct LoadResult {
-    std::optional<Config> config;   // set only when problems is empty
-    std::vector<Problem> problems;  // every problem found, in file order
+    std::optional<Config> config;  // set only when problems is empty
+    std::vector<Problem> problems; // every problem found, in file order
 };
 
 // Reads `path` (YAML) and applies `env` (NAME=VALUE strings, normally
@@ -110,4 +110,4 @@ std::string options_markdown();
 // without a restart; a SIGHUP reload that finds any should refuse or warn.
 std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded);
 
-}  // namespace outboxd::config
+} // namespace outboxd::config

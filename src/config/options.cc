@@ -19,8 +19,8 @@ std::string check_identifier_part(const std::string& text, const std::string& wh
         return what + " must not be empty";
     }
     if (text.size() > kMaxIdentifierBytes) {
-        return what + " must be at most 63 bytes (PostgreSQL truncates longer names), got "
-               + std::to_string(text.size());
+        return what + " must be at most 63 bytes (got " + std::to_string(text.size())
+               + "; PostgreSQL would truncate it)";
     }
     if (text.find('\0') != std::string::npos) {
         return what + " must not contain a NUL byte";
@@ -61,8 +61,7 @@ std::string check_not_empty(const std::string& text) {
 
 std::string check_topic(const std::string& text) {
     const bool legal_chars = std::all_of(text.begin(), text.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_'
-               || c == '-';
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
     });
     if (text.empty() || text.size() > kMaxTopicBytes || !legal_chars || text == "."
         || text == "..") {
@@ -111,8 +110,12 @@ std::string check_property(const std::string& key, const std::string& value) {
     return "";
 }
 
-std::int64_t as_int(const OptionValue& v) { return std::get<std::int64_t>(v); }
-const std::string& as_string(const OptionValue& v) { return std::get<std::string>(v); }
+std::int64_t as_int(const OptionValue& v) {
+    return std::get<std::int64_t>(v);
+}
+const std::string& as_string(const OptionValue& v) {
+    return std::get<std::string>(v);
+}
 
 template <std::string Columns::*kField>
 void store_column(Config& c, const OptionValue& v) {
@@ -125,7 +128,7 @@ OptionValue load_column(const Config& c) {
 
 template <int Relay::*kField>
 void store_relay_int(Config& c, const OptionValue& v) {
-    c.relay.*kField = static_cast<int>(as_int(v));  // bounded by the option's max
+    c.relay.*kField = static_cast<int>(as_int(v)); // bounded by the option's max
 }
 template <int Relay::*kField>
 OptionValue load_relay_int(const Config& c) {
@@ -171,8 +174,12 @@ std::vector<Option> build_options() {
         o.required = true;
         o.secret = true;
         o.check_text = check_not_empty;
-        o.store = [](Config& c, const OptionValue& v) { c.postgres.dsn = as_string(v); };
-        o.load = [](const Config& c) -> OptionValue { return c.postgres.dsn; };
+        o.store = [](Config& c, const OptionValue& v) {
+            c.postgres.dsn = as_string(v);
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.postgres.dsn;
+        };
     }
     {
         // No store: the loader reads the file and stores its text as the DSN.
@@ -206,8 +213,12 @@ std::vector<Option> build_options() {
                         "Channel to LISTEN on for insert wake-ups. Empty string: no LISTEN, poll "
                         "only.");
         o.check_text = check_channel;
-        o.store = [](Config& c, const OptionValue& v) { c.postgres.notify_channel = as_string(v); };
-        o.load = [](const Config& c) -> OptionValue { return c.postgres.notify_channel; };
+        o.store = [](Config& c, const OptionValue& v) {
+            c.postgres.notify_channel = as_string(v);
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.postgres.notify_channel;
+        };
     }
     struct ColumnOption {
         const char* key;
@@ -258,7 +269,9 @@ std::vector<Option> build_options() {
         o.store = [](Config& c, const OptionValue& v) {
             c.kafka.bootstrap_servers = as_string(v);
         };
-        o.load = [](const Config& c) -> OptionValue { return c.kafka.bootstrap_servers; };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.kafka.bootstrap_servers;
+        };
     }
     {
         Option& o = add("kafka.require_durable_topics", OptionType::kBool, std::string("false"),
@@ -268,7 +281,9 @@ std::vector<Option> build_options() {
         o.store = [](Config& c, const OptionValue& v) {
             c.kafka.require_durable_topics = std::get<bool>(v);
         };
-        o.load = [](const Config& c) -> OptionValue { return c.kafka.require_durable_topics; };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.kafka.require_durable_topics;
+        };
     }
     {
         Option& o = add("kafka.audit_topics", OptionType::kStringList, std::string(""),
@@ -277,7 +292,9 @@ std::vector<Option> build_options() {
         o.store = [](Config& c, const OptionValue& v) {
             c.kafka.audit_topics = std::get<std::vector<std::string>>(v);
         };
-        o.load = [](const Config& c) -> OptionValue { return c.kafka.audit_topics; };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.kafka.audit_topics;
+        };
     }
     {
         Option& o = add("kafka.properties", OptionType::kStringMap, std::string(""),
@@ -288,7 +305,9 @@ std::vector<Option> build_options() {
         o.store = [](Config& c, const OptionValue& v) {
             c.kafka.properties = std::get<std::map<std::string, std::string>>(v);
         };
-        o.load = [](const Config& c) -> OptionValue { return c.kafka.properties; };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.kafka.properties;
+        };
     }
 
     // --- relay --------------------------------------------------------------
@@ -315,26 +334,25 @@ std::vector<Option> build_options() {
         o.load = load_relay_int<&Relay::max_attempts>;
     }
     {
-        Option& o = add_int("relay.retry_backoff_initial_ms", OptionType::kDurationMs, 1, 86400000,
-                            1000,
-                            "Delay before retrying a row after its first counted failure; "
-                            "doubles with each further failure.");
+        Option& o =
+            add_int("relay.retry_backoff_initial_ms", OptionType::kDurationMs, 1, 86400000, 1000,
+                    "Delay before retrying a row after its first counted failure; "
+                    "doubles with each further failure.");
         o.reloadable = true;
         o.store = store_relay_ms<&Relay::retry_backoff_initial>;
         o.load = load_relay_ms<&Relay::retry_backoff_initial>;
     }
     {
-        Option& o = add_int("relay.retry_backoff_max_ms", OptionType::kDurationMs, 1, 86400000,
-                            60000,
-                            "Upper bound of the retry delay. Must be at least "
-                            "relay.retry_backoff_initial_ms.");
+        Option& o =
+            add_int("relay.retry_backoff_max_ms", OptionType::kDurationMs, 1, 86400000, 60000,
+                    "Upper bound of the retry delay. Must be at least "
+                    "relay.retry_backoff_initial_ms.");
         o.reloadable = true;
         o.store = store_relay_ms<&Relay::retry_backoff_max>;
         o.load = load_relay_ms<&Relay::retry_backoff_max>;
     }
     {
-        Option& o = add_int("relay.shutdown_timeout_ms", OptionType::kDurationMs, 0, 3600000,
-                            10000,
+        Option& o = add_int("relay.shutdown_timeout_ms", OptionType::kDurationMs, 0, 3600000, 10000,
                             "On SIGTERM, longest wait for delivery reports of rows in flight "
                             "before exiting.");
         o.store = store_relay_ms<&Relay::shutdown_timeout>;
@@ -348,8 +366,7 @@ std::vector<Option> build_options() {
         o.load = load_relay_int<&Relay::max_in_flight>;
     }
     {
-        Option& o = add_int("relay.rescan_interval_ms", OptionType::kDurationMs, 100, 3600000,
-                            5000,
+        Option& o = add_int("relay.rescan_interval_ms", OptionType::kDurationMs, 100, 3600000, 5000,
                             "Interval between full scans from the lowest pending id, which "
                             "catch rows whose transaction committed late.");
         o.reloadable = true;
@@ -363,8 +380,12 @@ std::vector<Option> build_options() {
                         "Lowest level written to stderr.");
         o.allowed = {"trace", "debug", "info", "warn", "error"};
         o.reloadable = true;
-        o.store = [](Config& c, const OptionValue& v) { c.log.level = as_string(v); };
-        o.load = [](const Config& c) -> OptionValue { return c.log.level; };
+        o.store = [](Config& c, const OptionValue& v) {
+            c.log.level = as_string(v);
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.log.level;
+        };
     }
     {
         Option& o = add("log.format", OptionType::kEnum, std::string("text"),
@@ -419,9 +440,11 @@ std::string markdown_cell(const std::string& text) {
     return out;
 }
 
-std::string section_of(const std::string& key) { return key.substr(0, key.find('.')); }
+std::string section_of(const std::string& key) {
+    return key.substr(0, key.find('.'));
+}
 
-}  // namespace
+} // namespace
 
 const std::vector<Option>& options() {
     static const std::vector<Option> table = build_options();
@@ -521,4 +544,4 @@ std::vector<std::string> restart_only_changes(const Config& running, const Confi
     return changed;
 }
 
-}  // namespace outboxd::config
+} // namespace outboxd::config

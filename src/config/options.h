@@ -20,11 +20,11 @@ namespace outboxd::config {
 enum class OptionType {
     kString,
     kBool,
-    kInt,         // bounded by min/max
-    kDurationMs,  // a whole number of milliseconds, bounded by min/max
-    kEnum,        // one of `allowed`
+    kInt,        // bounded by min/max
+    kDurationMs, // a whole number of milliseconds, bounded by min/max
+    kEnum,       // one of `allowed`
     kStringList,
-    kStringMap,  // scalar values are kept as written ("true", "5")
+    kStringMap, // scalar values are kept as written ("true", "5")
 };
 
 // kInt and kDurationMs both hold std::int64_t.
@@ -35,18 +35,18 @@ using OptionValue = std::variant<std::string,
                                  std::map<std::string, std::string>>;
 
 struct Option {
-    std::string key;  // dotted YAML path with unit suffix: "relay.poll_interval_ms"
+    std::string key; // dotted YAML path with unit suffix: "relay.poll_interval_ms"
     OptionType type = OptionType::kString;
     // In environment-variable text form (lists comma separated); applied
     // before the file is read. Unset for options without a default.
     std::optional<std::string> default_value;
     bool required = false;
-    bool reloadable = false;  // a SIGHUP reload may change it without a restart
-    bool secret = false;      // never echoed in problems; redacted by to_yaml
-    std::int64_t min = 0;     // kInt, kDurationMs
+    bool reloadable = false; // a SIGHUP reload may change it without a restart
+    bool secret = false;     // never echoed in problems; redacted by to_yaml
+    std::int64_t min = 0;    // kInt, kDurationMs
     std::int64_t max = 0;
-    std::vector<std::string> allowed;  // kEnum
-    std::string description;           // one line, for docs and the example file
+    std::vector<std::string> allowed; // kEnum
+    std::string description;          // one line, for docs and the example file
 
     // Extra rule for a string or for each list element: "" when acceptable,
     // otherwise the problem's message.
@@ -78,4 +78,4 @@ inline constexpr std::string_view kPropertyEnvPrefix = "OUTBOXD_KAFKA_PROPERTY_"
 // The value text as written in YAML or the docs: 500, "public.outbox", [], {}.
 std::string describe_default(const Option& option);
 
-}  // namespace outboxd::config
+} // namespace outboxd::config

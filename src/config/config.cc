@@ -1,0 +1,968 @@
+#include "config/config.h"
+
+#include "config/options.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace outboxd::config {
+namespace {
+
+constexpr std::string_view kRedacted = "*****";
+// Beyond this many edits a suggestion is more likely noise than help.
+constexpr std::size_t kMaxHintDistance = 2;
+// Long values are cut in messages so one bad line stays one readable line.
+constexpr std::size_t kMaxEchoBytes = 60;
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+    return text.substr(0, prefix.size()) == prefix;
+}
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+std::string trim(const std::string& text) {
+    const auto is_space = [](unsigned char c) {
+        return std::isspace(c) != 0;
+    };
+    auto begin = std::find_if_not(text.begin(), text.end(), is_space);
+    auto end = std::find_if_not(text.rbegin(), text.rend(), is_space).base();
+    return begin < end ? std::string(begin, end) : std::string();
+}
+
+// A value as it appears in a message: quoted, control bytes escaped, cut.
+std::string echo(const std::string& text) {
+    std::string out = "\"";
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i == kMaxEchoBytes) {
+            out += "...";
+            break;
+        }
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+// The whole file, or the reason it cannot be read (missing, a directory...).
+bool read_file(const std::string& path, std::string* content, std::string* error) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+        *error = std::strerror(errno);
+        return false;
+    }
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+        content->append(buf, n);
+    }
+    const bool failed = std::ferror(f) != 0;
+    const int err = errno;
+    std::fclose(f);
+    if (failed) {
+        *error = std::strerror(err);
+        return false;
+    }
+    return true;
+}
+
+// Optimal string alignment distance: a swapped pair of letters, the most
+// common typo, counts as one edit.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) {
+        d[i][0] = i;
+    }
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        d[0][j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+// " (did you mean X?)" for the closest candidate, ties to the first listed.
+std::string hint(const std::string& name, const std::vector<std::string>& candidates) {
+    const std::string* best = nullptr;
+    std::size_t best_distance = kMaxHintDistance + 1;
+    for (const std::string& c : candidates) {
+        const std::size_t d = edit_distance(name, c);
+        if (d < best_distance) {
+            best = &c;
+            best_distance = d;
+        }
+    }
+    return best == nullptr ? "" : " (did you mean " + *best + "?)";
+}
+
+std::vector<std::string> section_keys() {
+    std::vector<std::string> sections;
+    for (const Option& o : options()) {
+        for (auto dot = o.key.find('.'); dot != std::string::npos; dot = o.key.find('.', dot + 1)) {
+            std::string prefix = o.key.substr(0, dot);
+            if (std::find(sections.begin(), sections.end(), prefix) == sections.end()) {
+                sections.push_back(std::move(prefix));
+            }
+        }
+    }
+    return sections;
+}
+
+std::string node_kind(const YAML::Node& node) {
+    if (node.IsNull()) {
+        return "null";
+    }
+    if (node.IsSequence()) {
+        return "a list";
+    }
+    if (node.IsMap()) {
+        return "a mapping";
+    }
+    return echo(node.Scalar());
+}
+
+// What a value of this option must look like, as the start of a message.
+std::string expectation(const Option& o) {
+    switch (o.type) {
+    case OptionType::kString:
+        return "must be a string";
+    case OptionType::kBool:
+        return "must be true or false";
+    case OptionType::kInt:
+        return "must be an integer";
+    case OptionType::kDurationMs:
+        return "must be a whole number of milliseconds";
+    case OptionType::kEnum: {
+        std::string text = "must be one of ";
+        for (std::size_t i = 0; i < o.allowed.size(); ++i) {
+            text += (i == 0 ? "" : ", ") + o.allowed[i];
+        }
+        return text;
+    }
+    case OptionType::kStringList:
+        return "must be a list of strings";
+    case OptionType::kStringMap:
+        return "must be a mapping of property names to values";
+    }
+    return "";
+}
+
+bool parse_int(const std::string& text, std::int64_t* out, bool* overflow) {
+    *overflow = false;
+    std::size_t i = 0;
+    const bool negative = !text.empty() && text[0] == '-';
+    if (negative) {
+        i = 1;
+    }
+    if (i == text.size()) {
+        return false;
+    }
+    std::int64_t value = 0;
+    for (; i < text.size(); ++i) {
+        if (text[i] < '0' || text[i] > '9') {
+            return false;
+        }
+        const int digit = text[i] - '0';
+        if (value > (std::numeric_limits<std::int64_t>::max() - digit) / 10) {
+            *overflow = true;
+        } else {
+            value = value * 10 + digit;
+        }
+    }
+    *out = negative ? -value : value;
+    return true;
+}
+
+// Result of checking one value: either a value or the problem's message.
+struct Parsed {
+    std::optional<OptionValue> value;
+    std::string error;
+};
+
+Parsed fail(std::string message) {
+    return Parsed{std::nullopt, std::move(message)};
+}
+
+// Checks one scalar the same way whether it came from YAML or from the
+// environment. `quoted_in_yaml`: the YAML scalar was written in quotes, which
+// makes it a string even when it looks like a number or a boolean.
+Parsed parse_scalar(const Option& o, const std::string& text, bool quoted_in_yaml) {
+    const std::string got = o.secret ? "" : " (got " + echo(text) + ")";
+    const std::string unquote_hint =
+        o.secret ? "" : " (got the string " + echo(text) + "; remove the quotes)";
+    switch (o.type) {
+    case OptionType::kString: {
+        std::string problem = o.check_text != nullptr ? o.check_text(text) : "";
+        if (!problem.empty()) {
+            return fail(std::move(problem));
+        }
+        return Parsed{OptionValue(text), ""};
+    }
+    case OptionType::kBool: {
+        const std::string v = lower(text);
+        if (v != "true" && v != "false") {
+            return fail(expectation(o) + got);
+        }
+        if (quoted_in_yaml) {
+            return fail(expectation(o) + unquote_hint);
+        }
+        return Parsed{OptionValue(v == "true"), ""};
+    }
+    case OptionType::kInt:
+    case OptionType::kDurationMs: {
+        std::int64_t value = 0;
+        bool overflow = false;
+        if (!parse_int(text, &value, &overflow)) {
+            return fail(expectation(o) + got);
+        }
+        if (quoted_in_yaml) {
+            return fail(expectation(o) + unquote_hint);
+        }
+        if (overflow || value < o.min || value > o.max) {
+            return fail("must be between " + std::to_string(o.min) + " and " + std::to_string(o.max)
+                        + " (got " + text + ")");
+        }
+        return Parsed{OptionValue(value), ""};
+    }
+    case OptionType::kEnum:
+        if (std::find(o.allowed.begin(), o.allowed.end(), text) == o.allowed.end()) {
+            return fail(expectation(o) + got);
+        }
+        return Parsed{OptionValue(text), ""};
+    case OptionType::kStringList:
+    case OptionType::kStringMap:
+        break;
+    }
+    return fail(expectation(o) + got);
+}
+
+struct Setting {
+    OptionValue value;
+    std::string origin; // dotted path or environment variable: where to point problems
+    bool from_env = false;
+};
+
+// Gathers values from YAML and the environment, then builds the Config.
+// Problems are appended in the order found, which is file order for the
+// YAML walk. One load only; not shared between threads.
+class Loader {
+public:
+    explicit Loader(std::string base_dir)
+        : base_dir_(std::move(base_dir))
+        , sections_(section_keys()) {
+        for (const Option& o : options()) {
+            known_keys_.push_back(o.key);
+        }
+        known_keys_.insert(known_keys_.end(), sections_.begin(), sections_.end());
+    }
+
+    void read_yaml(const std::string& text) {
+        std::vector<YAML::Node> docs;
+        try {
+            docs = YAML::LoadAll(text);
+        } catch (const YAML::Exception& e) {
+            std::string where;
+            if (!e.mark.is_null()) {
+                where = " at line " + std::to_string(e.mark.line + 1) + ", column "
+                        + std::to_string(e.mark.column + 1);
+            }
+            add_problem("", "YAML syntax error" + where + ": " + e.msg);
+            whole_ok_ = false;
+            return;
+        }
+        if (docs.size() > 1) {
+            add_problem("", "the file must hold one YAML document, found "
+                                + std::to_string(docs.size()));
+            whole_ok_ = false;
+            return;
+        }
+        if (docs.empty() || docs[0].IsNull()) {
+            return; // an empty file: defaults and environment only
+        }
+        if (!docs[0].IsMap()) {
+            add_problem("", "the configuration must be a YAML mapping (got " + node_kind(docs[0])
+                                + ")");
+            whole_ok_ = false;
+            return;
+        }
+        walk(docs[0], "");
+    }
+
+    void read_env(const std::vector<std::string>& env) {
+        std::vector<std::pair<std::string, std::string>> vars;
+        for (const std::string& entry : env) {
+            const auto eq = entry.find('=');
+            if (eq == std::string::npos || !starts_with(entry, kEnvPrefix)) {
+                continue;
+            }
+            vars.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+        }
+        // environ's order means nothing; sorting keeps the report stable.
+        std::stable_sort(vars.begin(), vars.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<std::string> env_names;
+        for (const Option& o : options()) {
+            env_names.push_back(o.type == OptionType::kStringMap ? std::string(kPropertyEnvPrefix)
+                                                                 : env_var_name(o.key));
+        }
+        for (const auto& [name, value] : vars) {
+            if (name == "OUTBOXD_CONFIG" || starts_with(name, "OUTBOXD_TEST_")) {
+                continue; // reserved: the CLI's config path and test switches
+            }
+            if (starts_with(name, kPropertyEnvPrefix)) {
+                env_property(name, value);
+                continue;
+            }
+            const Option* option = nullptr;
+            for (const Option& o : options()) {
+                if (o.type != OptionType::kStringMap && env_var_name(o.key) == name) {
+                    option = &o;
+                }
+            }
+            if (option == nullptr) {
+                if (name == env_var_name("kafka.properties")) {
+                    add_problem(name, "unknown variable (set one OUTBOXD_KAFKA_PROPERTY_<NAME> "
+                                      "per property)");
+                } else {
+                    add_problem(name, "unknown variable" + hint(name, env_names));
+                }
+                continue;
+            }
+            env_option(*option, name, value);
+        }
+    }
+
+    LoadResult finish() {
+        Config config;
+        for (const Option& o : options()) {
+            if (o.store == nullptr || !o.default_value) {
+                continue;
+            }
+            Parsed parsed = parse_text(o, *o.default_value);
+            if (!parsed.value) {
+                // Only a wrong table can get here; the unit tests load every default.
+                add_problem(o.key, "internal error: bad default: " + parsed.error);
+                continue;
+            }
+            o.store(config, *parsed.value);
+        }
+        for (const Option& o : options()) {
+            auto it = settings_.find(o.key);
+            if (o.store != nullptr && it != settings_.end()) {
+                o.store(config, it->second.value);
+            }
+        }
+        if (whole_ok_) {
+            check_whole(config);
+        }
+        LoadResult result;
+        result.problems = std::move(problems_);
+        if (result.problems.empty()) {
+            result.config = std::move(config);
+        }
+        return result;
+    }
+
+    void add_problem(std::string path, std::string message) {
+        problems_.push_back(Problem{std::move(path), std::move(message)});
+    }
+    void give_up_whole_checks() { whole_ok_ = false; }
+
+private:
+    void walk(const YAML::Node& map, const std::string& prefix) {
+        std::map<std::string, int> first_line;
+        for (auto it = map.begin(); it != map.end(); ++it) {
+            const YAML::Node& key = it->first;
+            const YAML::Node& value = it->second;
+            if (!key.IsScalar()) {
+                add_problem(prefix, "keys must be plain names (got " + node_kind(key) + " at line "
+                                        + std::to_string(key.Mark().line + 1) + ")");
+                continue;
+            }
+            const std::string& name = key.Scalar();
+            const std::string path = prefix.empty() ? name : prefix + "." + name;
+            const auto [seen, inserted] = first_line.emplace(name, key.Mark().line + 1);
+            if (!inserted) {
+                add_problem(path, "duplicate key (first set at line " + std::to_string(seen->second)
+                                      + ")");
+                continue;
+            }
+            if (name.find('.') != std::string::npos) {
+                // Accepting "relay.batch_size:" at the top would give every
+                // option two spellings and make duplicates hard to see.
+                add_problem(path, "unknown key (write sections nested, not as dotted keys)");
+                continue;
+            }
+            if (const Option* o = find_option(path)) {
+                yaml_option(*o, value, path);
+                continue;
+            }
+            if (std::find(sections_.begin(), sections_.end(), path) != sections_.end()) {
+                if (value.IsMap()) {
+                    walk(value, path);
+                } else if (!value.IsNull()) { // an all-commented-out section is fine
+                    add_problem(path, "must be a mapping (got " + node_kind(value) + ")");
+                    // Its keys are unknown, not missing: one problem is enough.
+                    for (const Option& o : options()) {
+                        if (starts_with(o.key, path + ".")) {
+                            broken_.insert(o.key);
+                        }
+                    }
+                }
+                continue;
+            }
+            add_problem(path, "unknown key" + hint(path, known_keys_));
+        }
+    }
+
+    void yaml_option(const Option& o, const YAML::Node& node, const std::string& path) {
+        if (o.type == OptionType::kStringList) {
+            yaml_list(o, node, path);
+            return;
+        }
+        if (o.type == OptionType::kStringMap) {
+            yaml_map(o, node, path);
+            return;
+        }
+        if (!node.IsScalar()) {
+            // Suggest "" only where the empty string is itself acceptable.
+            const bool empty_ok = o.type == OptionType::kString
+                                  && (o.check_text == nullptr || o.check_text("").empty());
+            const std::string empty_hint =
+                empty_ok && node.IsNull() ? "; write \"\" for empty" : "";
+            bad(o, path, expectation(o) + " (got " + node_kind(node) + empty_hint + ")");
+            return;
+        }
+        accept(o, parse_scalar(o, node.Scalar(), node.Tag() == "!"), path, false);
+    }
+
+    void yaml_list(const Option& o, const YAML::Node& node, const std::string& path) {
+        std::vector<std::string> items;
+        if (!node.IsNull() && !node.IsSequence()) {
+            bad(o, path, expectation(o) + " (got " + node_kind(node) + ")");
+            return;
+        }
+        bool ok = true;
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            const YAML::Node& item = node[i];
+            const std::string item_path = path + "[" + std::to_string(i) + "]";
+            if (!item.IsScalar()) {
+                bad(o, item_path, "must be a string (got " + node_kind(item) + ")");
+                ok = false;
+                continue;
+            }
+            const std::string problem = o.check_text != nullptr ? o.check_text(item.Scalar()) : "";
+            if (!problem.empty()) {
+                bad(o, item_path, problem);
+                ok = false;
+                continue;
+            }
+            items.push_back(item.Scalar());
+        }
+        if (ok) {
+            settings_[o.key] = Setting{OptionValue(std::move(items)), path, false};
+        }
+    }
+
+    void yaml_map(const Option& o, const YAML::Node& node, const std::string& path) {
+        std::map<std::string, std::string> entries;
+        if (!node.IsNull() && !node.IsMap()) {
+            bad(o, path, expectation(o) + " (got " + node_kind(node) + ")");
+            return;
+        }
+        std::map<std::string, int> first_line;
+        bool ok = true;
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            const YAML::Node& key = it->first;
+            const YAML::Node& value = it->second;
+            if (!key.IsScalar()) {
+                bad(o, path, "property names must be strings (got " + node_kind(key) + ")");
+                ok = false;
+                continue;
+            }
+            const std::string entry_path = path + "." + key.Scalar();
+            const auto [seen, inserted] = first_line.emplace(key.Scalar(), key.Mark().line + 1);
+            if (!inserted) {
+                bad(o, entry_path,
+                    "duplicate key (first set at line " + std::to_string(seen->second) + ")");
+                ok = false;
+                continue;
+            }
+            if (!value.IsScalar()) {
+                bad(o, entry_path, "must be a single value (got " + node_kind(value) + ")");
+                ok = false;
+                continue;
+            }
+            // Values reach librdkafka as text, exactly as written: true, 5, "lz4".
+            const std::string problem =
+                o.check_entry != nullptr ? o.check_entry(key.Scalar(), value.Scalar()) : "";
+            if (!problem.empty()) {
+                bad(o, entry_path, problem);
+                ok = false;
+                continue;
+            }
+            entries[key.Scalar()] = value.Scalar();
+        }
+        if (ok) {
+            merge_map(o, std::move(entries), path, false);
+        }
+    }
+
+    void env_option(const Option& o, const std::string& name, const std::string& value) {
+        accept(o, parse_text(o, value), name, true);
+    }
+
+    void env_property(const std::string& name, const std::string& value) {
+        const Option& o = *find_option("kafka.properties");
+        std::string key = lower(name.substr(kPropertyEnvPrefix.size()));
+        std::replace(key.begin(), key.end(), '_', '.');
+        const std::string problem = o.check_entry != nullptr ? o.check_entry(key, value) : "";
+        if (!problem.empty()) {
+            bad(o, name, problem);
+            return;
+        }
+        merge_map(o, {{key, value}}, name, true);
+    }
+
+    // Environment entries add to or replace the file's entries one by one:
+    // a secret injected as OUTBOXD_KAFKA_PROPERTY_SASL_PASSWORD must not wipe
+    // the TLS settings written in the file.
+    void merge_map(const Option& o,
+                   std::map<std::string, std::string> entries,
+                   const std::string& origin,
+                   bool from_env) {
+        auto it = settings_.find(o.key);
+        if (it == settings_.end()) {
+            settings_[o.key] = Setting{OptionValue(std::move(entries)), origin, from_env};
+            return;
+        }
+        auto& merged = std::get<std::map<std::string, std::string>>(it->second.value);
+        for (auto& [k, v] : entries) {
+            merged[k] = std::move(v);
+        }
+    }
+
+    // Text from the environment or a default, checked like a YAML scalar.
+    Parsed parse_text(const Option& o, const std::string& text) {
+        if (o.type == OptionType::kStringMap) {
+            // Only the empty default arrives here: entries come one variable each.
+            return text.empty() ? Parsed{OptionValue(std::map<std::string, std::string>()), ""}
+                                : fail(expectation(o));
+        }
+        if (o.type != OptionType::kStringList) {
+            return parse_scalar(o, text, false);
+        }
+        std::vector<std::string> items;
+        std::stringstream in(text);
+        for (std::string item; std::getline(in, item, ',');) {
+            item = trim(item);
+            if (item.empty()) {
+                continue;
+            }
+            const std::string problem = o.check_text != nullptr ? o.check_text(item) : "";
+            if (!problem.empty()) {
+                return fail("item " + echo(item) + " " + problem);
+            }
+            items.push_back(item);
+        }
+        return Parsed{OptionValue(std::move(items)), ""};
+    }
+
+    void accept(const Option& o, Parsed parsed, const std::string& origin, bool from_env) {
+        if (!parsed.value) {
+            bad(o, origin, parsed.error);
+            return;
+        }
+        settings_[o.key] = Setting{std::move(*parsed.value), origin, from_env};
+    }
+
+    void bad(const Option& o, const std::string& path, std::string message) {
+        broken_.insert(o.key);
+        add_problem(path, std::move(message));
+    }
+
+    bool is_set(const std::string& key) const {
+        return settings_.count(key) != 0 || broken_.count(key) != 0;
+    }
+
+    std::string origin(const std::string& key) const {
+        auto it = settings_.find(key);
+        return it == settings_.end() ? key : it->second.origin;
+    }
+
+    // Checks that need the whole configuration: required keys, the DSN file,
+    // and rules between options. Skipped for options already reported, so one
+    // mistake yields one problem.
+    void check_whole(Config& config) {
+        check_dsn(config);
+        for (const Option& o : options()) {
+            if (o.required && o.key != "postgres.dsn" && !is_set(o.key)) {
+                add_problem(o.key,
+                            "is required (set it in the file or with " + env_var_name(o.key) + ")");
+            }
+        }
+        check_at_least("relay.retry_backoff_max_ms", config.relay.retry_backoff_max.count(),
+                       "relay.retry_backoff_initial_ms",
+                       config.relay.retry_backoff_initial.count());
+        check_at_least("relay.max_in_flight", config.relay.max_in_flight, "relay.batch_size",
+                       config.relay.batch_size);
+        check_columns_distinct(config);
+    }
+
+    void check_dsn(Config& config) {
+        const bool has_dsn = is_set("postgres.dsn");
+        const bool has_file = is_set("postgres.dsn_file");
+        if (has_dsn && has_file) {
+            const std::string dsn_origin = origin("postgres.dsn");
+            add_problem(origin("postgres.dsn_file"),
+                        "set either postgres.dsn or postgres.dsn_file, not both"
+                            + (dsn_origin == "postgres.dsn"
+                                   ? std::string()
+                                   : " (postgres.dsn is set by " + dsn_origin + ")"));
+            return;
+        }
+        if (!has_dsn && !has_file) {
+            add_problem("postgres.dsn",
+                        "is required (set postgres.dsn or postgres.dsn_file in the file, or "
+                        "OUTBOXD_POSTGRES_DSN or OUTBOXD_POSTGRES_DSN_FILE)");
+            return;
+        }
+        auto it = settings_.find("postgres.dsn_file");
+        if (it == settings_.end()) {
+            return; // the DSN itself, or a dsn_file already reported
+        }
+        std::filesystem::path file(std::get<std::string>(it->second.value));
+        // Relative to the config file, like other daemons' *_file options, so
+        // a config and its secret can move together; from the environment
+        // there is no file to be relative to.
+        if (file.is_relative() && !it->second.from_env && !base_dir_.empty()) {
+            file = std::filesystem::path(base_dir_) / file;
+        }
+        std::string text;
+        std::string error;
+        if (!read_file(file.string(), &text, &error)) {
+            add_problem(it->second.origin, "cannot read " + echo(file.string()) + ": " + error);
+            return;
+        }
+        const std::string dsn = trim(text);
+        if (dsn.empty()) {
+            add_problem(it->second.origin, "file " + echo(file.string()) + " is empty");
+            return;
+        }
+        config.postgres.dsn = dsn;
+    }
+
+    void check_at_least(const std::string& big_key,
+                        std::int64_t big,
+                        const std::string& small_key,
+                        std::int64_t small) {
+        if (broken_.count(big_key) != 0 || broken_.count(small_key) != 0 || big >= small) {
+            return;
+        }
+        // Point at whichever one the operator wrote; if both, at the bound.
+        if (settings_.count(big_key) != 0) {
+            add_problem(origin(big_key), "must be at least " + small_key + " = "
+                                             + std::to_string(small) + " (got "
+                                             + std::to_string(big) + ")");
+        } else {
+            add_problem(origin(small_key), "must be at most " + big_key + " = "
+                                               + std::to_string(big) + ", its default (got "
+                                               + std::to_string(small) + ")");
+        }
+    }
+
+    // Two roles in one column would corrupt rows (e.g. status counted as attempts).
+    void check_columns_distinct(const Config& config) {
+        std::map<std::string, std::string> owner; // column name -> option key
+        for (const Option& o : options()) {
+            if (!starts_with(o.key, "postgres.columns.") || o.load == nullptr) {
+                continue;
+            }
+            const std::string name = std::get<std::string>(o.load(config));
+            const auto [it, inserted] = owner.emplace(name, o.key);
+            if (!inserted && broken_.count(o.key) == 0 && broken_.count(it->second) == 0) {
+                add_problem(origin(o.key),
+                            "same column as " + it->second + " (" + echo(name) + ")");
+            }
+        }
+    }
+
+    std::string base_dir_;
+    std::vector<std::string> sections_;       // "postgres", "postgres.columns", ...
+    std::vector<std::string> known_keys_;     // options and sections, for hints
+    std::map<std::string, Setting> settings_; // option key -> value given
+    std::set<std::string> broken_;            // option keys with a reported problem
+    std::vector<Problem> problems_;
+    bool whole_ok_ = true; // false once the file itself could not be used
+};
+
+LoadResult load(const std::optional<std::string>& yaml_text,
+                const std::string& base_dir,
+                const std::vector<std::string>& env,
+                const std::string& source_name,
+                const std::string& read_error) {
+    try {
+        Loader loader(base_dir);
+        if (yaml_text) {
+            loader.read_yaml(*yaml_text);
+        } else {
+            loader.add_problem(source_name, read_error);
+            loader.give_up_whole_checks();
+        }
+        loader.read_env(env);
+        return loader.finish();
+    } catch (const std::exception& e) {
+        // A bug here must still reach the operator as a problem, not a crash.
+        LoadResult result;
+        result.problems.push_back(Problem{source_name, std::string("internal error: ") + e.what()});
+        return result;
+    }
+}
+
+// Replaces the value of `password=` in a libpq keyword/value string, keeping
+// the rest verbatim. Follows libpq's conninfo_parse: optional spaces around
+// '=', values bare or in single quotes with backslash escapes.
+std::string redact_keyword_dsn(const std::string& dsn) {
+    std::string out;
+    std::size_t i = 0;
+    const std::size_t n = dsn.size();
+    const auto is_space = [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)) != 0;
+    };
+    while (i < n) {
+        while (i < n && is_space(dsn[i])) {
+            out += dsn[i++];
+        }
+        if (i == n) {
+            break;
+        }
+        const std::size_t key_start = i;
+        while (i < n && dsn[i] != '=' && !is_space(dsn[i])) {
+            ++i;
+        }
+        const std::string keyword = dsn.substr(key_start, i - key_start);
+        out += keyword;
+        while (i < n && is_space(dsn[i])) {
+            out += dsn[i++];
+        }
+        if (i == n || dsn[i] != '=') {
+            // Not something libpq accepts; hide the rest rather than guess.
+            if (i < n) {
+                out += kRedacted;
+            }
+            return out;
+        }
+        out += dsn[i++];
+        while (i < n && is_space(dsn[i])) {
+            out += dsn[i++];
+        }
+        const std::size_t value_start = i;
+        if (i < n && dsn[i] == '\'') {
+            ++i;
+            while (i < n && dsn[i] != '\'') {
+                i += (dsn[i] == '\\' && i + 1 < n) ? 2 : 1;
+            }
+            if (i < n) {
+                ++i; // closing quote
+            }
+        } else {
+            while (i < n && !is_space(dsn[i])) {
+                i += (dsn[i] == '\\' && i + 1 < n) ? 2 : 1;
+            }
+        }
+        if (keyword == "password") {
+            out += kRedacted;
+        } else {
+            out += dsn.substr(value_start, i - value_start);
+        }
+    }
+    return out;
+}
+
+// postgresql://user:secret@host/db?password=secret -> both secrets hidden.
+std::string redact_uri_dsn(const std::string& dsn) {
+    std::string out = dsn;
+    const std::size_t scheme_end = out.find("://") + 3;
+    // libpq takes the credentials up to the first '@' before any '/'.
+    const std::size_t at = out.find_first_of("@/", scheme_end);
+    std::size_t rest = scheme_end;
+    if (at != std::string::npos && out[at] == '@') {
+        const std::size_t colon = out.find(':', scheme_end);
+        if (colon != std::string::npos && colon < at) {
+            out.replace(colon + 1, at - colon - 1, kRedacted);
+            rest = colon + 1 + kRedacted.size() + 1;
+        } else {
+            rest = at + 1;
+        }
+    }
+    const std::size_t query = out.find('?', rest);
+    if (query == std::string::npos) {
+        return out;
+    }
+    std::size_t p = query + 1;
+    while (p < out.size()) {
+        std::size_t end = out.find('&', p);
+        if (end == std::string::npos) {
+            end = out.size();
+        }
+        const std::size_t eq = out.find('=', p);
+        if (eq != std::string::npos && eq < end && out.compare(p, eq - p, "password") == 0) {
+            out.replace(eq + 1, end - eq - 1, kRedacted);
+            end = eq + 1 + kRedacted.size();
+        }
+        p = end + 1;
+    }
+    return out;
+}
+
+void emit_value(YAML::Emitter& out, const Option& o, const OptionValue& value, bool redact) {
+    switch (o.type) {
+    case OptionType::kEnum:
+        out << std::get<std::string>(value);
+        break;
+    case OptionType::kString: {
+        std::string text = std::get<std::string>(value);
+        if (redact && o.secret) {
+            text = o.key == "postgres.dsn" ? redact_dsn(text) : std::string(kRedacted);
+        }
+        out << YAML::DoubleQuoted << text;
+        break;
+    }
+    case OptionType::kBool:
+        out << (std::get<bool>(value) ? "true" : "false");
+        break;
+    case OptionType::kInt:
+    case OptionType::kDurationMs:
+        out << std::get<std::int64_t>(value);
+        break;
+    case OptionType::kStringList: {
+        const auto& items = std::get<std::vector<std::string>>(value);
+        out << YAML::Flow << YAML::BeginSeq;
+        for (const std::string& item : items) {
+            out << YAML::DoubleQuoted << item;
+        }
+        out << YAML::EndSeq;
+        break;
+    }
+    case OptionType::kStringMap: {
+        const auto& entries = std::get<std::map<std::string, std::string>>(value);
+        if (entries.empty()) {
+            out << YAML::Flow;
+        }
+        out << YAML::BeginMap;
+        for (const auto& [k, v] : entries) {
+            out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted
+                << (redact && is_secret_property(k) ? std::string(kRedacted) : v);
+        }
+        out << YAML::EndMap;
+        break;
+    }
+    }
+}
+
+} // namespace
+
+LoadResult load_config(const std::string& path, const std::vector<std::string>& env) {
+    std::string text;
+    std::string error;
+    if (!read_file(path, &text, &error)) {
+        return load(std::nullopt, "", env, path, "cannot read the configuration file: " + error);
+    }
+    return load(text, std::filesystem::path(path).parent_path().string(), env, path, "");
+}
+
+LoadResult load_config_text(const std::string& yaml_text,
+                            const std::string& source_name,
+                            const std::vector<std::string>& env) {
+    // No file, so a relative postgres.dsn_file is taken from the working directory.
+    return load(yaml_text, "", env, source_name, "");
+}
+
+std::string format_problem(const Problem& p) {
+    return p.path.empty() ? p.message : p.path + ": " + p.message;
+}
+
+bool is_secret_property(const std::string& key) {
+    static const char* const kSecretParts[] = {
+        "password",    "secret",  "token", "credential", "sasl.oauthbearer.config",
+        "ssl.key.pem", "ssl_key",
+    };
+    const std::string k = lower(key);
+    return std::any_of(std::begin(kSecretParts), std::end(kSecretParts),
+                       [&k](const char* part) { return k.find(part) != std::string::npos; });
+}
+
+std::string redact_dsn(const std::string& dsn) {
+    if (starts_with(dsn, "postgresql://") || starts_with(dsn, "postgres://")) {
+        return redact_uri_dsn(dsn);
+    }
+    return redact_keyword_dsn(dsn);
+}
+
+std::string to_yaml(const Config& config, bool redact) {
+    YAML::Emitter out;
+    out << YAML::BeginMap;
+    std::vector<std::string> open; // sections currently open, outermost first
+    for (const Option& o : options()) {
+        if (o.load == nullptr) {
+            continue; // postgres.dsn_file: its content is already the DSN
+        }
+        std::vector<std::string> parts;
+        std::stringstream in(o.key);
+        for (std::string part; std::getline(in, part, '.');) {
+            parts.push_back(part);
+        }
+        const std::string leaf = parts.back();
+        parts.pop_back();
+        std::size_t common = 0;
+        while (common < open.size() && common < parts.size() && open[common] == parts[common]) {
+            ++common;
+        }
+        while (open.size() > common) {
+            out << YAML::EndMap;
+            open.pop_back();
+        }
+        for (std::size_t i = common; i < parts.size(); ++i) {
+            out << YAML::Key << parts[i] << YAML::Value << YAML::BeginMap;
+            open.push_back(parts[i]);
+        }
+        out << YAML::Key << leaf << YAML::Value;
+        emit_value(out, o, o.load(config), redact);
+    }
+    while (!open.empty()) {
+        out << YAML::EndMap;
+        open.pop_back();
+    }
+    out << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
+} // namespace outboxd::config

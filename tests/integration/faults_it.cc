@@ -1,0 +1,308 @@
+// Faults against the real services: kill -9 of the daemon, PostgreSQL
+// sessions killed mid-stream, a fatal producer error, SIGTERM under load, and
+// a broker outage longer than every client time-out.
+#include "publish/kafka_publisher.h"
+#include "relay/relay.h"
+#include "services.h"
+#include "store/pg_outbox_store.h"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <random>
+#include <regex>
+#include <thread>
+
+using namespace outboxd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Tally {
+    int lost = 0;             // rows at 1 missing from Kafka
+    int duplicates = 0;       // extra copies of an outbox-id
+    int order_violations = 0; // per key, first copies out of id order
+};
+
+// Compares the whole topic with the whole table.
+Tally tally(const std::string& bootstrap,
+            const std::string& topic,
+            const outboxd::config::Postgres& table) {
+    const auto msgs = read_topic(bootstrap, topic);
+    const auto states = row_states(services().pg_dsn, table);
+    std::map<std::int64_t, int> copies;
+    std::map<std::string, std::int64_t> last_per_key;
+    Tally t;
+    for (const auto& m : msgs) {
+        if (++copies[m.outbox_id] > 1) {
+            ++t.duplicates;
+            continue;
+        }
+        if (m.key) {
+            const std::string k = std::to_string(m.partition) + "/" + *m.key;
+            auto it = last_per_key.find(k);
+            if (it != last_per_key.end() && it->second > m.outbox_id) {
+                ++t.order_violations;
+            }
+            last_per_key[k] = m.outbox_id;
+        }
+    }
+    for (const auto& [id, st] : states) {
+        if (st.status == 1 && copies[id] == 0) {
+            ++t.lost;
+        }
+    }
+    return t;
+}
+
+DaemonConfig config_for(const outboxd::config::Postgres& table, const std::string& bootstrap) {
+    DaemonConfig c;
+    c.table = table;
+    c.pg_dsn = services().pg_dsn;
+    c.bootstrap = bootstrap;
+    c.relay["poll_interval_ms"] = "200";
+    return c;
+}
+
+std::vector<NewRow> keyed_rows(const std::string& topic, int n, int keys, int offset = 0) {
+    std::vector<NewRow> rows;
+    for (int i = 0; i < n; ++i) {
+        rows.push_back({topic, "key-" + std::to_string((offset + i) % keys),
+                        "payload-" + std::to_string(offset + i), std::nullopt});
+    }
+    return rows;
+}
+
+// Inserts `total` rows in small transactions from a background thread.
+class Inserter {
+public:
+    Inserter(const outboxd::config::Postgres& table, std::string topic, int total, int per_tx)
+        : thread_([=] {
+              for (int done = 0; done < total; done += per_tx) {
+                  insert_rows(services().pg_dsn, table,
+                              keyed_rows(topic, std::min(per_tx, total - done), 10, done));
+                  std::this_thread::sleep_for(10ms);
+              }
+          }) {}
+    ~Inserter() { thread_.join(); }
+
+private:
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
+          "[integration][crash]") {
+    const auto& s = services();
+    const auto name = unique_name("crash");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 3, 1);
+    const int total = 4000;
+    const int rounds = 8;
+    const auto cfg_path = write_config(config_for(table, s.kafka_bootstrap));
+    std::mt19937 rng(42);
+    {
+        Inserter ins(table, name, total, 50);
+        for (int r = 0; r < rounds; ++r) {
+            Daemon d({"run", "--config", cfg_path});
+            std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 700));
+            d.signal(SIGKILL);
+            d.wait(10s);
+        }
+    }
+    Daemon d({"run", "--config", cfg_path});
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
+    d.signal(SIGTERM);
+    CHECK(d.wait(30s) == 0);
+    const auto t = tally(s.kafka_bootstrap, name, table);
+    // Reported for the record; driving this to zero is reconciliation's job.
+    WARN("crash: rounds=" << rounds << " rows=" << total << " lost=" << t.lost
+                          << " duplicates=" << t.duplicates
+                          << " order_violations=" << t.order_violations);
+    CHECK(t.lost == 0);
+    CHECK(status_counts(s.pg_dsn, table)[0] == 0);
+    CHECK(status_counts(s.pg_dsn, table)[2] == 0);
+}
+
+TEST_CASE("PostgreSQL sessions killed mid-stream: reconnect with back-off, no outcome lost",
+          "[integration][pg-terminate]") {
+    const auto& s = services();
+    const auto name = unique_name("term");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    const int total = 3000;
+    Daemon d({"run", "--config", write_config(config_for(table, s.kafka_bootstrap))});
+    int killed = 0;
+    {
+        Inserter ins(table, name, total, 20);
+        for (int i = 0; i < 6; ++i) {
+            std::this_thread::sleep_for(400ms);
+            killed += std::stoi(sql_value(
+                s.pg_dsn,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                "application_name = 'outboxd' AND pid <> pg_backend_pid()"));
+        }
+    }
+    CHECK(killed >= 3);
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
+    d.signal(SIGTERM);
+    CHECK(d.wait(30s) == 0);
+    const auto log = d.log();
+    CHECK(log.find("database unavailable") != std::string::npos);
+    CHECK(log.find("database reachable again") != std::string::npos);
+    const auto t = tally(s.kafka_bootstrap, name, table);
+    CHECK(t.lost == 0);
+    CHECK(t.duplicates == 0);  // outcomes are kept and rewritten, never re-produced
+    CHECK(t.order_violations == 0);
+}
+
+TEST_CASE("producer fatal error: the producer is rebuilt and rows still at 0 are sent",
+          "[integration][fatal]") {
+    const auto& s = services();
+    const auto name = unique_name("fatal");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    const int total = 2000;
+    insert_rows(s.pg_dsn, table, keyed_rows(name, total, 5));
+
+    outboxd::store::PgOutboxStore store(table);
+    outboxd::config::Kafka kcfg;
+    kcfg.bootstrap_servers = s.kafka_bootstrap;
+    kcfg.properties["linger.ms"] = "50";
+    outboxd::publish::KafkaPublisher pub(kcfg);
+    outboxd::SteadyClock clock;
+    outboxd::XorShiftRandom random(1);
+    outboxd::relay::RelayOptions opts;
+    opts.batch_size = 200;
+    outboxd::relay::Relay relay(opts, store, pub, clock, random);
+
+    REQUIRE(eventually(
+        [&] {
+            relay.step();
+            return relay.in_flight() > 0 && relay.stats().sent > 0;
+        },
+        30s));
+    pub.inject_fatal_for_test("injected by the test");
+    REQUIRE(eventually(
+        [&] {
+            relay.step();
+            return relay.stats().producer_rebuilds >= 1;
+        },
+        30s));
+    REQUIRE(eventually(
+        [&] {
+            relay.step();
+            return status_counts(s.pg_dsn, table)[1] == total;
+        },
+        60s));
+    const auto t = tally(s.kafka_bootstrap, name, table);
+    WARN("fatal: rows=" << total << " lost=" << t.lost << " duplicates=" << t.duplicates);
+    CHECK(t.lost == 0);
+    CHECK(t.order_violations == 0);
+    CHECK(status_counts(s.pg_dsn, table)[2] == 0);
+}
+
+TEST_CASE("SIGTERM under load: stop fetching, record in-flight reports, exit 0",
+          "[integration][sigterm]") {
+    const auto& s = services();
+    const auto name = unique_name("sigterm");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 3, 1);
+    const int total = 30000;
+    for (int i = 0; i < total; i += 5000) {
+        insert_rows(s.pg_dsn, table, keyed_rows(name, 5000, 10, i));
+    }
+    auto cfg = config_for(table, s.kafka_bootstrap);
+    cfg.relay["shutdown_timeout_ms"] = "10000";
+    const auto path = write_config(cfg);
+    Daemon d({"run", "--config", path});
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] > 1000; }, 60s));
+    d.signal(SIGTERM);
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(d.wait(20s) == 0);
+    const auto stop_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - t0)
+                             .count();
+    const auto sent_at_stop = status_counts(s.pg_dsn, table)[1];
+    INFO("log:\n" << d.log());
+    CHECK(d.log().find("stopped: sent=") != std::string::npos);
+    CHECK(d.log().find("unknown outcome") == std::string::npos);
+    WARN("sigterm: stopped in " << stop_ms << " ms with " << sent_at_stop << " of " << total
+                                << " rows sent");
+    // Every row marked sent is in Kafka; a second run finishes the rest.
+    CHECK(tally(s.kafka_bootstrap, name, table).lost == 0);
+    Daemon d2({"run", "--config", path});
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
+    d2.signal(SIGTERM);
+    CHECK(d2.wait(30s) == 0);
+    const auto t = tally(s.kafka_bootstrap, name, table);
+    CHECK(t.lost == 0);
+    CHECK(t.duplicates == 0);  // everything in flight at SIGTERM was recorded
+    CHECK(t.order_violations == 0);
+}
+
+TEST_CASE("broker outage longer than every time-out: rows wait at 0, nothing counted or parked",
+          "[integration][outage]") {
+    const auto& s = services();
+    const std::string dir = "/tmp/" + unique_name("outage-kafka");
+    const std::string bootstrap = script("kafka.sh start " + dir);
+    struct StopBroker {
+        std::string dir;
+        ~StopBroker() {
+            try {
+                script("kafka.sh stop " + dir);
+            } catch (...) {
+            }
+        }
+    } stop_broker{dir};
+
+    const auto name = unique_name("outage");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(bootstrap, name, 1, 1);
+    auto cfg = config_for(table, bootstrap);
+    cfg.relay["batch_size"] = "50";
+    cfg.relay["max_in_flight"] = "200";
+    // Short client time-outs, so the outage outlasts every one of them.
+    cfg.kafka_props["socket.timeout.ms"] = "3000";
+    cfg.kafka_props["request.timeout.ms"] = "3000";
+    cfg.kafka_props["reconnect.backoff.max.ms"] = "1000";
+    Daemon d({"run", "--config", write_config(cfg)});
+    insert_rows(s.pg_dsn, table, keyed_rows(name, 100, 5));
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 100; }, 60s));
+
+    script("kafka.sh stop " + dir);
+    insert_rows(s.pg_dsn, table, keyed_rows(name, 2000, 5, 100));
+    std::this_thread::sleep_for(25s);
+    {
+        auto counts = status_counts(s.pg_dsn, table);
+        CHECK(counts[0] == 2000);
+        CHECK(counts[2] == 0);
+        CHECK(std::stoi(sql_value(s.pg_dsn, "SELECT coalesce(max(attempts), 0) FROM " + name))
+              == 0);
+    }
+    // Back-pressure: the periodic stats line never shows more than
+    // max_in_flight rows held in memory.
+    {
+        const auto log = d.log();
+        std::regex re("in_flight=([0-9]+)");
+        int max_seen = 0;
+        for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator();
+             ++it) {
+            max_seen = std::max(max_seen, std::stoi((*it)[1]));
+        }
+        CHECK(max_seen <= 200);
+    }
+    script("kafka.sh start " + dir);
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 2100; }, 180s));
+    d.signal(SIGTERM);
+    CHECK(d.wait(30s) == 0);
+    CHECK(std::stoi(sql_value(s.pg_dsn, "SELECT coalesce(max(attempts), 0) FROM " + name)) == 0);
+    const auto t = tally(bootstrap, name, table);
+    WARN("outage: rows=2100 lost=" << t.lost << " duplicates=" << t.duplicates
+                                  << " rebuilds_logged="
+                                  << (d.log().find("rebuilding") != std::string::npos));
+    CHECK(t.lost == 0);
+    CHECK(t.order_violations == 0);
+}

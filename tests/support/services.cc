@@ -1,0 +1,465 @@
+#include "services.h"
+
+#include "store/pg_outbox_store.h"
+#include "store/sql.h"
+
+#include <librdkafka/rdkafka.h>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace outboxd::testing {
+
+const Services& services() {
+    static const Services s = [] {
+        Services out;
+        const char* d = std::getenv("OUTBOXD_TEST_SERVICES_DIR");
+        out.dir = d != nullptr ? d : OUTBOXD_TEST_SERVICES_DIR_DEFAULT;
+        std::ifstream in(out.dir + "/env");
+        if (!in) {
+            throw std::runtime_error("no " + out.dir
+                                     + "/env: start the services with tests/scripts/services.sh "
+                                       "start (ctest does it through its fixture)");
+        }
+        std::string line;
+        while (std::getline(in, line)) {
+            const auto eq = line.find('=');
+            if (eq == std::string::npos) {
+                continue;
+            }
+            const auto k = line.substr(0, eq);
+            auto v = line.substr(eq + 1);
+            if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'')) {
+                v = v.substr(1, v.size() - 2);
+            }
+            if (k == "OUTBOXD_TEST_PG_DSN") {
+                out.pg_dsn = v;
+            } else if (k == "OUTBOXD_TEST_KAFKA_BOOTSTRAP") {
+                out.kafka_bootstrap = v;
+            }
+        }
+        return out;
+    }();
+    return s;
+}
+
+std::string unique_name(const std::string& prefix) {
+    static std::atomic<int> counter{0};
+    return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_"
+           + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()
+                            % 100000000);
+}
+
+std::vector<std::vector<std::string>> sql(const std::string& dsn, const std::string& query) {
+    pqxx::connection c(dsn);
+    pqxx::nontransaction tx(c);
+    std::vector<std::vector<std::string>> out;
+    for (const auto& row : tx.exec(query)) {
+        std::vector<std::string> r;
+        for (const auto& f : row) {
+            r.push_back(f.is_null() ? "<null>" : f.c_str());
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::string sql_value(const std::string& dsn, const std::string& query) {
+    auto r = sql(dsn, query);
+    if (r.empty() || r[0].empty()) {
+        throw std::runtime_error("no value from: " + query);
+    }
+    return r[0][0];
+}
+
+config::Postgres make_table(const std::string& dsn, const std::string& name) {
+    config::Postgres pg;
+    pg.dsn = dsn;
+    pg.schema = "public";
+    pg.table = name;
+    pg.notify_channel = name;
+    store::PgOutboxStore st(pg);
+    st.migrate();
+    return pg;
+}
+
+std::vector<std::int64_t> insert_rows(const std::string& dsn,
+                                      const config::Postgres& t,
+                                      const std::vector<NewRow>& rows) {
+    pqxx::connection c(dsn);
+    pqxx::work tx(c);
+    const auto& col = t.columns;
+    const std::string sql_text = "INSERT INTO " + store::quote_ident(t.schema) + "."
+                                 + store::quote_ident(t.table) + " ("
+                                 + store::quote_ident(col.topic) + ", "
+                                 + store::quote_ident(col.key) + ", "
+                                 + store::quote_ident(col.payload) + ", "
+                                 + store::quote_ident(col.headers)
+                                 + ") VALUES ($1, $2, $3, $4::jsonb) RETURNING "
+                                 + store::quote_ident(col.id);
+    c.prepare("ins", sql_text);
+    std::vector<std::int64_t> ids;
+    for (const auto& r : rows) {
+        std::unique_ptr<pqxx::binarystring> payload;
+        if (r.payload) {
+            payload = std::make_unique<pqxx::binarystring>(r.payload->data(), r.payload->size());
+        }
+        pqxx::result res;
+        // libpqxx 6 passes a null pointer parameter as SQL NULL.
+        const char* key = r.key ? r.key->c_str() : nullptr;
+        const char* headers = r.headers ? r.headers->c_str() : nullptr;
+        if (payload) {
+            res = tx.exec_prepared("ins", r.topic, key, *payload, headers);
+        } else {
+            res = tx.exec_prepared("ins", r.topic, key, static_cast<const char*>(nullptr), headers);
+        }
+        ids.push_back(res[0][0].as<std::int64_t>());
+    }
+    tx.commit();
+    return ids;
+}
+
+struct OpenInsert::Impl {
+    pqxx::connection conn;
+    pqxx::work tx;
+    explicit Impl(const std::string& dsn) : conn(dsn), tx(conn) {}
+};
+
+OpenInsert::OpenInsert(const std::string& dsn, const config::Postgres& t, const NewRow& row)
+    : impl_(std::make_unique<Impl>(dsn)) {
+    const auto& col = t.columns;
+    auto r = impl_->tx.exec_params(
+        "INSERT INTO " + store::quote_ident(t.schema) + "." + store::quote_ident(t.table) + " ("
+            + store::quote_ident(col.topic) + ", " + store::quote_ident(col.key) + ", "
+            + store::quote_ident(col.payload) + ") VALUES ($1, $2, convert_to($3, 'UTF8')) RETURNING "
+            + store::quote_ident(col.id),
+        row.topic, row.key ? row.key->c_str() : nullptr,
+        row.payload ? row.payload->c_str() : nullptr);
+    id_ = r[0][0].as<std::int64_t>();
+}
+
+OpenInsert::~OpenInsert() = default;
+
+void OpenInsert::commit() { impl_->tx.commit(); }
+
+std::map<std::int64_t, RowState> row_states(const std::string& dsn, const config::Postgres& t) {
+    std::map<std::int64_t, RowState> out;
+    const auto& c = t.columns;
+    auto rows = sql(dsn, "SELECT " + store::quote_ident(c.id) + ", " + store::quote_ident(c.status)
+                             + ", " + store::quote_ident(c.attempts) + ", coalesce("
+                             + store::quote_ident(c.last_error) + ", ''), "
+                             + store::quote_ident(c.sent_at) + " IS NOT NULL, "
+                             + store::quote_ident(c.next_attempt_at) + " IS NOT NULL FROM "
+                             + store::quote_ident(t.schema) + "." + store::quote_ident(t.table));
+    for (const auto& r : rows) {
+        RowState s{std::stoll(r[0]), std::stoi(r[1]), std::stoi(r[2]), r[3], r[4] == "t",
+                   r[5] == "t"};
+        out[s.id] = s;
+    }
+    return out;
+}
+
+std::map<int, int> status_counts(const std::string& dsn, const config::Postgres& t) {
+    std::map<int, int> out;
+    for (const auto& r : sql(dsn, "SELECT " + store::quote_ident(t.columns.status)
+                                      + ", count(*) FROM " + store::quote_ident(t.schema) + "."
+                                      + store::quote_ident(t.table) + " GROUP BY 1")) {
+        out[std::stoi(r[0])] = std::stoi(r[1]);
+    }
+    return out;
+}
+
+namespace {
+
+rd_kafka_conf_t* base_conf(const std::string& bootstrap) {
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err)
+        != RD_KAFKA_CONF_OK) {
+        throw std::runtime_error(err);
+    }
+    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+    return conf;
+}
+
+}  // namespace
+
+void create_topic(const std::string& bootstrap,
+                  const std::string& topic,
+                  int partitions,
+                  int replication_factor,
+                  const std::map<std::string, std::string>& configs) {
+    char err[512];
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, base_conf(bootstrap), err, sizeof err);
+    if (rk == nullptr) {
+        throw std::runtime_error(err);
+    }
+    rd_kafka_NewTopic_t* nt
+        = rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, err, sizeof err);
+    for (const auto& [k, v] : configs) {
+        rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+    }
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
+    std::string problem;
+    if (ev == nullptr) {
+        problem = "CreateTopics timed out";
+    } else {
+        const auto* res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t** trs = rd_kafka_CreateTopics_result_topics(res, &n);
+        if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            problem = rd_kafka_event_error_string(ev);
+        } else if (n == 1 && rd_kafka_topic_result_error(trs[0]) != RD_KAFKA_RESP_ERR_NO_ERROR
+                   && rd_kafka_topic_result_error(trs[0])
+                          != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            problem = rd_kafka_topic_result_error_string(trs[0]);
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_NewTopic_destroy(nt);
+    // Wait until the topic's partitions have leaders.
+    for (int i = 0; problem.empty() && i < 200; ++i) {
+        const rd_kafka_metadata_t* md = nullptr;
+        rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+        bool ready = false;
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ready = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR
+                    && md->topics[0].partition_cnt == partitions;
+            for (int p = 0; ready && p < md->topics[0].partition_cnt; ++p) {
+                ready = md->topics[0].partitions[p].leader >= 0;
+            }
+            rd_kafka_metadata_destroy(md);
+        }
+        rd_kafka_topic_destroy(rkt);
+        if (ready) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    if (!problem.empty()) {
+        throw std::runtime_error("creating topic " + topic + ": " + problem);
+    }
+}
+
+std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string& topic) {
+    char err[512];
+    rd_kafka_conf_t* conf = base_conf(bootstrap);
+    rd_kafka_conf_set(conf, "group.id", unique_name("reader").c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+    // Only committed (acknowledged) data, as a real consumer would see it.
+    rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err);
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (rk == nullptr) {
+        throw std::runtime_error(err);
+    }
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_destroy(rkt);
+        rd_kafka_destroy(rk);
+        throw std::runtime_error("metadata for " + topic);
+    }
+    const int parts = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(parts);
+    for (int p = 0; p < parts; ++p) {
+        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset
+            = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    std::vector<Consumed> out;
+    int eofs = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (eofs < parts && std::chrono::steady_clock::now() < deadline) {
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 500);
+        if (m == nullptr) {
+            continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            ++eofs;
+        } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            Consumed c;
+            c.partition = m->partition;
+            c.offset = m->offset;
+            if (m->key != nullptr) {
+                c.key = std::string(static_cast<const char*>(m->key), m->key_len);
+            }
+            if (m->payload != nullptr) {
+                c.payload = std::string(static_cast<const char*>(m->payload), m->len);
+            }
+            rd_kafka_headers_t* hdrs = nullptr;
+            if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                const char* name;
+                const void* val;
+                size_t size;
+                for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size)
+                                   == RD_KAFKA_RESP_ERR_NO_ERROR;
+                     ++i) {
+                    std::string v = val != nullptr ? std::string(static_cast<const char*>(val), size)
+                                                   : std::string();
+                    if (std::string(name) == "outbox-id") {
+                        c.outbox_id = std::stoll(v);
+                    }
+                    c.headers.emplace_back(name, v);
+                }
+            }
+            out.push_back(std::move(c));
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    if (eofs < parts) {
+        throw std::runtime_error("reading " + topic + " did not reach the end in 60 s");
+    }
+    return out;
+}
+
+std::string outboxd_binary() { return OUTBOXD_TEST_BINARY; }
+
+std::string write_config(const DaemonConfig& c) {
+    const std::string dir = "/tmp/" + unique_name("outboxd-test");
+    ::mkdir(dir.c_str(), 0700);
+    const std::string path = dir + "/outboxd.yaml";
+    std::ofstream f(path);
+    auto q = [](const std::string& s) {
+        std::string o = "\"";
+        for (char ch : s) {
+            if (ch == '"' || ch == '\\') {
+                o += '\\';
+            }
+            o += ch;
+        }
+        return o + "\"";
+    };
+    f << "postgres:\n  dsn: " << q(c.pg_dsn) << "\n  table: " << q(c.table.schema + "." + c.table.table)
+      << "\n  notify_channel: " << q(c.table.notify_channel) << "\n";
+    f << "kafka:\n  bootstrap_servers: " << q(c.bootstrap) << "\n  require_durable_topics: "
+      << (c.require_durable_topics ? "true" : "false") << "\n";
+    if (!c.kafka_props.empty()) {
+        f << "  properties:\n";
+        for (const auto& [k, v] : c.kafka_props) {
+            f << "    " << k << ": " << q(v) << "\n";
+        }
+    }
+    if (!c.relay.empty()) {
+        f << "relay:\n";
+        for (const auto& [k, v] : c.relay) {
+            f << "  " << k << ": " << v << "\n";
+        }
+    }
+    f << "log:\n  level: info\n";
+    f << c.extra_yaml;
+    return path;
+}
+
+Daemon::Daemon(std::vector<std::string> args) {
+    log_path_ = "/tmp/" + unique_name("outboxd-log") + ".log";
+    const std::string bin = outboxd_binary();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        std::vector<char*> argv;
+        argv.push_back(const_cast<char*>(bin.c_str()));
+        for (auto& a : args) {
+            argv.push_back(const_cast<char*>(a.c_str()));
+        }
+        argv.push_back(nullptr);
+        ::execv(bin.c_str(), argv.data());
+        ::_exit(127);
+    }
+}
+
+Daemon::~Daemon() {
+    if (running()) {
+        ::kill(pid_, SIGKILL);
+        wait(std::chrono::seconds(10));
+    }
+}
+
+void Daemon::signal(int sig) { ::kill(pid_, sig); }
+
+std::optional<int> Daemon::wait(std::chrono::milliseconds timeout) {
+    if (exit_code_) {
+        return exit_code_;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+        int st = 0;
+        const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+        if (r == pid_) {
+            exit_code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            return exit_code_;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return std::nullopt;
+}
+
+bool Daemon::running() { return !exit_code_ && !wait(std::chrono::milliseconds(0)); }
+
+std::string Daemon::log() const {
+    std::ifstream in(log_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::pair<int, std::string> run_outboxd(const std::vector<std::string>& args,
+                                        std::chrono::milliseconds timeout) {
+    Daemon d(args);
+    auto rc = d.wait(timeout);
+    if (!rc) {
+        d.signal(SIGKILL);
+        rc = d.wait(std::chrono::seconds(5));
+        return {-1, d.log()};
+    }
+    return {*rc, d.log()};
+}
+
+std::string script(const std::string& command_line) {
+    const std::string cmd = std::string(OUTBOXD_TEST_SCRIPTS_DIR) + "/" + command_line;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) {
+        throw std::runtime_error("cannot run " + cmd);
+    }
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
+        out.append(buf, n);
+    }
+    const int st = ::pclose(p);
+    if (st != 0) {
+        throw std::runtime_error("script failed (" + std::to_string(st) + "): " + cmd);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
+        out.pop_back();
+    }
+    return out;
+}
+
+}  // namespace outboxd::testing

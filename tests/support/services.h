@@ -1,0 +1,158 @@
+// Access to the real PostgreSQL and Kafka the integration tests run against
+// (started by tests/scripts/services.sh as a ctest fixture), plus helpers to
+// create an isolated table and topic per test, read a topic back, and run
+// the outboxd binary as a child process. Test-thread only.
+#pragma once
+
+#include "config/config.h"
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace outboxd::testing {
+
+struct Services {
+    std::string pg_dsn;
+    std::string kafka_bootstrap;
+    std::string dir;  // where services.sh keeps its state
+};
+
+// Reads $OUTBOXD_TEST_SERVICES_DIR/env (default: the build tree's services/).
+const Services& services();
+
+// A name no other test (or earlier run) uses: prefix + pid + counter.
+std::string unique_name(const std::string& prefix);
+
+// ---- PostgreSQL --------------------------------------------------------
+
+// Runs SQL on a fresh connection; returns rows as text (NULL -> "<null>").
+std::vector<std::vector<std::string>> sql(const std::string& dsn, const std::string& query);
+std::string sql_value(const std::string& dsn, const std::string& query);
+
+// A new outbox table (via `migrate`) in its own schema-qualified name.
+config::Postgres make_table(const std::string& dsn, const std::string& name);
+
+struct NewRow {
+    std::string topic;
+    std::optional<std::string> key;
+    std::optional<std::string> payload;   // bytes
+    std::optional<std::string> headers;   // JSON text
+};
+// Inserts rows in one transaction; returns their ids in order.
+std::vector<std::int64_t> insert_rows(const std::string& dsn,
+                                      const config::Postgres& table,
+                                      const std::vector<NewRow>& rows);
+
+// Inserts one row in a transaction it keeps open until commit(): the row's
+// id is taken now but becomes visible only at commit (the commit gap).
+class OpenInsert {
+public:
+    OpenInsert(const std::string& dsn, const config::Postgres& table, const NewRow& row);
+    ~OpenInsert();
+    std::int64_t id() const { return id_; }
+    void commit();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::int64_t id_ = 0;
+};
+
+struct RowState {
+    std::int64_t id;
+    int status;
+    int attempts;
+    std::string last_error;
+    bool has_sent_at;
+    bool has_next_attempt_at;
+};
+std::map<std::int64_t, RowState> row_states(const std::string& dsn, const config::Postgres& table);
+std::map<int, int> status_counts(const std::string& dsn, const config::Postgres& table);
+
+// ---- Kafka ---------------------------------------------------------------
+
+// Creates a topic (admin API); waits until its metadata is visible.
+void create_topic(const std::string& bootstrap,
+                  const std::string& topic,
+                  int partitions,
+                  int replication_factor,
+                  const std::map<std::string, std::string>& configs = {});
+
+struct Consumed {
+    int partition;
+    std::int64_t offset;
+    std::optional<std::string> key;
+    std::optional<std::string> payload;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::int64_t outbox_id = -1;  // from header outbox-id, -1 if absent
+};
+// Every message now in the topic, per partition in offset order.
+std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string& topic);
+
+// ---- the daemon ----------------------------------------------------------
+
+std::string outboxd_binary();
+
+struct DaemonConfig {
+    config::Postgres table;
+    std::string pg_dsn;
+    std::string bootstrap;
+    std::map<std::string, std::string> relay;       // relay.<key>: value (YAML scalars)
+    std::map<std::string, std::string> kafka_props;  // kafka.properties
+    bool require_durable_topics = false;
+    std::string extra_yaml;  // appended verbatim
+};
+// Writes a YAML config file into a temp dir; returns its path.
+std::string write_config(const DaemonConfig& c);
+
+class Daemon {
+public:
+    // Starts `outboxd <args...>` with stderr/stdout to a log file.
+    explicit Daemon(std::vector<std::string> args);
+    ~Daemon();  // SIGKILLs the child if still running
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    void signal(int sig);
+    // Waits for exit; returns the exit code (128+signal if killed), or
+    // nullopt on time-out.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    bool running();
+    std::string log() const;
+    int pid() const { return pid_; }
+
+private:
+    int pid_ = -1;
+    std::string log_path_;
+    std::optional<int> exit_code_;
+};
+
+// Runs the binary to completion; returns exit code and combined output.
+std::pair<int, std::string> run_outboxd(const std::vector<std::string>& args,
+                                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// Polls `pred` every 50 ms until true or `timeout`; returns the last value.
+template <typename P>
+bool eventually(P pred, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (pred()) {
+            return true;
+        }
+        struct timespec ts {0, 50 * 1000 * 1000};
+        nanosleep(&ts, nullptr);
+    }
+    return pred();
+}
+
+// Runs a tests/scripts/*.sh command; returns its stdout, throws on failure.
+std::string script(const std::string& command_line);
+
+}  // namespace outboxd::testing
