@@ -22,7 +22,9 @@ namespace {
 
 std::atomic<int> g_stop_signal{0};
 
-extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig); }
+extern "C" void on_stop_signal(int sig) {
+    g_stop_signal.store(sig);
+}
 
 void install_stop_handlers() {
     struct sigaction sa {};
@@ -34,7 +36,9 @@ void install_stop_handlers() {
     sigaction(SIGINT, &sa, nullptr);
 }
 
-bool stopping() { return g_stop_signal.load() != 0; }
+bool stopping() {
+    return g_stop_signal.load() != 0;
+}
 
 relay::RelayOptions relay_options(const config::Config& cfg) {
     relay::RelayOptions o;
@@ -102,7 +106,7 @@ bool report_audit(const config::Config& cfg, const publish::AuditResult& audit) 
     return true;
 }
 
-}  // namespace
+} // namespace
 
 int cmd_migrate(const config::Config& cfg) {
     store::PgOutboxStore st(cfg.postgres);
@@ -110,9 +114,9 @@ int cmd_migrate(const config::Config& cfg) {
         const auto stmts = st.migrate();
         std::cout << "outboxd: migrated " << table_name(cfg) << " (" << stmts.size()
                   << " statements: table, pending index, autovacuum settings, "
-                  << (cfg.postgres.notify_channel.empty() ? "no NOTIFY trigger"
-                                                          : "NOTIFY trigger on channel "
-                                                                + cfg.postgres.notify_channel)
+                  << (cfg.postgres.notify_channel.empty()
+                          ? "no NOTIFY trigger"
+                          : "NOTIFY trigger on channel " + cfg.postgres.notify_channel)
                   << ")\n";
         return kExitOk;
     } catch (const std::exception& e) {
@@ -216,24 +220,29 @@ int cmd_run(const config::Config& cfg) {
             }
         }
     }
+    if (stopping()) {
+        log->info("signal {} received during start-up: nothing was produced", g_stop_signal.load());
+        return kExitOk;
+    }
 
     SteadyClock clock;
     XorShiftRandom random(static_cast<std::uint64_t>(::getpid())
                           ^ static_cast<std::uint64_t>(clock.now().time_since_epoch().count()));
     auto relay_log = log::get("relay");
-    relay::Relay relay(relay_options(cfg), st, pub, clock, random, [&](const relay::RelayEvent& ev) {
-        switch (ev.kind) {
-        case relay::RelayEvent::Kind::kInfo:
-            relay_log->info("{}", ev.text);
-            break;
-        case relay::RelayEvent::Kind::kWarn:
-            relay_log->warn("{}", ev.text);
-            break;
-        case relay::RelayEvent::Kind::kError:
-            relay_log->error("{}", ev.text);
-            break;
-        }
-    });
+    relay::Relay relay(relay_options(cfg), st, pub, clock, random,
+                       [&](const relay::RelayEvent& ev) {
+                           switch (ev.kind) {
+                           case relay::RelayEvent::Kind::kInfo:
+                               relay_log->info("{}", ev.text);
+                               break;
+                           case relay::RelayEvent::Kind::kWarn:
+                               relay_log->warn("{}", ev.text);
+                               break;
+                           case relay::RelayEvent::Kind::kError:
+                               relay_log->error("{}", ev.text);
+                               break;
+                           }
+                       });
     log->info("relaying (batch_size={} max_in_flight={} poll_interval_ms={} notify_channel={})",
               cfg.relay.batch_size, cfg.relay.max_in_flight, cfg.relay.poll_interval.count(),
               cfg.postgres.notify_channel.empty() ? "<none>" : cfg.postgres.notify_channel);
@@ -267,9 +276,8 @@ int cmd_run(const config::Config& cfg) {
                   "again on the next start",
                   unknown);
     }
-    log->info("stopped: sent={} failed_attempts={} parked={}", s.sent, s.failed_attempts,
-              s.parked);
+    log->info("stopped: sent={} failed_attempts={} parked={}", s.sent, s.failed_attempts, s.parked);
     return kExitOk;
 }
 
-}  // namespace outboxd::cli
+} // namespace outboxd::cli

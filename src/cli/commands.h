@@ -17,4 +17,4 @@ int cmd_run(const config::Config& cfg);
 int cmd_migrate(const config::Config& cfg);
 int cmd_check(const config::Config& cfg);
 
-}  // namespace outboxd::cli
+} // namespace outboxd::cli

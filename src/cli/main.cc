@@ -4,13 +4,13 @@
 #include "common/version.h"
 #include "config/config.h"
 
-#include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 extern char** environ;
 
@@ -43,14 +43,15 @@ std::optional<outboxd::config::Config> load(const std::string& path, int& code) 
     return res.config;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
     // libpq writes to sockets the server may have closed; a SIGPIPE must
     // become an error return, not the death of the daemon.
     std::signal(SIGPIPE, SIG_IGN);
 
-    CLI::App app{"outboxd: relays transactional-outbox rows from PostgreSQL to Kafka with acks=all"};
+    CLI::App app{
+        "outboxd: relays transactional-outbox rows from PostgreSQL to Kafka with acks=all"};
     app.set_version_flag("--version", std::string("outboxd ") + outboxd::kVersion);
     app.require_subcommand(0, 1);
 

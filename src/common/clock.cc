@@ -2,7 +2,8 @@
 
 namespace outboxd {
 
-XorShiftRandom::XorShiftRandom(std::uint64_t seed) : state_(seed == 0 ? 0x9E3779B97F4A7C15ULL : seed) {}
+XorShiftRandom::XorShiftRandom(std::uint64_t seed)
+    : state_(seed == 0 ? 0x9E3779B97F4A7C15ULL : seed) {}
 
 double XorShiftRandom::next_unit() {
     state_ ^= state_ >> 12;
@@ -13,4 +14,4 @@ double XorShiftRandom::next_unit() {
     return static_cast<double>(r >> 11) * (1.0 / 9007199254740992.0);
 }
 
-}  // namespace outboxd
+} // namespace outboxd

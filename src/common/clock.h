@@ -49,4 +49,4 @@ private:
     std::uint64_t state_;
 };
 
-}  // namespace outboxd
+} // namespace outboxd

@@ -1,12 +1,13 @@
 #include "common/log.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <chrono>
 #include <ctime>
 #include <mutex>
+
+#include <nlohmann/json.hpp>
 
 namespace outboxd::log {
 namespace {
@@ -17,13 +18,13 @@ class JsonFormatter final : public spdlog::formatter {
 public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         const auto t = std::chrono::system_clock::to_time_t(msg.time);
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            msg.time.time_since_epoch())
-                            .count()
-                        % 1000;
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch())
+                .count()
+            % 1000;
         std::tm tm{};
         gmtime_r(&t, &tm);
-        char ts[40];
+        char ts[64];
         std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                       static_cast<int>(ms));
@@ -43,7 +44,7 @@ public:
 };
 
 std::mutex g_mu;
-spdlog::sink_ptr g_sink;  // shared by all loggers, guarded by g_mu at creation
+spdlog::sink_ptr g_sink; // shared by all loggers, guarded by g_mu at creation
 spdlog::level::level_enum g_level = spdlog::level::info;
 Format g_format = Format::kText;
 
@@ -62,7 +63,7 @@ spdlog::sink_ptr sink_locked() {
     return g_sink;
 }
 
-}  // namespace
+} // namespace
 
 bool setup(const std::string& level, Format format) {
     const auto lvl = spdlog::level::from_str(level);
@@ -92,4 +93,4 @@ std::shared_ptr<spdlog::logger> get(const std::string& component) {
     return l;
 }
 
-}  // namespace outboxd::log
+} // namespace outboxd::log

@@ -19,4 +19,4 @@ bool setup(const std::string& level, Format format);
 // The logger for `component`, created on first use.
 std::shared_ptr<spdlog::logger> get(const std::string& component);
 
-}  // namespace outboxd::log
+} // namespace outboxd::log

@@ -8,11 +8,11 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 namespace outboxd::config {
 namespace {
@@ -56,7 +56,7 @@ std::string echo(const std::string& text) {
             out += static_cast<char>(c);
         } else if (c < 0x20 || c == 0x7f) {
             char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            (void)std::snprintf(buf, sizeof buf, "\\x%02x", c);
             out += buf;
         } else {
             out += static_cast<char>(c);
@@ -69,7 +69,7 @@ std::string echo(const std::string& text) {
 bool read_file(const std::string& path, std::string* content, std::string* error) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {
-        *error = std::strerror(errno);
+        *error = std::generic_category().message(errno); // strerror is not thread-safe
         return false;
     }
     char buf[4096];
@@ -79,9 +79,9 @@ bool read_file(const std::string& path, std::string* content, std::string* error
     }
     const bool failed = std::ferror(f) != 0;
     const int err = errno;
-    std::fclose(f);
+    (void)std::fclose(f); // read-only: nothing left to lose
     if (failed) {
-        *error = std::strerror(err);
+        *error = std::generic_category().message(err);
         return false;
     }
     return true;
@@ -400,8 +400,8 @@ private:
     void walk(const YAML::Node& map, const std::string& prefix) {
         std::map<std::string, int> first_line;
         for (auto it = map.begin(); it != map.end(); ++it) {
-            const YAML::Node& key = it->first;
-            const YAML::Node& value = it->second;
+            const YAML::Node key = it->first; // copies: the iterator hands out a temporary pair
+            const YAML::Node value = it->second;
             if (!key.IsScalar()) {
                 add_problem(prefix, "keys must be plain names (got " + node_kind(key) + " at line "
                                         + std::to_string(key.Mark().line + 1) + ")");
@@ -472,7 +472,7 @@ private:
         }
         bool ok = true;
         for (std::size_t i = 0; i < node.size(); ++i) {
-            const YAML::Node& item = node[i];
+            const YAML::Node item = node[i];
             const std::string item_path = path + "[" + std::to_string(i) + "]";
             if (!item.IsScalar()) {
                 bad(o, item_path, "must be a string (got " + node_kind(item) + ")");
@@ -501,8 +501,8 @@ private:
         std::map<std::string, int> first_line;
         bool ok = true;
         for (auto it = node.begin(); it != node.end(); ++it) {
-            const YAML::Node& key = it->first;
-            const YAML::Node& value = it->second;
+            const YAML::Node key = it->first; // copies: the iterator hands out a temporary pair
+            const YAML::Node value = it->second;
             if (!key.IsScalar()) {
                 bad(o, path, "property names must be strings (got " + node_kind(key) + ")");
                 ok = false;

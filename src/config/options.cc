@@ -522,8 +522,8 @@ std::string options_markdown() {
                 << "| key | type | default | environment variable | reloadable | description |\n"
                 << "| --- | --- | --- | --- | --- | --- |\n";
         }
-        std::string def = o.required ? "required" : describe_default(o);
-        def = def.empty() ? "none" : "`" + def + "`";
+        std::string def = describe_default(o);
+        def = o.required ? "required" : def.empty() ? "none" : "`" + def + "`";
         const std::string env = o.type == OptionType::kStringMap
                                     ? std::string(kPropertyEnvPrefix) + "<NAME>"
                                     : env_var_name(o.key);

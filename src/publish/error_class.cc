@@ -45,4 +45,4 @@ ErrorClass classify(int code) {
     }
 }
 
-}  // namespace outboxd::publish
+} // namespace outboxd::publish

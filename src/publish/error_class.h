@@ -11,4 +11,4 @@ namespace outboxd::publish {
 // not pull in librdkafka.
 ErrorClass classify(int code);
 
-}  // namespace outboxd::publish
+} // namespace outboxd::publish

@@ -6,12 +6,13 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
+#include <string_view>
 
 namespace outboxd::publish {
 
 struct KafkaPublisher::State {
     rd_kafka_t* rk = nullptr;
-    std::vector<DeliveryReport> reports;  // filled by the delivery callback
+    std::vector<DeliveryReport> reports; // filled by the delivery callback
     bool fatal = false;
     std::string fatal_reason;
     std::shared_ptr<spdlog::logger> log = outboxd::log::get("publish");
@@ -64,8 +65,10 @@ void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcep
 void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) noexcept {
     auto* st = static_cast<KafkaPublisher::State*>(rd_kafka_opaque(rk));
     try {
-        if (level <= 3) {
-            st->log->error("librdkafka {}: {}", fac, buf);
+        // Connection failures (facility FAIL) also reach error_cb, which logs
+        // them once as warnings; here they would only be repeated.
+        if (std::string_view(fac) == "FAIL") {
+            st->log->debug("librdkafka {}: {}", fac, buf);
         } else if (level <= 4) {
             st->log->warn("librdkafka {}: {}", fac, buf);
         } else if (level <= 6) {
@@ -77,7 +80,7 @@ void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) n
     }
 }
 
-}  // namespace
+} // namespace
 
 std::vector<std::pair<std::string, std::string>> producer_properties(const config::Kafka& cfg) {
     std::vector<std::pair<std::string, std::string>> p;
@@ -97,9 +100,14 @@ std::vector<std::pair<std::string, std::string>> producer_properties(const confi
     return p;
 }
 
-KafkaPublisher::KafkaPublisher(config::Kafka cfg) : cfg_(std::move(cfg)) { create(); }
+KafkaPublisher::KafkaPublisher(config::Kafka cfg)
+    : cfg_(std::move(cfg)) {
+    create();
+}
 
-KafkaPublisher::~KafkaPublisher() { destroy(); }
+KafkaPublisher::~KafkaPublisher() {
+    destroy();
+}
 
 void KafkaPublisher::create() {
     auto st = std::make_unique<State>();
@@ -135,18 +143,26 @@ void KafkaPublisher::destroy() {
     state_->rk = nullptr;
 }
 
-rd_kafka_t* KafkaPublisher::handle() const { return state_->rk; }
+rd_kafka_t* KafkaPublisher::handle() const {
+    return state_->rk;
+}
 
-int KafkaPublisher::outstanding() const { return rd_kafka_outq_len(state_->rk); }
+int KafkaPublisher::outstanding() const {
+    return rd_kafka_outq_len(state_->rk);
+}
 
-bool KafkaPublisher::fatal() const { return state_->fatal; }
+bool KafkaPublisher::fatal() const {
+    return state_->fatal;
+}
 
-std::string KafkaPublisher::fatal_reason() const { return state_->fatal_reason; }
+std::string KafkaPublisher::fatal_reason() const {
+    return state_->fatal_reason;
+}
 
 ProduceResult KafkaPublisher::produce(const Message& m) {
     ProduceResult res;
-    rd_kafka_headers_t* hdrs
-        = rd_kafka_headers_new(1 + (m.headers != nullptr ? m.headers->size() : 0));
+    rd_kafka_headers_t* hdrs =
+        rd_kafka_headers_new(1 + (m.headers != nullptr ? m.headers->size() : 0));
     if (m.headers != nullptr) {
         for (const auto& h : *m.headers) {
             rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()),
@@ -168,7 +184,7 @@ ProduceResult KafkaPublisher::produce(const Message& m) {
         RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs),
         RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        res.accepted = true;  // librdkafka owns hdrs now
+        res.accepted = true; // librdkafka owns hdrs now
         return res;
     }
     rd_kafka_headers_destroy(hdrs);
@@ -217,4 +233,4 @@ void KafkaPublisher::inject_fatal_for_test(const std::string& reason) {
                               reason.c_str());
 }
 
-}  // namespace outboxd::publish
+} // namespace outboxd::publish

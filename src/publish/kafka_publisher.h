@@ -58,4 +58,4 @@ private:
 // user's kafka.properties, then the settings outboxd never lets go of.
 std::vector<std::pair<std::string, std::string>> producer_properties(const config::Kafka& cfg);
 
-}  // namespace outboxd::publish
+} // namespace outboxd::publish

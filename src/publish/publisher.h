@@ -15,9 +15,9 @@ namespace outboxd::publish {
 
 // How the relay must treat an error (DESIGN.md G3).
 enum class ErrorClass {
-    kTransient,  // outage, leader move, full queue: retry, never counts as an attempt
-    kRow,        // about this row (too large, invalid, unknown topic): counts an attempt
-    kFatal,      // the producer is unusable: rebuild it, re-read rows still at 0
+    kTransient, // outage, leader move, full queue: retry, never counts as an attempt
+    kRow,       // about this row (too large, invalid, unknown topic): counts an attempt
+    kFatal,     // the producer is unusable: rebuild it, re-read rows still at 0
 };
 
 const char* to_string(ErrorClass c);
@@ -28,23 +28,23 @@ struct Header {
 };
 
 struct Message {
-    std::int64_t id = 0;  // the row id; also sent as header `outbox-id`
+    std::int64_t id = 0; // the row id; also sent as header `outbox-id`
     std::string_view topic;
     std::optional<std::string_view> key;
     std::optional<std::string_view> payload;
-    const std::vector<Header>* headers = nullptr;  // may be null: no headers of the row's own
+    const std::vector<Header>* headers = nullptr; // may be null: no headers of the row's own
 };
 
 // Result of handing a message to the producer.
 struct ProduceResult {
-    bool accepted = false;  // true: a delivery report will follow
+    bool accepted = false; // true: a delivery report will follow
     ErrorClass error_class = ErrorClass::kTransient;
     std::string error;
 };
 
 struct DeliveryReport {
     std::int64_t id = 0;
-    bool ok = false;  // true only when Kafka acknowledged the write (acks=all)
+    bool ok = false; // true only when Kafka acknowledged the write (acks=all)
     ErrorClass error_class = ErrorClass::kTransient;
     std::string error;
 };
@@ -72,4 +72,4 @@ public:
     virtual std::vector<DeliveryReport> drain(std::chrono::milliseconds timeout) = 0;
 };
 
-}  // namespace outboxd::publish
+} // namespace outboxd::publish

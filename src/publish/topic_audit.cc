@@ -26,7 +26,8 @@ std::string describe_configs(rd_kafka_t* rk,
         res.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
     }
     std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
-    rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_t* opts =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
     char err[256];
     rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(timeout.count()), err,
                                               sizeof err);
@@ -74,15 +75,15 @@ std::string describe_configs(rd_kafka_t* rk,
     return {};
 }
 
-}  // namespace
+} // namespace
 
 AuditResult audit_topics(rd_kafka_t* rk,
                          const std::vector<std::string>& topics,
                          std::chrono::milliseconds timeout) {
     AuditResult out;
     const rd_kafka_metadata_t* md = nullptr;
-    const rd_kafka_resp_err_t err
-        = rd_kafka_metadata(rk, 1, nullptr, &md, static_cast<int>(timeout.count()));
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(rk, 1, nullptr, &md, static_cast<int>(timeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         out.error = std::string("cannot read cluster metadata: ") + rd_kafka_err2str(err);
         return out;
@@ -143,4 +144,4 @@ AuditResult audit_topics(rd_kafka_t* rk,
     return out;
 }
 
-}  // namespace outboxd::publish
+} // namespace outboxd::publish

@@ -16,15 +16,15 @@ struct TopicAudit {
     std::string topic;
     bool exists = false;
     int partitions = 0;
-    int replication_factor = 0;  // smallest over the partitions
+    int replication_factor = 0; // smallest over the partitions
     int min_insync_replicas = 0;
     bool unclean_leader_election = false;
-    std::vector<std::string> problems;  // empty: durable as G2 asks
+    std::vector<std::string> problems; // empty: durable as G2 asks
 };
 
 struct AuditResult {
     bool reached_cluster = false;
-    std::string error;  // set when the cluster could not be asked
+    std::string error; // set when the cluster could not be asked
     std::vector<TopicAudit> topics;
 };
 
@@ -32,4 +32,4 @@ AuditResult audit_topics(rd_kafka_t* rk,
                          const std::vector<std::string>& topics,
                          std::chrono::milliseconds timeout);
 
-}  // namespace outboxd::publish
+} // namespace outboxd::publish

@@ -21,13 +21,14 @@ std::string check_topic(const std::string& t) {
         const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
                         || c == '.' || c == '_' || c == '-';
         if (!ok) {
-            return "topic name \"" + t + "\" has a character Kafka does not allow (only a-z A-Z 0-9 . _ -)";
+            return "topic name \"" + t
+                   + "\" has a character Kafka does not allow (only a-z A-Z 0-9 . _ -)";
         }
     }
     return {};
 }
 
-}  // namespace
+} // namespace
 
 std::variant<Encoded, std::string> encode(const store::PendingRow& row) {
     if (auto err = check_topic(row.topic); !err.empty()) {
@@ -37,7 +38,8 @@ std::variant<Encoded, std::string> encode(const store::PendingRow& row) {
     if (!row.headers) {
         return out;
     }
-    nlohmann::ordered_json j = nlohmann::ordered_json::parse(*row.headers, nullptr, /*allow_exceptions=*/false);
+    nlohmann::ordered_json j =
+        nlohmann::ordered_json::parse(*row.headers, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) {
         return std::string("malformed headers: not valid JSON");
     }
@@ -68,4 +70,4 @@ std::variant<Encoded, std::string> encode(const store::PendingRow& row) {
     return out;
 }
 
-}  // namespace outboxd::relay
+} // namespace outboxd::relay

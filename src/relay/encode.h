@@ -15,7 +15,8 @@ namespace outboxd::relay {
 inline constexpr const char* kOutboxIdHeader = "outbox-id";
 
 struct Encoded {
-    std::vector<publish::Header> headers;  // the row's own headers, in the order the JSON text lists them
+    std::vector<publish::Header>
+        headers; // the row's own headers, in the order the JSON text lists them
 };
 
 // Validates the topic name and parses the headers column: a JSON object whose
@@ -23,4 +24,4 @@ struct Encoded {
 // a message for `last_error`.
 std::variant<Encoded, std::string> encode(const store::PendingRow& row);
 
-}  // namespace outboxd::relay
+} // namespace outboxd::relay

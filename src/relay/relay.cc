@@ -9,9 +9,11 @@
 namespace outboxd::relay {
 namespace {
 
-std::string describe(std::int64_t id) { return "row " + std::to_string(id); }
+std::string describe(std::int64_t id) {
+    return "row " + std::to_string(id);
+}
 
-}  // namespace
+} // namespace
 
 Relay::Relay(RelayOptions options,
              store::OutboxStore& store,
@@ -45,7 +47,7 @@ std::string Relay::hold_key(const std::string& topic, const std::optional<std::s
     std::string k;
     k.reserve(topic.size() + key->size() + 1);
     k += topic;
-    k += '\0';  // topic names cannot contain NUL, so (topic, key) pairs cannot collide
+    k += '\0'; // topic names cannot contain NUL, so (topic, key) pairs cannot collide
     k += *key;
     return k;
 }
@@ -68,7 +70,9 @@ void Relay::step() {
     wait();
 }
 
-void Relay::begin_shutdown() { stopping_ = true; }
+void Relay::begin_shutdown() {
+    stopping_ = true;
+}
 
 std::size_t Relay::finish_shutdown(Millis timeout) {
     stopping_ = true;
@@ -90,8 +94,8 @@ std::size_t Relay::finish_shutdown(Millis timeout) {
         if (unwritten_outcomes() == 0 || clock_.now() >= deadline) {
             break;
         }
-        collect(publisher_.poll(std::min(
-            std::chrono::duration_cast<Millis>(deadline - clock_.now()), Millis(100))));
+        collect(publisher_.poll(
+            std::min(std::chrono::duration_cast<Millis>(deadline - clock_.now()), Millis(100))));
     }
     return in_flight_count_ + unwritten_outcomes();
 }
@@ -127,7 +131,8 @@ void Relay::collect(std::vector<publish::DeliveryReport> reports) {
             }
             tracked_.erase(it);
             rescan_requested_ = true;
-            emit(RelayEvent::Kind::kWarn, describe(rep.id) + ": transient delivery error, will resend: " + rep.error);
+            emit(RelayEvent::Kind::kWarn,
+                 describe(rep.id) + ": transient delivery error, will resend: " + rep.error);
             break;
         }
         case publish::ErrorClass::kFatal:
@@ -165,9 +170,8 @@ void Relay::on_counted_failure(std::int64_t id,
     ++stats_.failed_attempts;
     if (u.park) {
         ++stats_.parked;
-        emit(RelayEvent::Kind::kError,
-             describe(id) + " parked at status 2 after " + std::to_string(u.attempts)
-                 + " attempts: " + error);
+        emit(RelayEvent::Kind::kError, describe(id) + " parked at status 2 after "
+                                           + std::to_string(u.attempts) + " attempts: " + error);
     } else {
         emit(RelayEvent::Kind::kWarn,
              describe(id) + " failed (attempt " + std::to_string(u.attempts) + " of "
@@ -239,7 +243,7 @@ bool Relay::fetch_wanted(TimePoint now) const {
         return false;
     }
     if (tracked_.size() >= options_.max_in_flight) {
-        return false;  // back-pressure: wait for outcomes before reading more
+        return false; // back-pressure: wait for outcomes before reading more
     }
     return rescan_requested_ || now >= next_rescan_at_ || !caught_up_ || wakeup_
            || now >= next_poll_at_;
@@ -263,8 +267,7 @@ void Relay::fetch_and_produce() {
     wakeup_ = false;
     next_poll_at_ = now + options_.poll_interval;
 
-    const std::size_t room = options_.max_in_flight - tracked_.size();
-    const std::size_t limit = std::min(options_.batch_size, room);
+    const std::size_t limit = options_.batch_size;
     std::vector<store::PendingRow> rows;
     try {
         rows = store_.fetch_pending(cursor_, limit);
@@ -287,13 +290,19 @@ void Relay::fetch_and_produce() {
             continue;
         }
         if (!hk.empty() && held_keys_.count(hk) != 0) {
-            continue;  // an earlier row of this key waits for a retry (G4)
+            continue; // an earlier row of this key waits for a retry (G4)
         }
         if (!row.due) {
             if (!hk.empty()) {
                 held_keys_.insert(hk);
             }
             continue;
+        }
+        if (tracked_.size() >= options_.max_in_flight) {
+            // Back-pressure: no room for this row now; resume from it later.
+            cursor_ = row.id - 1;
+            caught_up_ = false;
+            break;
         }
         if (!produce_row(row)) {
             // Producer queue full or producer dead: resume from this row.
@@ -410,4 +419,4 @@ void Relay::db_succeeded() {
     db_backoff_ = Millis(0);
 }
 
-}  // namespace outboxd::relay
+} // namespace outboxd::relay

@@ -40,7 +40,7 @@ struct RelayOptions {
     Millis rescan_interval{5000};
     Millis db_backoff_initial{100};
     Millis db_backoff_max{5000};
-    Millis report_wait{5};  // longest single wait for delivery reports while rows are in flight
+    Millis report_wait{5}; // longest single wait for delivery reports while rows are in flight
 };
 
 // Counters since start; read by the main loop for logs and by benchmarks.
@@ -48,12 +48,12 @@ struct RelayStats {
     std::uint64_t fetched = 0;
     std::uint64_t produced = 0;
     std::uint64_t sent = 0;
-    std::uint64_t failed_attempts = 0;  // counted failures, parked ones included
+    std::uint64_t failed_attempts = 0; // counted failures, parked ones included
     std::uint64_t parked = 0;
     std::uint64_t transient_errors = 0;
     std::uint64_t producer_rebuilds = 0;
     std::uint64_t db_errors = 0;
-    std::uint64_t passes = 0;  // full rescans from the lowest pending id
+    std::uint64_t passes = 0; // full rescans from the lowest pending id
     std::uint64_t batches = 0;
 };
 
@@ -89,7 +89,9 @@ public:
     void set_options(const RelayOptions& options);
 
     std::size_t in_flight() const { return in_flight_count_; }
-    std::size_t unwritten_outcomes() const { return sent_unwritten_.size() + failures_unwritten_.size(); }
+    std::size_t unwritten_outcomes() const {
+        return sent_unwritten_.size() + failures_unwritten_.size();
+    }
     bool db_healthy() const { return !db_retry_at_.has_value(); }
     const RelayStats& stats() const { return stats_; }
 
@@ -129,25 +131,25 @@ private:
     RandomSource& random_;
     std::function<void(const RelayEvent&)> on_event_;
 
-    std::unordered_map<std::int64_t, Tracked> tracked_;  // rows between fetch and outcome write
+    std::unordered_map<std::int64_t, Tracked> tracked_; // rows between fetch and outcome write
     std::size_t in_flight_count_ = 0;
     std::vector<std::int64_t> sent_unwritten_;
     std::vector<store::FailureUpdate> failures_unwritten_;
 
     // Keys held back in the current pass: rows waiting for a retry (G4).
     std::unordered_set<std::string> held_keys_;
-    std::int64_t cursor_ = 0;        // keyset position within the current pass
-    bool caught_up_ = false;         // last page was short: no more rows past cursor_ for now
-    bool rescan_requested_ = false;  // start a pass from the lowest pending id soon
-    bool wakeup_ = true;             // a notification (or start-up) asks for a fetch
+    std::int64_t cursor_ = 0;       // keyset position within the current pass
+    bool caught_up_ = false;        // last page was short: no more rows past cursor_ for now
+    bool rescan_requested_ = false; // start a pass from the lowest pending id soon
+    bool wakeup_ = true;            // a notification (or start-up) asks for a fetch
     TimePoint next_poll_at_;
     TimePoint next_rescan_at_;
 
     std::optional<TimePoint> db_retry_at_;
     Millis db_backoff_{0};
     bool stopping_ = false;
-    bool fatal_seen_ = false;  // a produce or report said the producer is dead
+    bool fatal_seen_ = false; // a produce or report said the producer is dead
     RelayStats stats_;
 };
 
-}  // namespace outboxd::relay
+} // namespace outboxd::relay

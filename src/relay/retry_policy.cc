@@ -17,4 +17,4 @@ Millis RetryPolicy::backoff(int attempts, double unit_random) const {
     return Millis(std::max<Millis::rep>(delay - off, 1));
 }
 
-}  // namespace outboxd::relay
+} // namespace outboxd::relay

@@ -11,7 +11,7 @@ struct RetryPolicy {
     int max_attempts = 5;
     Millis initial{1000};
     Millis max{60000};
-    double jitter = 0.2;  // fraction of the delay that may be taken off at random
+    double jitter = 0.2; // fraction of the delay that may be taken off at random
 
     // True when a row that has now failed `attempts` times must be parked.
     bool exhausted(int attempts) const { return attempts >= max_attempts; }
@@ -21,4 +21,4 @@ struct RetryPolicy {
     Millis backoff(int attempts, double unit_random) const;
 };
 
-}  // namespace outboxd::relay
+} // namespace outboxd::relay

@@ -19,12 +19,12 @@ namespace outboxd::store {
 struct PendingRow {
     std::int64_t id = 0;
     std::string topic;
-    std::optional<std::string> key;       // NULL: no Kafka key
-    std::optional<std::string> payload;   // bytes; NULL: null Kafka value
-    std::optional<std::string> headers;   // JSON text of the headers column
-    std::int32_t attempts = 0;            // counted failures so far
-    bool due = true;                      // next_attempt_at is NULL or past, by the database clock
-    std::int64_t created_at_us = 0;       // microseconds since the Unix epoch (latency metric)
+    std::optional<std::string> key;     // NULL: no Kafka key
+    std::optional<std::string> payload; // bytes; NULL: null Kafka value
+    std::optional<std::string> headers; // JSON text of the headers column
+    std::int32_t attempts = 0;          // counted failures so far
+    bool due = true;                    // next_attempt_at is NULL or past, by the database clock
+    std::int64_t created_at_us = 0;     // microseconds since the Unix epoch (latency metric)
 };
 
 // One counted failure. `attempts` is the new count (the row's old count + 1);
@@ -34,8 +34,8 @@ struct FailureUpdate {
     std::int64_t id = 0;
     std::int32_t attempts = 0;
     std::string error;
-    bool park = false;                   // true: status 2, needs a person
-    std::chrono::milliseconds retry_after{0};  // when !park: next_attempt_at = now() + this
+    bool park = false;                        // true: status 2, needs a person
+    std::chrono::milliseconds retry_after{0}; // when !park: next_attempt_at = now() + this
 };
 
 class StoreUnavailable : public std::runtime_error {
@@ -65,4 +65,4 @@ public:
     virtual bool take_wakeup() = 0;
 };
 
-}  // namespace outboxd::store
+} // namespace outboxd::store

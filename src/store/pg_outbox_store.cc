@@ -31,11 +31,11 @@ PayloadType payload_type_of(const std::string& sql_type, const std::string& colu
                              + "; supported: bytea, text, varchar, json, jsonb");
 }
 
-}  // namespace
+} // namespace
 
 struct PgOutboxStore::Session {
     std::unique_ptr<pqxx::connection> conn;
-    std::unique_ptr<WakeupReceiver> receiver;  // destroyed before conn
+    std::unique_ptr<WakeupReceiver> receiver; // destroyed before conn
     Statements sql;
 
     ~Session() {
@@ -55,7 +55,8 @@ std::string with_application_name(const std::string& dsn) {
     return dsn + " fallback_application_name=outboxd";
 }
 
-PgOutboxStore::PgOutboxStore(config::Postgres cfg) : cfg_(std::move(cfg)) {}
+PgOutboxStore::PgOutboxStore(config::Postgres cfg)
+    : cfg_(std::move(cfg)) {}
 
 PgOutboxStore::~PgOutboxStore() = default;
 
@@ -124,7 +125,9 @@ PgOutboxStore::Session& PgOutboxStore::session() {
     return *session_;
 }
 
-void PgOutboxStore::verify() { session(); }
+void PgOutboxStore::verify() {
+    session();
+}
 
 std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id, std::size_t limit) {
     auto& s = session();
@@ -207,7 +210,8 @@ bool PgOutboxStore::wait_for_wakeup(std::chrono::milliseconds timeout) {
             return true;
         }
         const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
-        s.conn->await_notification(static_cast<long>(us / 1000000), static_cast<long>(us % 1000000));
+        s.conn->await_notification(static_cast<long>(us / 1000000),
+                                   static_cast<long>(us % 1000000));
         const bool fired = s.receiver->fired;
         s.receiver->fired = false;
         return fired;
@@ -269,4 +273,4 @@ std::vector<std::string> PgOutboxStore::migrate() {
     return stmts;
 }
 
-}  // namespace outboxd::store
+} // namespace outboxd::store

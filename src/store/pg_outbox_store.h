@@ -56,4 +56,4 @@ private:
 // sessions are recognisable in pg_stat_activity.
 std::string with_application_name(const std::string& dsn);
 
-}  // namespace outboxd::store
+} // namespace outboxd::store

@@ -88,17 +88,17 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     s.mark_sent = "UPDATE " + t + " SET " + status + " = 1, " + quote_ident(c.sent_at)
                   + " = now() WHERE " + id + " = ANY($1::bigint[]) AND " + status + " = 0";
     // The attempts guard makes a repeated write (after an in-doubt commit) a no-op.
-    s.record_failures
-        = "UPDATE " + t + " AS t SET " + quote_ident(c.attempts) + " = f.attempts, "
-          + quote_ident(c.last_error) + " = f.err, " + status + " = CASE WHEN f.park THEN 2 ELSE t."
-          + status + " END, " + quote_ident(c.next_attempt_at)
-          + " = CASE WHEN f.park THEN NULL ELSE now() + f.delay_ms * interval '1 millisecond' END"
-          + " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bool[], $5::bigint[])"
-          + " AS f(id, attempts, err, park, delay_ms) WHERE t." + id + " = f.id AND t." + status
-          + " = 0 AND t." + quote_ident(c.attempts) + " = f.attempts - 1";
+    s.record_failures =
+        "UPDATE " + t + " AS t SET " + quote_ident(c.attempts) + " = f.attempts, "
+        + quote_ident(c.last_error) + " = f.err, " + status + " = CASE WHEN f.park THEN 2 ELSE t."
+        + status + " END, " + quote_ident(c.next_attempt_at)
+        + " = CASE WHEN f.park THEN NULL ELSE now() + f.delay_ms * interval '1 millisecond' END"
+        + " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bool[], $5::bigint[])"
+        + " AS f(id, attempts, err, park, delay_ms) WHERE t." + id + " = f.id AND t." + status
+        + " = 0 AND t." + quote_ident(c.attempts) + " = f.attempts - 1";
     s.pending_topics = "SELECT DISTINCT " + quote_ident(c.topic) + "::text FROM (SELECT "
-                       + quote_ident(c.topic) + " FROM " + t + " WHERE " + status
-                       + " = 0 ORDER BY " + id + " LIMIT 100000) p LIMIT 1000";
+                       + quote_ident(c.topic) + " FROM " + t + " WHERE " + status + " = 0 ORDER BY "
+                       + id + " LIMIT 100000) p LIMIT 1000";
     return s;
 }
 
@@ -116,9 +116,9 @@ std::vector<std::string> migration_statements(const config::Postgres& pg) {
                   + quote_ident(c.headers) + " jsonb,\n  " + quote_ident(c.status)
                   + " smallint NOT NULL DEFAULT 0,\n  " + quote_ident(c.attempts)
                   + " integer NOT NULL DEFAULT 0,\n  " + quote_ident(c.last_error) + " text,\n  "
-                  + quote_ident(c.next_attempt_at) + " timestamptz,\n  "
-                  + quote_ident(c.created_at) + " timestamptz NOT NULL DEFAULT now(),\n  "
-                  + quote_ident(c.sent_at) + " timestamptz\n)");
+                  + quote_ident(c.next_attempt_at) + " timestamptz,\n  " + quote_ident(c.created_at)
+                  + " timestamptz NOT NULL DEFAULT now(),\n  " + quote_ident(c.sent_at)
+                  + " timestamptz\n)");
     out.push_back("CREATE INDEX IF NOT EXISTS " + idx + " ON " + t + " (" + quote_ident(c.id)
                   + ") WHERE " + quote_ident(c.status) + " = 0");
     // Every status change is a non-HOT update (status is in the index
@@ -164,4 +164,4 @@ std::string sanitize_error(const std::string& error, std::size_t max_bytes) {
     return out;
 }
 
-}  // namespace outboxd::store
+} // namespace outboxd::store

@@ -25,11 +25,11 @@ std::string text_array_literal(const std::vector<std::string>& values);
 enum class PayloadType { kBytea, kText, kJson };
 
 struct Statements {
-    std::string qualified_table;  // "schema"."table"
-    std::string fetch;            // $1 after_id, $2 limit
-    std::string mark_sent;        // $1 ids
-    std::string record_failures;  // $1 ids, $2 attempts, $3 errors, $4 park, $5 delay_ms
-    std::string pending_topics;   // distinct topics of pending rows, bounded
+    std::string qualified_table; // "schema"."table"
+    std::string fetch;           // $1 after_id, $2 limit
+    std::string mark_sent;       // $1 ids
+    std::string record_failures; // $1 ids, $2 attempts, $3 errors, $4 park, $5 delay_ms
+    std::string pending_topics;  // distinct topics of pending rows, bounded
 };
 
 Statements build_statements(const config::Postgres& pg, PayloadType payload_type);
@@ -41,4 +41,4 @@ std::vector<std::string> migration_statements(const config::Postgres& pg);
 // not cut inside a UTF-8 sequence.
 std::string sanitize_error(const std::string& error, std::size_t max_bytes = 1000);
 
-}  // namespace outboxd::store
+} // namespace outboxd::store

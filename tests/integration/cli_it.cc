@@ -20,7 +20,7 @@ DaemonConfig config_for(const outboxd::config::Postgres& table) {
 bool contains(const std::string& hay, const std::string& needle) {
     return hay.find(needle) != std::string::npos;
 }
-}  // namespace
+} // namespace
 
 TEST_CASE("--version and --help exit 0; unknown flags exit 2", "[integration][cli]") {
     auto [rc, out] = run_outboxd({"--version"});
@@ -55,9 +55,8 @@ TEST_CASE("migrate is idempotent and creates table, index and trigger", "[integr
     CHECK(sql_value(s.pg_dsn, "SELECT count(*) FROM pg_indexes WHERE tablename = '" + t.table
                                   + "' AND indexdef LIKE '%WHERE (status = 0)%'")
           == "1");
-    CHECK(sql_value(s.pg_dsn,
-                    "SELECT count(*) FROM pg_trigger WHERE tgrelid = '" + t.table + "'::regclass"
-                        + " AND NOT tgisinternal")
+    CHECK(sql_value(s.pg_dsn, "SELECT count(*) FROM pg_trigger WHERE tgrelid = '" + t.table
+                                  + "'::regclass" + " AND NOT tgisinternal")
           == "1");
     CHECK(contains(sql_value(s.pg_dsn, "SELECT array_to_string(reloptions, ',') FROM pg_class "
                                        "WHERE relname = '"
@@ -74,7 +73,7 @@ TEST_CASE("run refuses a missing table with a clear message", "[integration][cli
     CHECK(contains(out, "outboxd migrate"));
 }
 
-TEST_CASE("check: both services reachable, topic durability reported", "[integration][cli][audit]") {
+TEST_CASE("check: both services reachable, topic durability reported", "[integration][cli]") {
     const auto& s = services();
     const auto name = unique_name("audit");
     auto table = make_table(s.pg_dsn, name);
@@ -84,7 +83,7 @@ TEST_CASE("check: both services reachable, topic durability reported", "[integra
     cfg.table.notify_channel = "";
     auto [rc, out] = run_outboxd({"check", "--config", write_config(cfg)});
     INFO(out);
-    CHECK(rc == 0);  // weak topics are warnings unless require_durable_topics
+    CHECK(rc == 0); // weak topics are warnings unless require_durable_topics
     CHECK(contains(out, "postgres: ok"));
     CHECK(contains(out, "kafka: ok"));
     CHECK(contains(out, "topic " + name + ": warning: replication factor 1 < 2"));
@@ -119,7 +118,7 @@ TEST_CASE("start-up audit: RF 1 is reported; require_durable_topics refuses to s
     CHECK(rc == 1);
     CHECK(contains(out, "refusing to start"));
     CHECK(contains(out, "replication factor 1 < 2"));
-    CHECK(status_counts(s.pg_dsn, table)[0] == 1);  // nothing sent
+    CHECK(status_counts(s.pg_dsn, table)[0] == 1); // nothing sent
 }
 
 TEST_CASE("check with PostgreSQL unreachable lists the problem and exits 1", "[integration][cli]") {

@@ -18,13 +18,13 @@ TEST_CASE("bad rows count attempts, back off, park at 2 with a readable error; o
     const std::string missing_topic = unique_name("missing");
 
     std::vector<NewRow> rows = {
-        {name, "A", std::string(20000, 'x'), std::nullopt},     // too large for the producer
-        {name, "A", "after-oversized", std::nullopt},           // waits for the row above (G4)
-        {name, "B", "fine", std::nullopt},                      // flows at once
-        {name, "C", "bad-headers", R"([1, 2])"},                // not an object
-        {missing_topic, "D", "nowhere", std::nullopt},          // topic does not exist
-        {name, std::nullopt, "no-key", std::nullopt},           // flows at once
-        {name, "E", "bad-header-value", R"({"n": 5})"},         // value not a string
+        {name, "A", std::string(20000, 'x'), std::nullopt}, // too large for the producer
+        {name, "A", "after-oversized", std::nullopt},       // waits for the row above (G4)
+        {name, "B", "fine", std::nullopt},                  // flows at once
+        {name, "C", "bad-headers", R"([1, 2])"},            // not an object
+        {missing_topic, "D", "nowhere", std::nullopt},      // topic does not exist
+        {name, std::nullopt, "no-key", std::nullopt},       // flows at once
+        {name, "E", "bad-header-value", R"({"n": 5})"},     // value not a string
     };
     const auto ids = insert_rows(s.pg_dsn, table, rows);
 
@@ -51,7 +51,7 @@ TEST_CASE("bad rows count attempts, back off, park at 2 with a readable error; o
         auto st = row_states(s.pg_dsn, table);
         CHECK(st[ids[0]].status == 0);
         CHECK(st[ids[0]].attempts < 3);
-        CHECK(st[ids[1]].status == 0);  // held behind its key's failing row
+        CHECK(st[ids[1]].status == 0); // held behind its key's failing row
         CHECK(st[ids[1]].attempts == 0);
     }
     // Counting and back-off: after the first failure the row waits with a

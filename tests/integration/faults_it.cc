@@ -79,19 +79,19 @@ class Inserter {
 public:
     Inserter(const outboxd::config::Postgres& table, std::string topic, int total, int per_tx)
         : thread_([=] {
-              for (int done = 0; done < total; done += per_tx) {
-                  insert_rows(services().pg_dsn, table,
-                              keyed_rows(topic, std::min(per_tx, total - done), 10, done));
-                  std::this_thread::sleep_for(10ms);
-              }
-          }) {}
+            for (int done = 0; done < total; done += per_tx) {
+                insert_rows(services().pg_dsn, table,
+                            keyed_rows(topic, std::min(per_tx, total - done), 10, done));
+                std::this_thread::sleep_for(10ms);
+            }
+        }) {}
     ~Inserter() { thread_.join(); }
 
 private:
     std::thread thread_;
 };
 
-}  // namespace
+} // namespace
 
 TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
           "[integration][crash]") {
@@ -118,9 +118,8 @@ TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
     CHECK(d.wait(30s) == 0);
     const auto t = tally(s.kafka_bootstrap, name, table);
     // Reported for the record; driving this to zero is reconciliation's job.
-    WARN("crash: rounds=" << rounds << " rows=" << total << " lost=" << t.lost
-                          << " duplicates=" << t.duplicates
-                          << " order_violations=" << t.order_violations);
+    WARN("crash: rounds=" << rounds << " rows=" << total << " lost=" << t.lost << " duplicates="
+                          << t.duplicates << " order_violations=" << t.order_violations);
     CHECK(t.lost == 0);
     CHECK(status_counts(s.pg_dsn, table)[0] == 0);
     CHECK(status_counts(s.pg_dsn, table)[2] == 0);
@@ -140,9 +139,8 @@ TEST_CASE("PostgreSQL sessions killed mid-stream: reconnect with back-off, no ou
         for (int i = 0; i < 6; ++i) {
             std::this_thread::sleep_for(400ms);
             killed += std::stoi(sql_value(
-                s.pg_dsn,
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-                "application_name = 'outboxd' AND pid <> pg_backend_pid()"));
+                s.pg_dsn, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                          "application_name = 'outboxd' AND pid <> pg_backend_pid()"));
         }
     }
     CHECK(killed >= 3);
@@ -154,7 +152,7 @@ TEST_CASE("PostgreSQL sessions killed mid-stream: reconnect with back-off, no ou
     CHECK(log.find("database reachable again") != std::string::npos);
     const auto t = tally(s.kafka_bootstrap, name, table);
     CHECK(t.lost == 0);
-    CHECK(t.duplicates == 0);  // outcomes are kept and rewritten, never re-produced
+    CHECK(t.duplicates == 0); // outcomes are kept and rewritten, never re-produced
     CHECK(t.order_violations == 0);
 }
 
@@ -222,9 +220,9 @@ TEST_CASE("SIGTERM under load: stop fetching, record in-flight reports, exit 0",
     d.signal(SIGTERM);
     const auto t0 = std::chrono::steady_clock::now();
     REQUIRE(d.wait(20s) == 0);
-    const auto stop_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::steady_clock::now() - t0)
-                             .count();
+    const auto stop_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     const auto sent_at_stop = status_counts(s.pg_dsn, table)[1];
     INFO("log:\n" << d.log());
     CHECK(d.log().find("stopped: sent=") != std::string::npos);
@@ -239,7 +237,7 @@ TEST_CASE("SIGTERM under load: stop fetching, record in-flight reports, exit 0",
     CHECK(d2.wait(30s) == 0);
     const auto t = tally(s.kafka_bootstrap, name, table);
     CHECK(t.lost == 0);
-    CHECK(t.duplicates == 0);  // everything in flight at SIGTERM was recorded
+    CHECK(t.duplicates == 0); // everything in flight at SIGTERM was recorded
     CHECK(t.order_violations == 0);
 }
 
@@ -288,8 +286,8 @@ TEST_CASE("broker outage longer than every time-out: rows wait at 0, nothing cou
         const auto log = d.log();
         std::regex re("in_flight=([0-9]+)");
         int max_seen = 0;
-        for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator();
-             ++it) {
+        for (auto it = std::sregex_iterator(log.begin(), log.end(), re);
+             it != std::sregex_iterator(); ++it) {
             max_seen = std::max(max_seen, std::stoi((*it)[1]));
         }
         CHECK(max_seen <= 200);
@@ -301,8 +299,8 @@ TEST_CASE("broker outage longer than every time-out: rows wait at 0, nothing cou
     CHECK(std::stoi(sql_value(s.pg_dsn, "SELECT coalesce(max(attempts), 0) FROM " + name)) == 0);
     const auto t = tally(bootstrap, name, table);
     WARN("outage: rows=2100 lost=" << t.lost << " duplicates=" << t.duplicates
-                                  << " rebuilds_logged="
-                                  << (d.log().find("rebuilding") != std::string::npos));
+                                   << " rebuilds_logged="
+                                   << (d.log().find("rebuilding") != std::string::npos));
     CHECK(t.lost == 0);
     CHECK(t.order_violations == 0);
 }

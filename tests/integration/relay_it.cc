@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
-#include <thread>
 #include <set>
+#include <thread>
 
 using namespace outboxd::testing;
 using namespace std::chrono_literals;
@@ -27,7 +27,7 @@ bool all_at(const outboxd::config::Postgres& t, int status, int n) {
     return counts[status] == n;
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("happy path: rows reach Kafka exactly once with key, payload, headers, in key order",
           "[integration][happy]") {
@@ -45,7 +45,7 @@ TEST_CASE("happy path: rows reach Kafka exactly once with key, payload, headers,
             r.key = "order-" + std::to_string(i % 7);
         }
         std::string payload = "payload-" + std::to_string(i);
-        payload.push_back('\0');  // binary-safe: NUL and high bytes survive
+        payload.push_back('\0'); // binary-safe: NUL and high bytes survive
         payload.push_back(static_cast<char>(0xff));
         r.payload = payload;
         if (i % 3 == 0) {
@@ -93,7 +93,7 @@ TEST_CASE("happy path: rows reach Kafka exactly once with key, payload, headers,
         if (m.key) {
             auto it = last_id_per_key.find(*m.key);
             if (it != last_id_per_key.end()) {
-                CHECK(it->second < m.outbox_id);  // G4: per-key order is id order
+                CHECK(it->second < m.outbox_id); // G4: per-key order is id order
             }
             last_id_per_key[*m.key] = m.outbox_id;
         }
@@ -110,7 +110,7 @@ TEST_CASE("commit gap: a lower id committed after higher ids were sent is still 
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 1, 1);
     auto cfg = base_config(table);
-    cfg.relay["rescan_interval_ms"] = "60000";  // only the empty-poll rescan may find it
+    cfg.relay["rescan_interval_ms"] = "60000"; // only the empty-poll rescan may find it
     Daemon d({"run", "--config", write_config(cfg)});
 
     OpenInsert slow(s.pg_dsn, table, {name, std::nullopt, "late", std::nullopt});
@@ -150,7 +150,7 @@ TEST_CASE("wake-up: with LISTEN a row in an idle system is sent well under poll_
     }
     for (double l : latencies_ms) {
         INFO("insert -> status 1 took " << l << " ms");
-        CHECK(l < 3000.0);  // poll interval is 30 000 ms: only the wake-up explains this
+        CHECK(l < 3000.0); // poll interval is 30 000 ms: only the wake-up explains this
     }
     d.signal(SIGTERM);
     CHECK(d.wait(30s) == 0);

@@ -199,7 +199,7 @@ cmd_start() {
   check_tools
   prepare_dir
   exec 9>>"$DIR/.lock"
-  flock 9
+  flock -w 300 9 || die "another pg.sh holds $DIR/.lock for 300 s"
 
   local port fresh=0
   if [ ! -f "$DATA/PG_VERSION" ]; then
@@ -231,7 +231,7 @@ cmd_start() {
     fi
   fi
 
-  if ! as_pg "$PGBIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t "$READY_TIMEOUT" -s >/dev/null 2>"$DIR/pg_ctl.err"; then
+  if ! as_pg "$PGBIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t "$READY_TIMEOUT" -s >/dev/null 2>"$DIR/pg_ctl.err" 9>&-; then
     cat "$DIR/pg_ctl.err" >&2 || true
     log_tail
     die "pg_ctl start failed for $DATA (port $port)"

@@ -15,8 +15,8 @@
 #include <thread>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,20 +97,16 @@ config::Postgres make_table(const std::string& dsn, const std::string& name) {
     return pg;
 }
 
-std::vector<std::int64_t> insert_rows(const std::string& dsn,
-                                      const config::Postgres& t,
-                                      const std::vector<NewRow>& rows) {
+std::vector<std::int64_t>
+insert_rows(const std::string& dsn, const config::Postgres& t, const std::vector<NewRow>& rows) {
     pqxx::connection c(dsn);
     pqxx::work tx(c);
     const auto& col = t.columns;
-    const std::string sql_text = "INSERT INTO " + store::quote_ident(t.schema) + "."
-                                 + store::quote_ident(t.table) + " ("
-                                 + store::quote_ident(col.topic) + ", "
-                                 + store::quote_ident(col.key) + ", "
-                                 + store::quote_ident(col.payload) + ", "
-                                 + store::quote_ident(col.headers)
-                                 + ") VALUES ($1, $2, $3, $4::jsonb) RETURNING "
-                                 + store::quote_ident(col.id);
+    const std::string sql_text =
+        "INSERT INTO " + store::quote_ident(t.schema) + "." + store::quote_ident(t.table) + " ("
+        + store::quote_ident(col.topic) + ", " + store::quote_ident(col.key) + ", "
+        + store::quote_ident(col.payload) + ", " + store::quote_ident(col.headers)
+        + ") VALUES ($1, $2, $3, $4::jsonb) RETURNING " + store::quote_ident(col.id);
     c.prepare("ins", sql_text);
     std::vector<std::int64_t> ids;
     for (const auto& r : rows) {
@@ -136,7 +132,9 @@ std::vector<std::int64_t> insert_rows(const std::string& dsn,
 struct OpenInsert::Impl {
     pqxx::connection conn;
     pqxx::work tx;
-    explicit Impl(const std::string& dsn) : conn(dsn), tx(conn) {}
+    explicit Impl(const std::string& dsn)
+        : conn(dsn)
+        , tx(conn) {}
 };
 
 OpenInsert::OpenInsert(const std::string& dsn, const config::Postgres& t, const NewRow& row)
@@ -145,8 +143,8 @@ OpenInsert::OpenInsert(const std::string& dsn, const config::Postgres& t, const 
     auto r = impl_->tx.exec_params(
         "INSERT INTO " + store::quote_ident(t.schema) + "." + store::quote_ident(t.table) + " ("
             + store::quote_ident(col.topic) + ", " + store::quote_ident(col.key) + ", "
-            + store::quote_ident(col.payload) + ") VALUES ($1, $2, convert_to($3, 'UTF8')) RETURNING "
-            + store::quote_ident(col.id),
+            + store::quote_ident(col.payload)
+            + ") VALUES ($1, $2, convert_to($3, 'UTF8')) RETURNING " + store::quote_ident(col.id),
         row.topic, row.key ? row.key->c_str() : nullptr,
         row.payload ? row.payload->c_str() : nullptr);
     id_ = r[0][0].as<std::int64_t>();
@@ -154,7 +152,9 @@ OpenInsert::OpenInsert(const std::string& dsn, const config::Postgres& t, const 
 
 OpenInsert::~OpenInsert() = default;
 
-void OpenInsert::commit() { impl_->tx.commit(); }
+void OpenInsert::commit() {
+    impl_->tx.commit();
+}
 
 std::map<std::int64_t, RowState> row_states(const std::string& dsn, const config::Postgres& t) {
     std::map<std::int64_t, RowState> out;
@@ -166,8 +166,8 @@ std::map<std::int64_t, RowState> row_states(const std::string& dsn, const config
                              + store::quote_ident(c.next_attempt_at) + " IS NOT NULL FROM "
                              + store::quote_ident(t.schema) + "." + store::quote_ident(t.table));
     for (const auto& r : rows) {
-        RowState s{std::stoll(r[0]), std::stoi(r[1]), std::stoi(r[2]), r[3], r[4] == "t",
-                   r[5] == "t"};
+        RowState s{std::stoll(r[0]), std::stoi(r[1]), std::stoi(r[2]), r[3],
+                   r[4] == "t",      r[5] == "t"};
         out[s.id] = s;
     }
     return out;
@@ -196,7 +196,7 @@ rd_kafka_conf_t* base_conf(const std::string& bootstrap) {
     return conf;
 }
 
-}  // namespace
+} // namespace
 
 void create_topic(const std::string& bootstrap,
                   const std::string& topic,
@@ -208,8 +208,8 @@ void create_topic(const std::string& bootstrap,
     if (rk == nullptr) {
         throw std::runtime_error(err);
     }
-    rd_kafka_NewTopic_t* nt
-        = rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, err, sizeof err);
+    rd_kafka_NewTopic_t* nt =
+        rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, err, sizeof err);
     for (const auto& [k, v] : configs) {
         rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
     }
@@ -283,8 +283,8 @@ std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string
     rd_kafka_topic_destroy(rkt);
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(parts);
     for (int p = 0; p < parts; ++p) {
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset
-            = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
     }
     rd_kafka_assign(rk, list);
     rd_kafka_topic_partition_list_destroy(list);
@@ -316,8 +316,9 @@ std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string
                 for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size)
                                    == RD_KAFKA_RESP_ERR_NO_ERROR;
                      ++i) {
-                    std::string v = val != nullptr ? std::string(static_cast<const char*>(val), size)
-                                                   : std::string();
+                    std::string v = val != nullptr
+                                        ? std::string(static_cast<const char*>(val), size)
+                                        : std::string();
                     if (std::string(name) == "outbox-id") {
                         c.outbox_id = std::stoll(v);
                     }
@@ -336,7 +337,9 @@ std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string
     return out;
 }
 
-std::string outboxd_binary() { return OUTBOXD_TEST_BINARY; }
+std::string outboxd_binary() {
+    return OUTBOXD_TEST_BINARY;
+}
 
 std::string write_config(const DaemonConfig& c) {
     const std::string dir = "/tmp/" + unique_name("outboxd-test");
@@ -353,10 +356,11 @@ std::string write_config(const DaemonConfig& c) {
         }
         return o + "\"";
     };
-    f << "postgres:\n  dsn: " << q(c.pg_dsn) << "\n  table: " << q(c.table.schema + "." + c.table.table)
+    f << "postgres:\n  dsn: " << q(c.pg_dsn)
+      << "\n  table: " << q(c.table.schema + "." + c.table.table)
       << "\n  notify_channel: " << q(c.table.notify_channel) << "\n";
-    f << "kafka:\n  bootstrap_servers: " << q(c.bootstrap) << "\n  require_durable_topics: "
-      << (c.require_durable_topics ? "true" : "false") << "\n";
+    f << "kafka:\n  bootstrap_servers: " << q(c.bootstrap)
+      << "\n  require_durable_topics: " << (c.require_durable_topics ? "true" : "false") << "\n";
     if (!c.kafka_props.empty()) {
         f << "  properties:\n";
         for (const auto& [k, v] : c.kafka_props) {
@@ -400,7 +404,9 @@ Daemon::~Daemon() {
     }
 }
 
-void Daemon::signal(int sig) { ::kill(pid_, sig); }
+void Daemon::signal(int sig) {
+    ::kill(pid_, sig);
+}
 
 std::optional<int> Daemon::wait(std::chrono::milliseconds timeout) {
     if (exit_code_) {
@@ -419,7 +425,9 @@ std::optional<int> Daemon::wait(std::chrono::milliseconds timeout) {
     return std::nullopt;
 }
 
-bool Daemon::running() { return !exit_code_ && !wait(std::chrono::milliseconds(0)); }
+bool Daemon::running() {
+    return !exit_code_ && !wait(std::chrono::milliseconds(0));
+}
 
 std::string Daemon::log() const {
     std::ifstream in(log_path_);
@@ -462,4 +470,4 @@ std::string script(const std::string& command_line) {
     return out;
 }
 
-}  // namespace outboxd::testing
+} // namespace outboxd::testing

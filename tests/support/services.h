@@ -6,8 +6,6 @@
 
 #include "config/config.h"
 
-#include <time.h>
-
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -16,12 +14,14 @@
 #include <string>
 #include <vector>
 
+#include <time.h>
+
 namespace outboxd::testing {
 
 struct Services {
     std::string pg_dsn;
     std::string kafka_bootstrap;
-    std::string dir;  // where services.sh keeps its state
+    std::string dir; // where services.sh keeps its state
 };
 
 // Reads $OUTBOXD_TEST_SERVICES_DIR/env (default: the build tree's services/).
@@ -42,13 +42,12 @@ config::Postgres make_table(const std::string& dsn, const std::string& name);
 struct NewRow {
     std::string topic;
     std::optional<std::string> key;
-    std::optional<std::string> payload;   // bytes
-    std::optional<std::string> headers;   // JSON text
+    std::optional<std::string> payload; // bytes
+    std::optional<std::string> headers; // JSON text
 };
 // Inserts rows in one transaction; returns their ids in order.
-std::vector<std::int64_t> insert_rows(const std::string& dsn,
-                                      const config::Postgres& table,
-                                      const std::vector<NewRow>& rows);
+std::vector<std::int64_t>
+insert_rows(const std::string& dsn, const config::Postgres& table, const std::vector<NewRow>& rows);
 
 // Inserts one row in a transaction it keeps open until commit(): the row's
 // id is taken now but becomes visible only at commit (the commit gap).
@@ -91,7 +90,7 @@ struct Consumed {
     std::optional<std::string> key;
     std::optional<std::string> payload;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::int64_t outbox_id = -1;  // from header outbox-id, -1 if absent
+    std::int64_t outbox_id = -1; // from header outbox-id, -1 if absent
 };
 // Every message now in the topic, per partition in offset order.
 std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string& topic);
@@ -105,9 +104,9 @@ struct DaemonConfig {
     std::string pg_dsn;
     std::string bootstrap;
     std::map<std::string, std::string> relay;       // relay.<key>: value (YAML scalars)
-    std::map<std::string, std::string> kafka_props;  // kafka.properties
+    std::map<std::string, std::string> kafka_props; // kafka.properties
     bool require_durable_topics = false;
-    std::string extra_yaml;  // appended verbatim
+    std::string extra_yaml; // appended verbatim
 };
 // Writes a YAML config file into a temp dir; returns its path.
 std::string write_config(const DaemonConfig& c);
@@ -116,7 +115,7 @@ class Daemon {
 public:
     // Starts `outboxd <args...>` with stderr/stdout to a log file.
     explicit Daemon(std::vector<std::string> args);
-    ~Daemon();  // SIGKILLs the child if still running
+    ~Daemon(); // SIGKILLs the child if still running
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
@@ -135,8 +134,9 @@ private:
 };
 
 // Runs the binary to completion; returns exit code and combined output.
-std::pair<int, std::string> run_outboxd(const std::vector<std::string>& args,
-                                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
+std::pair<int, std::string>
+run_outboxd(const std::vector<std::string>& args,
+            std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // Polls `pred` every 50 ms until true or `timeout`; returns the last value.
 template <typename P>
@@ -146,7 +146,9 @@ bool eventually(P pred, std::chrono::milliseconds timeout) {
         if (pred()) {
             return true;
         }
-        struct timespec ts {0, 50 * 1000 * 1000};
+        struct timespec ts {
+            0, 50 * 1000 * 1000
+        };
         nanosleep(&ts, nullptr);
     }
     return pred();
@@ -155,4 +157,4 @@ bool eventually(P pred, std::chrono::milliseconds timeout) {
 // Runs a tests/scripts/*.sh command; returns its stdout, throws on failure.
 std::string script(const std::string& command_line);
 
-}  // namespace outboxd::testing
+} // namespace outboxd::testing

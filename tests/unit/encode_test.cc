@@ -20,7 +20,7 @@ std::string error_of(const PendingRow& r) {
     REQUIRE(std::holds_alternative<std::string>(e));
     return std::get<std::string>(e);
 }
-}  // namespace
+} // namespace
 
 TEST_CASE("headers: a JSON object of strings becomes Kafka headers in order", "[unit][encode]") {
     auto e = encode(row_with("orders", R"({"b":"2","a":"1","empty":null})"));

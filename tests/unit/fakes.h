@@ -27,12 +27,13 @@ struct FakeRow {
     int attempts = 0;
     std::string last_error;
     std::optional<TimePoint> next_attempt_at;
-    bool visible = true;  // false: inserted but not committed yet
+    bool visible = true; // false: inserted but not committed yet
 };
 
 class FakeStore final : public store::OutboxStore {
 public:
-    explicit FakeStore(ManualClock& clock) : clock_(clock) {}
+    explicit FakeStore(ManualClock& clock)
+        : clock_(clock) {}
 
     std::int64_t insert(std::optional<std::string> key, std::string topic = "t") {
         FakeRow r;
@@ -45,7 +46,8 @@ public:
     FakeRow& row(std::int64_t id) { return rows_.at(id); }
     int status(std::int64_t id) const { return rows_.at(id).status; }
 
-    std::vector<store::PendingRow> fetch_pending(std::int64_t after_id, std::size_t limit) override {
+    std::vector<store::PendingRow> fetch_pending(std::int64_t after_id,
+                                                 std::size_t limit) override {
         ++fetches;
         if (down) {
             throw store::StoreUnavailable("fake: database down");
@@ -135,7 +137,8 @@ private:
 
 class FakePublisher final : public publish::Publisher {
 public:
-    explicit FakePublisher(ManualClock& clock) : clock_(clock) {}
+    explicit FakePublisher(ManualClock& clock)
+        : clock_(clock) {}
 
     struct Produced {
         std::int64_t id;
@@ -202,7 +205,7 @@ public:
     std::vector<publish::DeliveryReport> rebuild(std::chrono::milliseconds) override {
         ++rebuilds;
         fatal_ = false;
-        outstanding.clear();  // unknown outcome
+        outstanding.clear(); // unknown outcome
         std::vector<publish::DeliveryReport> out(ready.begin(), ready.end());
         ready.clear();
         return out;
@@ -240,4 +243,4 @@ public:
     double next_unit() override { return 0.0; }
 };
 
-}  // namespace outboxd::test
+} // namespace outboxd::test

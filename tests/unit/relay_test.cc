@@ -33,10 +33,9 @@ struct Harness {
         if (tweak) {
             tweak(opts);
         }
-        relay = std::make_unique<relay::Relay>(opts, store, pub, clock, random,
-                                               [this](const relay::RelayEvent& e) {
-                                                   events.push_back(e);
-                                               });
+        relay = std::make_unique<relay::Relay>(
+            opts, store, pub, clock, random,
+            [this](const relay::RelayEvent& e) { events.push_back(e); });
     }
     void steps(int n) {
         for (int i = 0; i < n; ++i) {
@@ -56,7 +55,7 @@ struct Harness {
     }
 };
 
-}  // namespace
+} // namespace
 
 TEST_CASE("happy path: every row produced once, in id order, then marked sent", "[unit][relay]") {
     Harness h;
@@ -73,7 +72,7 @@ TEST_CASE("happy path: every row produced once, in id order, then marked sent", 
         CHECK(h.store.mark_count[id] == 1);
     }
     h.steps(20);
-    CHECK(h.pub.produced.size() == 10);  // never produced twice
+    CHECK(h.pub.produced.size() == 10); // never produced twice
     CHECK(h.relay->stats().sent == 10);
 }
 
@@ -123,7 +122,7 @@ TEST_CASE("row-level failures count, back off, hold their key, and park after ma
           "[unit][relay]") {
     Harness h;
     auto bad = h.store.insert("k");
-    h.store.row(bad).headers = "[1,2]";  // not an object: row-level error
+    h.store.row(bad).headers = "[1,2]"; // not an object: row-level error
     auto later_same_key = h.store.insert("k");
     auto other_key = h.store.insert("other");
     h.pub.auto_ack = true;
@@ -131,8 +130,8 @@ TEST_CASE("row-level failures count, back off, hold their key, and park after ma
     h.steps(3);
     CHECK(h.store.row(bad).attempts == 1);
     CHECK(h.store.row(bad).last_error.find("malformed headers") != std::string::npos);
-    CHECK(h.store.status(other_key) == 1);       // other keys keep flowing
-    CHECK(h.store.status(later_same_key) == 0);  // G4: waits behind the failing row
+    CHECK(h.store.status(other_key) == 1);      // other keys keep flowing
+    CHECK(h.store.status(later_same_key) == 0); // G4: waits behind the failing row
     for (const auto& p : h.pub.produced) {
         CHECK(p.id != later_same_key);
     }
@@ -194,7 +193,7 @@ TEST_CASE("a row not yet due (from an earlier run) holds later rows of its key",
     REQUIRE(h.step_until([&] { return h.store.status(later) == 1; }));
     CHECK(h.store.status(waiting) == 1);
     REQUIRE(h.pub.produced.size() == 2);
-    CHECK(h.pub.produced[0].id == waiting);  // G4: id order within the key
+    CHECK(h.pub.produced[0].id == waiting); // G4: id order within the key
     CHECK(h.pub.produced[1].id == later);
 }
 
@@ -207,12 +206,12 @@ TEST_CASE("back-pressure: no more than max_in_flight rows are read while reports
     for (int i = 0; i < 100; ++i) {
         h.store.insert("k" + std::to_string(i));
     }
-    h.steps(100);  // a long outage: no report arrives
+    h.steps(100); // a long outage: no report arrives
     CHECK(h.pub.produced.size() == 10);
     CHECK(h.relay->in_flight() == 10);
     const int fetches = h.store.fetches;
     h.steps(100);
-    CHECK(h.store.fetches == fetches);  // stopped reading altogether
+    CHECK(h.store.fetches == fetches); // stopped reading altogether
     h.pub.auto_ack = true;
     REQUIRE(h.step_until([&] { return h.relay->stats().sent == 100; }, 500));
     CHECK(h.pub.produced.size() == 100);
@@ -273,7 +272,7 @@ TEST_CASE("database back-off doubles up to its cap", "[unit][relay]") {
     const auto elapsed = std::chrono::duration_cast<Millis>(h.clock.now() - t0);
     const auto more = h.relay->stats().db_errors - errors;
     REQUIRE(more >= 1);
-    CHECK(elapsed / more >= Millis(700));  // at the cap, one try per ~800 ms
+    CHECK(elapsed / more >= Millis(700)); // at the cap, one try per ~800 ms
 }
 
 TEST_CASE("producer fatal error: rebuild, then rows without a report are sent again in order",
@@ -299,12 +298,12 @@ TEST_CASE("producer fatal error: rebuild, then rows without a report are sent ag
 TEST_CASE("commit gap: a lower id that becomes visible late is still sent", "[unit][relay]") {
     Harness h;
     auto early = h.store.insert("x");
-    h.store.row(early).visible = false;  // its transaction has not committed
+    h.store.row(early).visible = false; // its transaction has not committed
     auto later = h.store.insert("y");
     h.pub.auto_ack = true;
     REQUIRE(h.step_until([&] { return h.store.status(later) == 1; }));
     h.steps(5);
-    h.store.row(early).visible = true;  // commits now, behind the cursor
+    h.store.row(early).visible = true; // commits now, behind the cursor
     REQUIRE(h.step_until([&] { return h.store.status(early) == 1; }));
     CHECK(h.relay->stats().passes >= 1);
 }
@@ -312,7 +311,7 @@ TEST_CASE("commit gap: a lower id that becomes visible late is still sent", "[un
 TEST_CASE("a wake-up notification triggers a fetch before the poll interval", "[unit][relay]") {
     Harness h([](relay::RelayOptions& o) { o.poll_interval = Millis(60000); });
     h.pub.auto_ack = true;
-    h.steps(3);  // idle: now waiting for a wake-up
+    h.steps(3); // idle: now waiting for a wake-up
     const auto t0 = h.clock.now();
     auto id = h.store.insert("a");
     h.store.notified = true;
@@ -363,7 +362,7 @@ TEST_CASE("rows in flight are never fetched and produced twice across rescans", 
     for (int i = 0; i < 5; ++i) {
         h.store.insert("k");
     }
-    h.steps(200);  // many rescans while no report arrives
+    h.steps(200); // many rescans while no report arrives
     CHECK(h.pub.produced.size() == 5);
     CHECK(h.relay->stats().passes > 5);
 }

@@ -14,7 +14,7 @@ TEST_CASE("back-off doubles from initial and stops at max", "[unit][retry]") {
     CHECK(p.backoff(2, 0.0) == Millis(2000));
     CHECK(p.backoff(3, 0.0) == Millis(4000));
     CHECK(p.backoff(7, 0.0) == Millis(60000));
-    CHECK(p.backoff(1000, 0.0) == Millis(60000));  // no overflow
+    CHECK(p.backoff(1000, 0.0) == Millis(60000)); // no overflow
 }
 
 TEST_CASE("jitter only shortens the delay, by at most the jitter fraction", "[unit][retry]") {

@@ -1,0 +1,694 @@
+// outboxd_bench: throughput, latency and memory of the relay against the same
+// local PostgreSQL and Kafka the integration tests use (tests/scripts/
+// services.sh), next to PostgreSQL's bare ceiling for the same SQL work.
+// It prints numbers, never a verdict: targets are judged in docs/benchmarks.md.
+//
+// Phases (each on a fresh table, and a fresh topic where Kafka is involved):
+//  1. ceiling    PgOutboxStore alone: keyset fetch_pending + mark_sent loop.
+//  2. throughput the real outboxd binary drains N pre-filled rows.
+//  3. latency    outboxd idle with LISTEN, rows inserted at a steady rate,
+//                (sent_at - created_at) percentiles computed in SQL.
+//  4. memory     VmHWM of every daemon run, read just before SIGTERM.
+//
+// Progress goes to stderr; stdout gets the table and one final JSON line.
+#include "services.h"
+#include "store/pg_outbox_store.h"
+#include "store/sql.h"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+namespace outboxd::bench {
+namespace {
+
+namespace ot = outboxd::testing;
+using Clock = std::chrono::steady_clock;
+using Seconds = std::chrono::duration<double>;
+
+constexpr int kTopicPartitions = 3;
+constexpr int kTopicReplication = 1;
+constexpr int kWarmupRows = 20;
+constexpr std::size_t kExtraCeilingBatch = 1000;
+
+struct Options {
+    std::int64_t rows = 200000;
+    int batch_size = 500;
+    int latency_seconds = 20;
+    int rate = 1000;
+    int insert_threads = 2;
+    int payload_bytes = 1024;
+    int keys = 1000;
+    bool skip_ceiling = false;
+    bool skip_throughput = false;
+    bool skip_latency = false;
+    bool keep_tables = false;
+};
+
+void progress(const std::string& text) {
+    std::cerr << "[bench] " << text << std::endl;
+}
+
+std::string qualified(const config::Postgres& t) {
+    return store::quote_ident(t.schema) + "." + store::quote_ident(t.table);
+}
+
+double wall_now_s() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// "12345.6" -> "12,346": the table is read by people.
+std::string grouped(double v) {
+    const auto n = static_cast<long long>(std::llround(v));
+    std::string digits = std::to_string(n < 0 ? -n : n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i != 0 && (digits.size() - i) % 3 == 0) {
+            out += ',';
+        }
+        out += digits[i];
+    }
+    return n < 0 ? "-" + out : out;
+}
+
+std::string fixed(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+// A fresh outbox table (migrate: index, trigger, autovacuum settings), so
+// every phase starts without dead tuples from an earlier one.
+config::Postgres fresh_table(const std::string& prefix) {
+    return ot::make_table(ot::services().pg_dsn, ot::unique_name(prefix));
+}
+
+void drop_table(const Options& opt, const config::Postgres& t) {
+    if (opt.keep_tables) {
+        return;
+    }
+    // Each pre-filled table holds ~250 MB; the services may be shared.
+    ot::sql(ot::services().pg_dsn, "DROP TABLE IF EXISTS " + qualified(t));
+}
+
+// Pre-fills `rows` rows in one server-side statement, then VACUUM ANALYZE and
+// CHECKPOINT so the measured loop starts from the same state every time and
+// does not pay for the fill's hint bits or dirty buffers. Returns rows/s.
+double prefill(const Options& opt, const config::Postgres& t, const std::string& topic) {
+    const auto& c = t.columns;
+    const int md5_repeats = (opt.payload_bytes + 15) / 16;
+    // Distinct, incompressible-ish bytes per row (md5 of the row number);
+    // keys cycle through `keys` values as an order system's aggregates would.
+    const std::string insert =
+        "INSERT INTO " + qualified(t) + " (" + store::quote_ident(c.topic) + ", "
+        + store::quote_ident(c.key) + ", " + store::quote_ident(c.payload) + ") SELECT "
+        + store::quote_literal(topic) + ", 'key-' || (i % " + std::to_string(opt.keys)
+        + "), substring(decode(repeat(md5(i::text), " + std::to_string(md5_repeats)
+        + "), 'hex') FROM 1 FOR " + std::to_string(opt.payload_bytes) + ") FROM generate_series(1, "
+        + std::to_string(opt.rows) + ") AS i";
+    const auto start = Clock::now();
+    ot::sql(ot::services().pg_dsn, insert);
+    const double secs = Seconds(Clock::now() - start).count();
+    ot::sql(ot::services().pg_dsn, "VACUUM (ANALYZE) " + qualified(t));
+    ot::sql(ot::services().pg_dsn, "CHECKPOINT");
+    return static_cast<double>(opt.rows) / secs;
+}
+
+std::int64_t pending_count(const config::Postgres& t) {
+    return std::stoll(
+        ot::sql_value(ot::services().pg_dsn, "SELECT count(*) FROM " + qualified(t) + " WHERE "
+                                                 + store::quote_ident(t.columns.status) + " = 0"));
+}
+
+// ---- 1. ceiling ----------------------------------------------------------
+
+struct CeilingResult {
+    std::size_t batch = 0;
+    double rows_per_s = 0;
+    double fetch_ms_avg = 0; // per batch
+    double mark_ms_avg = 0;  // per batch
+    std::int64_t batches = 0;
+};
+
+CeilingResult run_ceiling(const Options& opt, std::size_t batch) {
+    progress("ceiling: pre-filling " + std::to_string(opt.rows) + " rows (batch "
+             + std::to_string(batch) + ")");
+    auto t = fresh_table("bench_ceiling");
+    const double fill_rate = prefill(opt, t, "bench-ceiling");
+    progress("ceiling: pre-filled at " + grouped(fill_rate) + " rows/s; draining");
+    auto cfg = t;
+    cfg.notify_channel.clear(); // the loop never waits, so no LISTEN
+    store::PgOutboxStore st(cfg);
+    st.verify(); // connect and prepare outside the timed loop
+
+    CeilingResult r;
+    r.batch = batch;
+    std::int64_t cursor = 0;
+    std::int64_t done = 0;
+    Clock::duration fetch_time{}, mark_time{};
+    const auto start = Clock::now();
+    for (;;) {
+        const auto f0 = Clock::now();
+        auto rows = st.fetch_pending(cursor, batch);
+        const auto f1 = Clock::now();
+        fetch_time += f1 - f0;
+        if (rows.empty()) {
+            break;
+        }
+        std::vector<std::int64_t> ids;
+        ids.reserve(rows.size());
+        for (const auto& row : rows) {
+            ids.push_back(row.id);
+        }
+        cursor = ids.back();
+        st.mark_sent(ids);
+        mark_time += Clock::now() - f1;
+        done += static_cast<std::int64_t>(ids.size());
+        ++r.batches;
+    }
+    const double secs = Seconds(Clock::now() - start).count();
+    const auto left = pending_count(t);
+    if (left != 0 || done != opt.rows) {
+        throw std::runtime_error("ceiling loop left " + std::to_string(left)
+                                 + " rows pending after marking " + std::to_string(done));
+    }
+    r.rows_per_s = static_cast<double>(done) / secs;
+    r.fetch_ms_avg = std::chrono::duration<double, std::milli>(fetch_time).count()
+                     / static_cast<double>(std::max<std::int64_t>(r.batches, 1));
+    r.mark_ms_avg = std::chrono::duration<double, std::milli>(mark_time).count()
+                    / static_cast<double>(std::max<std::int64_t>(r.batches, 1));
+    progress("ceiling: batch " + std::to_string(batch) + ": " + grouped(r.rows_per_s)
+             + " rows/s in " + fixed(secs, 2) + " s");
+    drop_table(opt, t);
+    return r;
+}
+
+// ---- the daemon ------------------------------------------------------------
+
+// One outboxd process on one table, with what /proc says about it.
+class DaemonRun {
+public:
+    DaemonRun(const config::Postgres& table, int batch_size) {
+        ot::DaemonConfig dc;
+        dc.table = table;
+        dc.pg_dsn = ot::services().pg_dsn;
+        dc.bootstrap = ot::services().kafka_bootstrap;
+        dc.relay["batch_size"] = std::to_string(batch_size);
+        config_path_ = ot::write_config(dc);
+        start_wall_s_ = wall_now_s();
+        daemon_ =
+            std::make_unique<ot::Daemon>(std::vector<std::string>{"run", "--config", config_path_});
+    }
+
+    double start_wall_s() const { return start_wall_s_; }
+    ot::Daemon& daemon() { return *daemon_; }
+
+    void check_alive() {
+        if (!daemon_->running()) {
+            throw std::runtime_error("outboxd exited early; its log:\n" + daemon_->log());
+        }
+    }
+
+    // Waits for the "relaying" log line: the producer exists and the relay
+    // loop is about to start, so a row inserted now is on the hot path.
+    void wait_until_relaying(std::chrono::seconds timeout) {
+        const bool ok = ot::eventually(
+            [&] {
+                return !daemon_->running()
+                       || daemon_->log().find("relaying (") != std::string::npos;
+            },
+            timeout);
+        check_alive();
+        if (!ok) {
+            throw std::runtime_error("outboxd did not start relaying; its log:\n" + daemon_->log());
+        }
+    }
+
+    // Peak RSS (VmHWM) in MiB and CPU seconds used, read from /proc, then
+    // SIGTERM and a clean exit. Call once, while the daemon still runs.
+    void stop() {
+        check_alive();
+        const std::string proc = "/proc/" + std::to_string(daemon_->pid());
+        std::ifstream status(proc + "/status");
+        std::string line;
+        while (std::getline(status, line)) {
+            if (line.rfind("VmHWM:", 0) == 0) {
+                peak_rss_mib_ = std::stod(line.substr(6)) / 1024.0; // value is in kB
+            }
+        }
+        std::ifstream stat(proc + "/stat");
+        std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        // Fields after the parenthesised command name; utime and stime are
+        // fields 14 and 15 of the whole line.
+        std::istringstream rest(all.substr(all.rfind(')') + 2));
+        std::vector<std::string> f;
+        for (std::string x; rest >> x;) {
+            f.push_back(x);
+        }
+        if (f.size() > 12) {
+            cpu_s_ =
+                (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+        }
+        daemon_->signal(SIGTERM);
+        const auto rc = daemon_->wait(std::chrono::seconds(20));
+        if (!rc || *rc != 0) {
+            progress("warning: outboxd did not exit cleanly after SIGTERM; its log:\n"
+                     + daemon_->log());
+        }
+    }
+
+    double peak_rss_mib() const { return peak_rss_mib_; }
+    double cpu_s() const { return cpu_s_; }
+
+private:
+    std::string config_path_;
+    double start_wall_s_ = 0;
+    std::unique_ptr<ot::Daemon> daemon_;
+    double peak_rss_mib_ = 0;
+    double cpu_s_ = 0;
+};
+
+// Until no row is at status 0 (true) or `timeout` (false). Polls the last
+// row by primary key first: a count over the table would compete with the
+// relay for the same two cores.
+bool wait_all_sent(DaemonRun& run,
+                   const config::Postgres& t,
+                   std::int64_t last_id,
+                   std::chrono::seconds timeout) {
+    const auto& dsn = ot::services().pg_dsn;
+    const std::string status = store::quote_ident(t.columns.status);
+    const std::string last_row = "SELECT " + status + " FROM " + qualified(t) + " WHERE "
+                                 + store::quote_ident(t.columns.id) + " = "
+                                 + std::to_string(last_id);
+    const std::string none_pending =
+        "SELECT NOT EXISTS (SELECT 1 FROM " + qualified(t) + " WHERE " + status + " = 0)";
+    pqxx::connection conn(dsn);
+    const auto deadline = Clock::now() + timeout;
+    bool last_done = false;
+    while (Clock::now() < deadline) {
+        run.check_alive();
+        {
+            pqxx::nontransaction tx(conn);
+            if (!last_done) {
+                last_done = tx.exec(last_row)[0][0].as<int>() != 0;
+            }
+            if (last_done && tx.exec(none_pending)[0][0].as<bool>()) {
+                return true;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(last_done ? 100 : 50));
+    }
+    return false;
+}
+
+struct SentTimes {
+    double first_s = 0; // epoch seconds of min(sent_at)
+    double last_s = 0;  // epoch seconds of max(sent_at)
+    std::int64_t sent = 0;
+};
+
+SentTimes sent_times(const config::Postgres& t) {
+    const auto& c = t.columns;
+    const std::string s = store::quote_ident(c.sent_at);
+    auto r = ot::sql(ot::services().pg_dsn,
+                     "SELECT extract(epoch FROM min(" + s + ")), extract(epoch FROM max(" + s
+                         + ")), count(*) FILTER (WHERE " + store::quote_ident(c.status)
+                         + " = 1) FROM " + qualified(t));
+    return SentTimes{std::stod(r[0][0]), std::stod(r[0][1]), std::stoll(r[0][2])};
+}
+
+// ---- 2. throughput ---------------------------------------------------------
+
+struct ThroughputResult {
+    double rows_per_s = 0;        // rows / (last sent_at - daemon start)
+    double steady_rows_per_s = 0; // rows / (last sent_at - first sent_at)
+    double first_row_s = 0;       // first sent_at - daemon start
+    double total_s = 0;
+    double daemon_cpu_s = 0;
+    double peak_rss_mib = 0;
+};
+
+ThroughputResult run_throughput(const Options& opt) {
+    progress("throughput: pre-filling " + std::to_string(opt.rows) + " rows");
+    auto t = fresh_table("bench_tput");
+    const std::string topic = ot::unique_name("bench-tput");
+    ot::create_topic(ot::services().kafka_bootstrap, topic, kTopicPartitions, kTopicReplication);
+    prefill(opt, t, topic);
+    const auto last_id = std::stoll(
+        ot::sql_value(ot::services().pg_dsn,
+                      "SELECT max(" + store::quote_ident(t.columns.id) + ") FROM " + qualified(t)));
+    progress("throughput: starting outboxd (batch_size " + std::to_string(opt.batch_size) + ")");
+    DaemonRun run(t, opt.batch_size);
+    const auto timeout = std::chrono::seconds(std::max<std::int64_t>(120, opt.rows / 500));
+    if (!wait_all_sent(run, t, last_id, timeout)) {
+        run.stop();
+        throw std::runtime_error("throughput: rows still pending after "
+                                 + std::to_string(timeout.count()) + " s");
+    }
+    run.stop();
+    const auto times = sent_times(t);
+    ThroughputResult r;
+    r.total_s = times.last_s - run.start_wall_s();
+    r.first_row_s = times.first_s - run.start_wall_s();
+    r.rows_per_s = static_cast<double>(times.sent) / r.total_s;
+    r.steady_rows_per_s =
+        static_cast<double>(times.sent) / std::max(times.last_s - times.first_s, 1e-6);
+    r.daemon_cpu_s = run.cpu_s();
+    r.peak_rss_mib = run.peak_rss_mib();
+    progress("throughput: " + grouped(r.rows_per_s) + " rows/s (" + fixed(r.total_s, 2)
+             + " s, first row after " + fixed(r.first_row_s * 1000, 0) + " ms)");
+    drop_table(opt, t);
+    return r;
+}
+
+// ---- 3. latency ------------------------------------------------------------
+
+struct LatencyResult {
+    std::int64_t rows = 0;
+    double achieved_rate = 0;
+    double max_schedule_lag_ms = 0; // worst delay of an insert against its slot
+    double p50_ms = 0;
+    double p90_ms = 0;
+    double p99_ms = 0;
+    double max_ms = 0;
+    double daemon_cpu_s = 0;
+    double peak_rss_mib = 0;
+};
+
+// Inserts single-row autocommit transactions on its own connection at a
+// fixed pace; slots are absolute (start + k * interval), so a slow commit is
+// followed by a catch-up rather than drifting the rate down.
+class Inserter {
+public:
+    Inserter(const config::Postgres& t,
+             const std::string& topic,
+             const Options& opt,
+             int index,
+             Clock::time_point start,
+             Clock::time_point end)
+        : conn_(ot::services().pg_dsn) {
+        const auto& c = t.columns;
+        conn_.prepare("ins", "INSERT INTO " + qualified(t) + " (" + store::quote_ident(c.topic)
+                                 + ", " + store::quote_ident(c.key) + ", "
+                                 + store::quote_ident(c.payload) + ") VALUES ($1, $2, $3)");
+        const double per_thread = static_cast<double>(opt.rate) / opt.insert_threads;
+        interval_ = std::chrono::duration_cast<Clock::duration>(Seconds(1.0 / per_thread));
+        // Threads interleave their slots so the combined stream is even.
+        first_ = start + interval_ * index / opt.insert_threads;
+        end_ = end;
+        topic_ = topic;
+        keys_ = opt.keys;
+        stride_ = opt.insert_threads;
+        index_ = index;
+        payload_.resize(static_cast<std::size_t>(opt.payload_bytes));
+    }
+
+    void run() {
+        for (std::int64_t k = 0;; ++k) {
+            const auto slot = first_ + interval_ * k;
+            if (slot >= end_) {
+                break;
+            }
+            std::this_thread::sleep_until(slot);
+            max_lag_ = std::max(max_lag_, Clock::now() - slot);
+            const std::int64_t n = k * stride_ + index_;
+            for (std::size_t i = 0; i < payload_.size(); ++i) {
+                payload_[i] = static_cast<char>((n * 31 + static_cast<std::int64_t>(i)) & 0xff);
+            }
+            pqxx::binarystring bytes(payload_.data(), payload_.size());
+            pqxx::nontransaction tx(conn_);
+            tx.exec_prepared("ins", topic_, "key-" + std::to_string(n % keys_), bytes);
+            ++inserted_;
+        }
+    }
+
+    std::int64_t inserted() const { return inserted_; }
+    Clock::duration max_lag() const { return max_lag_; }
+
+private:
+    pqxx::connection conn_;
+    Clock::duration interval_{};
+    Clock::time_point first_, end_;
+    std::string topic_;
+    int keys_ = 1;
+    int stride_ = 1;
+    int index_ = 0;
+    std::string payload_;
+    std::int64_t inserted_ = 0;
+    Clock::duration max_lag_{};
+};
+
+LatencyResult run_latency(const Options& opt) {
+    auto t = fresh_table("bench_lat");
+    const std::string topic = ot::unique_name("bench-lat");
+    ot::create_topic(ot::services().kafka_bootstrap, topic, kTopicPartitions, kTopicReplication);
+    progress("latency: starting outboxd (LISTEN on channel " + t.notify_channel + ")");
+    DaemonRun run(t, opt.batch_size);
+    run.wait_until_relaying(std::chrono::seconds(60));
+
+    // Warm-up rows, excluded from the figures: the first produce to a topic
+    // waits for metadata and broker connections, which is start-up, not
+    // steady-state latency.
+    std::vector<ot::NewRow> warm;
+    for (int i = 0; i < kWarmupRows; ++i) {
+        warm.push_back(ot::NewRow{topic, "warm-" + std::to_string(i), std::string(16, 'w'), {}});
+    }
+    const auto warm_ids = ot::insert_rows(ot::services().pg_dsn, t, warm);
+    const std::int64_t warm_max = warm_ids.back();
+    if (!wait_all_sent(run, t, warm_max, std::chrono::seconds(60))) {
+        run.stop();
+        throw std::runtime_error("latency: warm-up rows not sent within 60 s");
+    }
+
+    progress("latency: inserting " + std::to_string(opt.rate) + " rows/s for "
+             + std::to_string(opt.latency_seconds) + " s from " + std::to_string(opt.insert_threads)
+             + " connections");
+    const auto start = Clock::now() + std::chrono::milliseconds(200);
+    const auto end = start + std::chrono::seconds(opt.latency_seconds);
+    std::vector<std::unique_ptr<Inserter>> inserters;
+    for (int i = 0; i < opt.insert_threads; ++i) {
+        inserters.push_back(std::make_unique<Inserter>(t, topic, opt, i, start, end));
+    }
+    std::vector<std::thread> threads;
+    std::vector<std::string> errors(inserters.size());
+    for (std::size_t i = 0; i < inserters.size(); ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                inserters[i]->run();
+            } catch (const std::exception& e) {
+                errors[i] = e.what();
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    for (const auto& e : errors) {
+        if (!e.empty()) {
+            run.stop();
+            throw std::runtime_error("latency: inserter failed: " + e);
+        }
+    }
+    const double insert_secs = Seconds(Clock::now() - start).count();
+    const auto last_id = std::stoll(
+        ot::sql_value(ot::services().pg_dsn,
+                      "SELECT max(" + store::quote_ident(t.columns.id) + ") FROM " + qualified(t)));
+    if (!wait_all_sent(run, t, last_id, std::chrono::seconds(60))) {
+        run.stop();
+        throw std::runtime_error("latency: rows still pending 60 s after the last insert");
+    }
+    run.stop();
+
+    LatencyResult r;
+    for (const auto& ins : inserters) {
+        r.rows += ins->inserted();
+        r.max_schedule_lag_ms =
+            std::max(r.max_schedule_lag_ms,
+                     std::chrono::duration<double, std::milli>(ins->max_lag()).count());
+    }
+    r.achieved_rate = static_cast<double>(r.rows) / insert_secs;
+    const auto& c = t.columns;
+    // created_at is now() of the inserting transaction, sent_at is now() of
+    // the marking one: both from the database clock, so no skew.
+    const auto q =
+        ot::sql(ot::services().pg_dsn,
+                "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY ms),"
+                " percentile_cont(0.9) WITHIN GROUP (ORDER BY ms),"
+                " percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms) FROM (SELECT "
+                "extract(epoch FROM "
+                    + store::quote_ident(c.sent_at) + " - " + store::quote_ident(c.created_at)
+                    + ") * 1000 AS ms FROM " + qualified(t) + " WHERE " + store::quote_ident(c.id)
+                    + " > " + std::to_string(warm_max) + ") s");
+    if (std::stoll(q[0][0]) != r.rows) {
+        throw std::runtime_error("latency: " + q[0][0] + " rows measured, " + std::to_string(r.rows)
+                                 + " inserted");
+    }
+    r.p50_ms = std::stod(q[0][1]);
+    r.p90_ms = std::stod(q[0][2]);
+    r.p99_ms = std::stod(q[0][3]);
+    r.max_ms = std::stod(q[0][4]);
+    r.daemon_cpu_s = run.cpu_s();
+    r.peak_rss_mib = run.peak_rss_mib();
+    progress("latency: p50 " + fixed(r.p50_ms, 1) + " ms, p99 " + fixed(r.p99_ms, 1) + " ms");
+    drop_table(opt, t);
+    return r;
+}
+
+// ---- report ----------------------------------------------------------------
+
+void row(const std::string& name, const std::string& value) {
+    std::printf("  %-46s %14s\n", name.c_str(), value.c_str());
+}
+
+int run_all(const Options& opt) {
+    nlohmann::json out;
+    out["config"] = {{"rows", opt.rows},
+                     {"batch_size", opt.batch_size},
+                     {"payload_bytes", opt.payload_bytes},
+                     {"keys", opt.keys},
+                     {"latency_seconds", opt.latency_seconds},
+                     {"rate", opt.rate},
+                     {"insert_threads", opt.insert_threads},
+                     {"partitions", kTopicPartitions}};
+    std::map<std::size_t, CeilingResult> ceilings;
+    std::optional<ThroughputResult> tput;
+    std::optional<LatencyResult> lat;
+
+    if (!opt.skip_ceiling) {
+        std::vector<std::size_t> batches{static_cast<std::size_t>(opt.batch_size)};
+        if (batches[0] != kExtraCeilingBatch) {
+            batches.push_back(kExtraCeilingBatch);
+        }
+        for (auto b : batches) {
+            ceilings[b] = run_ceiling(opt, b);
+        }
+    }
+    if (!opt.skip_throughput) {
+        tput = run_throughput(opt);
+    }
+    if (!opt.skip_latency) {
+        lat = run_latency(opt);
+    }
+
+    std::printf("\noutboxd benchmark: %s rows of %d B, %d keys, topic %d partitions RF %d\n",
+                grouped(static_cast<double>(opt.rows)).c_str(), opt.payload_bytes, opt.keys,
+                kTopicPartitions, kTopicReplication);
+    double peak_rss = 0;
+    if (!ceilings.empty()) {
+        std::printf("PostgreSQL ceiling (keyset fetch_pending + mark_sent, one connection)\n");
+        for (const auto& [b, c] : ceilings) {
+            row("batch " + std::to_string(b) + ": rows/s", grouped(c.rows_per_s));
+            row("batch " + std::to_string(b) + ": fetch / mark ms per batch",
+                fixed(c.fetch_ms_avg, 2) + " / " + fixed(c.mark_ms_avg, 2));
+            out["ceiling"][std::to_string(b)] = {{"rows_per_s", std::lround(c.rows_per_s)},
+                                                 {"fetch_ms_per_batch", c.fetch_ms_avg},
+                                                 {"mark_ms_per_batch", c.mark_ms_avg}};
+        }
+    }
+    if (tput) {
+        std::printf("Relay throughput (outboxd, batch_size %d)\n", opt.batch_size);
+        row("rows/s (start to last row at status 1)", grouped(tput->rows_per_s));
+        row("rows/s (first to last row sent)", grouped(tput->steady_rows_per_s));
+        row("time to first row sent, ms", fixed(tput->first_row_s * 1000, 0));
+        row("total time, s", fixed(tput->total_s, 2));
+        row("daemon CPU, s (cores used)", fixed(tput->daemon_cpu_s, 1) + " ("
+                                              + fixed(tput->daemon_cpu_s / tput->total_s, 2) + ")");
+        out["throughput"] = {{"rows_per_s", std::lround(tput->rows_per_s)},
+                             {"steady_rows_per_s", std::lround(tput->steady_rows_per_s)},
+                             {"first_row_ms", std::lround(tput->first_row_s * 1000)},
+                             {"total_s", tput->total_s},
+                             {"daemon_cpu_s", tput->daemon_cpu_s},
+                             {"peak_rss_mib", tput->peak_rss_mib}};
+        peak_rss = std::max(peak_rss, tput->peak_rss_mib);
+        if (auto it = ceilings.find(static_cast<std::size_t>(opt.batch_size));
+            it != ceilings.end()) {
+            const double ratio = tput->rows_per_s / it->second.rows_per_s;
+            row("relay / ceiling (same batch size)", fixed(ratio * 100, 1) + " %");
+            out["throughput"]["ratio_to_ceiling"] = ratio;
+        }
+    }
+    if (lat) {
+        std::printf("Latency, created_at -> sent_at (%d rows/s target, %d s)\n", opt.rate,
+                    opt.latency_seconds);
+        row("rows measured", grouped(static_cast<double>(lat->rows)));
+        row("achieved insert rate, rows/s", grouped(lat->achieved_rate));
+        row("worst insert lag behind schedule, ms", fixed(lat->max_schedule_lag_ms, 1));
+        row("p50, ms", fixed(lat->p50_ms, 1));
+        row("p90, ms", fixed(lat->p90_ms, 1));
+        row("p99, ms", fixed(lat->p99_ms, 1));
+        row("max, ms", fixed(lat->max_ms, 1));
+        row("daemon CPU, s", fixed(lat->daemon_cpu_s, 1));
+        out["latency"] = {{"rows", lat->rows},
+                          {"achieved_rate", lat->achieved_rate},
+                          {"max_schedule_lag_ms", lat->max_schedule_lag_ms},
+                          {"p50_ms", lat->p50_ms},
+                          {"p90_ms", lat->p90_ms},
+                          {"p99_ms", lat->p99_ms},
+                          {"max_ms", lat->max_ms},
+                          {"daemon_cpu_s", lat->daemon_cpu_s},
+                          {"peak_rss_mib", lat->peak_rss_mib}};
+        peak_rss = std::max(peak_rss, lat->peak_rss_mib);
+    }
+    if (tput || lat) {
+        std::printf("Daemon memory\n");
+        row("peak RSS (VmHWM, max over runs), MiB", fixed(peak_rss, 1));
+        out["peak_rss_mib"] = peak_rss;
+    }
+    std::printf("\n%s\n", out.dump().c_str());
+    return 0;
+}
+
+} // namespace
+} // namespace outboxd::bench
+
+int main(int argc, char** argv) {
+    // libpq may write to a socket the server closed; report, don't die.
+    std::signal(SIGPIPE, SIG_IGN);
+    outboxd::bench::Options opt;
+    CLI::App app{"outboxd_bench: relay throughput, latency and memory against the local "
+                 "PostgreSQL and Kafka (tests/scripts/services.sh; see docs/benchmarks.md)"};
+    app.add_option("--rows", opt.rows, "Rows pre-filled for the ceiling and throughput phases")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000000}));
+    app.add_option("--batch-size", opt.batch_size,
+                   "Relay batch_size, and the ceiling's batch (1000 is measured too)")
+        ->check(CLI::Range(1, 100000));
+    app.add_option("--latency-seconds", opt.latency_seconds, "Duration of the steady insert load")
+        ->check(CLI::Range(1, 3600));
+    app.add_option("--rate", opt.rate, "Insert rate of the latency phase, rows/s")
+        ->check(CLI::Range(1, 100000));
+    app.add_option("--insert-threads", opt.insert_threads,
+                   "Connections inserting in the latency phase")
+        ->check(CLI::Range(1, 16));
+    app.add_option("--payload-bytes", opt.payload_bytes, "Payload size of every row")
+        ->check(CLI::Range(0, 1000000));
+    app.add_option("--keys", opt.keys, "Distinct message keys")->check(CLI::Range(1, 100000000));
+    app.add_flag("--skip-ceiling", opt.skip_ceiling, "Skip the PostgreSQL ceiling phase");
+    app.add_flag("--skip-throughput", opt.skip_throughput, "Skip the relay throughput phase");
+    app.add_flag("--skip-latency", opt.skip_latency, "Skip the latency phase");
+    app.add_flag("--keep-tables", opt.keep_tables, "Keep the benchmark tables for inspection");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return outboxd::bench::run_all(opt);
+    } catch (const std::exception& e) {
+        std::cerr << "outboxd_bench: " << e.what() << std::endl;
+        return 1;
+    }
+}

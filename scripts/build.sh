@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Configures and builds outboxd into BUILD_DIR (default build/).
+#   OUTBOXD_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer build (default dir build-asan/)
+#   BUILD_TYPE=...      CMake build type (default RelWithDebInfo)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SANITIZE="${OUTBOXD_SANITIZE:-0}"
+if [ "$SANITIZE" = "1" ]; then
+  BUILD_DIR="${BUILD_DIR:-$ROOT/build-asan}"
+else
+  BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+fi
+BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
+
+cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+  -DOUTBOXD_SANITIZE="$([ "$SANITIZE" = "1" ] && echo ON || echo OFF)" >/dev/null
+cmake --build "$BUILD_DIR" -- -j"$(nproc)"
+echo "$BUILD_DIR"

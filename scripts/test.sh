@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh Debian bookworm machine (run as root):
+# installs packages, fetches the Kafka broker jars, builds with -Werror,
+# then runs every test through ctest. ctest starts and stops the local
+# PostgreSQL and Kafka itself (the `services` fixture).
+#   OUTBOXD_SANITIZE=1 scripts/test.sh   same, under ASan/UBSan
+#   scripts/test.sh -L unit              extra arguments go to ctest
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+
+"$ROOT/scripts/install-deps.sh"
+"$ROOT/tests/kafka/fetch-kafka.sh" >/dev/null
+BUILD_DIR="$("$ROOT/scripts/build.sh" | tail -n 1)"
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+cd "$BUILD_DIR"
+exec ctest --output-on-failure --timeout 900 -j2 "$@"
