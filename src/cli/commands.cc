@@ -26,6 +26,8 @@ extern "C" void on_stop_signal(int sig) {
     g_stop_signal.store(sig);
 }
 
+} // namespace
+
 void install_stop_handlers() {
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
@@ -35,6 +37,8 @@ void install_stop_handlers() {
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
 }
+
+namespace {
 
 bool stopping() {
     return g_stop_signal.load() != 0;
@@ -178,7 +182,6 @@ int cmd_check(const config::Config& cfg) {
 }
 
 int cmd_run(const config::Config& cfg) {
-    install_stop_handlers();
     auto log = log::get("main");
     log->info("outboxd {} starting: table {} -> kafka {}", kVersion, table_name(cfg),
               cfg.kafka.bootstrap_servers);

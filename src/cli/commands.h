@@ -13,6 +13,10 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
+// SIGTERM/SIGINT set a flag that `run` polls; installed by main() before the
+// configuration is read, so a stop request during start-up is never lost.
+void install_stop_handlers();
+
 int cmd_run(const config::Config& cfg);
 int cmd_migrate(const config::Config& cfg);
 int cmd_check(const config::Config& cfg);

@@ -82,6 +82,10 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : outboxd::cli::kExitUsage;
     }
 
+    const bool running = !*migrate && !*check;
+    if (running) {
+        outboxd::cli::install_stop_handlers();
+    }
     int code = 0;
     auto cfg = load(config_path, code);
     if (!cfg) {

@@ -190,6 +190,17 @@ ProduceResult KafkaPublisher::produce(const Message& m) {
     rd_kafka_headers_destroy(hdrs);
     res.error_class = classify(err);
     res.error = std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err);
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        // Refused locally, before any broker saw it: say which limit.
+        std::size_t size = key_len + value_len;
+        if (m.headers != nullptr) {
+            for (const auto& h : *m.headers) {
+                size += h.name.size() + h.value.size();
+            }
+        }
+        res.error = "MSG_SIZE_TOO_LARGE: message of about " + std::to_string(size)
+                    + " bytes (key + value + headers) exceeds the producer's message.max.bytes";
+    }
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         state_->fatal = true;
         if (state_->fatal_reason.empty()) {

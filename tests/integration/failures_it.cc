@@ -82,7 +82,8 @@ TEST_CASE("bad rows count attempts, back off, park at 2 with a readable error; o
         CHECK(st[ids[i]].attempts == 3);
         CHECK_FALSE(st[ids[i]].has_sent_at);
     }
-    CHECK(st[ids[0]].last_error.find("too large") != std::string::npos);
+    CHECK(st[ids[0]].last_error.find("exceeds the producer's message.max.bytes")
+          != std::string::npos);
     CHECK(st[ids[3]].last_error.find("malformed headers") != std::string::npos);
     CHECK(st[ids[4]].last_error.find("nknown topic") != std::string::npos);
     CHECK(st[ids[6]].last_error.find("must be a string") != std::string::npos);

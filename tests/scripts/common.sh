@@ -20,13 +20,26 @@ abs_path() {
   esac
 }
 
-# port_in_use PORT: true if any TCP socket on this host uses local port PORT.
+# port_in_use PORT: true if any TCP socket on this host uses local port PORT
+# (used when choosing a new port: be conservative).
 port_in_use() {
   local port="$1"
   if command -v ss >/dev/null 2>&1; then
     [ -n "$(ss -Htan "( sport = :$port )" 2>/dev/null)" ]
   else
     # Fallback without iproute2: only detects listeners.
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+  fi
+}
+
+# port_listening PORT: true if something listens on TCP port PORT. (Sockets
+# in TIME-WAIT etc. do not stop a server that binds with SO_REUSEADDR, as
+# PostgreSQL and Kafka do, from reusing its port after a crash.)
+port_listening() {
+  local port="$1"
+  if command -v ss >/dev/null 2>&1; then
+    [ -n "$(ss -Htln "( sport = :$port )" 2>/dev/null)" ]
+  else
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
   fi
 }

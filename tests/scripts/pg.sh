@@ -220,7 +220,7 @@ cmd_start() {
     return 0
   fi
 
-  if port_in_use "$port"; then
+  if port_listening "$port"; then
     if [ "$fresh" -eq 1 ] || [ ! -f "$DIR/dsn" ]; then
       # Never served anyone on that port yet: just take another one.
       port="$(free_port "$port")"
