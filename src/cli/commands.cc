@@ -3,6 +3,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "leader/pg_advisory_lease.h"
 #include "publish/kafka_publisher.h"
 #include "publish/topic_audit.h"
 #include "relay/relay.h"
@@ -207,8 +208,9 @@ int cmd_run(const config::Config& cfg) {
         return kExitOk;
     }
 
-    publish::KafkaPublisher pub(cfg.kafka);
     {
+        // Audit before leadership, so standbys warn about weak topics too.
+        publish::KafkaPublisher audit_pub(cfg.kafka);
         std::vector<std::string> topics;
         try {
             topics = topics_to_audit(cfg, st);
@@ -217,7 +219,7 @@ int cmd_run(const config::Config& cfg) {
             topics = cfg.kafka.audit_topics;
         }
         if (!topics.empty() || cfg.kafka.require_durable_topics) {
-            const auto audit = publish::audit_topics(pub.handle(), topics, Millis(10000));
+            const auto audit = publish::audit_topics(audit_pub.handle(), topics, Millis(10000));
             if (!report_audit(cfg, audit)) {
                 return kExitFailure;
             }
@@ -232,54 +234,131 @@ int cmd_run(const config::Config& cfg) {
     XorShiftRandom random(static_cast<std::uint64_t>(::getpid())
                           ^ static_cast<std::uint64_t>(clock.now().time_since_epoch().count()));
     auto relay_log = log::get("relay");
-    relay::Relay relay(relay_options(cfg), st, pub, clock, random,
-                       [&](const relay::RelayEvent& ev) {
-                           switch (ev.kind) {
-                           case relay::RelayEvent::Kind::kInfo:
-                               relay_log->info("{}", ev.text);
-                               break;
-                           case relay::RelayEvent::Kind::kWarn:
-                               relay_log->warn("{}", ev.text);
-                               break;
-                           case relay::RelayEvent::Kind::kError:
-                               relay_log->error("{}", ev.text);
-                               break;
-                           }
-                       });
-    log->info("relaying (batch_size={} max_in_flight={} poll_interval_ms={} notify_channel={})",
-              cfg.relay.batch_size, cfg.relay.max_in_flight, cfg.relay.poll_interval.count(),
-              cfg.postgres.notify_channel.empty() ? "<none>" : cfg.postgres.notify_channel);
+    auto leader_log = log::get("leader");
+    const auto on_event = [relay_log](const relay::RelayEvent& ev) {
+        switch (ev.kind) {
+        case relay::RelayEvent::Kind::kInfo:
+            relay_log->info("{}", ev.text);
+            break;
+        case relay::RelayEvent::Kind::kWarn:
+            relay_log->warn("{}", ev.text);
+            break;
+        case relay::RelayEvent::Kind::kError:
+            relay_log->error("{}", ev.text);
+            break;
+        }
+    };
 
+    std::unique_ptr<leader::PgAdvisoryLease> lease;
+    if (cfg.leader.enabled) {
+        const auto key = cfg.leader.lock_key != 0
+                             ? cfg.leader.lock_key
+                             : leader::lock_key_for(cfg.postgres.schema, cfg.postgres.table);
+        lease = std::make_unique<leader::PgAdvisoryLease>(cfg.postgres.dsn, key);
+        leader_log->info("one publisher per table: advisory lock key {}", key);
+    }
+    std::unique_ptr<publish::KafkaPublisher> pub;
+    std::unique_ptr<relay::Relay> relay;
+    relay::RelayStats total{}; // over every leadership term of this process
+
+    const auto start_publishing = [&] {
+        pub = std::make_unique<publish::KafkaPublisher>(cfg.kafka);
+        relay =
+            std::make_unique<relay::Relay>(relay_options(cfg), st, *pub, clock, random, on_event);
+        if (lease) {
+            // Checked before every batch: a process that lost its lock
+            // stops producing before it reads another row.
+            relay->set_fence([&lease] { return lease->confirm(); });
+        }
+        log->info("relaying (batch_size={} max_in_flight={} poll_interval_ms={} "
+                  "notify_channel={})",
+                  cfg.relay.batch_size, cfg.relay.max_in_flight, cfg.relay.poll_interval.count(),
+                  cfg.postgres.notify_channel.empty() ? "<none>" : cfg.postgres.notify_channel);
+    };
+    // Records what it can of the rows in flight, then drops the producer.
+    const auto stop_publishing = [&](Millis timeout) {
+        relay->begin_shutdown();
+        const auto unknown = relay->finish_shutdown(timeout);
+        const auto& s = relay->stats();
+        total.sent += s.sent;
+        total.failed_attempts += s.failed_attempts;
+        total.parked += s.parked;
+        relay.reset();
+        pub.reset();
+        if (unknown > 0) {
+            log->warn("{} rows of unknown outcome stay at status 0; the next publisher sends "
+                      "them again",
+                      unknown);
+        }
+    };
+
+    auto next_try = clock.now();
+    std::string last_standby_reason;
     auto next_report = clock.now() + std::chrono::seconds(10);
     relay::RelayStats last{};
     while (!stopping()) {
-        relay.step();
+        if (!relay) {
+            if (!lease) {
+                start_publishing();
+                continue;
+            }
+            if (clock.now() >= next_try) {
+                if (lease->try_acquire()) {
+                    leader_log->info("leader: lock acquired (session pid {}), publishing",
+                                     lease->backend_pid());
+                    last_standby_reason.clear();
+                    start_publishing();
+                    continue;
+                }
+                if (lease->last_problem() != last_standby_reason) {
+                    last_standby_reason = lease->last_problem();
+                    leader_log->info("standby: {}; retrying every {} ms", last_standby_reason,
+                                     cfg.leader.retry_interval.count());
+                }
+                next_try = clock.now() + cfg.leader.retry_interval;
+            }
+            std::this_thread::sleep_for(
+                std::min(Millis(100),
+                         std::chrono::duration_cast<Millis>(next_try - clock.now()) + Millis(1)));
+            continue;
+        }
+        relay->step();
+        if (relay->fenced()) {
+            leader_log->error("leadership lost ({}): stopped producing, now standby",
+                              lease ? lease->last_problem() : std::string("fence"));
+            // Unsent messages must not leave after the lock is gone.
+            pub->purge_queued();
+            stop_publishing(Millis(2000));
+            next_try = clock.now();
+            continue;
+        }
         if (clock.now() >= next_report) {
-            const auto& s = relay.stats();
+            const auto& s = relay->stats();
             if (s.sent != last.sent || s.failed_attempts != last.failed_attempts
-                || relay.in_flight() > 0) {
+                || relay->in_flight() > 0) {
                 relay_log->info("sent={} (+{}) failed_attempts={} parked={} in_flight={} "
                                 "transient_errors={} rebuilds={} db_errors={}",
-                                s.sent, s.sent - last.sent, s.failed_attempts, s.parked,
-                                relay.in_flight(), s.transient_errors, s.producer_rebuilds,
-                                s.db_errors);
+                                s.sent, s.sent - std::min(s.sent, last.sent), s.failed_attempts,
+                                s.parked, relay->in_flight(), s.transient_errors,
+                                s.producer_rebuilds, s.db_errors);
             }
             last = s;
             next_report = clock.now() + std::chrono::seconds(10);
         }
     }
 
-    log->info("signal {} received: stopping fetch, waiting up to {} ms for {} in-flight rows",
-              g_stop_signal.load(), cfg.relay.shutdown_timeout.count(), relay.in_flight());
-    relay.begin_shutdown();
-    const auto unknown = relay.finish_shutdown(cfg.relay.shutdown_timeout);
-    const auto& s = relay.stats();
-    if (unknown > 0) {
-        log->warn("stopped with {} rows of unknown outcome; they stay at status 0 and are sent "
-                  "again on the next start",
-                  unknown);
+    if (relay) {
+        log->info("signal {} received: stopping fetch, waiting up to {} ms for {} in-flight rows",
+                  g_stop_signal.load(), cfg.relay.shutdown_timeout.count(), relay->in_flight());
+        stop_publishing(cfg.relay.shutdown_timeout);
+    } else {
+        log->info("signal {} received while standby", g_stop_signal.load());
     }
-    log->info("stopped: sent={} failed_attempts={} parked={}", s.sent, s.failed_attempts, s.parked);
+    if (lease) {
+        lease->release();
+    }
+    log->info("stopped: sent={} failed_attempts={} parked={}", total.sent, total.failed_attempts,
+              total.parked);
     return kExitOk;
 }
 

@@ -54,6 +54,13 @@ struct Relay {
     std::chrono::milliseconds rescan_interval{5000}; // full pass from the lowest pending id
 };
 
+// One active publisher per table (DESIGN.md G5).
+struct Leader {
+    bool enabled = true;
+    std::int64_t lock_key = 0; // 0: derived from the table name
+    std::chrono::milliseconds retry_interval{2000};
+};
+
 enum class LogFormat { kText, kJson };
 
 struct Log {
@@ -65,6 +72,7 @@ struct Config {
     Postgres postgres;
     Kafka kafka;
     Relay relay;
+    Leader leader;
     Log log;
 };
 

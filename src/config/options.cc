@@ -374,6 +374,43 @@ std::vector<Option> build_options() {
         o.load = load_relay_ms<&Relay::rescan_interval>;
     }
 
+    // --- leader -------------------------------------------------------------
+    {
+        Option& o = add("leader.enabled", OptionType::kBool, std::string("true"),
+                        "Take a PostgreSQL advisory lock so exactly one outboxd publishes from "
+                        "the table; the others wait as standbys. Turn off only with a pooler "
+                        "that breaks session locks, and then run a single process.");
+        o.store = [](Config& c, const OptionValue& v) {
+            c.leader.enabled = std::get<bool>(v);
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.leader.enabled;
+        };
+    }
+    {
+        Option& o = add_int("leader.lock_key", OptionType::kInt, -INT64_MAX, INT64_MAX, 0,
+                            "Advisory-lock key; 0 derives a stable key from postgres.table, so "
+                            "processes on the same table agree without configuration.");
+        o.store = [](Config& c, const OptionValue& v) {
+            c.leader.lock_key = as_int(v);
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.leader.lock_key;
+        };
+    }
+    {
+        Option& o = add_int("leader.retry_interval_ms", OptionType::kDurationMs, 100, 600000, 2000,
+                            "How often a standby tries to take the lock; bounds the takeover "
+                            "time after the leader dies.");
+        o.reloadable = true;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.leader.retry_interval = std::chrono::milliseconds(as_int(v));
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return static_cast<std::int64_t>(c.leader.retry_interval.count());
+        };
+    }
+
     // --- log ----------------------------------------------------------------
     {
         Option& o = add("log.level", OptionType::kEnum, std::string("info"),

@@ -143,6 +143,10 @@ void KafkaPublisher::destroy() {
     state_->rk = nullptr;
 }
 
+void KafkaPublisher::purge_queued() {
+    rd_kafka_purge(state_->rk, RD_KAFKA_PURGE_F_QUEUE);
+}
+
 rd_kafka_t* KafkaPublisher::handle() const {
     return state_->rk;
 }

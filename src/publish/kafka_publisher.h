@@ -35,6 +35,10 @@ public:
     std::vector<DeliveryReport> rebuild(std::chrono::milliseconds timeout) override;
     std::vector<DeliveryReport> drain(std::chrono::milliseconds timeout) override;
 
+    // Drops messages not yet sent to a broker (their reports say purged, a
+    // transient error); messages already on the wire cannot be recalled.
+    void purge_queued();
+
     // Messages handed over and not yet reported.
     int outstanding() const;
 

@@ -236,7 +236,7 @@ void Relay::write_outcomes() {
 }
 
 bool Relay::fetch_wanted(TimePoint now) const {
-    if (stopping_) {
+    if (stopping_ || fenced_) {
         return false;
     }
     if (db_retry_at_ && now < *db_retry_at_) {
@@ -259,6 +259,11 @@ void Relay::start_pass() {
 }
 
 void Relay::fetch_and_produce() {
+    if (fence_ && !fence_()) {
+        fenced_ = true;
+        emit(RelayEvent::Kind::kError, "leadership lost: stopped producing");
+        return;
+    }
     const auto now = clock_.now();
     if (rescan_requested_ || now >= next_rescan_at_) {
         start_pass();

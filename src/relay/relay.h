@@ -85,6 +85,12 @@ public:
     // is unknown (left at status 0, sent again by the next run).
     std::size_t finish_shutdown(Millis timeout);
 
+    // Called before every fetch; returning false means this process may no
+    // longer publish (leadership lost, G5): the relay stops producing at
+    // once and fenced() turns true. Unset: always allowed.
+    void set_fence(std::function<bool()> may_publish) { fence_ = std::move(may_publish); }
+    bool fenced() const { return fenced_; }
+
     // Replaces the tunable options (SIGHUP); takes effect on the next step.
     void set_options(const RelayOptions& options);
 
@@ -148,7 +154,9 @@ private:
     std::optional<TimePoint> db_retry_at_;
     Millis db_backoff_{0};
     bool stopping_ = false;
-    bool fatal_seen_ = false; // a produce or report said the producer is dead
+    bool fatal_seen_ = false;
+    std::function<bool()> fence_;
+    bool fenced_ = false; // a produce or report said the producer is dead
     RelayStats stats_;
 };
 

@@ -172,6 +172,7 @@ TEST_CASE("option table: exactly the agreed options are reloadable", "[unit][con
         "relay.retry_backoff_initial_ms",
         "relay.retry_backoff_max_ms",
         "relay.rescan_interval_ms",
+        "leader.retry_interval_ms",
     };
     for (const Option& o : options()) {
         INFO(o.key);
@@ -438,9 +439,10 @@ TEST_CASE("ranges: every bounded option accepts its bounds and rejects beyond th
         if (o.type != OptionType::kInt && o.type != OptionType::kDurationMs) {
             continue;
         }
+        const std::string section = o.key.substr(0, o.key.find('.'));
         const std::string leaf = o.key.substr(o.key.find('.') + 1);
         auto at = [&](const std::string& value) {
-            return load_with("relay:\n  " + leaf + ": " + value + "\n");
+            return load_with(section + ":\n  " + leaf + ": " + value + "\n");
         };
         auto range_problem = [&](const LoadResult& r) {
             return std::any_of(r.problems.begin(), r.problems.end(), [&](const Problem& p) {
@@ -450,6 +452,9 @@ TEST_CASE("ranges: every bounded option accepts its bounds and rejects beyond th
         INFO(o.key);
         CHECK_FALSE(range_problem(at(std::to_string(o.min))));
         CHECK_FALSE(range_problem(at(std::to_string(o.max))));
+        if (o.min == INT64_MIN || o.max == INT64_MAX) {
+            continue; // the whole int64 range: nothing lies beyond it
+        }
         const LoadResult below = at(std::to_string(o.min - 1));
         CHECK(range_problem(below));
         CHECK(joined(below).find("(got " + std::to_string(o.min - 1) + ")") != std::string::npos);

@@ -1,0 +1,39 @@
+// Leadership for one outbox table (DESIGN.md G5): exactly one outboxd process
+// publishes at a time. PgAdvisoryLease implements it with a PostgreSQL
+// session advisory lock on a dedicated connection; tests use a fake.
+// One thread only (the main loop).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace outboxd::leader {
+
+class Lease {
+public:
+    virtual ~Lease() = default;
+
+    // Tries once to become the publisher. True if this process holds the
+    // lease now (also when it already did).
+    virtual bool try_acquire() = 0;
+
+    // True only if the lease is still held, proven by a round trip on the
+    // session that holds it. Any doubt (error, new session) drops the lease
+    // and returns false: the caller must stop producing at once.
+    virtual bool confirm() = 0;
+
+    // Gives the lease up (shutdown), so a standby can take over at once.
+    virtual void release() = 0;
+
+    virtual bool held() const = 0;
+
+    // Why the last try_acquire/confirm failed, for the log ("held by pid 42").
+    virtual std::string last_problem() const = 0;
+};
+
+// The advisory-lock key for a table: a stable 64-bit hash (FNV-1a) of
+// "outboxd:" + schema + "." + table, so every process on the same table
+// agrees without configuration, and different tables never share a lease.
+std::int64_t lock_key_for(const std::string& schema, const std::string& table);
+
+} // namespace outboxd::leader

@@ -1,0 +1,108 @@
+#include "leader/pg_advisory_lease.h"
+
+#include "store/pg_outbox_store.h"
+
+#include <pqxx/pqxx>
+
+namespace outboxd::leader {
+
+struct PgAdvisoryLease::Conn {
+    pqxx::connection c;
+    explicit Conn(const std::string& dsn)
+        : c(dsn) {}
+};
+
+std::string with_keepalives(const std::string& dsn) {
+    if (dsn.find("keepalives") != std::string::npos) {
+        return dsn;
+    }
+    const bool uri = dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
+    if (uri) {
+        return dsn + (dsn.find('?') == std::string::npos ? "?" : "&")
+               + "keepalives=1&keepalives_idle=5&keepalives_interval=2&keepalives_count=3";
+    }
+    return dsn + " keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3";
+}
+
+PgAdvisoryLease::PgAdvisoryLease(std::string dsn, std::int64_t key)
+    : dsn_(std::move(dsn))
+    , key_(key) {}
+
+PgAdvisoryLease::~PgAdvisoryLease() {
+    release();
+}
+
+void PgAdvisoryLease::drop() {
+    held_ = false;
+    backend_pid_ = 0;
+    conn_.reset();
+}
+
+bool PgAdvisoryLease::try_acquire() {
+    if (held_) {
+        return confirm();
+    }
+    try {
+        if (!conn_) {
+            conn_ = std::make_unique<Conn>(with_keepalives(store::with_application_name(dsn_)));
+        }
+        pqxx::nontransaction tx(conn_->c);
+        auto r = tx.exec_params("SELECT pg_try_advisory_lock($1), pg_backend_pid()", key_);
+        if (r[0][0].as<bool>()) {
+            held_ = true;
+            backend_pid_ = r[0][1].as<int>();
+            problem_.clear();
+            return true;
+        }
+        // Say who holds it, for the standby's log line.
+        auto who = tx.exec_params(
+            "SELECT l.pid, coalesce(a.client_addr::text, 'local') FROM pg_locks l LEFT JOIN "
+            "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+            "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 LIMIT 1",
+            key_);
+        problem_ = who.empty() ? "lock held by another session"
+                               : "lock held by backend pid " + std::string(who[0][0].c_str())
+                                     + " (client " + who[0][1].c_str() + ")";
+        return false;
+    } catch (const std::exception& e) {
+        problem_ = std::string("lock session failed: ") + e.what();
+        drop();
+        return false;
+    }
+}
+
+bool PgAdvisoryLease::confirm() {
+    if (!held_ || !conn_) {
+        return false;
+    }
+    try {
+        pqxx::nontransaction tx(conn_->c);
+        const int pid = tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+        if (pid != backend_pid_) {
+            // libpqxx reconnected behind our back: the lock died with the old session.
+            problem_ = "lock session was replaced (backend pid " + std::to_string(backend_pid_)
+                       + " -> " + std::to_string(pid) + ")";
+            drop();
+            return false;
+        }
+        return true;
+    } catch (const std::exception& e) {
+        problem_ = std::string("lock session failed: ") + e.what();
+        drop();
+        return false;
+    }
+}
+
+void PgAdvisoryLease::release() {
+    if (held_ && conn_) {
+        try {
+            pqxx::nontransaction tx(conn_->c);
+            tx.exec_params("SELECT pg_advisory_unlock($1)", key_);
+        } catch (const std::exception&) {
+            // Closing the session below frees the lock anyway.
+        }
+    }
+    drop();
+}
+
+} // namespace outboxd::leader

@@ -1,0 +1,47 @@
+// Lease on a PostgreSQL session advisory lock (pg_try_advisory_lock), held on
+// its own connection with TCP keepalives so a dead peer frees it within
+// seconds. libpqxx 6.4 silently reconnects a broken connection as a NEW
+// session (without the lock), so confirm() compares the backend pid with the
+// one that took the lock and gives the lease up on any difference or error.
+// One thread only.
+#pragma once
+
+#include "leader/lease.h"
+
+#include <memory>
+#include <string>
+
+namespace outboxd::leader {
+
+class PgAdvisoryLease final : public Lease {
+public:
+    PgAdvisoryLease(std::string dsn, std::int64_t key);
+    ~PgAdvisoryLease() override;
+
+    bool try_acquire() override;
+    bool confirm() override;
+    void release() override;
+    bool held() const override { return held_; }
+    std::string last_problem() const override { return problem_; }
+
+    // pid of the PostgreSQL session holding this lease's lock, or 0.
+    int backend_pid() const { return backend_pid_; }
+
+private:
+    void drop();
+
+    std::string dsn_;
+    std::int64_t key_;
+    struct Conn;
+    std::unique_ptr<Conn> conn_;
+    bool held_ = false;
+    int backend_pid_ = 0;
+    std::string problem_;
+};
+
+// The DSN with TCP keepalive settings added (when the DSN sets none), so the
+// server notices a vanished leader and frees its lock: idle 5 s, then 3
+// probes 2 s apart.
+std::string with_keepalives(const std::string& dsn);
+
+} // namespace outboxd::leader
