@@ -51,6 +51,7 @@ constexpr std::size_t kExtraCeilingBatch = 1000;
 struct Options {
     std::int64_t rows = 200000;
     int batch_size = 500;
+    int repeat = 3;
     int latency_seconds = 20;
     int rate = 1000;
     int insert_threads = 2;
@@ -267,6 +268,7 @@ public:
             cpu_s_ =
                 (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
         }
+        stopped_wall_s_ = wall_now_s();
         daemon_->signal(SIGTERM);
         const auto rc = daemon_->wait(std::chrono::seconds(20));
         if (!rc || *rc != 0) {
@@ -277,6 +279,7 @@ public:
 
     double peak_rss_mib() const { return peak_rss_mib_; }
     double cpu_s() const { return cpu_s_; }
+    double stopped_wall_s() const { return stopped_wall_s_; }
 
 private:
     std::string config_path_;
@@ -284,6 +287,7 @@ private:
     std::unique_ptr<ot::Daemon> daemon_;
     double peak_rss_mib_ = 0;
     double cpu_s_ = 0;
+    double stopped_wall_s_ = 0;
 };
 
 // Until no row is at status 0 (true) or `timeout` (false). Polls the last
@@ -390,6 +394,7 @@ struct LatencyResult {
     double p99_ms = 0;
     double max_ms = 0;
     double daemon_cpu_s = 0;
+    double daemon_wall_s = 0;
     double peak_rss_mib = 0;
 };
 
@@ -546,6 +551,7 @@ LatencyResult run_latency(const Options& opt) {
     r.p99_ms = std::stod(q[0][3]);
     r.max_ms = std::stod(q[0][4]);
     r.daemon_cpu_s = run.cpu_s();
+    r.daemon_wall_s = run.stopped_wall_s() - run.start_wall_s();
     r.peak_rss_mib = run.peak_rss_mib();
     progress("latency: p50 " + fixed(r.p50_ms, 1) + " ms, p99 " + fixed(r.p99_ms, 1) + " ms");
     drop_table(opt, t);
@@ -554,8 +560,45 @@ LatencyResult run_latency(const Options& opt) {
 
 // ---- report ----------------------------------------------------------------
 
+// Median and range of one figure over the rounds: a single 3-second drain on
+// a shared 2-core machine swings by +-20 %, the median of several does not.
+struct Spread {
+    double median = 0;
+    double min = 0;
+    double max = 0;
+};
+
+template <typename T, typename F>
+Spread spread(const std::vector<T>& runs, F field) {
+    std::vector<double> v;
+    for (const auto& r : runs) {
+        v.push_back(field(r));
+    }
+    std::sort(v.begin(), v.end());
+    Spread s;
+    if (v.empty()) {
+        return s;
+    }
+    const std::size_t n = v.size();
+    s.median = n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    s.min = v.front();
+    s.max = v.back();
+    return s;
+}
+
+std::string with_range(const Spread& s, bool show_range) {
+    if (!show_range) {
+        return grouped(s.median);
+    }
+    return grouped(s.median) + " (" + grouped(s.min) + "-" + grouped(s.max) + ")";
+}
+
+nlohmann::json to_json(const Spread& s) {
+    return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
+}
+
 void row(const std::string& name, const std::string& value) {
-    std::printf("  %-46s %14s\n", name.c_str(), value.c_str());
+    std::printf("  %-44s %26s\n", name.c_str(), value.c_str());
 }
 
 int run_all(const Options& opt) {
@@ -564,64 +607,89 @@ int run_all(const Options& opt) {
                      {"batch_size", opt.batch_size},
                      {"payload_bytes", opt.payload_bytes},
                      {"keys", opt.keys},
+                     {"repeat", opt.repeat},
                      {"latency_seconds", opt.latency_seconds},
                      {"rate", opt.rate},
                      {"insert_threads", opt.insert_threads},
                      {"partitions", kTopicPartitions}};
-    std::map<std::size_t, CeilingResult> ceilings;
-    std::optional<ThroughputResult> tput;
+    std::vector<std::size_t> batches{static_cast<std::size_t>(opt.batch_size)};
+    if (batches[0] != kExtraCeilingBatch) {
+        batches.push_back(kExtraCeilingBatch);
+    }
+    std::map<std::size_t, std::vector<CeilingResult>> ceilings;
+    std::vector<ThroughputResult> tputs;
     std::optional<LatencyResult> lat;
 
-    if (!opt.skip_ceiling) {
-        std::vector<std::size_t> batches{static_cast<std::size_t>(opt.batch_size)};
-        if (batches[0] != kExtraCeilingBatch) {
-            batches.push_back(kExtraCeilingBatch);
+    // Ceiling and relay alternate within each round, so background load on
+    // the machine hits both figures of the ratio alike.
+    if (!opt.skip_ceiling || !opt.skip_throughput) {
+        for (int round = 1; round <= opt.repeat; ++round) {
+            progress("round " + std::to_string(round) + " of " + std::to_string(opt.repeat));
+            if (!opt.skip_ceiling) {
+                for (auto b : batches) {
+                    ceilings[b].push_back(run_ceiling(opt, b));
+                }
+            }
+            if (!opt.skip_throughput) {
+                tputs.push_back(run_throughput(opt));
+            }
         }
-        for (auto b : batches) {
-            ceilings[b] = run_ceiling(opt, b);
-        }
-    }
-    if (!opt.skip_throughput) {
-        tput = run_throughput(opt);
     }
     if (!opt.skip_latency) {
         lat = run_latency(opt);
     }
 
-    std::printf("\noutboxd benchmark: %s rows of %d B, %d keys, topic %d partitions RF %d\n",
+    const bool ranges = opt.repeat > 1;
+    std::printf("\noutboxd benchmark: %s rows of %d B, %d keys, topic %d partitions RF %d",
                 grouped(static_cast<double>(opt.rows)).c_str(), opt.payload_bytes, opt.keys,
                 kTopicPartitions, kTopicReplication);
+    if (ranges) {
+        std::printf("; median (min-max) of %d rounds", opt.repeat);
+    }
+    std::printf("\n");
     double peak_rss = 0;
+    std::map<std::size_t, Spread> ceiling_rate;
     if (!ceilings.empty()) {
         std::printf("PostgreSQL ceiling (keyset fetch_pending + mark_sent, one connection)\n");
-        for (const auto& [b, c] : ceilings) {
-            row("batch " + std::to_string(b) + ": rows/s", grouped(c.rows_per_s));
-            row("batch " + std::to_string(b) + ": fetch / mark ms per batch",
-                fixed(c.fetch_ms_avg, 2) + " / " + fixed(c.mark_ms_avg, 2));
-            out["ceiling"][std::to_string(b)] = {{"rows_per_s", std::lround(c.rows_per_s)},
-                                                 {"fetch_ms_per_batch", c.fetch_ms_avg},
-                                                 {"mark_ms_per_batch", c.mark_ms_avg}};
+        for (const auto& [b, runs] : ceilings) {
+            const auto rate = spread(runs, [](const CeilingResult& c) { return c.rows_per_s; });
+            const auto fetch = spread(runs, [](const CeilingResult& c) { return c.fetch_ms_avg; });
+            const auto mark = spread(runs, [](const CeilingResult& c) { return c.mark_ms_avg; });
+            ceiling_rate[b] = rate;
+            const std::string name = "batch " + std::to_string(b);
+            row(name + ": rows/s", with_range(rate, ranges));
+            row(name + ": fetch / mark ms per batch",
+                fixed(fetch.median, 2) + " / " + fixed(mark.median, 2));
+            out["ceiling"][std::to_string(b)] = {{"rows_per_s", to_json(rate)},
+                                                 {"fetch_ms_per_batch", fetch.median},
+                                                 {"mark_ms_per_batch", mark.median}};
         }
     }
-    if (tput) {
+    if (!tputs.empty()) {
+        const auto rate = spread(tputs, [](const ThroughputResult& t) { return t.rows_per_s; });
+        const auto steady =
+            spread(tputs, [](const ThroughputResult& t) { return t.steady_rows_per_s; });
+        const auto first =
+            spread(tputs, [](const ThroughputResult& t) { return t.first_row_s * 1000; });
+        const auto total = spread(tputs, [](const ThroughputResult& t) { return t.total_s; });
+        const auto cores =
+            spread(tputs, [](const ThroughputResult& t) { return t.daemon_cpu_s / t.total_s; });
+        const auto rss = spread(tputs, [](const ThroughputResult& t) { return t.peak_rss_mib; });
         std::printf("Relay throughput (outboxd, batch_size %d)\n", opt.batch_size);
-        row("rows/s (start to last row at status 1)", grouped(tput->rows_per_s));
-        row("rows/s (first to last row sent)", grouped(tput->steady_rows_per_s));
-        row("time to first row sent, ms", fixed(tput->first_row_s * 1000, 0));
-        row("total time, s", fixed(tput->total_s, 2));
-        row("daemon CPU, s (cores used)", fixed(tput->daemon_cpu_s, 1) + " ("
-                                              + fixed(tput->daemon_cpu_s / tput->total_s, 2) + ")");
-        out["throughput"] = {{"rows_per_s", std::lround(tput->rows_per_s)},
-                             {"steady_rows_per_s", std::lround(tput->steady_rows_per_s)},
-                             {"first_row_ms", std::lround(tput->first_row_s * 1000)},
-                             {"total_s", tput->total_s},
-                             {"daemon_cpu_s", tput->daemon_cpu_s},
-                             {"peak_rss_mib", tput->peak_rss_mib}};
-        peak_rss = std::max(peak_rss, tput->peak_rss_mib);
-        if (auto it = ceilings.find(static_cast<std::size_t>(opt.batch_size));
-            it != ceilings.end()) {
-            const double ratio = tput->rows_per_s / it->second.rows_per_s;
-            row("relay / ceiling (same batch size)", fixed(ratio * 100, 1) + " %");
+        row("rows/s (start to last row at status 1)", with_range(rate, ranges));
+        row("rows/s (first to last row sent)", with_range(steady, ranges));
+        row("time to first row sent, ms", with_range(first, ranges));
+        row("total time, s", fixed(total.median, 2));
+        row("daemon CPU, cores busy", fixed(cores.median, 2));
+        out["throughput"] = {
+            {"rows_per_s", to_json(rate)},    {"steady_rows_per_s", to_json(steady)},
+            {"first_row_ms", to_json(first)}, {"total_s", total.median},
+            {"daemon_cores", cores.median},   {"peak_rss_mib", rss.max}};
+        peak_rss = std::max(peak_rss, rss.max);
+        if (auto it = ceiling_rate.find(static_cast<std::size_t>(opt.batch_size));
+            it != ceiling_rate.end()) {
+            const double ratio = rate.median / it->second.median;
+            row("relay / ceiling, same batch size (medians)", fixed(ratio * 100, 1) + " %");
             out["throughput"]["ratio_to_ceiling"] = ratio;
         }
     }
@@ -635,7 +703,7 @@ int run_all(const Options& opt) {
         row("p90, ms", fixed(lat->p90_ms, 1));
         row("p99, ms", fixed(lat->p99_ms, 1));
         row("max, ms", fixed(lat->max_ms, 1));
-        row("daemon CPU, s", fixed(lat->daemon_cpu_s, 1));
+        row("daemon CPU, cores busy", fixed(lat->daemon_cpu_s / lat->daemon_wall_s, 2));
         out["latency"] = {{"rows", lat->rows},
                           {"achieved_rate", lat->achieved_rate},
                           {"max_schedule_lag_ms", lat->max_schedule_lag_ms},
@@ -643,16 +711,17 @@ int run_all(const Options& opt) {
                           {"p90_ms", lat->p90_ms},
                           {"p99_ms", lat->p99_ms},
                           {"max_ms", lat->max_ms},
-                          {"daemon_cpu_s", lat->daemon_cpu_s},
+                          {"daemon_cores", lat->daemon_cpu_s / lat->daemon_wall_s},
                           {"peak_rss_mib", lat->peak_rss_mib}};
         peak_rss = std::max(peak_rss, lat->peak_rss_mib);
     }
-    if (tput || lat) {
+    if (!tputs.empty() || lat) {
         std::printf("Daemon memory\n");
         row("peak RSS (VmHWM, max over runs), MiB", fixed(peak_rss, 1));
         out["peak_rss_mib"] = peak_rss;
     }
     std::printf("\n%s\n", out.dump().c_str());
+    std::fflush(stdout);
     return 0;
 }
 
@@ -670,6 +739,9 @@ int main(int argc, char** argv) {
     app.add_option("--batch-size", opt.batch_size,
                    "Relay batch_size, and the ceiling's batch (1000 is measured too)")
         ->check(CLI::Range(1, 100000));
+    app.add_option("--repeat", opt.repeat,
+                   "Rounds of ceiling + throughput; the table shows medians")
+        ->check(CLI::Range(1, 20));
     app.add_option("--latency-seconds", opt.latency_seconds, "Duration of the steady insert load")
         ->check(CLI::Range(1, 3600));
     app.add_option("--rate", opt.rate, "Insert rate of the latency phase, rows/s")

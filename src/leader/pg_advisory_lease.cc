@@ -44,7 +44,8 @@ bool PgAdvisoryLease::try_acquire() {
     }
     try {
         if (!conn_) {
-            conn_ = std::make_unique<Conn>(with_keepalives(store::with_application_name(dsn_)));
+            conn_ = std::make_unique<Conn>(
+                with_keepalives(store::with_application_name(dsn_, "outboxd-leader")));
         }
         pqxx::nontransaction tx(conn_->c);
         auto r = tx.exec_params("SELECT pg_try_advisory_lock($1), pg_backend_pid()", key_);

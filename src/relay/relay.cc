@@ -101,6 +101,8 @@ std::size_t Relay::finish_shutdown(Millis timeout) {
 }
 
 void Relay::collect(std::vector<publish::DeliveryReport> reports) {
+    std::size_t transient = 0;
+    std::string first_transient;
     for (auto& rep : reports) {
         auto it = tracked_.find(rep.id);
         if (it == tracked_.end() || it->second.state != RowState::kInFlight) {
@@ -131,8 +133,10 @@ void Relay::collect(std::vector<publish::DeliveryReport> reports) {
             }
             tracked_.erase(it);
             rescan_requested_ = true;
-            emit(RelayEvent::Kind::kWarn,
-                 describe(rep.id) + ": transient delivery error, will resend: " + rep.error);
+            if (transient == 0) {
+                first_transient = describe(rep.id) + ": " + rep.error;
+            }
+            ++transient;
             break;
         }
         case publish::ErrorClass::kFatal:
@@ -141,6 +145,13 @@ void Relay::collect(std::vector<publish::DeliveryReport> reports) {
             rescan_requested_ = true;
             break;
         }
+    }
+    if (transient > 0) {
+        // One line per batch, not per row: a broker outage can fail thousands.
+        emit(RelayEvent::Kind::kWarn, std::to_string(transient)
+                                          + " rows had a transient delivery error and will be "
+                                            "sent again (first: "
+                                          + first_transient + ")");
     }
 }
 

@@ -44,15 +44,15 @@ struct PgOutboxStore::Session {
     }
 };
 
-std::string with_application_name(const std::string& dsn) {
+std::string with_application_name(const std::string& dsn, const std::string& name) {
     if (dsn.find("application_name") != std::string::npos) {
         return dsn;
     }
     if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0) {
         return dsn + (dsn.find('?') == std::string::npos ? "?" : "&")
-               + "fallback_application_name=outboxd";
+               + "fallback_application_name=" + name;
     }
-    return dsn + " fallback_application_name=outboxd";
+    return dsn + " fallback_application_name=" + name;
 }
 
 PgOutboxStore::PgOutboxStore(config::Postgres cfg)

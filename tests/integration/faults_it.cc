@@ -86,7 +86,12 @@ public:
                 std::this_thread::sleep_for(10ms);
             }
         }) {}
-    ~Inserter() { stop(); }
+    // Waits for every row to be inserted.
+    ~Inserter() {
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
     // Stops early (if still running) and waits; returns how many rows went in.
     int stop() {
         stop_ = true;
@@ -145,7 +150,15 @@ TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
     CHECK(status_counts(s.pg_dsn, table)[2] == 0);
 }
 
-TEST_CASE("PostgreSQL sessions killed mid-stream: reconnect with back-off, no outcome lost",
+// Kills outboxd's PostgreSQL sessions whose application_name is `who`.
+int terminate_sessions(const std::string& who) {
+    return std::stoi(sql_value(services().pg_dsn,
+                               "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE application_name = '"
+                                   + who + "' AND pid <> pg_backend_pid()"));
+}
+
+TEST_CASE("PostgreSQL data session killed mid-stream: reconnect with back-off, no outcome lost",
           "[integration][pg-terminate]") {
     const auto& s = services();
     const auto name = unique_name("term");
@@ -153,14 +166,13 @@ TEST_CASE("PostgreSQL sessions killed mid-stream: reconnect with back-off, no ou
     create_topic(s.kafka_bootstrap, name, 1, 1);
     const int total = 3000;
     Daemon d({"run", "--config", write_config(config_for(table, s.kafka_bootstrap))});
+    REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
     int killed = 0;
     {
         Inserter ins(table, name, total, 20);
         for (int i = 0; i < 6; ++i) {
             std::this_thread::sleep_for(400ms);
-            killed += std::stoi(sql_value(
-                s.pg_dsn, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-                          "application_name = 'outboxd' AND pid <> pg_backend_pid()"));
+            killed += terminate_sessions("outboxd");
         }
     }
     CHECK(killed >= 3);
@@ -170,9 +182,40 @@ TEST_CASE("PostgreSQL sessions killed mid-stream: reconnect with back-off, no ou
     const auto log = d.log();
     CHECK(log.find("database unavailable") != std::string::npos);
     CHECK(log.find("database reachable again") != std::string::npos);
+    CHECK(log.find("leadership lost") == std::string::npos);
     const auto t = tally(s.kafka_bootstrap, name, table);
     CHECK(t.lost == 0);
     CHECK(t.duplicates == 0); // outcomes are kept and rewritten, never re-produced
+    CHECK(t.order_violations == 0);
+}
+
+TEST_CASE("lock session killed mid-stream: stop producing, take the lock again, nothing lost",
+          "[integration][pg-terminate]") {
+    const auto& s = services();
+    const auto name = unique_name("lockterm");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    const int total = 3000;
+    Daemon d({"run", "--config", write_config(config_for(table, s.kafka_bootstrap))});
+    REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
+    int killed = 0;
+    {
+        Inserter ins(table, name, total, 20);
+        for (int i = 0; i < 4; ++i) {
+            std::this_thread::sleep_for(500ms);
+            killed += terminate_sessions("outboxd-leader");
+        }
+    }
+    CHECK(killed >= 2);
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
+    d.signal(SIGTERM);
+    CHECK(d.wait(30s) == 0);
+    const auto log = d.log();
+    CHECK(log.find("leadership lost") != std::string::npos);
+    const auto t = tally(s.kafka_bootstrap, name, table);
+    WARN("lock session killed " << killed << " times: rows=" << total << " lost=" << t.lost
+                                << " duplicates=" << t.duplicates);
+    CHECK(t.lost == 0);
     CHECK(t.order_violations == 0);
 }
 
