@@ -5,6 +5,7 @@
 #include "common/version.h"
 #include "leader/pg_advisory_lease.h"
 #include "publish/kafka_publisher.h"
+#include "publish/tail_reader.h"
 #include "publish/topic_audit.h"
 #include "relay/relay.h"
 #include "store/pg_outbox_store.h"
@@ -13,6 +14,8 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -22,6 +25,10 @@ namespace outboxd::cli {
 namespace {
 
 std::atomic<int> g_stop_signal{0};
+
+// How far before the oldest pending row's created_at the read-back starts:
+// covers clock skew between the database and the producing host.
+constexpr Millis kReadBackClockSkew{60000};
 
 extern "C" void on_stop_signal(int sig) {
     g_stop_signal.store(sig);
@@ -237,6 +244,9 @@ int cmd_run(const config::Config& cfg) {
     auto leader_log = log::get("leader");
     const auto on_event = [relay_log](const relay::RelayEvent& ev) {
         switch (ev.kind) {
+        case relay::RelayEvent::Kind::kDebug:
+            relay_log->debug("{}", ev.text);
+            break;
         case relay::RelayEvent::Kind::kInfo:
             relay_log->info("{}", ev.text);
             break;
@@ -246,6 +256,56 @@ int cmd_run(const config::Config& cfg) {
         case relay::RelayEvent::Kind::kError:
             relay_log->error("{}", ev.text);
             break;
+        }
+    };
+
+    std::string source;
+    while (!stopping() && source.empty()) {
+        try {
+            source = st.source_id();
+        } catch (const store::StoreUnavailable& e) {
+            log->warn("{}; retrying", e.what());
+            std::this_thread::sleep_for(Millis(1000));
+        }
+    }
+    // Reads back the tail of the pending rows' topics and marks rows Kafka
+    // already holds (G6). False: could not finish; the caller retries before
+    // producing anything.
+    const auto read_back = [&]() -> bool {
+        auto rb_log = log::get("readback");
+        try {
+            const auto oldest = st.oldest_pending_created_ms();
+            if (!oldest) {
+                rb_log->info("nothing pending: no read-back needed");
+                return true;
+            }
+            const auto topics = st.pending_topics();
+            // Message timestamps come from the producing host's clock,
+            // created_at from the database's: allow for skew between them.
+            const std::int64_t since = *oldest - kReadBackClockSkew.count();
+            const auto r = publish::read_tail(cfg.kafka, topics, since, source, Millis(60000));
+            if (!r.ok) {
+                rb_log->warn("read-back failed, not producing yet: {}", r.error);
+                return false;
+            }
+            std::map<std::string,
+                     std::pair<std::vector<std::int64_t>, std::vector<std::optional<std::string>>>>
+                by_topic;
+            for (const auto& f : r.found) {
+                by_topic[f.topic].first.push_back(f.id);
+                by_topic[f.topic].second.push_back(f.key);
+            }
+            std::size_t marked = 0;
+            for (const auto& [topic, v] : by_topic) {
+                marked += st.mark_found(topic, v.first, v.second);
+            }
+            rb_log->info("read back {} messages ({} ours) from {} partitions of {} topics; {} "
+                         "pending rows were already in Kafka and are now marked sent",
+                         r.messages_read, r.found.size(), r.partitions, topics.size(), marked);
+            return true;
+        } catch (const store::StoreUnavailable& e) {
+            rb_log->warn("read-back failed, not producing yet: {}", e.what());
+            return false;
         }
     };
 
@@ -262,9 +322,16 @@ int cmd_run(const config::Config& cfg) {
     relay::RelayStats total{}; // over every leadership term of this process
 
     const auto start_publishing = [&] {
-        pub = std::make_unique<publish::KafkaPublisher>(cfg.kafka);
+        pub = std::make_unique<publish::KafkaPublisher>(cfg.kafka, source);
         relay =
             std::make_unique<relay::Relay>(relay_options(cfg), st, *pub, clock, random, on_event);
+        relay->set_after_rebuild([&read_back] {
+            // Rows in flight on the dead producer may have reached Kafka.
+            if (!read_back()) {
+                log::get("readback")
+                    ->warn("rows in flight at the producer rebuild may be sent twice");
+            }
+        });
         if (lease) {
             // Checked before every batch: a process that lost its lock
             // stops producing before it reads another row.
@@ -296,26 +363,48 @@ int cmd_run(const config::Config& cfg) {
     std::string last_standby_reason;
     auto next_report = clock.now() + std::chrono::seconds(10);
     relay::RelayStats last{};
+    bool leading = false; // lease held (or no lease), relay not yet started
     while (!stopping()) {
         if (!relay) {
-            if (!lease) {
-                start_publishing();
-                continue;
+            if (!leading && !lease) {
+                leading = true;
             }
-            if (clock.now() >= next_try) {
+            if (!leading && clock.now() >= next_try) {
                 if (lease->try_acquire()) {
-                    leader_log->info("leader: lock acquired (session pid {}), publishing",
+                    leader_log->info("leader: lock acquired (session pid {})",
                                      lease->backend_pid());
                     last_standby_reason.clear();
-                    start_publishing();
+                    leading = true;
+                } else {
+                    if (lease->last_problem() != last_standby_reason) {
+                        last_standby_reason = lease->last_problem();
+                        leader_log->info("standby: {}; retrying every {} ms", last_standby_reason,
+                                         cfg.leader.retry_interval.count());
+                    }
+                    next_try = clock.now() + cfg.leader.retry_interval;
+                }
+            }
+            if (leading) {
+                // A new term: settle what the previous publisher left in the
+                // ack-to-mark gap before producing anything (G6).
+                if (lease && !lease->confirm()) {
+                    leader_log->error("leadership lost ({}) before publishing",
+                                      lease->last_problem());
+                    leading = false;
+                    next_try = clock.now();
                     continue;
                 }
-                if (lease->last_problem() != last_standby_reason) {
-                    last_standby_reason = lease->last_problem();
-                    leader_log->info("standby: {}; retrying every {} ms", last_standby_reason,
-                                     cfg.leader.retry_interval.count());
+                if (read_back()) {
+                    // The producer is created only now: a fresh idempotent
+                    // producer left idle first was seen to take a second
+                    // longer to deliver its first message.
+                    start_publishing();
+                    leading = false;
+                    continue;
                 }
-                next_try = clock.now() + cfg.leader.retry_interval;
+                next_try = clock.now() + Millis(1000);
+                std::this_thread::sleep_for(Millis(1000));
+                continue;
             }
             std::this_thread::sleep_for(
                 std::min(Millis(100),

@@ -25,7 +25,9 @@ public:
 
 class KafkaPublisher final : public Publisher {
 public:
-    explicit KafkaPublisher(config::Kafka cfg);
+    // `source` ("dbname/schema.table") goes into every message's
+    // outbox-source header; empty: no such header.
+    explicit KafkaPublisher(config::Kafka cfg, std::string source = {});
     ~KafkaPublisher() override;
 
     ProduceResult produce(const Message& m) override;
@@ -55,6 +57,7 @@ private:
     void destroy();
 
     config::Kafka cfg_;
+    std::string source_;
     std::unique_ptr<State> state_;
 };
 

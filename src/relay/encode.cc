@@ -58,6 +58,10 @@ std::variant<Encoded, std::string> encode(const store::PendingRow& row) {
         if (name == kOutboxIdHeader) {
             return std::string("malformed headers: \"outbox-id\" is reserved for the row id");
         }
+        if (name == kOutboxSourceHeader) {
+            return std::string(
+                "malformed headers: \"outbox-source\" is reserved for the outbox's name");
+        }
         if (it->is_string()) {
             out.headers.push_back({name, it->get<std::string>()});
         } else if (it->is_null()) {

@@ -208,6 +208,12 @@ void Relay::handle_fatal() {
     }
     in_flight_count_ = 0;
     ++stats_.producer_rebuilds;
+    // Outcomes already known go to the table first, so the read-back only
+    // has to settle rows whose report never came.
+    write_outcomes();
+    if (after_rebuild_) {
+        after_rebuild_();
+    }
     rescan_requested_ = true;
 }
 
@@ -330,6 +336,12 @@ void Relay::fetch_and_produce() {
     }
     if (produced > 0) {
         ++stats_.batches;
+    }
+    if (!rows.empty()) {
+        emit(RelayEvent::Kind::kDebug,
+             "batch " + std::to_string(stats_.batches) + ": fetched " + std::to_string(rows.size())
+                 + " rows ids " + std::to_string(rows.front().id) + ".."
+                 + std::to_string(rows.back().id) + ", produced " + std::to_string(produced));
     }
     if (keyset_after_idle && rows.empty()) {
         // A wake-up or a poll found nothing past the cursor: a transaction

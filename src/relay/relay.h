@@ -59,7 +59,7 @@ struct RelayStats {
 
 // Something the relay wants the log to say; the loop decides how.
 struct RelayEvent {
-    enum class Kind { kInfo, kWarn, kError } kind = Kind::kInfo;
+    enum class Kind { kDebug, kInfo, kWarn, kError } kind = Kind::kInfo;
     std::string text;
 };
 
@@ -90,6 +90,11 @@ public:
     // once and fenced() turns true. Unset: always allowed.
     void set_fence(std::function<bool()> may_publish) { fence_ = std::move(may_publish); }
     bool fenced() const { return fenced_; }
+
+    // Called after a producer rebuild, before any row is produced again:
+    // the daemon reads the topics' tail back and marks rows Kafka already
+    // holds (G6). Unset: nothing.
+    void set_after_rebuild(std::function<void()> hook) { after_rebuild_ = std::move(hook); }
 
     // Replaces the tunable options (SIGHUP); takes effect on the next step.
     void set_options(const RelayOptions& options);
@@ -156,6 +161,7 @@ private:
     bool stopping_ = false;
     bool fatal_seen_ = false;
     std::function<bool()> fence_;
+    std::function<void()> after_rebuild_;
     bool fenced_ = false; // a produce or report said the producer is dead
     RelayStats stats_;
 };

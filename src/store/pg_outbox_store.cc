@@ -248,6 +248,67 @@ std::vector<std::string> PgOutboxStore::pending_topics() {
     return out;
 }
 
+std::string PgOutboxStore::source_id() {
+    auto& s = session();
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        const std::string db = tx.exec("SELECT current_database()")[0][0].c_str();
+        return db + "/" + cfg_.schema + "." + cfg_.table;
+    } catch (const std::exception& e) {
+        fail("reading the database name", e);
+    }
+}
+
+std::optional<std::int64_t> PgOutboxStore::oldest_pending_created_ms() {
+    auto& s = session();
+    const auto& c = cfg_.columns;
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        auto r = tx.exec("SELECT (extract(epoch FROM min(" + quote_ident(c.created_at)
+                         + ")) * 1000)::bigint FROM " + s.sql.qualified_table + " WHERE "
+                         + quote_ident(c.status) + " = 0");
+        if (r.empty() || r[0][0].is_null()) {
+            return std::nullopt;
+        }
+        return r[0][0].as<std::int64_t>();
+    } catch (const std::exception& e) {
+        fail("reading the oldest pending row", e);
+    }
+}
+
+std::size_t PgOutboxStore::mark_found(const std::string& topic,
+                                      const std::vector<std::int64_t>& ids,
+                                      const std::vector<std::optional<std::string>>& keys) {
+    if (ids.empty()) {
+        return 0;
+    }
+    auto& s = session();
+    const auto& c = cfg_.columns;
+    std::vector<std::string> key_text;
+    std::vector<std::string> key_null;
+    for (const auto& k : keys) {
+        key_text.push_back(k.value_or(""));
+        key_null.push_back(k ? "f" : "t");
+    }
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        // Same id, same topic, same key: the message is this row, already
+        // acknowledged by Kafka. Only then is the row marked sent (G1, G6).
+        auto r = tx.exec_params(
+            "UPDATE " + s.sql.qualified_table + " AS t SET " + quote_ident(c.status) + " = 1, "
+                + quote_ident(c.sent_at) + " = now() FROM unnest($1::bigint[], $2::text[], "
+                + "$3::bool[]) AS f(id, k, k_null) WHERE t." + quote_ident(c.id) + " = f.id AND t."
+                + quote_ident(c.status) + " = 0 AND t." + quote_ident(c.topic)
+                + "::text = $4 AND ((f.k_null AND t." + quote_ident(c.key) + " IS NULL) OR (NOT "
+                + "f.k_null AND t." + quote_ident(c.key) + "::text = f.k))",
+            int_array_literal(ids), text_array_literal(key_text), text_array_literal(key_null),
+            topic);
+        return r.affected_rows();
+    } catch (const std::exception& e) {
+        fail("marking rows found in Kafka", e);
+    }
+}
+
 std::vector<std::string> PgOutboxStore::migrate() {
     std::unique_ptr<pqxx::connection> conn;
     try {

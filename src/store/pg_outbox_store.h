@@ -10,6 +10,7 @@
 #include "store/sql.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,19 @@ public:
 
     // Distinct topics of pending rows (bounded), for the start-up audit.
     std::vector<std::string> pending_topics();
+
+    // "dbname/schema.table": names this outbox in the outbox-source header.
+    std::string source_id();
+
+    // created_at of the oldest pending row, in Unix milliseconds; nullopt
+    // when nothing is pending.
+    std::optional<std::int64_t> oldest_pending_created_ms();
+
+    // Marks sent the pending rows found in Kafka by the read-back: a row
+    // matches only with the same id, topic and key. Returns rows marked.
+    std::size_t mark_found(const std::string& topic,
+                           const std::vector<std::int64_t>& ids,
+                           const std::vector<std::optional<std::string>>& keys);
 
     // `outboxd migrate`: creates what is missing; returns the statements run.
     std::vector<std::string> migrate();

@@ -119,9 +119,9 @@ TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
     const auto cfg_path = write_config(config_for(table, s.kafka_bootstrap));
     std::mt19937 rng(42);
     int kills_mid_stream = 0;
-    // About 2,000 rows/s for the whole run, so every kill lands while rows
-    // are being fetched, produced and marked.
-    Inserter ins(table, name, 1000000, 20);
+    // Several thousand rows/s for the whole run, so every kill lands while
+    // rows are being fetched, produced and marked.
+    Inserter ins(table, name, 1000000, 50);
     for (int r = 0; r < rounds; ++r) {
         Daemon d({"run", "--config", cfg_path});
         REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
@@ -141,11 +141,13 @@ TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
     d.signal(SIGTERM);
     CHECK(d.wait(30s) == 0);
     const auto t = tally(s.kafka_bootstrap, name, table);
-    // Reported for the record; driving this to zero is reconciliation's job.
+    // G6: the read-back at each start marks rows Kafka already holds.
     WARN("crash: rounds=" << rounds << " mid_stream=" << kills_mid_stream << " rows=" << total
                           << " lost=" << t.lost << " duplicates=" << t.duplicates
                           << " order_violations=" << t.order_violations);
     CHECK(t.lost == 0);
+    CHECK(t.duplicates == 0);
+    CHECK(t.order_violations == 0);
     CHECK(status_counts(s.pg_dsn, table)[0] == 0);
     CHECK(status_counts(s.pg_dsn, table)[2] == 0);
 }

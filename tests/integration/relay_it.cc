@@ -86,6 +86,7 @@ TEST_CASE("happy path: rows reach Kafka exactly once with key, payload, headers,
             expected_headers.emplace_back("seq", std::to_string(index_of.at(m.outbox_id)));
         }
         expected_headers.emplace_back("outbox-id", std::to_string(m.outbox_id));
+        expected_headers.emplace_back("outbox-source", "outboxd/public." + name);
         // jsonb stores object keys in its own order; compare as sets.
         CHECK(std::set<std::pair<std::string, std::string>>(m.headers.begin(), m.headers.end())
               == std::set<std::pair<std::string, std::string>>(expected_headers.begin(),

@@ -73,3 +73,10 @@ pid_alive() {
   state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
   [ "$state" != "Z" ]
 }
+
+# Shell code for `bash -c "$CLOSE_FDS_EXEC" _ CMD ARGS...`: closes every
+# inherited file descriptor above 2, then execs CMD. Servers started this way
+# do not hold on to a caller's pipes (a `$(...)`, a test runner's output
+# pipe, a flock), which would otherwise never see EOF / never be released.
+# shellcheck disable=SC2016
+CLOSE_FDS_EXEC='for f in /proc/$$/fd/*; do f=${f##*/}; case $f in 0|1|2) ;; *) eval "exec $f>&-" ;; esac; done 2>/dev/null; exec "$@"'

@@ -301,7 +301,7 @@ launch_node() {
   # shellcheck disable=SC2086
   (
     cd "$nd"
-    exec setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$pidfile" \
+    exec setsid bash -c 'echo $$ >"$1"; shift; '"$CLOSE_FDS_EXEC" _ "$pidfile" \
       java $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
       -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \

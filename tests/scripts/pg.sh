@@ -231,7 +231,7 @@ cmd_start() {
     fi
   fi
 
-  if ! as_pg "$PGBIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t "$READY_TIMEOUT" -s >/dev/null 2>"$DIR/pg_ctl.err" 9>&-; then
+  if ! as_pg bash -c "$CLOSE_FDS_EXEC" _ "$PGBIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t "$READY_TIMEOUT" -s >/dev/null 2>"$DIR/pg_ctl.err" 9>&-; then
     cat "$DIR/pg_ctl.err" >&2 || true
     log_tail
     die "pg_ctl start failed for $DATA (port $port)"

@@ -43,6 +43,8 @@ TEST_CASE("malformed headers are row-level errors with a readable reason", "[uni
     CHECK(error_of(row_with("t", R"({"n":5})"))
           == "malformed headers: value of \"n\" must be a string, got number");
     CHECK(error_of(row_with("t", R"({"outbox-id":"9"})")).find("reserved") != std::string::npos);
+    CHECK(error_of(row_with("t", R"({"outbox-source":"x"})")).find("reserved")
+          != std::string::npos);
     CHECK(error_of(row_with("t", R"({"":"x"})")).find("empty header name") != std::string::npos);
 }
 

@@ -1,0 +1,187 @@
+#include "publish/tail_reader.h"
+
+#include "publish/kafka_publisher.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+
+namespace outboxd::publish {
+namespace {
+
+struct HandleDeleter {
+    void operator()(rd_kafka_t* rk) const {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+};
+struct ListDeleter {
+    void operator()(rd_kafka_topic_partition_list_t* l) const {
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+};
+using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
+
+std::string header_value(rd_kafka_headers_t* hdrs, const char* name) {
+    const void* val = nullptr;
+    size_t size = 0;
+    if (rd_kafka_header_get_last(hdrs, name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR
+        || val == nullptr) {
+        return {};
+    }
+    return std::string(static_cast<const char*>(val), size);
+}
+
+} // namespace
+
+TailReadResult read_tail(const config::Kafka& cfg,
+                         const std::vector<std::string>& topics,
+                         std::int64_t since_ms,
+                         const std::string& source,
+                         std::chrono::milliseconds timeout) {
+    TailReadResult out;
+    if (topics.empty()) {
+        out.ok = true;
+        return out;
+    }
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    // The user's properties carry TLS and SASL settings; producer-only keys
+    // are ignored by a consumer with a warning, which is harmless here.
+    for (const auto& [k, v] : producer_properties(cfg)) {
+        if (k == "enable.idempotence" || k == "acks" || k == "linger.ms"
+            || k == "message.timeout.ms") {
+            continue;
+        }
+        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            out.error = "kafka.properties." + k + ": " + err;
+            return out;
+        }
+    }
+    rd_kafka_conf_set(conf, "group.id", "outboxd-readback", err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
+    std::unique_ptr<rd_kafka_t, HandleDeleter> rk(
+        rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+    if (!rk) {
+        out.error = std::string("creating the read-back consumer: ") + err;
+        return out;
+    }
+    const int timeout_ms = static_cast<int>(timeout.count());
+
+    // Partitions of every topic, each asked for its first offset at since_ms.
+    ListPtr wanted(rd_kafka_topic_partition_list_new(16));
+    for (const auto& t : topics) {
+        const rd_kafka_metadata_t* md = nullptr;
+        rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), t.c_str(), nullptr);
+        const auto merr = rd_kafka_metadata(rk.get(), 0, rkt, &md, timeout_ms);
+        rd_kafka_topic_destroy(rkt);
+        if (merr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            out.error = "metadata for " + t + ": " + rd_kafka_err2str(merr);
+            return out;
+        }
+        if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            for (int p = 0; p < md->topics[0].partition_cnt; ++p) {
+                rd_kafka_topic_partition_list_add(wanted.get(), t.c_str(),
+                                                  md->topics[0].partitions[p].id)
+                    ->offset = since_ms;
+            }
+        }
+        // A topic that does not exist holds nothing of ours: skip it.
+        rd_kafka_metadata_destroy(md);
+    }
+    out.partitions = wanted->cnt;
+    if (wanted->cnt == 0) {
+        out.ok = true;
+        return out;
+    }
+    const auto terr = rd_kafka_offsets_for_times(rk.get(), wanted.get(), timeout_ms);
+    if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        out.error = std::string("offsets for time: ") + rd_kafka_err2str(terr);
+        return out;
+    }
+    // Read each partition from that offset to its end as of now.
+    ListPtr assign(rd_kafka_topic_partition_list_new(wanted->cnt));
+    std::map<std::pair<std::string, int>, std::int64_t> end_of;
+    for (int i = 0; i < wanted->cnt; ++i) {
+        const auto& tp = wanted->elems[i];
+        if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            out.error = std::string("offsets for time of ") + tp.topic + "/"
+                        + std::to_string(tp.partition) + ": " + rd_kafka_err2str(tp.err);
+            return out;
+        }
+        if (tp.offset < 0) {
+            continue; // nothing at or after since_ms: an empty tail
+        }
+        std::int64_t low = 0, high = 0;
+        const auto werr = rd_kafka_query_watermark_offsets(rk.get(), tp.topic, tp.partition, &low,
+                                                           &high, timeout_ms);
+        if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            out.error = std::string("watermarks of ") + tp.topic + ": " + rd_kafka_err2str(werr);
+            return out;
+        }
+        if (tp.offset >= high) {
+            continue;
+        }
+        end_of[{tp.topic, tp.partition}] = high;
+        rd_kafka_topic_partition_list_add(assign.get(), tp.topic, tp.partition)->offset = tp.offset;
+    }
+    if (assign->cnt == 0) {
+        out.ok = true;
+        return out;
+    }
+    rd_kafka_assign(rk.get(), assign.get());
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!end_of.empty()) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            out.error = "reading the tail did not finish in " + std::to_string(timeout_ms) + " ms";
+            return out;
+        }
+        std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(
+            rd_kafka_consumer_poll(rk.get(), 200), rd_kafka_message_destroy);
+        if (!m) {
+            continue;
+        }
+        const std::string topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
+        auto it = end_of.find({topic, m->partition});
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (it != end_of.end() && m->offset >= it->second) {
+                end_of.erase(it);
+            }
+            continue;
+        }
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            out.error = std::string("reading the tail: ") + rd_kafka_err2str(m->err);
+            return out;
+        }
+        ++out.messages_read;
+        rd_kafka_headers_t* hdrs = nullptr;
+        if (rd_kafka_message_headers(m.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (header_value(hdrs, kOutboxSourceHeader) == source) {
+                const std::string id = header_value(hdrs, "outbox-id");
+                FoundMessage f;
+                f.topic = topic;
+                try {
+                    f.id = std::stoll(id);
+                } catch (const std::exception&) {
+                    f.id = 0;
+                }
+                if (m->key != nullptr) {
+                    f.key = std::string(static_cast<const char*>(m->key), m->key_len);
+                }
+                if (f.id > 0) {
+                    out.found.push_back(std::move(f));
+                }
+            }
+        }
+        if (it != end_of.end() && m->offset + 1 >= it->second) {
+            end_of.erase(it);
+        }
+    }
+    out.ok = true;
+    return out;
+}
+
+} // namespace outboxd::publish

@@ -1,0 +1,43 @@
+// Reads back the recent tail of target topics to find messages this outbox
+// already delivered but could not mark (the gap between Kafka's ack and the
+// status update, DESIGN.md G6). Blocking; used between leadership terms and
+// after a producer rebuild, never while producing. One thread.
+#pragma once
+
+#include "config/config.h"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace outboxd::publish {
+
+// Header naming the outbox a message came from ("dbname/schema.table"), so
+// read-back never mistakes another outbox's row ids for ours.
+inline constexpr const char* kOutboxSourceHeader = "outbox-source";
+
+struct FoundMessage {
+    std::string topic;
+    std::int64_t id = 0;
+    std::optional<std::string> key;
+};
+
+struct TailReadResult {
+    bool ok = false;
+    std::string error;
+    std::vector<FoundMessage> found; // messages carrying our outbox-source
+    std::int64_t messages_read = 0;  // all messages looked at, ours or not
+    int partitions = 0;
+};
+
+// Every message of `topics` whose timestamp is at or after `since_ms` (Unix
+// milliseconds), up to each partition's end at the time of the call.
+TailReadResult read_tail(const config::Kafka& cfg,
+                         const std::vector<std::string>& topics,
+                         std::int64_t since_ms,
+                         const std::string& source,
+                         std::chrono::milliseconds timeout);
+
+} // namespace outboxd::publish
