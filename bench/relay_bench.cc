@@ -52,7 +52,7 @@ constexpr std::size_t kExtraCeilingBatch = 1000;
 struct Options {
     std::int64_t rows = 200000;
     int batch_size = 500;
-    int repeat = 3;
+    int repeat = 5;
     int latency_seconds = 20;
     int rate = 1000;
     int insert_threads = 2;

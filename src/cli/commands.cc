@@ -5,8 +5,8 @@
 #include "common/version.h"
 #include "leader/pg_advisory_lease.h"
 #include "publish/kafka_publisher.h"
-#include "publish/tail_reader.h"
 #include "publish/topic_audit.h"
+#include "reconcile/read_back.h"
 #include "relay/relay.h"
 #include "store/pg_outbox_store.h"
 
@@ -25,10 +25,6 @@ namespace outboxd::cli {
 namespace {
 
 std::atomic<int> g_stop_signal{0};
-
-// How far before the oldest pending row's created_at the read-back starts:
-// covers clock skew between the database and the producing host.
-constexpr Millis kReadBackClockSkew{60000};
 
 extern "C" void on_stop_signal(int sig) {
     g_stop_signal.store(sig);
@@ -268,45 +264,23 @@ int cmd_run(const config::Config& cfg) {
             std::this_thread::sleep_for(Millis(1000));
         }
     }
-    // Reads back the tail of the pending rows' topics and marks rows Kafka
-    // already holds (G6). False: could not finish; the caller retries before
-    // producing anything.
+    // The read-back (G6). False: could not finish; the caller retries
+    // before producing anything.
     const auto read_back = [&]() -> bool {
         auto rb_log = log::get("readback");
-        try {
-            const auto oldest = st.oldest_pending_created_ms();
-            if (!oldest) {
-                rb_log->info("nothing pending: no read-back needed");
-                return true;
-            }
-            const auto topics = st.pending_topics();
-            // Message timestamps come from the producing host's clock,
-            // created_at from the database's: allow for skew between them.
-            const std::int64_t since = *oldest - kReadBackClockSkew.count();
-            const auto r = publish::read_tail(cfg.kafka, topics, since, source, Millis(60000));
-            if (!r.ok) {
-                rb_log->warn("read-back failed, not producing yet: {}", r.error);
-                return false;
-            }
-            std::map<std::string,
-                     std::pair<std::vector<std::int64_t>, std::vector<std::optional<std::string>>>>
-                by_topic;
-            for (const auto& f : r.found) {
-                by_topic[f.topic].first.push_back(f.id);
-                by_topic[f.topic].second.push_back(f.key);
-            }
-            std::size_t marked = 0;
-            for (const auto& [topic, v] : by_topic) {
-                marked += st.mark_found(topic, v.first, v.second);
-            }
-            rb_log->info("read back {} messages ({} ours) from {} partitions of {} topics; {} "
-                         "pending rows were already in Kafka and are now marked sent",
-                         r.messages_read, r.found.size(), r.partitions, topics.size(), marked);
-            return true;
-        } catch (const store::StoreUnavailable& e) {
-            rb_log->warn("read-back failed, not producing yet: {}", e.what());
+        const auto r = reconcile::read_back(st, cfg.kafka, source, Millis(60000));
+        if (!r.ok) {
+            rb_log->warn("read-back failed, not producing yet: {}", r.error);
             return false;
         }
+        if (r.topics == 0) {
+            rb_log->info("nothing pending: no read-back needed");
+        } else {
+            rb_log->info("read back {} messages ({} ours) from {} partitions of {} topics; {} "
+                         "pending rows were already in Kafka and are now marked sent",
+                         r.messages_read, r.ours, r.partitions, r.topics, r.marked);
+        }
+        return true;
     };
 
     std::unique_ptr<leader::PgAdvisoryLease> lease;

@@ -62,7 +62,7 @@ TEST_CASE("three processes on one table: one publishes; kill it, another takes o
         ds.push_back(std::make_unique<Daemon>(std::vector<std::string>{"run", "--config", path}));
     }
     std::vector<double> takeover_ms;
-    const int kills = 4;
+    const int kills = fault_rounds(5);
     for (int round = 0; round < kills; ++round) {
         // Exactly one leader, observed several times while rows flow.
         Daemon* leader = nullptr;
@@ -120,31 +120,19 @@ TEST_CASE("three processes on one table: one publishes; kill it, another takes o
         d->signal(SIGTERM);
         CHECK(d->wait(30s) == 0);
     }
-    // Read everything back: nothing lost, per-key order kept.
-    const auto msgs = read_topic(s.kafka_bootstrap, name);
-    std::map<std::int64_t, int> copies;
-    std::map<std::string, std::int64_t> last;
-    int violations = 0, duplicates = 0;
-    for (const auto& m : msgs) {
-        if (++copies[m.outbox_id] > 1) {
-            ++duplicates;
-            continue;
-        }
-        const auto k = std::to_string(m.partition) + "/" + m.key.value_or("");
-        if (last.count(k) != 0 && last[k] > m.outbox_id) {
-            ++violations;
-        }
-        last[k] = m.outbox_id;
-    }
-    int lost = 0;
-    for (const auto& [id, st] : row_states(s.pg_dsn, table)) {
-        lost += (st.status == 1 && copies[id] == 0) ? 1 : 0;
-    }
+    // Read everything back: nothing lost, no copies, per-key order kept.
+    auto t = tally("3 outboxd, leader killed", s.kafka_bootstrap, name, table);
     std::sort(takeover_ms.begin(), takeover_ms.end());
-    WARN("leader: kills=" << kills << " rows=" << total << " lost=" << lost
-                          << " duplicates=" << duplicates << " order_violations=" << violations
-                          << " takeover_ms p50=" << takeover_ms[takeover_ms.size() / 2]
-                          << " max=" << takeover_ms.back());
-    CHECK(lost == 0);
-    CHECK(violations == 0);
+    t.rounds = kills;
+    t.takeover_p50_ms = takeover_ms[takeover_ms.size() / 2];
+    t.takeover_max_ms = takeover_ms.back();
+    report_fault_run(t);
+    WARN("leader: kills=" << kills << " rows=" << t.rows << " lost=" << t.lost << " duplicates="
+                          << t.duplicates << " order_violations=" << t.order_violations
+                          << " takeover_ms p50=" << t.takeover_p50_ms
+                          << " max=" << t.takeover_max_ms);
+    CHECK(t.lost == 0);
+    CHECK(t.duplicates == 0);
+    CHECK(t.order_violations == 0);
+    CHECK(t.wrongly_parked == 0);
 }

@@ -78,5 +78,5 @@ pid_alive() {
 # inherited file descriptor above 2, then execs CMD. Servers started this way
 # do not hold on to a caller's pipes (a `$(...)`, a test runner's output
 # pipe, a flock), which would otherwise never see EOF / never be released.
-# shellcheck disable=SC2016
+# shellcheck disable=SC2016,SC2034
 CLOSE_FDS_EXEC='for f in /proc/$$/fd/*; do f=${f##*/}; case $f in 0|1|2) ;; *) eval "exec $f>&-" ;; esac; done 2>/dev/null; exec "$@"'

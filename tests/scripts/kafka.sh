@@ -31,11 +31,16 @@ Commands:
                           node's own metadata lists all N brokers, prints the
                           bootstrap list host:port,... (also in DIR/bootstrap).
                           Already running: just prints the bootstrap list.
-  stop DIR                SIGTERM all nodes, SIGKILL after 30 s (ok if none)
+  stop DIR                SIGTERM all nodes, SIGKILL after 30 s, or 10 s after
+                          the controller majority is gone (ok if none runs)
   stop-node DIR I         graceful stop of node I (SIGTERM, SIGKILL after 30 s)
   kill-node DIR I         kill -9 node I
   start-node DIR I        start existing node I again (same ports, same data)
-                          and wait until it is back in the metadata
+                          and wait until it is back in the metadata. Needs a
+                          controller majority: with every node down, use
+                          'start' (it launches all nodes, then waits).
+  On a start/start-node failure the nodes launched by that call are killed
+  again; their logs stay.
   bootstrap DIR           print the bootstrap list
   create-topic DIR NAME PARTITIONS RF [key=value...]
                           create a topic (no-op if it exists) with topic
@@ -84,7 +89,7 @@ load_conf() {
   [ -f "$CONF" ] || die "$DIR holds no cluster (no $CONF); run 'kafka.sh start $DIR' first"
   # shellcheck disable=SC1090
   . "$CONF"
-  [ -n "${NODES:-}" ] && [ -n "${CLUSTER_ID:-}" ] || die "$CONF is incomplete"
+  if [ -z "${NODES:-}" ] || [ -z "${CLUSTER_ID:-}" ]; then die "$CONF is incomplete"; fi
 }
 
 port_of() { local v="PORT_$1"; echo "${!v}"; }
@@ -92,8 +97,9 @@ cport_of() { local v="CPORT_$1"; echo "${!v}"; }
 node_dir() { echo "$DIR/node-$1"; }
 
 check_node_arg() {
-  [[ "${1:-}" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le "$NODES" ] ||
+  if ! [[ "${1:-}" =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ] || [ "$1" -gt "$NODES" ]; then
     die "node must be 1..$NODES, got '${1:-}'"
+  fi
 }
 
 bootstrap_list() {
@@ -183,6 +189,8 @@ write_log4j() {
 # nothing on the terminal.
 status = warn
 name = outboxd-test-broker
+# Keep logging during the JVM shutdown (Kafka logs its shutdown steps).
+shutdownHook = disable
 
 appender.server.type = RollingFile
 appender.server.name = SERVER
@@ -298,7 +306,7 @@ launch_node() {
     port_listening "$p" && die "port $p of node $i is in use by another process; stop it or use a fresh DIR"
   done
   rm -f "$pidfile"
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086,SC2016
   (
     cd "$nd"
     exec setsid bash -c 'echo $$ >"$1"; shift; '"$CLOSE_FDS_EXEC" _ "$pidfile" \
@@ -309,6 +317,7 @@ launch_node() {
       -Dkafka.logs.dir="$nd/logs" \
       -cp "$LIBS/*" kafka.Kafka "$nd/server.properties"
   ) </dev/null >>"$nd/logs/stdout.log" 2>&1 9>&- &
+  disown "$!" 2>/dev/null || true   # no "Killed" job notices from this shell
   local t
   for ((t = 0; t < 100; t++)); do
     [ -s "$pidfile" ] && return 0
@@ -341,6 +350,7 @@ wait_nodes_ready() {
     for i in "$@"; do
       if ! node_running "$i"; then
         log_tail "$i"
+        stop_nodes KILL "$@"
         die "node $i exited during startup (logs in $(node_dir "$i")/logs)"
       fi
       if ! v="$(view "$(port_of "$i")")"; then
@@ -357,7 +367,9 @@ wait_nodes_ready() {
     [ "${#pending[@]}" -eq 0 ] && return 0
     if [ "$SECONDS" -ge "$deadline" ]; then
       for i in "${pending[@]}"; do log_tail "$i"; done
-      die "node(s) ${pending[*]} not ready after ${READY_TIMEOUT}s (metadata must list brokers ${expected[*]})"
+      warn "node(s) ${pending[*]} not ready after ${READY_TIMEOUT}s (metadata must list brokers ${expected[*]}); stopping node(s) $* again"
+      stop_nodes KILL "$@"
+      die "startup failed (logs in $DIR/node-*/logs)"
     fi
     sleep 0.5
   done
@@ -376,16 +388,31 @@ stop_nodes() {
   done
   [ "${#pids[@]}" -gt 0 ] || return 0
   deadline=$((SECONDS + STOP_TIMEOUT))
-  local p left
+  local p left alive j quorum_lost=0
   while :; do
     left=()
     for p in "${pids[@]}"; do
       pid_alive "${p%%:*}" && left+=("$p")
     done
     [ "${#left[@]}" -eq 0 ] && break
+    if [ "$sig" = TERM ] && [ "$NODES" -gt 1 ] && [ "$quorum_lost" -eq 0 ]; then
+      # The last Raft leader standing waits for acknowledgements from voters
+      # that are gone: it normally gives up after ~5 s, but was also seen
+      # hanging until SIGKILL. Give it 10 s once the majority is gone.
+      alive=0
+      for ((j = 1; j <= NODES; j++)); do node_running "$j" && alive=$((alive + 1)); done
+      if [ "$alive" -lt $((NODES / 2 + 1)) ]; then
+        quorum_lost=1
+        [ "$deadline" -le $((SECONDS + 10)) ] || deadline=$((SECONDS + 10))
+      fi
+    fi
     if [ "$SECONDS" -ge "$deadline" ]; then
       for p in "${left[@]}"; do
-        warn "node ${p#*:} (pid ${p%%:*}) did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
+        if [ "$quorum_lost" -eq 1 ]; then
+          warn "node ${p#*:} (pid ${p%%:*}) still running 10 s after the controller majority was gone; sending SIGKILL"
+        else
+          warn "node ${p#*:} (pid ${p%%:*}) did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
+        fi
         kill -KILL "${p%%:*}" 2>/dev/null || true
       done
       deadline=$((SECONDS + 10))

@@ -1,53 +1,108 @@
 #!/usr/bin/env bash
-# Starts or stops the services the integration tests, the demo and the
-# benchmark use: a throw-away PostgreSQL (pg.sh) and a one-node Kafka
-# (kafka.sh), both on loopback, both under DIR.
-#
-#   services.sh start DIR   start both (idempotent); writes DIR/env and prints it:
-#                             OUTBOXD_TEST_PG_DSN=...
-#                             OUTBOXD_TEST_KAFKA_BOOTSTRAP=...
-#                             OUTBOXD_TEST_SERVICES_DIR=DIR
-#   services.sh stop DIR    stop both (ok if not running)
+# Starts/stops the real services the integration tests, the demo and the
+# benchmark use: PostgreSQL (DIR/pg, via pg.sh) and a 1-node Kafka
+# (DIR/kafka, via kafka.sh). See --help.
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
+
 PROG=services.sh
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/scripts/common.sh
+. "$SCRIPTS/common.sh"
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  cat <<'EOF'
+Usage: tests/scripts/services.sh COMMAND DIR
+
+Commands:
+  start DIR   start PostgreSQL in DIR/pg and a 1-node Kafka in DIR/kafka (in
+              parallel; both idempotent), write DIR/env and print it:
+                OUTBOXD_TEST_PG_DSN=host=127.0.0.1 port=P dbname=outboxd user=postgres
+                OUTBOXD_TEST_KAFKA_BOOTSTRAP=127.0.0.1:K
+                OUTBOXD_TEST_SERVICES_DIR=DIR
+              DIR/env is plain KEY=VALUE lines (value = rest of the line,
+              unquoted; the DSN contains spaces). DIR/env.sh holds the same
+              as quoted `export` lines for shells: `. DIR/env.sh`.
+  stop DIR    stop Kafka and PostgreSQL (ok if not running / DIR missing);
+              removes DIR/env and DIR/env.sh
+  env DIR     print DIR/env
+
+Run as root, PostgreSQL runs as OS user postgres: DIR is made
+world-traversable, and its ancestors must be too (e.g. use /tmp, not /root).
+For a 3-node Kafka or failure injection use kafka.sh / pg.sh directly.
+EOF
 }
 
-[ $# -ge 1 ] || { usage >&2; exit 2; }
-case "$1" in
-  -h | --help) usage; exit 0 ;;
-esac
-[ $# -eq 2 ] || { usage >&2; exit 2; }
-cmd="$1"
-dir="$2"
-case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+cmd_start() {
+  mkdir -p "$DIR"
+  # The postgres OS user must be able to enter DIR to reach DIR/pg.
+  [ "$(id -u)" -ne 0 ] || chmod a+rx "$DIR"
 
-case "$cmd" in
-  start)
-    mkdir -p "$dir"
-    dsn="$("$HERE/pg.sh" start "$dir/pg" | tail -n 1)"
-    bootstrap="$("$HERE/kafka.sh" start "$dir/kafka" | tail -n 1)"
-    {
-      echo "OUTBOXD_TEST_PG_DSN=$dsn"
-      echo "OUTBOXD_TEST_KAFKA_BOOTSTRAP=$bootstrap"
-      echo "OUTBOXD_TEST_SERVICES_DIR=$dir"
-    } >"$dir/env.tmp"
-    mv "$dir/env.tmp" "$dir/env"
-    cat "$dir/env"
-    ;;
-  stop)
-    rc=0
-    if [ -d "$dir/kafka" ]; then "$HERE/kafka.sh" stop "$dir/kafka" >/dev/null || rc=1; fi
-    if [ -d "$dir/pg" ]; then "$HERE/pg.sh" stop "$dir/pg" >/dev/null || rc=1; fi
-    rm -f "$dir/env"
-    exit "$rc"
-    ;;
-  *)
-    echo "$PROG: unknown command '$cmd'" >&2
-    usage >&2
-    exit 2
-    ;;
-esac
+  local kout="$DIR/.kafka-start.out" kpid pg_dsn bootstrap krc=0
+  "$SCRIPTS/kafka.sh" start "$DIR/kafka" --nodes 1 >"$kout" &
+  kpid=$!
+  if ! pg_dsn="$("$SCRIPTS/pg.sh" start "$DIR/pg")"; then
+    wait "$kpid" || true
+    die "PostgreSQL did not start (see messages above; log: $DIR/pg/postgresql.log)"
+  fi
+  wait "$kpid" || krc=$?
+  [ "$krc" -eq 0 ] || die "Kafka did not start (see messages above; logs: $DIR/kafka/node-1/logs)"
+  bootstrap="$(tail -n 1 "$kout")"
+  rm -f "$kout"
+  if [ -z "$pg_dsn" ] || [ -z "$bootstrap" ]; then die "empty DSN or bootstrap list"; fi
+
+  {
+    echo "OUTBOXD_TEST_PG_DSN=$pg_dsn"
+    echo "OUTBOXD_TEST_KAFKA_BOOTSTRAP=$bootstrap"
+    echo "OUTBOXD_TEST_SERVICES_DIR=$DIR"
+  } >"$DIR/env.tmp"
+  {
+    printf "export OUTBOXD_TEST_PG_DSN='%s'\n" "$pg_dsn"
+    printf "export OUTBOXD_TEST_KAFKA_BOOTSTRAP='%s'\n" "$bootstrap"
+    printf "export OUTBOXD_TEST_SERVICES_DIR='%s'\n" "$DIR"
+  } >"$DIR/env.sh.tmp"
+  mv -f "$DIR/env.sh.tmp" "$DIR/env.sh"
+  mv -f "$DIR/env.tmp" "$DIR/env"
+  cat "$DIR/env"
+}
+
+cmd_stop() {
+  [ -d "$DIR" ] || return 0
+  local rc=0
+  if [ -d "$DIR/kafka" ]; then
+    "$SCRIPTS/kafka.sh" stop "$DIR/kafka" || rc=1
+  fi
+  if [ -d "$DIR/pg" ]; then
+    "$SCRIPTS/pg.sh" stop "$DIR/pg" || rc=1
+  fi
+  # A stale env file would point the tests at services that are gone.
+  rm -f "$DIR/env" "$DIR/env.sh"
+  [ "$rc" -eq 0 ] || die "stopping some service failed (see above)"
+}
+
+cmd_env() {
+  [ -f "$DIR/env" ] || die "no $DIR/env; run 'services.sh start $DIR' first"
+  cat "$DIR/env"
+}
+
+main() {
+  case "${1:-}" in
+    -h|--help|help) usage; exit 0 ;;
+    "") usage >&2; exit 2 ;;
+  esac
+  local cmd="$1"
+  shift
+  case "${1:-}" in -h|--help) usage; exit 0 ;; esac
+  [ -n "${1:-}" ] || die "missing DIR (see --help)"
+  DIR="$(abs_path "$1")"
+  DIR="${DIR%/}"
+  shift
+  [ $# -eq 0 ] || die "unexpected arguments: $* (see --help)"
+  case "$cmd" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    env) cmd_env ;;
+    *) die "unknown command '$cmd' (see --help)" ;;
+  esac
+}
+
+main "$@"

@@ -337,6 +337,90 @@ std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string
     return out;
 }
 
+int partition_leader(const std::string& bootstrap, const std::string& topic, int partition) {
+    char err[512];
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, base_conf(bootstrap), err, sizeof err);
+    if (rk == nullptr) {
+        throw std::runtime_error(err);
+    }
+    int leader = -1;
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md->topic_cnt == 1) {
+            for (int p = 0; p < md->topics[0].partition_cnt; ++p) {
+                if (md->topics[0].partitions[p].id == partition) {
+                    leader = md->topics[0].partitions[p].leader;
+                }
+            }
+        }
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return leader;
+}
+
+void report_fault_run(const FaultReport& r) {
+    const char* path = std::getenv("OUTBOXD_FAULT_REPORT");
+    if (path == nullptr || *path == '\0') {
+        return;
+    }
+    std::ofstream out(path, std::ios::app);
+    out << "{\"scenario\":\"" << r.scenario << "\",\"rounds\":" << r.rounds
+        << ",\"rows\":" << r.rows << ",\"lost\":" << r.lost << ",\"duplicates\":" << r.duplicates
+        << ",\"order_violations\":" << r.order_violations
+        << ",\"wrongly_parked\":" << r.wrongly_parked
+        << ",\"takeover_p50_ms\":" << r.takeover_p50_ms
+        << ",\"takeover_max_ms\":" << r.takeover_max_ms << "}\n";
+}
+
+FaultReport tally(const std::string& scenario,
+                  const std::string& bootstrap,
+                  const std::string& topic,
+                  const config::Postgres& table) {
+    const auto msgs = read_topic(bootstrap, topic);
+    const auto states = row_states(services().pg_dsn, table);
+    std::map<std::int64_t, int> copies;
+    std::map<std::string, std::int64_t> last_per_key;
+    FaultReport t;
+    t.scenario = scenario;
+    t.rows = static_cast<int>(states.size());
+    for (const auto& m : msgs) {
+        if (++copies[m.outbox_id] > 1) {
+            ++t.duplicates;
+            continue;
+        }
+        if (m.key) {
+            const std::string k = std::to_string(m.partition) + "/" + *m.key;
+            auto it = last_per_key.find(k);
+            if (it != last_per_key.end() && it->second > m.outbox_id) {
+                ++t.order_violations;
+            }
+            last_per_key[k] = m.outbox_id;
+        }
+    }
+    for (const auto& [id, st] : states) {
+        if ((st.status == 1 && copies[id] == 0) || st.status == 0) {
+            ++t.lost;
+        }
+        if (st.status == 2) {
+            ++t.wrongly_parked;
+        }
+    }
+    return t;
+}
+
+int fault_rounds(int fallback) {
+    const char* v = std::getenv("OUTBOXD_FAULT_ROUNDS");
+    return v != nullptr && *v != '\0' ? std::stoi(v) : fallback;
+}
+
+int outage_seconds(int fallback) {
+    const char* v = std::getenv("OUTBOXD_OUTAGE_SECONDS");
+    return v != nullptr && *v != '\0' ? std::stoi(v) : fallback;
+}
+
 std::string outboxd_binary() {
     return OUTBOXD_TEST_BINARY;
 }

@@ -95,6 +95,40 @@ struct Consumed {
 // Every message now in the topic, per partition in offset order.
 std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string& topic);
 
+// Broker id leading `partition` of `topic`, or -1.
+int partition_leader(const std::string& bootstrap, const std::string& topic, int partition);
+
+// ---- fault-run evidence --------------------------------------------------
+
+// One scenario's result. Appended as a JSON line to $OUTBOXD_FAULT_REPORT
+// when set (tests/faults/run.sh collects them into the reliability table).
+struct FaultReport {
+    std::string scenario;
+    int rounds = 0;
+    int rows = 0;
+    int lost = 0;
+    int duplicates = 0;
+    int order_violations = 0;
+    int wrongly_parked = 0;
+    double takeover_p50_ms = -1;
+    double takeover_max_ms = -1;
+};
+void report_fault_run(const FaultReport& r);
+
+// Reads the whole topic and the whole table and counts what went wrong:
+// lost = rows at 1 missing from Kafka + rows still at 0; duplicates = extra
+// copies of an outbox-id; order violations = per key, first copies out of
+// id order; wrongly parked = rows at 2 (the fault runs have no bad rows).
+FaultReport tally(const std::string& scenario,
+                  const std::string& bootstrap,
+                  const std::string& topic,
+                  const config::Postgres& table);
+
+// Number of fault rounds: `fallback`, or $OUTBOXD_FAULT_ROUNDS (long mode).
+int fault_rounds(int fallback);
+// Seconds for an outage: `fallback`, or $OUTBOXD_OUTAGE_SECONDS (long mode).
+int outage_seconds(int fallback);
+
 // ---- the daemon ----------------------------------------------------------
 
 std::string outboxd_binary();

@@ -1,0 +1,51 @@
+#include "reconcile/read_back.h"
+
+#include "publish/tail_reader.h"
+
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace outboxd::reconcile {
+
+ReadBackResult read_back(store::PgOutboxStore& store,
+                         const config::Kafka& kafka,
+                         const std::string& source,
+                         std::chrono::milliseconds timeout) {
+    ReadBackResult out;
+    try {
+        const auto oldest = store.oldest_pending_created_ms();
+        if (!oldest) {
+            out.ok = true; // nothing pending: nothing can be in the gap
+            return out;
+        }
+        const auto topics = store.pending_topics();
+        out.topics = topics.size();
+        const auto r =
+            publish::read_tail(kafka, topics, *oldest - kClockSkew.count(), source, timeout);
+        out.messages_read = r.messages_read;
+        out.partitions = r.partitions;
+        out.ours = r.found.size();
+        if (!r.ok) {
+            out.error = r.error;
+            return out;
+        }
+        std::map<std::string,
+                 std::pair<std::vector<std::int64_t>, std::vector<std::optional<std::string>>>>
+            by_topic;
+        for (const auto& f : r.found) {
+            by_topic[f.topic].first.push_back(f.id);
+            by_topic[f.topic].second.push_back(f.key);
+        }
+        for (const auto& [topic, v] : by_topic) {
+            out.marked += store.mark_found(topic, v.first, v.second);
+        }
+        out.ok = true;
+    } catch (const store::StoreUnavailable& e) {
+        out.error = e.what();
+    }
+    return out;
+}
+
+} // namespace outboxd::reconcile
