@@ -60,7 +60,7 @@ int max_attempts(const outboxd::config::Postgres& t) {
 
 } // namespace
 
-TEST_CASE("3 brokers, RF 3, min ISR 2: leader killed, then a second broker, then both back",
+TEST_CASE("3 brokers, RF 3, min ISR 2: leader killed, a second broker stopped, both back",
           "[integration][cluster]") {
     const auto& s = services();
     const std::string dir = "/tmp/" + unique_name("cluster3");
@@ -98,10 +98,13 @@ TEST_CASE("3 brokers, RF 3, min ISR 2: leader killed, then a second broker, then
     REQUIRE(
         eventually([&] { return status_counts(s.pg_dsn, table)[1] > after_first + 500; }, 120s));
 
-    // 2. A second broker dies: only one replica is left, below min ISR 2.
-    // Writes must block (NOT_ENOUGH_REPLICAS or time-outs), never count.
+    // 2. A second broker stops: only one replica is left, below min ISR 2.
+    // Writes must block with NOT_ENOUGH_REPLICAS and never count. (A graceful
+    // stop: it leaves the ISR first. Killing two of three combined nodes
+    // would also lose the KRaft quorum, and writes would block with
+    // time-outs instead: equally transient, but not the case to prove.)
     const int second = leader % 3 + 1;
-    script("kafka.sh kill-node " + dir + " " + std::to_string(second));
+    script("kafka.sh stop-node " + dir + " " + std::to_string(second));
     std::this_thread::sleep_for(15s);
     CHECK(max_attempts(table) == 0);
     CHECK(status_counts(s.pg_dsn, table)[2] == 0);

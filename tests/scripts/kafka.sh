@@ -39,14 +39,15 @@ Commands:
                           and wait until it is back in the metadata. Needs a
                           controller majority: with every node down, use
                           'start' (it launches all nodes, then waits).
-  On a start/start-node failure the nodes launched by that call are killed
-  again; their logs stay.
   bootstrap DIR           print the bootstrap list
   create-topic DIR NAME PARTITIONS RF [key=value...]
                           create a topic (no-op if it exists) with topic
                           configs, e.g. min.insync.replicas=2; waits until
                           every running node reports it with leaders
   status DIR              one line per node: I PORT running|stopped
+
+On a start/start-node failure the nodes launched by that call are killed
+again; their logs stay.
 
 Settings: 1 node: internal topics RF 1 / min ISR 1. 3 nodes:
 default.replication.factor=3, min.insync.replicas=2,
