@@ -28,16 +28,16 @@ trap cleanup EXIT
 "$ROOT/tests/scripts/services.sh" start "$SERVICES" >/dev/null
 
 export OUTBOXD_TEST_SERVICES_DIR="$SERVICES"
-export OUTBOXD_FAULT_REPORT="$WORK/report.jsonl"
+export OUTBOXD_TEST_FAULT_REPORT="$WORK/report.jsonl"
 if [ "$MODE" = long ]; then
-  export OUTBOXD_FAULT_ROUNDS=200 OUTBOXD_OUTAGE_SECONDS=600
+  export OUTBOXD_TEST_FAULT_ROUNDS=200 OUTBOXD_TEST_OUTAGE_SECONDS=600
 fi
 
 rc=0
 for tag in crash pg-terminate fatal sigterm outage leader cluster pg-restart; do
   echo "== scenario [$tag]"
   if [ "$tag" = leader ] && [ "$MODE" = long ]; then
-    OUTBOXD_FAULT_ROUNDS=10 "$BUILD_DIR/tests/integration/integration_tests" "[$tag]" || rc=1
+    OUTBOXD_TEST_FAULT_ROUNDS=10 "$BUILD_DIR/tests/integration/integration_tests" "[$tag]" || rc=1
   else
     "$BUILD_DIR/tests/integration/integration_tests" "[$tag]" || rc=1
   fi
@@ -46,7 +46,7 @@ done
 echo
 echo "| scenario | rounds | rows | lost | duplicates | order violations | wrongly parked | takeover p50 / max |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-python3 - "$OUTBOXD_FAULT_REPORT" <<'PY'
+python3 - "$OUTBOXD_TEST_FAULT_REPORT" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
     r = json.loads(line)

@@ -119,7 +119,7 @@ TEST_CASE("3 brokers, RF 3, min ISR 2: leader killed, a second broker stopped, b
     d.signal(SIGTERM);
     CHECK(d.wait(30s) == 0);
     CHECK(max_attempts(table) == 0);
-    auto t = tally("3 brokers: leader then second broker killed", bootstrap, name, table);
+    auto t = tally("3 brokers: leader killed, second stopped", bootstrap, name, table);
     t.rounds = 1;
     report_fault_run(t);
     WARN("cluster: rows=" << t.rows << " lost=" << t.lost << " duplicates=" << t.duplicates

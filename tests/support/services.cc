@@ -320,7 +320,11 @@ std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string
                                         ? std::string(static_cast<const char*>(val), size)
                                         : std::string();
                     if (std::string(name) == "outbox-id") {
-                        c.outbox_id = std::stoll(v);
+                        try {
+                            c.outbox_id = std::stoll(v);
+                        } catch (const std::exception&) {
+                            c.outbox_id = -1; // another producer's header, not a row id
+                        }
                     }
                     c.headers.emplace_back(name, v);
                 }
@@ -335,6 +339,43 @@ std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string
         throw std::runtime_error("reading " + topic + " did not reach the end in 60 s");
     }
     return out;
+}
+
+void produce_raw(const std::string& bootstrap,
+                 const std::string& topic,
+                 const std::vector<RawMessage>& messages) {
+    char err[512];
+    rd_kafka_conf_t* conf = base_conf(bootstrap);
+    rd_kafka_conf_set(conf, "acks", "all", err, sizeof err);
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (rk == nullptr) {
+        throw std::runtime_error(err);
+    }
+    for (const auto& m : messages) {
+        rd_kafka_headers_t* hdrs = rd_kafka_headers_new(m.headers.size());
+        for (const auto& [n, v] : m.headers) {
+            rd_kafka_header_add(hdrs, n.data(), static_cast<ssize_t>(n.size()), v.data(),
+                                static_cast<ssize_t>(v.size()));
+        }
+        void* key = m.key ? const_cast<char*>(m.key->data()) : nullptr;
+        const size_t key_len = m.key ? m.key->size() : 0;
+        void* value = const_cast<char*>(m.value.data());
+        const size_t value_len = m.value.size();
+        const auto e = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_headers_destroy(hdrs);
+            rd_kafka_destroy(rk);
+            throw std::runtime_error(std::string("produce_raw: ") + rd_kafka_err2str(e));
+        }
+    }
+    const auto f = rd_kafka_flush(rk, 30000);
+    rd_kafka_destroy(rk);
+    if (f != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw std::runtime_error("produce_raw: flush timed out");
+    }
 }
 
 int partition_leader(const std::string& bootstrap, const std::string& topic, int partition) {
@@ -362,7 +403,7 @@ int partition_leader(const std::string& bootstrap, const std::string& topic, int
 }
 
 void report_fault_run(const FaultReport& r) {
-    const char* path = std::getenv("OUTBOXD_FAULT_REPORT");
+    const char* path = std::getenv("OUTBOXD_TEST_FAULT_REPORT");
     if (path == nullptr || *path == '\0') {
         return;
     }
@@ -412,12 +453,12 @@ FaultReport tally(const std::string& scenario,
 }
 
 int fault_rounds(int fallback) {
-    const char* v = std::getenv("OUTBOXD_FAULT_ROUNDS");
+    const char* v = std::getenv("OUTBOXD_TEST_FAULT_ROUNDS");
     return v != nullptr && *v != '\0' ? std::stoi(v) : fallback;
 }
 
 int outage_seconds(int fallback) {
-    const char* v = std::getenv("OUTBOXD_OUTAGE_SECONDS");
+    const char* v = std::getenv("OUTBOXD_TEST_OUTAGE_SECONDS");
     return v != nullptr && *v != '\0' ? std::stoi(v) : fallback;
 }
 

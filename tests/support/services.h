@@ -95,12 +95,23 @@ struct Consumed {
 // Every message now in the topic, per partition in offset order.
 std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string& topic);
 
+// Produces messages straight to Kafka, as another producer would (acks=all,
+// waits for every delivery). Headers are (name, value) pairs.
+struct RawMessage {
+    std::optional<std::string> key;
+    std::string value;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+void produce_raw(const std::string& bootstrap,
+                 const std::string& topic,
+                 const std::vector<RawMessage>& messages);
+
 // Broker id leading `partition` of `topic`, or -1.
 int partition_leader(const std::string& bootstrap, const std::string& topic, int partition);
 
 // ---- fault-run evidence --------------------------------------------------
 
-// One scenario's result. Appended as a JSON line to $OUTBOXD_FAULT_REPORT
+// One scenario's result. Appended as a JSON line to $OUTBOXD_TEST_FAULT_REPORT
 // when set (tests/faults/run.sh collects them into the reliability table).
 struct FaultReport {
     std::string scenario;
@@ -124,9 +135,9 @@ FaultReport tally(const std::string& scenario,
                   const std::string& topic,
                   const config::Postgres& table);
 
-// Number of fault rounds: `fallback`, or $OUTBOXD_FAULT_ROUNDS (long mode).
+// Number of fault rounds: `fallback`, or $OUTBOXD_TEST_FAULT_ROUNDS (long mode).
 int fault_rounds(int fallback);
-// Seconds for an outage: `fallback`, or $OUTBOXD_OUTAGE_SECONDS (long mode).
+// Seconds for an outage: `fallback`, or $OUTBOXD_TEST_OUTAGE_SECONDS (long mode).
 int outage_seconds(int fallback);
 
 // ---- the daemon ----------------------------------------------------------
