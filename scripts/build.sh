@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Configures and builds outboxd into BUILD_DIR (default build/).
-#   OUTBOXD_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer build (default dir build-asan/)
+#   OUTBOXD_TEST_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer build (default dir build-asan/)
+#   (OUTBOXD_TEST_*: the daemon rejects other unknown OUTBOXD_* variables, and
+#   the tests' daemons inherit this environment.)
 #   BUILD_TYPE=...      CMake build type (default RelWithDebInfo)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-SANITIZE="${OUTBOXD_SANITIZE:-0}"
+SANITIZE="${OUTBOXD_TEST_SANITIZE:-0}"
 if [ "$SANITIZE" = "1" ]; then
   BUILD_DIR="${BUILD_DIR:-$ROOT/build-asan}"
 else

@@ -3,10 +3,14 @@
 # installs packages, fetches the Kafka broker jars, builds with -Werror,
 # then runs every test through ctest. ctest starts and stops the local
 # PostgreSQL and Kafka itself (the `services` fixture).
-#   OUTBOXD_SANITIZE=1 scripts/test.sh   same, under ASan/UBSan
-#   scripts/test.sh -L unit              extra arguments go to ctest
+#   scripts/test.sh --sanitize           same, under ASan/UBSan (build-asan/)
+#   scripts/test.sh -L unit              other arguments go to ctest
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+if [ "${1:-}" = "--sanitize" ]; then
+  export OUTBOXD_TEST_SANITIZE=1
+  shift
+fi
 
 "$ROOT/scripts/install-deps.sh"
 "$ROOT/tests/kafka/fetch-kafka.sh" >/dev/null
