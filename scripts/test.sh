@@ -17,6 +17,7 @@ fi
 BUILD_DIR="$("$ROOT/scripts/build.sh" | tail -n 1)"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 cd "$BUILD_DIR"
 exec ctest --output-on-failure --timeout 900 -j2 "$@"
