@@ -25,7 +25,7 @@ if [ "${OUTBOXD_DEMO_KEEP:-0}" != "1" ]; then
   trap '"$ROOT/tests/scripts/services.sh" stop "$RUN_DIR/services" >/dev/null 2>&1 || true' EXIT
 fi
 # shellcheck disable=SC1091
-. "$RUN_DIR/services/env"
+. "$RUN_DIR/services/env.sh"
 DSN="$OUTBOXD_TEST_PG_DSN"
 BOOTSTRAP="$OUTBOXD_TEST_KAFKA_BOOTSTRAP"
 echo "PostgreSQL: $DSN"
