@@ -14,10 +14,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${OUTBOXD_BUILD_DIR:-$ROOT/build}"
 SERVICES_SH="$ROOT/tests/scripts/services.sh"
 
+# Build output goes to stderr: stdout is the benchmark's table and JSON line.
 if [ ! -f "$BUILD/build.ninja" ]; then
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DOUTBOXD_BENCH=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DOUTBOXD_BENCH=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
 fi
-ninja -C "$BUILD" outboxd outboxd_bench
+ninja -C "$BUILD" outboxd outboxd_bench >&2
 
 started_dir=""
 stop_services() {

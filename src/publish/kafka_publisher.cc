@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <unordered_set>
 
 namespace outboxd::publish {
 
@@ -17,6 +18,7 @@ struct KafkaPublisher::State {
     bool fatal = false;
     std::string fatal_reason;
     std::shared_ptr<spdlog::logger> log = outboxd::log::get("publish");
+    std::unordered_set<std::string> known_topics; // metadata already asked for
 };
 
 namespace {
@@ -191,6 +193,20 @@ ProduceResult KafkaPublisher::produce(const Message& m) {
                             static_cast<ssize_t>(source_.size()));
     }
     const std::string topic(m.topic);
+    if (state_->known_topics.insert(topic).second) {
+        // First message to this topic from this producer: ask for its
+        // metadata now. Otherwise librdkafka 2.0.2 may look the topic up only
+        // on its 1 s refresh tick, and the first message waits that long.
+        rd_kafka_topic_t* rkt = rd_kafka_topic_new(state_->rk, topic.c_str(), nullptr);
+        const rd_kafka_metadata_t* md = nullptr;
+        if (rkt != nullptr
+            && rd_kafka_metadata(state_->rk, 0, rkt, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_metadata_destroy(md);
+        }
+        if (rkt != nullptr) {
+            rd_kafka_topic_destroy(rkt);
+        }
+    }
     // The RD_KAFKA_V_* macros paste their arguments unparenthesised: keep
     // them plain variables.
     void* key = m.key ? const_cast<char*>(m.key->data()) : nullptr;
