@@ -134,6 +134,7 @@ int cmd_migrate(const config::Config& cfg) {
 }
 
 int cmd_check(const config::Config& cfg) {
+    // `check` is read-only: it never takes the lock, it only says who holds it.
     int problems = 0;
     std::cout << "config: ok\n";
     store::PgOutboxStore st(cfg.postgres);
@@ -142,6 +143,16 @@ int cmd_check(const config::Config& cfg) {
         st.verify();
         topics = topics_to_audit(cfg, st);
         std::cout << "postgres: ok (table " << table_name(cfg) << ")\n";
+        if (cfg.leader.enabled) {
+            const auto key = cfg.leader.lock_key != 0
+                                 ? cfg.leader.lock_key
+                                 : leader::lock_key_for(cfg.postgres.schema, cfg.postgres.table);
+            const auto holder = leader::describe_holder(cfg.postgres.dsn, key);
+            std::cout << "leader: "
+                      << (holder.empty() ? "none (no outboxd is publishing from this table)"
+                                         : "publishing from " + holder)
+                      << " (lock key " << key << ")\n";
+        }
     } catch (const std::exception& e) {
         std::cout << "postgres: FAILED: " << e.what() << "\n";
         ++problems;

@@ -24,6 +24,32 @@ std::string with_keepalives(const std::string& dsn) {
     return dsn + " keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3";
 }
 
+namespace {
+
+// Advisory locks on a bigint key show in pg_locks as classid (high 32 bits)
+// and objid (low 32 bits), with objsubid 1.
+constexpr const char* kHolderQuery =
+    "SELECT l.pid, coalesce(a.client_addr::text, 'local'), coalesce(a.application_name, '') "
+    "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
+    "'advisory' AND l.granted AND l.objsubid = 1 AND ((l.classid::bigint << 32) | "
+    "l.objid::bigint) = $1 LIMIT 1";
+
+std::string holder_text(const pqxx::result& r) {
+    if (r.empty()) {
+        return {};
+    }
+    return "backend pid " + std::string(r[0][0].c_str()) + " (client " + r[0][1].c_str()
+           + ", application " + r[0][2].c_str() + ")";
+}
+
+} // namespace
+
+std::string describe_holder(const std::string& dsn, std::int64_t key) {
+    pqxx::connection c(store::with_application_name(dsn, "outboxd-check"));
+    pqxx::nontransaction tx(c);
+    return holder_text(tx.exec_params(kHolderQuery, key));
+}
+
 PgAdvisoryLease::PgAdvisoryLease(std::string dsn, std::int64_t key)
     : dsn_(std::move(dsn))
     , key_(key) {}
@@ -56,14 +82,8 @@ bool PgAdvisoryLease::try_acquire() {
             return true;
         }
         // Say who holds it, for the standby's log line.
-        auto who = tx.exec_params(
-            "SELECT l.pid, coalesce(a.client_addr::text, 'local') FROM pg_locks l LEFT JOIN "
-            "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-            "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 LIMIT 1",
-            key_);
-        problem_ = who.empty() ? "lock held by another session"
-                               : "lock held by backend pid " + std::string(who[0][0].c_str())
-                                     + " (client " + who[0][1].c_str() + ")";
+        const auto who = holder_text(tx.exec_params(kHolderQuery, key_));
+        problem_ = who.empty() ? "lock held by another session" : "lock held by " + who;
         return false;
     } catch (const std::exception& e) {
         problem_ = std::string("lock session failed: ") + e.what();

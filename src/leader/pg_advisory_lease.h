@@ -39,6 +39,11 @@ private:
     std::string problem_;
 };
 
+// Who holds the lease for `key` now, for `outboxd check`: "backend pid 42
+// (client 10.0.0.5, application outboxd-leader)", or "" when nobody does.
+// Throws std::exception when the database cannot be asked.
+std::string describe_holder(const std::string& dsn, std::int64_t key);
+
 // The DSN with TCP keepalive settings added (when the DSN sets none), so the
 // server notices a vanished leader and frees its lock: idle 5 s, then 3
 // probes 2 s apart.

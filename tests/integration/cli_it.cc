@@ -86,6 +86,7 @@ TEST_CASE("check: both services reachable, topic durability reported", "[integra
     CHECK(rc == 0); // weak topics are warnings unless require_durable_topics
     CHECK(contains(out, "postgres: ok"));
     CHECK(contains(out, "kafka: ok"));
+    CHECK(contains(out, "leader: none (no outboxd is publishing from this table)"));
     CHECK(contains(out, "topic " + name + ": warning: replication factor 1 < 2"));
     CHECK(contains(out, "min.insync.replicas 1 < 2"));
 

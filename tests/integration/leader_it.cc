@@ -112,6 +112,14 @@ TEST_CASE("three processes on one table: one publishes; kill it, another takes o
             }
         }
     }
+    // `check` says who publishes, without taking the lock itself.
+    {
+        auto [rc, out] = run_outboxd({"check", "--config", path});
+        INFO(out);
+        CHECK(rc == 0);
+        CHECK(out.find("leader: publishing from backend pid") != std::string::npos);
+        CHECK(out.find("application outboxd-leader") != std::string::npos);
+    }
     stop = true;
     inserter.join();
     const int total = inserted;
