@@ -14,45 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Inserts 20 rows every ~10 ms over 10 keys until stopped; rides out a
-// database restart by retrying the same rows.
-class SteadyLoad {
-public:
-    SteadyLoad(const outboxd::config::Postgres& table, const std::string& topic)
-        : thread_([this, table, topic] {
-            int n = 0;
-            while (!stop_) {
-                std::vector<NewRow> rows;
-                for (int k = 0; k < 20; ++k) {
-                    rows.push_back({topic, "key-" + std::to_string((n + k) % 10),
-                                    "p" + std::to_string(n + k), std::nullopt});
-                }
-                try {
-                    insert_rows(services().pg_dsn, table, rows);
-                    n += 20;
-                    inserted_ = n;
-                } catch (const std::exception&) {
-                    std::this_thread::sleep_for(100ms);
-                    continue;
-                }
-                std::this_thread::sleep_for(10ms);
-            }
-        }) {}
-    ~SteadyLoad() { stop(); }
-    int stop() {
-        stop_ = true;
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-        return inserted_;
-    }
-
-private:
-    std::atomic<bool> stop_{false};
-    std::atomic<int> inserted_{0};
-    std::thread thread_;
-};
-
 int max_attempts(const outboxd::config::Postgres& t) {
     return std::stoi(
         sql_value(services().pg_dsn, "SELECT coalesce(max(attempts), 0) FROM " + t.table));
@@ -87,7 +48,7 @@ TEST_CASE("3 brokers, RF 3, min ISR 2: leader killed, a second broker stopped, b
     Daemon d({"run", "--config", write_config(c)});
     REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 60s));
 
-    SteadyLoad load(table, name);
+    RowInserter load(table, name, 100000000, 20);
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] > 500; }, 60s));
 
     // 1. The partition leader dies: a follower takes over, rows keep flowing.
@@ -144,7 +105,7 @@ TEST_CASE("PostgreSQL restarted (fast shutdown) mid-stream: nothing lost or doub
     c.relay["poll_interval_ms"] = "200";
     Daemon d({"run", "--config", write_config(c)});
     REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
-    SteadyLoad load(table, name);
+    RowInserter load(table, name, 100000000, 20);
     const int rounds = 2;
     for (int i = 0; i < rounds; ++i) {
         std::this_thread::sleep_for(1500ms);

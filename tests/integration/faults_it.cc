@@ -38,52 +38,6 @@ std::vector<NewRow> keyed_rows(const std::string& topic, int n, int keys, int of
     return rows;
 }
 
-// Inserts `total` rows in small transactions from a background thread,
-// about per_tx rows every 10 ms.
-class Inserter {
-public:
-    Inserter(const outboxd::config::Postgres& table, std::string topic, int total, int per_tx)
-        : thread_([this, table, topic, total, per_tx] { run(table, topic, total, per_tx); }) {}
-    // Waits for every row to be inserted.
-    ~Inserter() {
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-    }
-    // Stops early (if still running) and waits; returns how many rows went in.
-    int stop() {
-        stop_ = true;
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-        return inserted_;
-    }
-
-private:
-    void
-    run(const outboxd::config::Postgres& table, const std::string& topic, int total, int per_tx) {
-        int done = 0;
-        while (done < total && !stop_) {
-            const int n = std::min(per_tx, total - done);
-            try {
-                insert_rows(services().pg_dsn, table, keyed_rows(topic, n, 10, done));
-            } catch (const std::exception&) {
-                // The database is restarting (a fault the test made): try
-                // the same rows again.
-                std::this_thread::sleep_for(100ms);
-                continue;
-            }
-            done += n;
-            inserted_ += n;
-            std::this_thread::sleep_for(10ms);
-        }
-    }
-
-    std::atomic<bool> stop_{false};
-    std::atomic<int> inserted_{0};
-    std::thread thread_;
-};
-
 } // namespace
 
 TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
@@ -98,7 +52,7 @@ TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
     int kills_mid_stream = 0;
     // Several thousand rows/s for the whole run, so every kill lands while
     // rows are being fetched, produced and marked.
-    Inserter ins(table, name, 1000000, 50);
+    RowInserter ins(table, name, 1000000, 50);
     for (int r = 0; r < rounds; ++r) {
         Daemon d({"run", "--config", cfg_path});
         REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
@@ -130,6 +84,8 @@ TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
     CHECK(t.wrongly_parked == 0);
 }
 
+namespace {
+
 // Kills outboxd's PostgreSQL sessions whose application_name is `who`.
 int terminate_sessions(const std::string& who) {
     return std::stoi(sql_value(services().pg_dsn,
@@ -138,8 +94,17 @@ int terminate_sessions(const std::string& who) {
                                    + who + "' AND pid <> pg_backend_pid()"));
 }
 
-TEST_CASE("PostgreSQL data session killed mid-stream: reconnect with back-off, no outcome lost",
-          "[integration][pg-terminate]") {
+struct SessionKillRun {
+    FaultReport report;
+    std::string log; // the daemon's
+};
+
+// 3000 rows inserted while the sessions named `who` are killed `kills`
+// times, `every` apart; then everything drains and is counted.
+SessionKillRun kill_sessions_under_load(const std::string& scenario,
+                                        const std::string& who,
+                                        int kills,
+                                        std::chrono::milliseconds every) {
     const auto& s = services();
     const auto name = unique_name("term");
     auto table = make_table(s.pg_dsn, name);
@@ -149,23 +114,32 @@ TEST_CASE("PostgreSQL data session killed mid-stream: reconnect with back-off, n
     REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
     int killed = 0;
     {
-        Inserter ins(table, name, total, 20);
-        for (int i = 0; i < 6; ++i) {
-            std::this_thread::sleep_for(400ms);
-            killed += terminate_sessions("outboxd");
+        RowInserter ins(table, name, total, 20);
+        for (int i = 0; i < kills; ++i) {
+            std::this_thread::sleep_for(every);
+            killed += terminate_sessions(who);
         }
     }
-    CHECK(killed >= 3);
+    CHECK(killed >= kills / 2);
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
     d.signal(SIGTERM);
     CHECK(d.wait(30s) == 0);
-    const auto log = d.log();
-    CHECK(log.find("database unavailable") != std::string::npos);
-    CHECK(log.find("database reachable again") != std::string::npos);
-    CHECK(log.find("leadership lost") == std::string::npos);
-    auto t = tally("PostgreSQL data session killed", s.kafka_bootstrap, name, table);
-    t.rounds = killed;
-    report_fault_run(t);
+    SessionKillRun run{tally(scenario, s.kafka_bootstrap, name, table), d.log()};
+    run.report.rounds = killed;
+    report_fault_run(run.report);
+    return run;
+}
+
+} // namespace
+
+TEST_CASE("PostgreSQL data session killed mid-stream: reconnect with back-off, no outcome lost",
+          "[integration][pg-terminate]") {
+    const auto run =
+        kill_sessions_under_load("PostgreSQL data session killed", "outboxd", 6, 400ms);
+    CHECK(run.log.find("database unavailable") != std::string::npos);
+    CHECK(run.log.find("database reachable again") != std::string::npos);
+    CHECK(run.log.find("leadership lost") == std::string::npos);
+    const auto& t = run.report;
     CHECK(t.lost == 0);
     CHECK(t.duplicates == 0); // outcomes are kept and rewritten, never re-produced
     CHECK(t.order_violations == 0);
@@ -174,31 +148,11 @@ TEST_CASE("PostgreSQL data session killed mid-stream: reconnect with back-off, n
 
 TEST_CASE("lock session killed mid-stream: stop producing, take the lock again, nothing lost",
           "[integration][pg-terminate]") {
-    const auto& s = services();
-    const auto name = unique_name("lockterm");
-    auto table = make_table(s.pg_dsn, name);
-    create_topic(s.kafka_bootstrap, name, 1, 1);
-    const int total = 3000;
-    Daemon d({"run", "--config", write_config(config_for(table, s.kafka_bootstrap))});
-    REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
-    int killed = 0;
-    {
-        Inserter ins(table, name, total, 20);
-        for (int i = 0; i < 4; ++i) {
-            std::this_thread::sleep_for(500ms);
-            killed += terminate_sessions("outboxd-leader");
-        }
-    }
-    CHECK(killed >= 2);
-    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
-    d.signal(SIGTERM);
-    CHECK(d.wait(30s) == 0);
-    const auto log = d.log();
-    CHECK(log.find("leadership lost") != std::string::npos);
-    auto t = tally("PostgreSQL lock session killed", s.kafka_bootstrap, name, table);
-    t.rounds = killed;
-    report_fault_run(t);
-    WARN("lock session killed " << killed << " times: rows=" << total << " lost=" << t.lost
+    const auto run =
+        kill_sessions_under_load("PostgreSQL lock session killed", "outboxd-leader", 4, 500ms);
+    CHECK(run.log.find("leadership lost") != std::string::npos);
+    const auto& t = run.report;
+    WARN("lock session killed " << t.rounds << " times: rows=" << t.rows << " lost=" << t.lost
                                 << " duplicates=" << t.duplicates);
     CHECK(t.lost == 0);
     CHECK(t.duplicates == 0); // the new term reads back before producing

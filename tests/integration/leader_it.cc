@@ -42,20 +42,7 @@ TEST_CASE("three processes on one table: one publishes; kill it, another takes o
     c.extra_yaml = "leader:\n  retry_interval_ms: 300\n";
     const auto path = write_config(c);
 
-    std::atomic<bool> stop{false};
-    std::atomic<int> inserted{0};
-    std::thread inserter([&] {
-        for (int i = 0; !stop; ++i) {
-            std::vector<NewRow> rows;
-            for (int k = 0; k < 20; ++k) {
-                rows.push_back({name, "key-" + std::to_string(k % 10),
-                                "p" + std::to_string(i * 20 + k), std::nullopt});
-            }
-            insert_rows(s.pg_dsn, table, rows);
-            inserted += 20;
-            std::this_thread::sleep_for(10ms);
-        }
-    });
+    RowInserter load(table, name, 100000000, 20);
 
     std::vector<std::unique_ptr<Daemon>> ds;
     for (int i = 0; i < 3; ++i) {
@@ -120,9 +107,7 @@ TEST_CASE("three processes on one table: one publishes; kill it, another takes o
         CHECK(out.find("leader: publishing from backend pid") != std::string::npos);
         CHECK(out.find("application outboxd-leader") != std::string::npos);
     }
-    stop = true;
-    inserter.join();
-    const int total = inserted;
+    const int total = load.stop();
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
     for (auto& d : ds) {
         d->signal(SIGTERM);

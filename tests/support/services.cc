@@ -378,6 +378,47 @@ void produce_raw(const std::string& bootstrap,
     }
 }
 
+RowInserter::RowInserter(const config::Postgres& table, std::string topic, int total, int per_tx)
+    : thread_([this, table, topic, total, per_tx] { run(table, topic, total, per_tx); }) {}
+
+RowInserter::~RowInserter() {
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+int RowInserter::stop() {
+    stop_ = true;
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    return inserted_;
+}
+
+void RowInserter::run(const config::Postgres& table,
+                      const std::string& topic,
+                      int total,
+                      int per_tx) {
+    int done = 0;
+    while (done < total && !stop_) {
+        const int n = std::min(per_tx, total - done);
+        std::vector<NewRow> rows;
+        for (int i = 0; i < n; ++i) {
+            rows.push_back({topic, "key-" + std::to_string((done + i) % 10),
+                            "payload-" + std::to_string(done + i), std::nullopt});
+        }
+        try {
+            insert_rows(services().pg_dsn, table, rows);
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            continue;
+        }
+        done += n;
+        inserted_ += n;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
 int partition_leader(const std::string& bootstrap, const std::string& topic, int partition) {
     char err[512];
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, base_conf(bootstrap), err, sizeof err);

@@ -6,12 +6,14 @@
 
 #include "config/config.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <time.h>
@@ -139,6 +141,28 @@ FaultReport tally(const std::string& scenario,
 int fault_rounds(int fallback);
 // Seconds for an outage: `fallback`, or $OUTBOXD_TEST_OUTAGE_SECONDS (long mode).
 int outage_seconds(int fallback);
+
+// ---- load ----------------------------------------------------------------
+
+// Inserts rows from a background thread, `per_tx` rows per transaction about
+// every 10 ms, keys "key-0".."key-9", until `total` rows are in or stop() is
+// called. A failed insert (the database restarting, a fault the test made)
+// is retried with the same rows.
+class RowInserter {
+public:
+    RowInserter(const config::Postgres& table, std::string topic, int total, int per_tx);
+    ~RowInserter(); // waits until every row is in, unless stop() came first
+    RowInserter(const RowInserter&) = delete;
+    RowInserter& operator=(const RowInserter&) = delete;
+    // Stops early (if still running), waits, returns how many rows went in.
+    int stop();
+
+private:
+    void run(const config::Postgres& table, const std::string& topic, int total, int per_tx);
+    std::atomic<bool> stop_{false};
+    std::atomic<int> inserted_{0};
+    std::thread thread_;
+};
 
 // ---- the daemon ----------------------------------------------------------
 
