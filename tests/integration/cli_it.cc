@@ -10,13 +10,6 @@ using namespace outboxd::testing;
 using namespace std::chrono_literals;
 
 namespace {
-DaemonConfig config_for(const outboxd::config::Postgres& table) {
-    DaemonConfig c;
-    c.table = table;
-    c.pg_dsn = services().pg_dsn;
-    c.bootstrap = services().kafka_bootstrap;
-    return c;
-}
 bool contains(const std::string& hay, const std::string& needle) {
     return hay.find(needle) != std::string::npos;
 }
@@ -45,7 +38,7 @@ TEST_CASE("migrate is idempotent and creates table, index and trigger", "[integr
     t.dsn = s.pg_dsn;
     t.table = unique_name("mig");
     t.notify_channel = "outbox_mig";
-    const auto path = write_config(config_for(t));
+    const auto path = write_config(daemon_config(t));
     for (int i = 0; i < 2; ++i) {
         auto [rc, out] = run_outboxd({"migrate", "--config", path});
         INFO(out);
@@ -67,7 +60,7 @@ TEST_CASE("migrate is idempotent and creates table, index and trigger", "[integr
 TEST_CASE("run refuses a missing table with a clear message", "[integration][cli]") {
     outboxd::config::Postgres t;
     t.table = unique_name("absent");
-    auto [rc, out] = run_outboxd({"run", "--config", write_config(config_for(t))}, 30s);
+    auto [rc, out] = run_outboxd({"run", "--config", write_config(daemon_config(t))}, 30s);
     CHECK(rc == 1);
     CHECK(contains(out, "does not exist"));
     CHECK(contains(out, "outboxd migrate"));
@@ -79,7 +72,7 @@ TEST_CASE("check: both services reachable, topic durability reported", "[integra
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 1, 1);
     insert_rows(s.pg_dsn, table, {{name, "k", "v", std::nullopt}});
-    auto cfg = config_for(table);
+    auto cfg = daemon_config(table);
     cfg.table.notify_channel = "";
     auto [rc, out] = run_outboxd({"check", "--config", write_config(cfg)});
     INFO(out);
@@ -104,7 +97,7 @@ TEST_CASE("start-up audit: RF 1 is reported; require_durable_topics refuses to s
     create_topic(s.kafka_bootstrap, name, 1, 1);
     insert_rows(s.pg_dsn, table, {{name, "k", "v", std::nullopt}});
 
-    auto cfg = config_for(table);
+    auto cfg = daemon_config(table);
     {
         Daemon d({"run", "--config", write_config(cfg)});
         REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 1; }, 30s));
@@ -125,7 +118,7 @@ TEST_CASE("start-up audit: RF 1 is reported; require_durable_topics refuses to s
 TEST_CASE("check with PostgreSQL unreachable lists the problem and exits 1", "[integration][cli]") {
     outboxd::config::Postgres t;
     t.table = "outbox";
-    auto cfg = config_for(t);
+    auto cfg = daemon_config(t);
     cfg.pg_dsn = "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2";
     auto [rc, out] = run_outboxd({"check", "--config", write_config(cfg)});
     INFO(out);

@@ -39,12 +39,8 @@ TEST_CASE("3 brokers, RF 3, min ISR 2: leader killed, a second broker stopped, b
     const auto name = unique_name("cluster");
     auto table = make_table(s.pg_dsn, name);
     create_topic(bootstrap, name, 1, 3, {{"min.insync.replicas", "2"}});
-    DaemonConfig c;
-    c.table = table;
-    c.pg_dsn = s.pg_dsn;
-    c.bootstrap = bootstrap;
+    auto c = daemon_config(table, bootstrap);
     c.require_durable_topics = true; // RF 3, min ISR 2, no unclean election: passes
-    c.relay["poll_interval_ms"] = "200";
     Daemon d({"run", "--config", write_config(c)});
     REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 60s));
 
@@ -98,11 +94,7 @@ TEST_CASE("PostgreSQL restarted (fast shutdown) mid-stream: nothing lost or doub
     const auto name = unique_name("pgrestart");
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 3, 1);
-    DaemonConfig c;
-    c.table = table;
-    c.pg_dsn = s.pg_dsn;
-    c.bootstrap = s.kafka_bootstrap;
-    c.relay["poll_interval_ms"] = "200";
+    const auto c = daemon_config(table);
     Daemon d({"run", "--config", write_config(c)});
     REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
     RowInserter load(table, name, 100000000, 20);

@@ -28,10 +28,7 @@ TEST_CASE("bad rows count attempts, back off, park at 2 with a readable error; o
     };
     const auto ids = insert_rows(s.pg_dsn, table, rows);
 
-    DaemonConfig c;
-    c.table = table;
-    c.pg_dsn = s.pg_dsn;
-    c.bootstrap = s.kafka_bootstrap;
+    auto c = daemon_config(table);
     c.relay["max_attempts"] = "3";
     c.relay["retry_backoff_initial_ms"] = "1000";
     c.relay["retry_backoff_max_ms"] = "2000";

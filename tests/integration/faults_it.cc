@@ -20,15 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-DaemonConfig config_for(const outboxd::config::Postgres& table, const std::string& bootstrap) {
-    DaemonConfig c;
-    c.table = table;
-    c.pg_dsn = services().pg_dsn;
-    c.bootstrap = bootstrap;
-    c.relay["poll_interval_ms"] = "200";
-    return c;
-}
-
 std::vector<NewRow> keyed_rows(const std::string& topic, int n, int keys, int offset = 0) {
     std::vector<NewRow> rows;
     for (int i = 0; i < n; ++i) {
@@ -47,7 +38,7 @@ TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 3, 1);
     const int rounds = fault_rounds(50);
-    const auto cfg_path = write_config(config_for(table, s.kafka_bootstrap));
+    const auto cfg_path = write_config(daemon_config(table));
     std::mt19937 rng(42);
     int kills_mid_stream = 0;
     // Several thousand rows/s for the whole run, so every kill lands while
@@ -110,7 +101,7 @@ SessionKillRun kill_sessions_under_load(const std::string& scenario,
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 1, 1);
     const int total = 3000;
-    Daemon d({"run", "--config", write_config(config_for(table, s.kafka_bootstrap))});
+    Daemon d({"run", "--config", write_config(daemon_config(table))});
     REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
     int killed = 0;
     {
@@ -225,7 +216,7 @@ TEST_CASE("SIGTERM under load: stop fetching, record in-flight reports, exit 0",
     for (int i = 0; i < total; i += 5000) {
         insert_rows(s.pg_dsn, table, keyed_rows(name, 5000, 10, i));
     }
-    auto cfg = config_for(table, s.kafka_bootstrap);
+    auto cfg = daemon_config(table);
     cfg.relay["shutdown_timeout_ms"] = "10000";
     const auto path = write_config(cfg);
     Daemon d({"run", "--config", path});
@@ -275,7 +266,7 @@ TEST_CASE("broker outage longer than every time-out: rows wait at 0, nothing cou
     const auto name = unique_name("outage");
     auto table = make_table(s.pg_dsn, name);
     create_topic(bootstrap, name, 1, 1);
-    auto cfg = config_for(table, bootstrap);
+    auto cfg = daemon_config(table, bootstrap);
     cfg.relay["batch_size"] = "50";
     cfg.relay["max_in_flight"] = "200";
     // Short client time-outs, so the outage outlasts every one of them.

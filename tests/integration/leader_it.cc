@@ -34,11 +34,7 @@ TEST_CASE("three processes on one table: one publishes; kill it, another takes o
     const auto name = unique_name("leader");
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 3, 1);
-    DaemonConfig c;
-    c.table = table;
-    c.pg_dsn = s.pg_dsn;
-    c.bootstrap = s.kafka_bootstrap;
-    c.relay["poll_interval_ms"] = "200";
+    auto c = daemon_config(table);
     c.extra_yaml = "leader:\n  retry_interval_ms: 300\n";
     const auto path = write_config(c);
 

@@ -50,10 +50,7 @@ TEST_CASE("read-back marks rows already in Kafka and ignores everyone else's mes
     raw.push_back({std::string("k"), "garbage id", {{"outbox-id", "not-a-number"}}});
     produce_raw(s.kafka_bootstrap, name, raw);
 
-    DaemonConfig c;
-    c.table = table;
-    c.pg_dsn = s.pg_dsn;
-    c.bootstrap = s.kafka_bootstrap;
+    const auto c = daemon_config(table);
     Daemon d({"run", "--config", write_config(c)});
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 120; }, 60s));
     d.signal(SIGTERM);
@@ -85,10 +82,7 @@ TEST_CASE("read-back with an empty tail and nothing pending starts at once",
     const auto name = unique_name("rbempty");
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 4, 1);
-    DaemonConfig c;
-    c.table = table;
-    c.pg_dsn = s.pg_dsn;
-    c.bootstrap = s.kafka_bootstrap;
+    const auto c = daemon_config(table);
     Daemon d({"run", "--config", write_config(c)});
     REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
     CHECK(d.log().find("nothing pending: no read-back needed") != std::string::npos);

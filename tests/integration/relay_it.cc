@@ -13,15 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-DaemonConfig base_config(const outboxd::config::Postgres& table) {
-    DaemonConfig c;
-    c.table = table;
-    c.pg_dsn = services().pg_dsn;
-    c.bootstrap = services().kafka_bootstrap;
-    c.relay["poll_interval_ms"] = "200";
-    return c;
-}
-
 bool all_at(const outboxd::config::Postgres& t, int status, int n) {
     auto counts = status_counts(services().pg_dsn, t);
     return counts[status] == n;
@@ -55,7 +46,7 @@ TEST_CASE("happy path: rows reach Kafka exactly once with key, payload, headers,
     }
     const auto ids = insert_rows(s.pg_dsn, table, rows);
 
-    Daemon d({"run", "--config", write_config(base_config(table))});
+    Daemon d({"run", "--config", write_config(daemon_config(table))});
     REQUIRE(eventually([&] { return all_at(table, 1, n); }, 60s));
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);
@@ -110,7 +101,7 @@ TEST_CASE("commit gap: a lower id committed after higher ids were sent is still 
     const auto name = unique_name("gap");
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 1, 1);
-    auto cfg = base_config(table);
+    auto cfg = daemon_config(table);
     cfg.relay["rescan_interval_ms"] = "60000"; // only the empty-poll rescan may find it
     Daemon d({"run", "--config", write_config(cfg)});
 
@@ -132,7 +123,7 @@ TEST_CASE("wake-up: with LISTEN a row in an idle system is sent well under poll_
     const auto name = unique_name("wake");
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 1, 1);
-    auto cfg = base_config(table);
+    auto cfg = daemon_config(table);
     cfg.relay["poll_interval_ms"] = "30000";
     cfg.relay["rescan_interval_ms"] = "60000";
     Daemon d({"run", "--config", write_config(cfg)});

@@ -507,6 +507,15 @@ std::string outboxd_binary() {
     return OUTBOXD_TEST_BINARY;
 }
 
+DaemonConfig daemon_config(const config::Postgres& table, const std::string& bootstrap) {
+    DaemonConfig c;
+    c.table = table;
+    c.pg_dsn = services().pg_dsn;
+    c.bootstrap = bootstrap.empty() ? services().kafka_bootstrap : bootstrap;
+    c.relay["poll_interval_ms"] = "200";
+    return c;
+}
+
 std::string write_config(const DaemonConfig& c) {
     const std::string dir = "/tmp/" + unique_name("outboxd-test");
     ::mkdir(dir.c_str(), 0700);

@@ -177,6 +177,10 @@ struct DaemonConfig {
     bool require_durable_topics = false;
     std::string extra_yaml; // appended verbatim
 };
+// The config every test starts from: `table` on the test PostgreSQL, the
+// given brokers (default: the shared test broker), poll_interval_ms 200.
+DaemonConfig daemon_config(const config::Postgres& table, const std::string& bootstrap = {});
+
 // Writes a YAML config file into a temp dir; returns its path.
 std::string write_config(const DaemonConfig& c);
 
