@@ -1,0 +1,115 @@
+// Every metric outboxd exposes, declared once: name, help, type, buckets and
+// label values. Names follow outboxd_<what>_<unit>[_total]; the only variable
+// labels have fixed value sets, so the number of series never grows.
+//
+// Threads: the daemon's main thread writes (inc, set, observe); the HTTP
+// thread reads through render() while it serves /metrics. Every member is a
+// relaxed atomic, so neither side locks and a scrape never stalls the relay.
+// Construct once, before the HTTP server starts; neither copied nor moved.
+#pragma once
+
+#include "metrics/registry.h"
+
+#include <string>
+#include <vector>
+
+namespace outboxd::metrics {
+
+// Failure reasons for rows_failed: the labels of publish::FailureReason
+// (publish::to_label); anything else is counted as "other". metrics_test
+// checks the two lists agree.
+inline const std::vector<std::string> kFailReasons = {
+    "message_too_large", "invalid_record",   "unknown_topic", "not_authorized",
+    "encoding",          "policy_violation", "other"};
+
+struct Metrics {
+private:
+    // First member: every metric below registers with it as it is built.
+    Registry registry_;
+
+public:
+    Metrics();
+
+    // Constant 1; the label carries the running version.
+    Gauge build_info;
+
+    Counter rows_sent{registry_, "outboxd_rows_sent_total",
+                      "Rows marked sent after a successful delivery report."};
+    LabeledCounter rows_failed{registry_,
+                               "outboxd_rows_failed_total",
+                               "Counted failed attempts, by reason (row-level errors only).",
+                               "reason",
+                               kFailReasons,
+                               "other"};
+    Counter rows_parked{registry_, "outboxd_rows_parked_total",
+                        "Rows this process moved to status 2 (failed, parked)."};
+    Counter transient_errors{
+        registry_, "outboxd_transient_errors_total",
+        "Outage signals from PostgreSQL or Kafka; never counted against rows."};
+
+    Gauge pending_rows{registry_, "outboxd_pending_rows",
+                       "Rows at status 0 (refreshed every http.stats_interval_ms)."};
+    Gauge oldest_pending_age_seconds{registry_, "outboxd_oldest_pending_age_seconds",
+                                     "Age of the oldest row at status 0; 0 when there is none."};
+    Gauge parked_rows{registry_, "outboxd_parked_rows", "Rows at status 2 now."};
+    Gauge in_flight_messages{registry_, "outboxd_in_flight_messages",
+                             "Messages produced whose delivery report is not yet recorded."};
+
+    Histogram batch_size_rows{registry_,
+                              "outboxd_batch_size_rows",
+                              "Rows per fetched batch.",
+                              {1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000}};
+    Histogram relay_latency_seconds{
+        registry_,
+        "outboxd_relay_latency_seconds",
+        "Seconds from a row's created_at to its successful delivery report (commit to ack).",
+        {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}};
+
+    Counter producer_rebuilds{registry_, "outboxd_producer_rebuilds_total",
+                              "Kafka producers rebuilt after a fatal producer error."};
+    Counter db_reconnects{registry_, "outboxd_db_reconnects_total",
+                          "New PostgreSQL sessions opened after a failure."};
+
+    Gauge leader{registry_, "outboxd_leader",
+                 "1 when this process is the active publisher, 0 when standby."};
+    Gauge postgres_up{registry_, "outboxd_postgres_up",
+                      "1 when PostgreSQL answered the last health refresh, else 0."};
+    Gauge kafka_up{registry_, "outboxd_kafka_up",
+                   "1 when Kafka answered the last health refresh, else 0."};
+
+    Counter retention_deleted_rows{registry_, "outboxd_retention_deleted_rows_total",
+                                   "Sent rows deleted by retention."};
+    // An unrecognised result counts as an error: only a known success is ok.
+    LabeledCounter config_reloads{registry_,
+                                  "outboxd_config_reloads_total",
+                                  "Configuration reloads, by result.",
+                                  "result",
+                                  {"ok", "error"},
+                                  "error"};
+    Gauge last_sent_timestamp_seconds{
+        registry_, "outboxd_last_sent_timestamp_seconds",
+        "Unix time of the last row marked sent; 0 when none has been sent."};
+
+    Metrics(const Metrics&) = delete;
+    Metrics& operator=(const Metrics&) = delete;
+    Metrics(Metrics&&) = delete;
+    Metrics& operator=(Metrics&&) = delete;
+    ~Metrics() = default;
+
+    // Prometheus text exposition format 0.0.4, for GET /metrics.
+    std::string render() const { return registry_.render(); }
+    // Family names, in declaration order (outboxd_rows_sent_total, ...).
+    std::vector<std::string> names() const { return registry_.names(); }
+    // Every series name a query can use: family names, with a histogram's
+    // _bucket, _sum and _count in place of its own name.
+    std::vector<std::string> sample_names() const { return registry_.sample_names(); }
+};
+
+// Content-Type of render()'s output.
+inline constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// sample_names() of a fresh Metrics: for checks that dashboards and alert
+// rules only query series that exist.
+std::vector<std::string> all_sample_names();
+
+} // namespace outboxd::metrics
