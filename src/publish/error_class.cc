@@ -45,4 +45,26 @@ ErrorClass classify(int code) {
     }
 }
 
+FailureReason failure_reason(int code) {
+    switch (static_cast<rd_kafka_resp_err_t>(code)) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+        return FailureReason::kMessageTooLarge;
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+        return FailureReason::kInvalidRecord;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+        return FailureReason::kUnknownTopic;
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        return FailureReason::kNotAuthorized;
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+        return FailureReason::kPolicyViolation;
+    default:
+        return FailureReason::kOther;
+    }
+}
+
 } // namespace outboxd::publish

@@ -11,4 +11,7 @@ namespace outboxd::publish {
 // not pull in librdkafka.
 ErrorClass classify(int code);
 
+// The metric label for a row-level error code (kOther for anything else).
+FailureReason failure_reason(int code);
+
 } // namespace outboxd::publish

@@ -33,6 +33,7 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque
         r.ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
         if (!r.ok) {
             r.error_class = classify(msg->err);
+            r.reason = failure_reason(msg->err);
             r.error = std::string(rd_kafka_err2name(msg->err)) + ": " + rd_kafka_err2str(msg->err);
             if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
                 st->fatal = true;
@@ -224,6 +225,7 @@ ProduceResult KafkaPublisher::produce(const Message& m) {
     }
     rd_kafka_headers_destroy(hdrs);
     res.error_class = classify(err);
+    res.reason = failure_reason(err);
     res.error = std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err);
     if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
         // Refused locally, before any broker saw it: say which limit.

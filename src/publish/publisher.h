@@ -22,6 +22,39 @@ enum class ErrorClass {
 
 const char* to_string(ErrorClass c);
 
+// Why a row-level (counted) failure happened: the `reason` label of
+// outboxd_rows_failed_total. A closed set, so the metric's cardinality
+// cannot grow with whatever text a broker sends.
+enum class FailureReason {
+    kMessageTooLarge,
+    kInvalidRecord,
+    kUnknownTopic,
+    kNotAuthorized,
+    kEncoding, // the row could not be turned into a message (no topic, bad headers)
+    kPolicyViolation,
+    kOther,
+};
+
+inline const char* to_label(FailureReason r) {
+    switch (r) {
+    case FailureReason::kMessageTooLarge:
+        return "message_too_large";
+    case FailureReason::kInvalidRecord:
+        return "invalid_record";
+    case FailureReason::kUnknownTopic:
+        return "unknown_topic";
+    case FailureReason::kNotAuthorized:
+        return "not_authorized";
+    case FailureReason::kEncoding:
+        return "encoding";
+    case FailureReason::kPolicyViolation:
+        return "policy_violation";
+    case FailureReason::kOther:
+        return "other";
+    }
+    return "other";
+}
+
 struct Header {
     std::string name;
     std::string value;
@@ -40,6 +73,7 @@ struct ProduceResult {
     bool accepted = false; // true: a delivery report will follow
     ErrorClass error_class = ErrorClass::kTransient;
     std::string error;
+    FailureReason reason = FailureReason::kOther; // meaningful for ErrorClass::kRow
 };
 
 struct DeliveryReport {
@@ -47,6 +81,7 @@ struct DeliveryReport {
     bool ok = false; // true only when Kafka acknowledged the write (acks=all)
     ErrorClass error_class = ErrorClass::kTransient;
     std::string error;
+    FailureReason reason = FailureReason::kOther; // meaningful for ErrorClass::kRow
 };
 
 class Publisher {

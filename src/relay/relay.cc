@@ -115,18 +115,20 @@ void Relay::collect(std::vector<publish::DeliveryReport> reports) {
             // The only place a row becomes "sent": Kafka acknowledged it (G1).
             it->second.state = RowState::kSentUnwritten;
             sent_unwritten_.push_back(rep.id);
+            observer_->on_acked(it->second.created_at_us);
             continue;
         }
         switch (rep.error_class) {
         case publish::ErrorClass::kRow: {
-            Tracked t = it->second;
-            on_counted_failure(rep.id, t.topic, t.key, t.attempts, rep.error);
+            const Tracked t = it->second;
+            on_counted_failure(t, rep.id, rep.error, rep.reason);
             break;
         }
         case publish::ErrorClass::kTransient: {
             // An outage is not the row's fault (G3): forget it, it is still
             // at 0 and the next pass produces it again.
             ++stats_.transient_errors;
+            observer_->on_transient_error();
             const auto hk = hold_key(it->second.topic, it->second.key);
             if (!hk.empty()) {
                 held_keys_.insert(hk);
@@ -155,15 +157,14 @@ void Relay::collect(std::vector<publish::DeliveryReport> reports) {
     }
 }
 
-void Relay::on_counted_failure(std::int64_t id,
-                               const std::string& topic,
-                               const std::optional<std::string>& key,
-                               std::int32_t old_attempts,
-                               const std::string& error) {
+void Relay::on_counted_failure(const Tracked& row,
+                               std::int64_t id,
+                               const std::string& error,
+                               publish::FailureReason reason) {
     const auto now = clock_.now();
     store::FailureUpdate u;
     u.id = id;
-    u.attempts = old_attempts + 1;
+    u.attempts = row.attempts + 1;
     u.error = error;
     u.park = options_.retry.exhausted(u.attempts);
     if (!u.park) {
@@ -172,9 +173,12 @@ void Relay::on_counted_failure(std::int64_t id,
         next_rescan_at_ = std::min(next_rescan_at_, now + u.retry_after + Millis(1));
     }
     failures_unwritten_.push_back(u);
-    tracked_[id] = Tracked{RowState::kFailedUnwritten, topic, key, old_attempts};
+    Tracked failed = row;
+    failed.state = RowState::kFailedUnwritten;
+    failed.reason = reason;
+    tracked_[id] = failed;
     // Later rows of this key wait until this one is sent or parked (G4).
-    const auto hk = hold_key(topic, key);
+    const auto hk = hold_key(row.topic, row.key);
     if (!hk.empty()) {
         held_keys_.insert(hk);
     }
@@ -208,6 +212,7 @@ void Relay::handle_fatal() {
     }
     in_flight_count_ = 0;
     ++stats_.producer_rebuilds;
+    observer_->on_producer_rebuild();
     // Outcomes already known go to the table first, so the read-back only
     // has to settle rows whose report never came.
     write_outcomes();
@@ -231,13 +236,18 @@ void Relay::write_outcomes() {
                 tracked_.erase(id);
             }
             stats_.sent += sent_unwritten_.size();
+            observer_->on_marked_sent(sent_unwritten_.size());
             sent_unwritten_.clear();
         }
         if (!failures_unwritten_.empty()) {
             store_.record_failures(failures_unwritten_);
             bool parked = false;
             for (const auto& u : failures_unwritten_) {
-                tracked_.erase(u.id);
+                // Counted for the metric only once the table says so too.
+                if (auto it = tracked_.find(u.id); it != tracked_.end()) {
+                    observer_->on_counted_failure(it->second.reason, u.park);
+                    tracked_.erase(it);
+                }
                 parked = parked || u.park;
             }
             failures_unwritten_.clear();
@@ -299,6 +309,10 @@ void Relay::fetch_and_produce() {
         return;
     }
     stats_.fetched += rows.size();
+    if (!rows.empty()) {
+        // Empty polls are not batches: they would drown the size histogram.
+        observer_->on_batch(rows.size());
+    }
     caught_up_ = rows.size() < limit;
     std::size_t produced = 0;
     for (const auto& row : rows) {
@@ -351,9 +365,11 @@ void Relay::fetch_and_produce() {
 }
 
 bool Relay::produce_row(const store::PendingRow& row) {
+    Tracked t{RowState::kInFlight, row.topic,         row.key,
+              row.attempts,        row.created_at_us, publish::FailureReason::kOther};
     auto enc = encode(row);
     if (auto* err = std::get_if<std::string>(&enc)) {
-        on_counted_failure(row.id, row.topic, row.key, row.attempts, *err);
+        on_counted_failure(t, row.id, *err, publish::FailureReason::kEncoding);
         return true;
     }
     const auto& encoded = std::get<Encoded>(enc);
@@ -369,17 +385,18 @@ bool Relay::produce_row(const store::PendingRow& row) {
     m.headers = &encoded.headers;
     auto res = publisher_.produce(m);
     if (res.accepted) {
-        tracked_[row.id] = Tracked{RowState::kInFlight, row.topic, row.key, row.attempts};
+        tracked_[row.id] = std::move(t);
         ++in_flight_count_;
         ++stats_.produced;
         return true;
     }
     switch (res.error_class) {
     case publish::ErrorClass::kRow:
-        on_counted_failure(row.id, row.topic, row.key, row.attempts, res.error);
+        on_counted_failure(t, row.id, res.error, res.reason);
         return true;
     case publish::ErrorClass::kTransient:
         ++stats_.transient_errors;
+        observer_->on_transient_error();
         return false;
     case publish::ErrorClass::kFatal:
         fatal_seen_ = true;

@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "publish/publisher.h"
+#include "relay/observer.h"
 #include "relay/retry_policy.h"
 #include "store/outbox_store.h"
 
@@ -96,6 +97,12 @@ public:
     // holds (G6). Unset: nothing.
     void set_after_rebuild(std::function<void()> hook) { after_rebuild_ = std::move(hook); }
 
+    // Where the relay reports batches, acks, failures and rebuilds (metrics).
+    // Not owned; must outlive the relay. Null: nobody listens.
+    void set_observer(RelayObserver* observer) {
+        observer_ = observer != nullptr ? observer : &no_observer_;
+    }
+
     // Replaces the tunable options (SIGHUP); takes effect on the next step.
     void set_options(const RelayOptions& options);
 
@@ -113,14 +120,15 @@ private:
         std::string topic;
         std::optional<std::string> key;
         std::int32_t attempts;
+        std::int64_t created_at_us = 0; // for the commit-to-ack latency
+        publish::FailureReason reason = publish::FailureReason::kOther; // kFailedUnwritten
     };
 
     void collect(std::vector<publish::DeliveryReport> reports);
-    void on_counted_failure(std::int64_t id,
-                            const std::string& topic,
-                            const std::optional<std::string>& key,
-                            std::int32_t old_attempts,
-                            const std::string& error);
+    void on_counted_failure(const Tracked& row,
+                            std::int64_t id,
+                            const std::string& error,
+                            publish::FailureReason reason);
     void handle_fatal();
     void write_outcomes();
     bool fetch_wanted(TimePoint now) const;
@@ -164,6 +172,8 @@ private:
     std::function<void()> after_rebuild_;
     bool fenced_ = false; // a produce or report said the producer is dead
     RelayStats stats_;
+    RelayObserver no_observer_;
+    RelayObserver* observer_ = &no_observer_;
 };
 
 } // namespace outboxd::relay

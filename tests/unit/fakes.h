@@ -28,6 +28,7 @@ struct FakeRow {
     std::string last_error;
     std::optional<TimePoint> next_attempt_at;
     bool visible = true; // false: inserted but not committed yet
+    std::int64_t created_at_us = 0;
 };
 
 class FakeStore final : public store::OutboxStore {
@@ -66,6 +67,7 @@ public:
             p.headers = r.headers;
             p.attempts = r.attempts;
             p.due = !r.next_attempt_at || *r.next_attempt_at <= clock_.now();
+            p.created_at_us = r.created_at_us;
             out.push_back(p);
         }
         return out;
@@ -152,6 +154,7 @@ public:
         if (auto it = sync_errors.find(m.id); it != sync_errors.end()) {
             r.error_class = it->second;
             r.error = "fake sync error";
+            r.reason = publish::FailureReason::kNotAuthorized;
             if (it->second == publish::ErrorClass::kFatal) {
                 fatal_ = true;
             }
@@ -178,9 +181,11 @@ public:
         }
         outstanding.clear();
     }
-    void fail_all(publish::ErrorClass c, const std::string& err) {
+    void fail_all(publish::ErrorClass c,
+                  const std::string& err,
+                  publish::FailureReason reason = publish::FailureReason::kOther) {
         for (auto id : outstanding) {
-            ready.push_back({id, false, c, err});
+            ready.push_back({id, false, c, err, reason});
         }
         outstanding.clear();
     }

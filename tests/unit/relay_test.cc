@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+
 using namespace outboxd;
 using outboxd::publish::ErrorClass;
 using outboxd::test::FakePublisher;
@@ -365,4 +367,105 @@ TEST_CASE("rows in flight are never fetched and produced twice across rescans", 
     h.steps(200); // many rescans while no report arrives
     CHECK(h.pub.produced.size() == 5);
     CHECK(h.relay->stats().passes > 5);
+}
+
+namespace {
+
+// Records what the relay reports for metrics.
+struct RecordingObserver final : relay::RelayObserver {
+    std::vector<std::size_t> batches;
+    std::vector<std::int64_t> acked_created_at;
+    std::size_t marked_sent = 0;
+    std::map<std::string, int> failures; // reason label -> count
+    int parked = 0;
+    int transient = 0;
+    int rebuilds = 0;
+
+    void on_batch(std::size_t rows) override { batches.push_back(rows); }
+    void on_acked(std::int64_t created_at_us) override {
+        acked_created_at.push_back(created_at_us);
+    }
+    void on_marked_sent(std::size_t rows) override { marked_sent += rows; }
+    void on_counted_failure(publish::FailureReason reason, bool is_parked) override {
+        ++failures[publish::to_label(reason)];
+        parked += is_parked ? 1 : 0;
+    }
+    void on_transient_error() override { ++transient; }
+    void on_producer_rebuild() override { ++rebuilds; }
+};
+
+} // namespace
+
+TEST_CASE("observer: batches, acks with their creation time, rows marked sent", "[unit][relay]") {
+    Harness h;
+    RecordingObserver obs;
+    h.relay->set_observer(&obs);
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 5; ++i) {
+        ids.push_back(h.store.insert("k"));
+        h.store.row(ids.back()).created_at_us = 1000 + i;
+    }
+    h.steps(1);
+    REQUIRE(obs.batches == std::vector<std::size_t>{5});
+    CHECK(obs.acked_created_at.empty()); // produced is not acknowledged
+    CHECK(obs.marked_sent == 0);
+    h.pub.ack_all();
+    h.steps(2);
+    CHECK(obs.acked_created_at == std::vector<std::int64_t>{1000, 1001, 1002, 1003, 1004});
+    CHECK(obs.marked_sent == 5);
+    h.steps(10);
+    CHECK(obs.batches.size() == 1); // empty polls are not batches
+}
+
+TEST_CASE("observer: counted failures carry their reason, only once written", "[unit][relay]") {
+    Harness h;
+    RecordingObserver obs;
+    h.relay->set_observer(&obs);
+    auto bad_headers = h.store.insert("a");
+    h.store.row(bad_headers).headers = "[1]";
+    auto sync_refused = h.store.insert("b");
+    h.pub.sync_errors[sync_refused] = ErrorClass::kRow;
+    auto too_large = h.store.insert("c");
+    h.store.down = true;
+    h.steps(3);
+    CHECK(obs.failures.empty()); // nothing fetched, nothing counted
+    h.store.down = false;
+    h.clock.advance(Millis(10000));
+    REQUIRE(h.step_until([&] { return h.pub.outstanding.size() == 1; }));
+    h.pub.fail_all(ErrorClass::kRow, "Broker: Message size too large",
+                   publish::FailureReason::kMessageTooLarge);
+    REQUIRE(h.step_until([&] { return h.store.row(too_large).attempts == 1; }));
+    h.steps(1);
+    CHECK(obs.failures["encoding"] == 1);
+    CHECK(obs.failures["not_authorized"] == 1);
+    CHECK(obs.failures["message_too_large"] == 1);
+    CHECK(obs.parked == 0);
+    // Keep failing until parked (max_attempts = 3 in the harness).
+    h.pub.auto_ack = false;
+    for (int round = 0; round < 10 && h.store.status(too_large) == 0; ++round) {
+        h.clock.advance(Millis(10000));
+        h.steps(2);
+        h.pub.fail_all(ErrorClass::kRow, "Broker: Message size too large",
+                       publish::FailureReason::kMessageTooLarge);
+        h.steps(2);
+    }
+    REQUIRE(h.store.status(too_large) == 2);
+    CHECK(obs.failures["message_too_large"] == 3);
+    CHECK(obs.parked >= 1);
+    CHECK(obs.parked == static_cast<int>(h.relay->stats().parked));
+}
+
+TEST_CASE("observer: transient errors and producer rebuilds", "[unit][relay]") {
+    Harness h;
+    RecordingObserver obs;
+    h.relay->set_observer(&obs);
+    h.store.insert("k");
+    h.steps(1);
+    h.pub.fail_all(ErrorClass::kTransient, "Local: Broker transport failure");
+    h.steps(1);
+    CHECK(obs.transient == 1);
+    CHECK(obs.failures.empty());
+    h.pub.set_fatal();
+    h.steps(1);
+    CHECK(obs.rebuilds == 1);
 }
