@@ -330,15 +330,19 @@ public:
                          [](const auto& a, const auto& b) { return a.first < b.first; });
         std::vector<std::string> env_names;
         for (const Option& o : options()) {
-            env_names.push_back(o.type == OptionType::kStringMap ? std::string(kPropertyEnvPrefix)
-                                                                 : env_var_name(o.key));
+            env_names.push_back(env_var_display(o));
         }
         for (const auto& [name, value] : vars) {
             if (name == "OUTBOXD_CONFIG" || starts_with(name, "OUTBOXD_TEST_")) {
                 continue; // reserved: the CLI's config path and test switches
             }
             if (starts_with(name, kPropertyEnvPrefix)) {
-                env_property(name, value);
+                env_property(*find_option("kafka.properties"), kPropertyEnvPrefix, name, value);
+                continue;
+            }
+            if (starts_with(name, kPropertyFileEnvPrefix)) {
+                env_property(*find_option("kafka.properties_files"), kPropertyFileEnvPrefix, name,
+                             value);
                 continue;
             }
             const Option* option = nullptr;
@@ -351,6 +355,9 @@ public:
                 if (name == env_var_name("kafka.properties")) {
                     add_problem(name, "unknown variable (set one OUTBOXD_KAFKA_PROPERTY_<NAME> "
                                       "per property)");
+                } else if (name == env_var_name("kafka.properties_files")) {
+                    add_problem(name, "unknown variable (set one "
+                                      "OUTBOXD_KAFKA_PROPERTIES_FILE_<NAME> per property)");
                 } else {
                     add_problem(name, "unknown variable" + hint(name, env_names));
                 }
@@ -530,6 +537,7 @@ private:
                 continue;
             }
             entries[key.Scalar()] = value.Scalar();
+            entry_origins_[entry_path] = EntryOrigin{entry_path, false};
         }
         if (ok) {
             merge_map(o, std::move(entries), path, false);
@@ -540,15 +548,18 @@ private:
         accept(o, parse_text(o, value), name, true);
     }
 
-    void env_property(const std::string& name, const std::string& value) {
-        const Option& o = *find_option("kafka.properties");
-        std::string key = lower(name.substr(kPropertyEnvPrefix.size()));
+    void env_property(const Option& o,
+                      std::string_view prefix,
+                      const std::string& name,
+                      const std::string& value) {
+        std::string key = lower(name.substr(prefix.size()));
         std::replace(key.begin(), key.end(), '_', '.');
         const std::string problem = o.check_entry != nullptr ? o.check_entry(key, value) : "";
         if (!problem.empty()) {
             bad(o, name, problem);
             return;
         }
+        entry_origins_[o.key + "." + key] = EntryOrigin{name, true};
         merge_map(o, {{key, value}}, name, true);
     }
 
@@ -635,6 +646,7 @@ private:
         check_at_least("relay.max_in_flight", config.relay.max_in_flight, "relay.batch_size",
                        config.relay.batch_size);
         check_columns_distinct(config);
+        check_property_files(config);
     }
 
     void check_dsn(Config& config) {
@@ -680,6 +692,57 @@ private:
         config.postgres.dsn = dsn;
     }
 
+    // Each kafka.properties_files entry becomes a kafka.properties value.
+    // Messages name the file but never show its content: it is a secret.
+    void check_property_files(Config& config) {
+        config.kafka.properties_files.clear();
+        auto it = settings_.find("kafka.properties_files");
+        if (it == settings_.end()) {
+            return;
+        }
+        const auto& files = std::get<std::map<std::string, std::string>>(it->second.value);
+        for (const auto& [key, path] : files) {
+            const auto where = entry_origins_.find("kafka.properties_files." + key);
+            const EntryOrigin entry = where == entry_origins_.end()
+                                          ? EntryOrigin{it->second.origin, it->second.from_env}
+                                          : where->second;
+            if (config.kafka.properties.count(key) != 0) {
+                const auto other = entry_origins_.find("kafka.properties." + key);
+                const std::string by = other == entry_origins_.end() || !other->second.from_env
+                                           ? std::string()
+                                           : " (by " + other->second.origin + ")";
+                add_problem(entry.origin, key + " is also set in kafka.properties" + by
+                                              + "; set it in one place");
+                continue;
+            }
+            std::filesystem::path file(path);
+            // As for postgres.dsn_file: relative to the config file, except
+            // from the environment, where there is no file to be relative to.
+            if (file.is_relative() && !entry.from_env && !base_dir_.empty()) {
+                file = std::filesystem::path(base_dir_) / file;
+            }
+            std::string text;
+            std::string error;
+            if (!read_file(file.string(), &text, &error)) {
+                add_problem(entry.origin, "cannot read " + echo(file.string()) + ": " + error);
+                continue;
+            }
+            const std::string value = trim(text);
+            if (value.empty()) {
+                add_problem(entry.origin, "file " + echo(file.string()) + " is empty");
+                continue;
+            }
+            const std::string problem =
+                check_kafka_property(key, value, "the content of " + echo(file.string()));
+            if (!problem.empty()) {
+                add_problem(entry.origin, problem);
+                continue;
+            }
+            config.kafka.properties[key] = value;
+            config.kafka.properties_files[key] = file.string();
+        }
+    }
+
     void check_at_least(const std::string& big_key,
                         std::int64_t big,
                         const std::string& small_key,
@@ -719,7 +782,12 @@ private:
     std::vector<std::string> sections_;       // "postgres", "postgres.columns", ...
     std::vector<std::string> known_keys_;     // options and sections, for hints
     std::map<std::string, Setting> settings_; // option key -> value given
-    std::set<std::string> broken_;            // option keys with a reported problem
+    struct EntryOrigin {
+        std::string origin; // dotted path or environment variable
+        bool from_env = false;
+    };
+    std::map<std::string, EntryOrigin> entry_origins_; // "kafka.properties.<name>" -> origin
+    std::set<std::string> broken_;                     // option keys with a reported problem
     std::vector<Problem> problems_;
     bool whole_ok_ = true; // false once the file itself could not be used
 };
@@ -878,9 +946,11 @@ void emit_value(YAML::Emitter& out, const Option& o, const OptionValue& value, b
             out << YAML::Flow;
         }
         out << YAML::BeginMap;
+        // kafka.properties_files holds paths, which are not secret.
+        const bool secret_values = o.key == "kafka.properties";
         for (const auto& [k, v] : entries) {
             out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted
-                << (redact && is_secret_property(k) ? std::string(kRedacted) : v);
+                << (redact && secret_values && is_secret_property(k) ? std::string(kRedacted) : v);
         }
         out << YAML::EndMap;
         break;
@@ -955,7 +1025,17 @@ std::string to_yaml(const Config& config, bool redact) {
             open.push_back(parts[i]);
         }
         out << YAML::Key << leaf << YAML::Value;
-        emit_value(out, o, o.load(config), redact);
+        OptionValue value = o.load(config);
+        if (o.key == "kafka.properties") {
+            // Values read from kafka.properties_files are shown as their
+            // files (below), never as the secret, and reading the output
+            // back must not find them set twice.
+            auto& entries = std::get<std::map<std::string, std::string>>(value);
+            for (const auto& entry : config.kafka.properties_files) {
+                entries.erase(entry.first);
+            }
+        }
+        emit_value(out, o, value, redact);
     }
     while (!open.empty()) {
         out << YAML::EndMap;

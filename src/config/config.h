@@ -41,6 +41,10 @@ struct Kafka {
     bool require_durable_topics = false;
     std::vector<std::string> audit_topics; // audited at start-up beside pending rows' topics
     std::map<std::string, std::string> properties; // handed to librdkafka as-is
+    // Property -> file its value was read from (path resolved against the
+    // config file's directory). The values themselves are already in
+    // `properties`; kept so printed configs show the file, never the secret.
+    std::map<std::string, std::string> properties_files;
 };
 
 struct Relay {
@@ -61,6 +65,20 @@ struct Leader {
     std::chrono::milliseconds retry_interval{2000};
 };
 
+// The HTTP endpoint (/metrics, /healthz, /readyz).
+struct Http {
+    std::string listen = "127.0.0.1:9187";           // host:port or [v6]:port; empty: no endpoint
+    std::chrono::milliseconds stall_timeout{60000};  // /healthz fails past this loop pause
+    std::chrono::milliseconds stats_interval{10000}; // refresh of pending counts, reachability
+};
+
+// Deletion of sent rows; off while sent_max_age is 0.
+struct Retention {
+    std::chrono::milliseconds sent_max_age{0};
+    int batch_size = 1000; // rows per short DELETE transaction
+    std::chrono::milliseconds interval{60000};
+};
+
 enum class LogFormat { kText, kJson };
 
 struct Log {
@@ -73,6 +91,8 @@ struct Config {
     Kafka kafka;
     Relay relay;
     Leader leader;
+    Retention retention;
+    Http http;
     Log log;
 };
 

@@ -76,36 +76,77 @@ std::string lower(std::string text) {
     return text;
 }
 
-// The producer's guarantees (DESIGN.md G2) rest on these settings, so a
-// property that weakens them is a configuration error, not a tuning choice.
+// Quoted for a message; property values are short and not secret here
+// (secret-file values come in through check_kafka_property with a
+// description instead).
 std::string check_property(const std::string& key, const std::string& value) {
+    return check_kafka_property(key, value, "\"" + value + "\"");
+}
+
+// A property -> file entry: the file is read and checked by the loader, so
+// only the shape is checked here.
+std::string check_property_file(const std::string& key, const std::string& path) {
     if (key.empty()) {
         return "property name must not be empty";
     }
-    if (key == "acks" || key == "request.required.acks") {
-        const std::string v = lower(value);
-        if (v != "all" && v != "-1") {
-            return "refused: outboxd requires " + key
-                   + "=all (or -1) so that a row is marked sent only once every in-sync "
-                     "replica has it (got \""
-                   + value + "\")";
-        }
+    return path.empty() ? "must name a file" : "";
+}
+
+constexpr std::int64_t kMaxPort = 65535;
+
+bool is_host_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_';
+}
+
+// "host:port", "[v6]:port" or "" (endpoint off). Resolving the host is left
+// to the listener; this catches what can never work.
+std::string check_listen(const std::string& text) {
+    if (text.empty()) {
         return "";
     }
-    if (key == "enable.idempotence") {
-        const std::string v = lower(value);
-        if (v != "true" && v != "1") {
-            return "refused: outboxd requires enable.idempotence=true, which keeps per-key "
-                   "order and avoids duplicates when the producer retries (got \""
-                   + value + "\")";
+    const std::string form =
+        " (write host:port, e.g. 127.0.0.1:9187 or [::1]:9187; \"\" turns the endpoint off)";
+    if (text.find("://") != std::string::npos) {
+        return "write host:port without a scheme" + form;
+    }
+    std::string host;
+    std::string port;
+    if (text[0] == '[') {
+        const auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return "must be [IPv6 address]:port" + form;
         }
-        return "";
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+        const bool v6_chars = std::all_of(host.begin(), host.end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.';
+        });
+        if (host.find(':') == std::string::npos || !v6_chars) {
+            return "\"" + host + "\" in brackets is not an IPv6 address" + form;
+        }
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos) {
+            return "must be host:port, the port is missing" + form;
+        }
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string::npos) {
+            return "an IPv6 address must be in brackets, e.g. [::1]:9187";
+        }
+        if (host.empty()) {
+            return "the host must not be empty (0.0.0.0 listens on every IPv4 address)" + form;
+        }
+        if (!std::all_of(host.begin(), host.end(), is_host_char)) {
+            return "\"" + host + "\" is not a host name or address" + form;
+        }
     }
-    if (key == "transactional.id") {
-        return "refused: transactional producers are not supported yet";
-    }
-    if (key == "bootstrap.servers" || key == "metadata.broker.list") {
-        return "refused: set kafka.bootstrap_servers instead";
+    const bool digits =
+        !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c)) != 0;
+        });
+    if (!digits || std::stoll(port) > kMaxPort) {
+        return "the port must be a number from 0 to 65535 (got \"" + port + "\")";
     }
     return "";
 }
@@ -146,7 +187,7 @@ OptionValue load_relay_ms(const Config& c) {
 
 std::vector<Option> build_options() {
     std::vector<Option> table;
-    table.reserve(40);
+    table.reserve(48);
     // Each reference is used only before the next add(), so growth cannot
     // invalidate it.
     auto add = [&table](std::string key, OptionType type, std::optional<std::string> def,
@@ -309,6 +350,22 @@ std::vector<Option> build_options() {
             return c.kafka.properties;
         };
     }
+    {
+        // The loader reads each file into kafka.properties and stores the
+        // resolved paths here.
+        Option& o = add("kafka.properties_files", OptionType::kStringMap, std::string(""),
+                        "librdkafka property -> file whose content, surrounding whitespace "
+                        "trimmed, is the value (sasl.password, ssl.key.password... from mounted "
+                        "secrets). A relative path is taken from the config file's directory. "
+                        "Same refusals as kafka.properties; a property may not be set in both.");
+        o.check_entry = check_property_file;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.kafka.properties_files = std::get<std::map<std::string, std::string>>(v);
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.kafka.properties_files;
+        };
+    }
 
     // --- relay --------------------------------------------------------------
     {
@@ -411,6 +468,82 @@ std::vector<Option> build_options() {
         };
     }
 
+    // --- retention ----------------------------------------------------------
+    {
+        // Ten years of 365 days: longer is almost surely a unit mistake.
+        Option& o = add_int("retention.sent_max_age_ms", OptionType::kDurationMs, 0,
+                            INT64_C(315360000000), 0,
+                            "Delete rows at status 1 (sent) whose sent_at is older than this. 0 "
+                            "turns retention off. Parked and pending rows are never deleted.");
+        o.reloadable = true;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.retention.sent_max_age = std::chrono::milliseconds(as_int(v));
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return static_cast<std::int64_t>(c.retention.sent_max_age.count());
+        };
+    }
+    {
+        Option& o = add_int("retention.batch_size", OptionType::kInt, 1, 100000, 1000,
+                            "Most rows deleted per short transaction, so no lock is held long.");
+        o.reloadable = true;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.retention.batch_size = static_cast<int>(as_int(v)); // bounded by max
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return static_cast<std::int64_t>(c.retention.batch_size);
+        };
+    }
+    {
+        Option& o = add_int("retention.interval_ms", OptionType::kDurationMs, 100, 86400000, 60000,
+                            "Pause between retention rounds.");
+        o.reloadable = true;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.retention.interval = std::chrono::milliseconds(as_int(v));
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return static_cast<std::int64_t>(c.retention.interval.count());
+        };
+    }
+
+    // --- http ---------------------------------------------------------------
+    {
+        Option& o = add("http.listen", OptionType::kString, std::string("127.0.0.1:9187"),
+                        "Address of the HTTP endpoint (/metrics, /healthz, /readyz): host:port, "
+                        "an IPv6 address in brackets ([::1]:9187), port 0 for any free port. "
+                        "Loopback by default; empty string: no endpoint.");
+        o.check_text = check_listen;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.http.listen = as_string(v);
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return c.http.listen;
+        };
+    }
+    {
+        Option& o = add_int("http.stall_timeout_ms", OptionType::kDurationMs, 1000, 3600000, 60000,
+                            "/healthz fails when the main loop has not turned for this long.");
+        o.reloadable = true;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.http.stall_timeout = std::chrono::milliseconds(as_int(v));
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return static_cast<std::int64_t>(c.http.stall_timeout.count());
+        };
+    }
+    {
+        Option& o = add_int("http.stats_interval_ms", OptionType::kDurationMs, 100, 3600000, 10000,
+                            "How often the pending count, oldest pending age, parked count and "
+                            "both services' reachability are refreshed.");
+        o.reloadable = true;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.http.stats_interval = std::chrono::milliseconds(as_int(v));
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return static_cast<std::int64_t>(c.http.stats_interval.count());
+        };
+    }
+
     // --- log ----------------------------------------------------------------
     {
         Option& o = add("log.level", OptionType::kEnum, std::string("info"),
@@ -483,6 +616,41 @@ std::string section_of(const std::string& key) {
 
 } // namespace
 
+// The producer's guarantees (DESIGN.md G2) rest on these settings, so a
+// property that weakens them is a configuration error, not a tuning choice.
+std::string
+check_kafka_property(const std::string& key, const std::string& value, const std::string& shown) {
+    if (key.empty()) {
+        return "property name must not be empty";
+    }
+    if (key == "acks" || key == "request.required.acks") {
+        const std::string v = lower(value);
+        if (v != "all" && v != "-1") {
+            return "refused: outboxd requires " + key
+                   + "=all (or -1) so that a row is marked sent only once every in-sync "
+                     "replica has it (got "
+                   + shown + ")";
+        }
+        return "";
+    }
+    if (key == "enable.idempotence") {
+        const std::string v = lower(value);
+        if (v != "true" && v != "1") {
+            return "refused: outboxd requires enable.idempotence=true, which keeps per-key "
+                   "order and avoids duplicates when the producer retries (got "
+                   + shown + ")";
+        }
+        return "";
+    }
+    if (key == "transactional.id") {
+        return "refused: transactional producers are not supported yet";
+    }
+    if (key == "bootstrap.servers" || key == "metadata.broker.list") {
+        return "refused: set kafka.bootstrap_servers instead";
+    }
+    return "";
+}
+
 const std::vector<Option>& options() {
     static const std::vector<Option> table = build_options();
     return table;
@@ -503,6 +671,16 @@ std::string env_var_name(std::string_view key) {
         name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
     return name;
+}
+
+std::string env_var_display(const Option& o) {
+    if (o.key == "kafka.properties") {
+        return std::string(kPropertyEnvPrefix) + "<NAME>";
+    }
+    if (o.key == "kafka.properties_files") {
+        return std::string(kPropertyFileEnvPrefix) + "<NAME>";
+    }
+    return env_var_name(o.key);
 }
 
 std::string describe_default(const Option& o) {
@@ -547,6 +725,12 @@ std::string options_markdown() {
            "- `kafka.properties` entries come from `OUTBOXD_KAFKA_PROPERTY_<NAME>`, with\n"
            "  NAME lower-cased and `_` read as `.`: `OUTBOXD_KAFKA_PROPERTY_SASL_PASSWORD`\n"
            "  sets `sasl.password`.\n"
+           "- `kafka.properties_files` entries likewise come from\n"
+           "  `OUTBOXD_KAFKA_PROPERTIES_FILE_<NAME>`; a relative path given there is\n"
+           "  taken from the working directory.\n"
+           "- Secrets (the DSN password, secret-looking `kafka.properties` values, the\n"
+           "  content of `kafka.properties_files`) never appear in problems, logs or\n"
+           "  `print-config` output; see docs/security.md.\n"
            "- Any other `OUTBOXD_*` variable is an error, except `OUTBOXD_CONFIG` and\n"
            "  `OUTBOXD_TEST_*`.\n"
            "- Reloadable options may change on SIGHUP; the others need a restart.\n";
@@ -561,9 +745,7 @@ std::string options_markdown() {
         }
         std::string def = describe_default(o);
         def = o.required ? "required" : def.empty() ? "none" : "`" + def + "`";
-        const std::string env = o.type == OptionType::kStringMap
-                                    ? std::string(kPropertyEnvPrefix) + "<NAME>"
-                                    : env_var_name(o.key);
+        const std::string env = env_var_display(o);
         out << "| `" << o.key << "` | " << markdown_cell(type_text(o)) << " | "
             << markdown_cell(def) << " | `" << env << "` | " << (o.reloadable ? "yes" : "no")
             << " | " << markdown_cell(o.description) << " |\n";

@@ -74,6 +74,18 @@ std::string env_var_name(std::string_view key);
 // lower-cased with '_' -> '.', because one variable cannot hold a map.
 inline constexpr std::string_view kEnvPrefix = "OUTBOXD_";
 inline constexpr std::string_view kPropertyEnvPrefix = "OUTBOXD_KAFKA_PROPERTY_";
+// kafka.properties_files entries likewise: OUTBOXD_KAFKA_PROPERTIES_FILE_<NAME>.
+inline constexpr std::string_view kPropertyFileEnvPrefix = "OUTBOXD_KAFKA_PROPERTIES_FILE_";
+
+// The environment variable(s) of an option as the docs show them.
+std::string env_var_display(const Option& option);
+
+// The refusals that apply to every librdkafka property, however it is set:
+// "" when acceptable, otherwise the problem's message. `shown` is how the
+// value appears in that message: the value quoted, or, for a value read
+// from a secret file, where it came from.
+std::string
+check_kafka_property(const std::string& key, const std::string& value, const std::string& shown);
 
 // The value text as written in YAML or the docs: 500, "public.outbox", [], {}.
 std::string describe_default(const Option& option);

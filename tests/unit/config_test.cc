@@ -173,6 +173,11 @@ TEST_CASE("option table: exactly the agreed options are reloadable", "[unit][con
         "relay.retry_backoff_max_ms",
         "relay.rescan_interval_ms",
         "leader.retry_interval_ms",
+        "http.stall_timeout_ms",
+        "http.stats_interval_ms",
+        "retention.sent_max_age_ms",
+        "retention.batch_size",
+        "retention.interval_ms",
     };
     for (const Option& o : options()) {
         INFO(o.key);
@@ -985,6 +990,239 @@ TEST_CASE("docs/configuration.md matches the option table", "[unit][config]") {
     for (const Option& o : options()) {
         CHECK_THAT(expected, Catch::Contains("`" + o.key + "`"));
     }
+}
+
+} // namespace outboxd::config
+
+// --- http, retention, kafka.properties_files ------------------------------------
+// (Reopens the namespace: the helpers above live in its anonymous namespace.)
+namespace outboxd::config {
+
+TEST_CASE("http and retention: defaults, values and environment", "[unit][config]") {
+    const LoadResult defaults = load(kRequired);
+    REQUIRE(defaults.config);
+    CHECK(defaults.config->http.listen == "127.0.0.1:9187"); // loopback unless configured
+    CHECK(defaults.config->http.stall_timeout == std::chrono::milliseconds(60000));
+    CHECK(defaults.config->http.stats_interval == std::chrono::milliseconds(10000));
+    CHECK(defaults.config->retention.sent_max_age == std::chrono::milliseconds(0));
+    CHECK(defaults.config->retention.batch_size == 1000);
+    CHECK(defaults.config->retention.interval == std::chrono::milliseconds(60000));
+
+    const LoadResult r =
+        load_with("http:\n  listen: \"[::1]:0\"\n  stall_timeout_ms: 5000\n"
+                  "retention:\n  sent_max_age_ms: 86400000\n  batch_size: 7\n",
+                  {"OUTBOXD_HTTP_STATS_INTERVAL_MS=250", "OUTBOXD_RETENTION_INTERVAL_MS=1000"});
+    INFO(joined(r));
+    REQUIRE(r.config);
+    CHECK(r.config->http.listen == "[::1]:0");
+    CHECK(r.config->http.stall_timeout == std::chrono::milliseconds(5000));
+    CHECK(r.config->http.stats_interval == std::chrono::milliseconds(250));
+    CHECK(r.config->retention.sent_max_age == std::chrono::milliseconds(86400000));
+    CHECK(r.config->retention.batch_size == 7);
+    CHECK(r.config->retention.interval == std::chrono::milliseconds(1000));
+
+    const LoadResult off = load_with("", {"OUTBOXD_HTTP_LISTEN="});
+    REQUIRE(off.config);
+    CHECK(off.config->http.listen.empty());
+}
+
+TEST_CASE("http.listen: host:port, IPv6 in brackets, ports 0 to 65535", "[unit][config]") {
+    auto listen = [](const std::string& text) {
+        return load_with("http:\n  listen: \"" + text + "\"\n");
+    };
+    for (const char* ok :
+         {"127.0.0.1:9187", "0.0.0.0:0", "localhost:65535", "metrics-host.internal:80",
+          "[::1]:9187", "[::]:0", "[fe80::1:2]:1", "[::ffff:127.0.0.1]:9187", ""}) {
+        INFO(ok);
+        const LoadResult r = listen(ok);
+        INFO(joined(r));
+        CHECK(r.problems.empty());
+    }
+    struct Bad {
+        const char* text;
+        const char* fragment;
+    };
+    const Bad bad[] = {
+        {"::1:9187", "an IPv6 address must be in brackets"},
+        {"127.0.0.1", "the port is missing"},
+        {":9187", "the host must not be empty"},
+        {"[::1]", "must be [IPv6 address]:port"},
+        {"[::1]9187", "must be [IPv6 address]:port"},
+        {"[::1", "must be [IPv6 address]:port"},
+        {"[]:80", "in brackets is not an IPv6 address"},
+        {"[localhost]:80", "\"localhost\" in brackets is not an IPv6 address"},
+        {"127.0.0.1:65536", "the port must be a number from 0 to 65535 (got \"65536\")"},
+        {"127.0.0.1:", "the port must be a number"},
+        {"127.0.0.1:-1", "the port must be a number"},
+        {"127.0.0.1:80a", "the port must be a number"},
+        {"127.0.0.1:000080", "the port must be a number"},
+        {"[::1]:99999", "the port must be a number"},
+        {"a host:80", "\"a host\" is not a host name or address"},
+        {"http://x:80", "write host:port without a scheme"},
+    };
+    for (const Bad& b : bad) {
+        INFO(b.text);
+        require_single_problem(listen(b.text), "http.listen", b.fragment);
+    }
+    require_single_problem(load_with("", {"OUTBOXD_HTTP_LISTEN=::1:1"}), "OUTBOXD_HTTP_LISTEN",
+                           "must be in brackets");
+}
+
+TEST_CASE("kafka.properties_files: read, trimmed, relative to the config file", "[unit][config]") {
+    TempDir dir;
+    dir.write("secrets/sasl", "\n  s3cr3t-sasl \n");
+    dir.write("secrets/key", "key-pass");
+    const fs::path config =
+        dir.write("outboxd.yaml", "postgres:\n  dsn: x\nkafka:\n  bootstrap_servers: k\n"
+                                  "  properties:\n    sasl.username: u\n"
+                                  "  properties_files:\n    sasl.password: secrets/sasl\n");
+    const LoadResult r =
+        load_config(config.string(), {"OUTBOXD_KAFKA_PROPERTIES_FILE_SSL_KEY_PASSWORD="
+                                      + (dir.path() / "secrets/key").string()});
+    INFO(joined(r));
+    REQUIRE(r.config);
+    const std::map<std::string, std::string> expected = {
+        {"sasl.password", "s3cr3t-sasl"}, {"sasl.username", "u"}, {"ssl.key.password", "key-pass"}};
+    CHECK(r.config->kafka.properties == expected);
+    CHECK(r.config->kafka.properties_files.at("sasl.password")
+          == (dir.path() / "secrets/sasl").string());
+    CHECK(r.config->kafka.properties_files.at("ssl.key.password")
+          == (dir.path() / "secrets/key").string());
+
+    SECTION("a relative path from the environment is taken from the working directory") {
+        const LoadResult env =
+            load_config(config.string(), {"OUTBOXD_KAFKA_PROPERTIES_FILE_SSL_KEY_PASSWORD="
+                                          "outboxd-no-such-relative-file"});
+        require_single_problem(env, "OUTBOXD_KAFKA_PROPERTIES_FILE_SSL_KEY_PASSWORD",
+                               "cannot read \"outboxd-no-such-relative-file\"");
+    }
+    SECTION("set both in a file and in kafka.properties, by the environment") {
+        const LoadResult both =
+            load_config(config.string(), {"OUTBOXD_KAFKA_PROPERTY_SASL_PASSWORD=other"});
+        require_single_problem(both, "kafka.properties_files.sasl.password",
+                               "sasl.password is also set in kafka.properties (by "
+                               "OUTBOXD_KAFKA_PROPERTY_SASL_PASSWORD); set it in one place");
+    }
+    SECTION("missing, empty, a directory") {
+        dir.write("secrets/empty", " \n\t\n");
+        auto with_file = [&](const std::string& path) {
+            return load_config(dir.write("p.yaml", "postgres:\n  dsn: x\nkafka:\n  "
+                                                   "bootstrap_servers: k\n  properties_files:\n"
+                                                   "    sasl.password: "
+                                                       + path + "\n")
+                                   .string(),
+                               {});
+        };
+        require_single_problem(with_file("secrets/nope"), "kafka.properties_files.sasl.password",
+                               "No such file or directory");
+        require_single_problem(with_file("secrets/empty"), "kafka.properties_files.sasl.password",
+                               "is empty");
+        require_single_problem(with_file("secrets"), "kafka.properties_files.sasl.password",
+                               "cannot read");
+    }
+    SECTION("the refusals of kafka.properties apply, without showing the value") {
+        dir.write("secrets/acks", "SECRET-ONE\n");
+        dir.write("secrets/idem", "SECRET-FALSE\n");
+        dir.write("secrets/tx", "SECRET-TX\n");
+        const LoadResult refused =
+            load_config(dir.write("r.yaml", "postgres:\n  dsn: x\nkafka:\n  bootstrap_servers: k\n"
+                                            "  properties_files:\n    acks: secrets/acks\n"
+                                            "    enable.idempotence: secrets/idem\n"
+                                            "    transactional.id: secrets/tx\n"
+                                            "    bootstrap.servers: secrets/acks\n")
+                            .string(),
+                        {});
+        const std::string text = joined(refused);
+        INFO(text);
+        REQUIRE(refused.problems.size() == 4);
+        CHECK(refused.problems[0].path == "kafka.properties_files.acks");
+        CHECK_THAT(text, Catch::Contains("refused: outboxd requires acks=all (or -1)"));
+        CHECK_THAT(text, Catch::Contains("(got the content of \""
+                                         + (dir.path() / "secrets/acks").string() + "\")"));
+        CHECK_THAT(text, Catch::Contains("refused: outboxd requires enable.idempotence=true"));
+        CHECK_THAT(text, Catch::Contains("refused: transactional producers"));
+        CHECK_THAT(text, Catch::Contains("refused: set kafka.bootstrap_servers instead"));
+        CHECK_THAT(text, !Catch::Contains("SECRET"));
+    }
+}
+
+TEST_CASE("secrets never appear in problem messages", "[unit][config]") {
+    TempDir dir;
+    dir.write("dsn", "host=db password=TOPSECRET-DSN-FILE\n");
+    dir.write("sasl", "TOPSECRET-SASL-FILE\n");
+    const std::string dsn_file = (dir.path() / "dsn").string();
+    const std::string sasl_file = (dir.path() / "sasl").string();
+    const std::vector<LoadResult> results = {
+        // A DSN of the wrong shape, inline or from the environment.
+        load("postgres:\n  dsn: [\"host=db password=TOPSECRET-DSN\"]\nkafka:\n"
+             "  bootstrap_servers: k\n"),
+        load("postgres:\n  dsn: {password: TOPSECRET-DSN}\nkafka:\n  bootstrap_servers: k\n"),
+        load("postgres:\n  dsn: \"host=db password=TOPSECRET-DSN\"\n  dsn_file: " + dsn_file
+             + "\nkafka:\n  bootstrap_servers: k\n"),
+        load("postgres:\n  dsn_file: " + dsn_file + "\nkafka:\n  bootstrap_servers: k\n",
+             {"OUTBOXD_POSTGRES_DSN=host=db password=TOPSECRET-DSN-ENV"}),
+        // YAML broken in the middle of a secret.
+        load("postgres:\n  dsn: \"host=db password=TOPSECRET-DSN\nkafka: [\n"),
+        load("postgres:\n  dsn: 'host=db password=TOPSECRET-DSN' extra\n"),
+        // Secret properties that are malformed or clash.
+        load_with("kafka:\n  properties:\n    sasl.password: [TOPSECRET-SASL]\n"),
+        load_with("kafka:\n  properties:\n    sasl.password: TOPSECRET-SASL\n    sasl.password: "
+                  "TOPSECRET-SASL-2\n"),
+        load_with("kafka:\n  properties:\n    sasl.password: TOPSECRET-SASL\n"
+                  "  properties_files:\n    sasl.password: "
+                  + sasl_file + "\n"),
+        load_with("kafka:\n  properties_files:\n    acks: " + sasl_file
+                  + "\n    enable.idempotence: " + sasl_file + "\n"),
+        load_with("", {"OUTBOXD_KAFKA_PROPERTY_SASL_PASSWORD=TOPSECRET-SASL-ENV",
+                       "OUTBOXD_KAFKA_PROPERTIES_FILE_SASL_PASSWORD=" + sasl_file}),
+    };
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const std::string text = joined(results[i]);
+        INFO("case " << i << ":\n" << text);
+        CHECK_FALSE(results[i].problems.empty());
+        CHECK_THAT(text, !Catch::Contains("TOPSECRET"));
+    }
+}
+
+TEST_CASE("to_yaml: values from kafka.properties_files show as their files", "[unit][config]") {
+    const LoadResult r = load_config((data_dir() / "config/valid/full.yaml").string(), {});
+    INFO(joined(r));
+    REQUIRE(r.config);
+    CHECK(r.config->kafka.properties.at("ssl.key.password") == "key-pass-from-file");
+    CHECK(r.config->retention.sent_max_age == std::chrono::milliseconds(604800000));
+    CHECK(r.config->http.listen == "0.0.0.0:9188");
+    const std::string file = (data_dir() / "config/valid/secrets/ssl-key-password.txt").string();
+    for (const bool redact : {false, true}) {
+        INFO("redact " << redact);
+        const std::string text = to_yaml(*r.config, redact);
+        INFO(text);
+        CHECK_THAT(text, !Catch::Contains("key-pass-from-file"));
+        CHECK_THAT(text, Catch::Contains("ssl.key.password: \"" + file + "\""));
+        CHECK_THAT(text, Catch::Contains("listen: \"0.0.0.0:9188\""));
+        CHECK_THAT(text, Catch::Contains("sent_max_age_ms: 604800000"));
+        const LoadResult again = load(text);
+        INFO(joined(again));
+        REQUIRE(again.config);
+        CHECK(again.config->kafka.properties.at("ssl.key.password") == "key-pass-from-file");
+        CHECK(to_yaml(*again.config, redact) == text);
+    }
+}
+
+TEST_CASE("restart_only_changes: http.listen and secret files need a restart, the rest reloads",
+          "[unit][config]") {
+    const Config running = *load(kRequired).config;
+    Config next = running;
+    next.http.stall_timeout = std::chrono::milliseconds(1000);
+    next.http.stats_interval = std::chrono::milliseconds(100);
+    next.retention.sent_max_age = std::chrono::milliseconds(1);
+    next.retention.batch_size = 1;
+    next.retention.interval = std::chrono::milliseconds(100);
+    CHECK(restart_only_changes(running, next).empty());
+    next.http.listen = "";
+    next.kafka.properties["sasl.password"] = "rotated";
+    next.kafka.properties_files["sasl.password"] = "/run/secrets/sasl";
+    CHECK(restart_only_changes(running, next)
+          == std::vector<std::string>{"kafka.properties", "kafka.properties_files", "http.listen"});
 }
 
 } // namespace outboxd::config
