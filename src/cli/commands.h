@@ -5,7 +5,13 @@
 
 #include "config/config.h"
 
+#include <functional>
+#include <memory>
 #include <string>
+
+namespace CLI {
+class App;
+}
 
 namespace outboxd::cli {
 
@@ -20,5 +26,26 @@ void install_stop_handlers();
 int cmd_run(const config::Config& cfg);
 int cmd_migrate(const config::Config& cfg);
 int cmd_check(const config::Config& cfg);
+
+// The operator's subcommands (src/cli/admin.cc): status, failed, requeue,
+// print-config. The constructor registers them and their options on `app`
+// (each gets -c/--config through `add_config`); argument errors surface from
+// app.parse() as CLI11 parse errors (exit 2). After parsing, selected() says
+// whether one of them was chosen and run() runs it. Main thread only.
+class AdminCommands {
+public:
+    AdminCommands(CLI::App& app, const std::function<void(CLI::App*)>& add_config);
+    ~AdminCommands();
+    AdminCommands(const AdminCommands&) = delete;
+    AdminCommands& operator=(const AdminCommands&) = delete;
+
+    bool selected() const;
+    int run(const config::Config& cfg) const;
+
+    struct Args; // the parsed options, filled in by CLI11
+
+private:
+    std::unique_ptr<Args> args_;
+};
 
 } // namespace outboxd::cli

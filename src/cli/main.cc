@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
     add_config(check);
     bool config_only = false;
     check->add_flag("--config-only", config_only, "Only validate the configuration file");
+    const outboxd::cli::AdminCommands admin(app, add_config);
 
     try {
         app.parse(argc, argv);
@@ -82,7 +83,7 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : outboxd::cli::kExitUsage;
     }
 
-    const bool running = !*migrate && !*check;
+    const bool running = !*migrate && !*check && !admin.selected();
     if (running) {
         outboxd::cli::install_stop_handlers();
     }
@@ -94,6 +95,9 @@ int main(int argc, char** argv) {
     try {
         if (*migrate) {
             return outboxd::cli::cmd_migrate(*cfg);
+        }
+        if (admin.selected()) {
+            return admin.run(*cfg);
         }
         if (*check) {
             if (config_only) {

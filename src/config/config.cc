@@ -815,7 +815,29 @@ LoadResult load(const std::optional<std::string>& yaml_text,
     }
 }
 
-// Replaces the value of `password=` in a libpq keyword/value string, keeping
+// libpq parameters whose values are secrets: the login password and the
+// passphrase of the client's TLS key.
+bool is_dsn_secret_keyword(const std::string& keyword) {
+    return keyword == "password" || keyword == "sslpassword";
+}
+
+// URI query keys may be percent-encoded ("pass%77ord"); libpq decodes them.
+std::string percent_decoded(const std::string& text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size()
+            && std::isxdigit(static_cast<unsigned char>(text[i + 1])) != 0
+            && std::isxdigit(static_cast<unsigned char>(text[i + 2])) != 0) {
+            out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+// Replaces the value of `password=` (and `sslpassword=`) in a libpq keyword/value string, keeping
 // the rest verbatim. Follows libpq's conninfo_parse: optional spaces around
 // '=', values bare or in single quotes with backslash escapes.
 std::string redact_keyword_dsn(const std::string& dsn) {
@@ -866,7 +888,7 @@ std::string redact_keyword_dsn(const std::string& dsn) {
                 i += (dsn[i] == '\\' && i + 1 < n) ? 2 : 1;
             }
         }
-        if (keyword == "password") {
+        if (is_dsn_secret_keyword(keyword)) {
             out += kRedacted;
         } else {
             out += dsn.substr(value_start, i - value_start);
@@ -902,7 +924,8 @@ std::string redact_uri_dsn(const std::string& dsn) {
             end = out.size();
         }
         const std::size_t eq = out.find('=', p);
-        if (eq != std::string::npos && eq < end && out.compare(p, eq - p, "password") == 0) {
+        if (eq != std::string::npos && eq < end
+            && is_dsn_secret_keyword(percent_decoded(out.substr(p, eq - p)))) {
             out.replace(eq + 1, end - eq - 1, kRedacted);
             end = eq + 1 + kRedacted.size();
         }

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include <map>
+#include <set>
 #include <thread>
 
 namespace outboxd::store {
@@ -16,6 +18,15 @@ public:
     void operator()(const std::string& /*payload*/, int /*backend_pid*/) override { fired = true; }
     bool fired = false;
 };
+
+// A requeue wakes the relay at once: a wake-up that finds no new ids makes it
+// rescan from the lowest pending id, where requeued rows are. Delivered at
+// commit, so never for a requeue that rolled back.
+void notify_relay(pqxx::dbtransaction& tx, const std::string& channel) {
+    if (!channel.empty()) {
+        tx.exec_params("SELECT pg_notify($1, '')", channel);
+    }
+}
 
 PayloadType payload_type_of(const std::string& sql_type, const std::string& column) {
     if (sql_type == "bytea") {
@@ -37,6 +48,7 @@ struct PgOutboxStore::Session {
     std::unique_ptr<pqxx::connection> conn;
     std::unique_ptr<WakeupReceiver> receiver; // destroyed before conn
     Statements sql;
+    AdminStatements admin;
 
     ~Session() {
         receiver.reset();
@@ -103,6 +115,7 @@ PgOutboxStore::Session& PgOutboxStore::session() {
         throw StoreMisconfigured(std::string("inspecting the outbox table: ") + e.what());
     }
     s->sql = build_statements(cfg_, payload_type_of(type, cfg_.columns.payload));
+    s->admin = build_admin_statements(cfg_);
     try {
         s->conn->prepare("fetch", s->sql.fetch);
         s->conn->prepare("mark_sent", s->sql.mark_sent);
@@ -306,6 +319,159 @@ std::size_t PgOutboxStore::mark_found(const std::string& topic,
         return r.affected_rows();
     } catch (const std::exception& e) {
         fail("marking rows found in Kafka", e);
+    }
+}
+
+StatusSummary PgOutboxStore::status_summary() {
+    auto& s = session();
+    StatusSummary out;
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        const auto r = tx.exec(s.admin.status_summary);
+        const auto& f = r[0];
+        out.pending = f[0].as<std::int64_t>();
+        out.sent = f[1].as<std::int64_t>();
+        out.failed = f[2].as<std::int64_t>();
+        out.other = f[3].as<std::int64_t>() - out.pending - out.sent - out.failed;
+        if (out.pending > 0 && !f[4].is_null()) {
+            out.oldest_pending_age_s = f[4].as<double>();
+        }
+    } catch (const std::exception& e) {
+        fail("counting rows by status", e);
+    }
+    return out;
+}
+
+HealthSummary PgOutboxStore::health_summary() {
+    auto& s = session();
+    HealthSummary out;
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        const auto r = tx.exec_params(s.admin.health_summary, kHealthCountCap);
+        const auto& f = r[0];
+        out.pending = f[0].as<std::int64_t>();
+        out.pending_capped = out.pending >= kHealthCountCap;
+        out.parked = f[1].as<std::int64_t>();
+        out.parked_capped = out.parked >= kHealthCountCap;
+        out.oldest_pending_age_s = f[2].is_null() ? 0.0 : f[2].as<double>();
+    } catch (const std::exception& e) {
+        fail("reading the health counts", e);
+    }
+    return out;
+}
+
+std::vector<FailedRow> PgOutboxStore::failed_rows(const std::optional<std::string>& topic,
+                                                  std::size_t limit) {
+    auto& s = session();
+    std::vector<FailedRow> out;
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        const auto r = tx.exec_params(s.admin.failed_rows, topic.has_value(), topic.value_or(""),
+                                      static_cast<std::int64_t>(limit));
+        out.reserve(r.size());
+        for (const auto& f : r) {
+            FailedRow row;
+            row.id = f[0].as<std::int64_t>();
+            row.topic = std::string(f[1].c_str(), f[1].size());
+            if (!f[2].is_null()) {
+                row.key = std::string(f[2].c_str(), f[2].size());
+            }
+            row.attempts = f[3].as<std::int32_t>();
+            if (!f[4].is_null()) {
+                row.last_error = std::string(f[4].c_str(), f[4].size());
+            }
+            row.created_at_ms = f[5].is_null() ? 0 : f[5].as<std::int64_t>();
+            if (!f[6].is_null()) {
+                row.next_attempt_at_ms = f[6].as<std::int64_t>();
+            }
+            out.push_back(std::move(row));
+        }
+    } catch (const std::exception& e) {
+        fail("listing failed rows", e);
+    }
+    return out;
+}
+
+std::size_t PgOutboxStore::requeue_ids(const std::vector<std::int64_t>& ids,
+                                       bool include_sent,
+                                       RequeueSkipped* skipped) {
+    if (ids.empty()) {
+        return 0;
+    }
+    auto& s = session();
+    std::size_t changed = 0;
+    RequeueSkipped left;
+    try {
+        pqxx::work tx(*s.conn);
+        const auto locked = tx.exec_params(s.admin.lock_ids, int_array_literal(ids));
+        std::map<std::int64_t, int> status;
+        for (const auto& f : locked) {
+            status[f[0].as<std::int64_t>()] = f[1].as<int>();
+        }
+        std::set<std::int64_t> seen;
+        for (const auto id : ids) {
+            if (!seen.insert(id).second) {
+                continue;
+            }
+            const auto it = status.find(id);
+            if (it == status.end()) {
+                left.not_found.push_back(id);
+            } else if (it->second == 0) {
+                left.already_pending.push_back(id);
+            } else if (it->second == 1 && !include_sent) {
+                left.sent.push_back(id);
+            } else if (it->second != 1 && it->second != 2) {
+                left.other_status.push_back(id);
+            }
+        }
+        changed = tx.exec_params(s.admin.requeue_ids, int_array_literal(ids), include_sent)
+                      .affected_rows();
+        if (changed > 0) {
+            notify_relay(tx, cfg_.notify_channel);
+        }
+        tx.commit();
+    } catch (const std::exception& e) {
+        fail("requeuing rows", e);
+    }
+    if (skipped != nullptr) {
+        *skipped = std::move(left);
+    }
+    return changed;
+}
+
+std::size_t PgOutboxStore::requeue_failed(const std::optional<std::string>& topic) {
+    auto& s = session();
+    std::size_t changed = 0;
+    try {
+        pqxx::work tx(*s.conn);
+        changed = tx.exec_params(s.admin.requeue_failed, topic.has_value(), topic.value_or(""))
+                      .affected_rows();
+        if (changed > 0) {
+            notify_relay(tx, cfg_.notify_channel);
+        }
+        tx.commit();
+    } catch (const std::exception& e) {
+        fail("requeuing failed rows", e);
+    }
+    return changed;
+}
+
+std::size_t PgOutboxStore::delete_sent_older_than(std::chrono::milliseconds age,
+                                                  std::size_t limit) {
+    if (limit == 0) {
+        return 0;
+    }
+    auto& s = session();
+    try {
+        // One statement is one transaction: the row locks last only as long
+        // as deleting `limit` rows takes.
+        pqxx::nontransaction tx(*s.conn);
+        return tx
+            .exec_params(s.admin.delete_sent, static_cast<std::int64_t>(age.count()),
+                         static_cast<std::int64_t>(limit))
+            .affected_rows();
+    } catch (const std::exception& e) {
+        fail("deleting old sent rows", e);
     }
 }
 

@@ -23,6 +23,47 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// `outboxd status`: exact, from one snapshot of the whole table.
+struct StatusSummary {
+    std::int64_t pending = 0; // status 0
+    std::int64_t sent = 0;    // status 1
+    std::int64_t failed = 0;  // status 2
+    std::int64_t other = 0;   // any other status value (not written by outboxd)
+    // Age of the oldest pending row by created_at and the database clock;
+    // nullopt when nothing is pending.
+    std::optional<double> oldest_pending_age_s;
+};
+
+// The metrics refresh: cheap enough to run every few seconds on any backlog.
+// Counts stop at kHealthCountCap (then *_capped is true and the count means
+// "at least"); the age is that of the lowest pending id.
+struct HealthSummary {
+    std::int64_t pending = 0;
+    bool pending_capped = false;
+    std::int64_t parked = 0;
+    bool parked_capped = false;
+    double oldest_pending_age_s = 0; // 0 when nothing is pending
+};
+
+// A row at status 2, for `outboxd failed`.
+struct FailedRow {
+    std::int64_t id = 0;
+    std::string topic;
+    std::optional<std::string> key;
+    std::int32_t attempts = 0;
+    std::optional<std::string> last_error;
+    std::int64_t created_at_ms = 0;                 // Unix milliseconds
+    std::optional<std::int64_t> next_attempt_at_ms; // normally NULL once parked
+};
+
+// The requested ids a requeue_ids() left alone, by reason.
+struct RequeueSkipped {
+    std::vector<std::int64_t> not_found;
+    std::vector<std::int64_t> already_pending; // at 0: nothing to do
+    std::vector<std::int64_t> sent;            // at 1 without include_sent
+    std::vector<std::int64_t> other_status;    // a status value outboxd does not use
+};
+
 class PgOutboxStore final : public OutboxStore {
 public:
     explicit PgOutboxStore(config::Postgres cfg);
@@ -53,6 +94,32 @@ public:
     std::size_t mark_found(const std::string& topic,
                            const std::vector<std::int64_t>& ids,
                            const std::vector<std::optional<std::string>>& keys);
+
+    // ---- admin and maintenance; each call is one short statement or
+    // transaction, errors as StoreUnavailable like the relay's calls.
+
+    StatusSummary status_summary();
+    HealthSummary health_summary();
+
+    // Rows at 2 (of `topic` when given), in id order, at most `limit`.
+    std::vector<FailedRow> failed_rows(const std::optional<std::string>& topic, std::size_t limit);
+
+    // The given rows at 2 (and at 1 when include_sent) back to 0 with
+    // attempts 0 and last_error, next_attempt_at (and sent_at) NULL, in one
+    // transaction. Rows at 0 are never touched. Returns rows changed; the ids
+    // left alone are listed in `skipped` when given. Wakes the relay through
+    // the notify channel.
+    std::size_t requeue_ids(const std::vector<std::int64_t>& ids,
+                            bool include_sent,
+                            RequeueSkipped* skipped = nullptr);
+
+    // Every row at 2 (of `topic` when given) back to 0, as requeue_ids().
+    std::size_t requeue_failed(const std::optional<std::string>& topic);
+
+    // Retention: deletes at most `limit` rows at 1 whose sent_at is older
+    // than `age`, in one short transaction; never rows at 0 or 2. Returns
+    // rows deleted (fewer than `limit`: nothing older is left).
+    std::size_t delete_sent_older_than(std::chrono::milliseconds age, std::size_t limit);
 
     // `outboxd migrate`: creates what is missing; returns the statements run.
     std::vector<std::string> migrate();

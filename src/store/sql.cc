@@ -102,6 +102,61 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     return s;
 }
 
+AdminStatements build_admin_statements(const config::Postgres& pg) {
+    const auto& c = pg.columns;
+    const std::string t = quote_ident(pg.schema) + "." + quote_ident(pg.table);
+    const std::string id = quote_ident(c.id);
+    const std::string status = quote_ident(c.status);
+    const std::string topic = quote_ident(c.topic);
+    const std::string created = quote_ident(c.created_at);
+    const std::string reset = quote_ident(c.attempts) + " = 0, " + quote_ident(c.last_error)
+                              + " = NULL, " + quote_ident(c.next_attempt_at) + " = NULL";
+    AdminStatements s;
+    // One statement, so the counts and the age come from one snapshot.
+    // greatest(0, ..): a created_at set ahead of the database clock is not
+    // a negative age.
+    s.status_summary = "SELECT count(*) FILTER (WHERE " + status + " = 0), count(*) FILTER (WHERE "
+                       + status + " = 1), count(*) FILTER (WHERE " + status
+                       + " = 2), count(*), greatest(0, extract(epoch FROM now() - min(" + created
+                       + ") FILTER (WHERE " + status + " = 0)))::float8 FROM " + t;
+    // `ORDER BY id` over `WHERE status = N` matches the partial indexes
+    // exactly (id, predicate), so each count walks its own small index and
+    // stops at $1 entries; the lowest pending id stands in for the oldest
+    // pending row (ids follow insertion order up to the commit gap).
+    s.health_summary =
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM " + t + " WHERE " + status + " = 0 ORDER BY "
+        + id + " LIMIT $1) p), (SELECT count(*) FROM (SELECT 1 FROM " + t + " WHERE " + status
+        + " = 2 ORDER BY " + id + " LIMIT $1) f), (SELECT greatest(0, extract(epoch FROM now() - "
+        + created + "))::float8 FROM " + t + " WHERE " + status + " = 0 ORDER BY " + id
+        + " LIMIT 1)";
+    s.failed_rows =
+        "SELECT " + id + ", " + topic + "::text, " + quote_ident(c.key) + "::text, "
+        + quote_ident(c.attempts) + ", " + quote_ident(c.last_error)
+        + "::text, (extract(epoch FROM " + created + ") * 1000)::bigint, (extract(epoch FROM "
+        + quote_ident(c.next_attempt_at) + ") * 1000)::bigint FROM " + t + " WHERE " + status
+        + " = 2 AND (NOT $1::bool OR " + topic + "::text = $2) ORDER BY " + id + " LIMIT $3";
+    // FOR UPDATE: the statuses read here stay true until the UPDATE below in
+    // the same transaction (the relay may be marking these rows meanwhile).
+    s.lock_ids = "SELECT " + id + ", " + status + "::int FROM " + t + " WHERE " + id
+                 + " = ANY($1::bigint[]) ORDER BY " + id + " FOR UPDATE";
+    // Rows at 0 are never touched: the relay may have them in flight.
+    s.requeue_ids = "UPDATE " + t + " SET " + status + " = 0, " + reset + ", "
+                    + quote_ident(c.sent_at) + " = CASE WHEN " + status + " = 1 THEN NULL ELSE "
+                    + quote_ident(c.sent_at) + " END WHERE " + id + " = ANY($1::bigint[]) AND ("
+                    + status + " = 2 OR ($2::bool AND " + status + " = 1)) RETURNING " + id;
+    s.requeue_failed = "UPDATE " + t + " SET " + status + " = 0, " + reset + " WHERE " + status
+                       + " = 2 AND (NOT $1::bool OR " + topic + "::text = $2)";
+    // The sub-select picks and locks at most $2 rows (SKIP LOCKED: a row an
+    // operator is requeuing right now waits for the next round), the DELETE
+    // finds them by ctid; the outer conditions are re-checked so only rows
+    // still at 1 and still old enough go.
+    const std::string old_sent = status + " = 1 AND " + quote_ident(c.sent_at)
+                                 + " < now() - $1::bigint * interval '1 millisecond'";
+    s.delete_sent = "DELETE FROM " + t + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + t + " WHERE "
+                    + old_sent + " LIMIT $2 FOR UPDATE SKIP LOCKED)) AND " + old_sent;
+    return s;
+}
+
 std::vector<std::string> migration_statements(const config::Postgres& pg) {
     const auto& c = pg.columns;
     const std::string t = quote_ident(pg.schema) + "." + quote_ident(pg.table);
@@ -121,6 +176,12 @@ std::vector<std::string> migration_statements(const config::Postgres& pg) {
                   + " timestamptz\n)");
     out.push_back("CREATE INDEX IF NOT EXISTS " + idx + " ON " + t + " (" + quote_ident(c.id)
                   + ") WHERE " + quote_ident(c.status) + " = 0");
+    // Rows at 2 are few; this index lets the health refresh count them and
+    // `outboxd failed` list them without reading the table. On a large
+    // existing table the build blocks writes while it scans (see docs/admin.md
+    // for creating it CONCURRENTLY first; IF NOT EXISTS then skips it).
+    out.push_back("CREATE INDEX IF NOT EXISTS " + quote_ident(pg.table + "_failed") + " ON " + t
+                  + " (" + quote_ident(c.id) + ") WHERE " + quote_ident(c.status) + " = 2");
     // Every status change is a non-HOT update (status is in the index
     // predicate), so dead tuples pile up at the rate rows are sent: vacuum by
     // row count, not by a fraction of a table that may be huge.

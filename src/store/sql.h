@@ -34,7 +34,37 @@ struct Statements {
 
 Statements build_statements(const config::Postgres& pg, PayloadType payload_type);
 
-// DDL for `outboxd migrate`: table, partial index, NOTIFY trigger, autovacuum.
+// Most rows the cheap health counts look at (HealthSummary): a backlog larger
+// than this is reported as "at least" this many, so a refresh every few
+// seconds stays bounded however large the backlog grows.
+inline constexpr std::int64_t kHealthCountCap = 1000000;
+
+// The admin and maintenance queries (`outboxd status/failed/requeue`,
+// health refresh, retention). Parameters are listed per statement.
+struct AdminStatements {
+    // Exact counts by status and the oldest pending age in seconds (NULL when
+    // nothing is pending), from one snapshot; scans the whole table.
+    std::string status_summary;
+    // $1 cap: pending count, parked count (each at most $1, walking only the
+    // partial indexes), age in seconds of the lowest pending id (NULL: none).
+    std::string health_summary;
+    // $1 has_topic, $2 topic, $3 limit: rows at 2 in id order.
+    std::string failed_rows;
+    // $1 ids: locks the requested rows and reads their status.
+    std::string lock_ids;
+    // $1 ids, $2 include_sent: the requested rows at 2 (and at 1 when
+    // $2) back to 0; returns their ids.
+    std::string requeue_ids;
+    // $1 has_topic, $2 topic: every row at 2 (of that topic) back to 0.
+    std::string requeue_failed;
+    // $1 age_ms, $2 limit: deletes up to $2 rows at 1 sent more than $1 ms ago.
+    std::string delete_sent;
+};
+
+AdminStatements build_admin_statements(const config::Postgres& pg);
+
+// DDL for `outboxd migrate`: table, partial indexes (pending, failed), NOTIFY
+// trigger, autovacuum.
 std::vector<std::string> migration_statements(const config::Postgres& pg);
 
 // Error text fit for a text column: no NUL bytes, at most `max_bytes` bytes,

@@ -994,6 +994,53 @@ TEST_CASE("docs/configuration.md matches the option table", "[unit][config]") {
 
 } // namespace outboxd::config
 
+// --- redaction: the TLS key passphrase, encoded URI keys, print-config -------
+
+TEST_CASE("redact_dsn: sslpassword and percent-encoded URI query keys", "[unit][config]") {
+    using outboxd::config::redact_dsn;
+    CHECK(redact_dsn("host=db sslpassword=keypass sslkey=/k.pem")
+          == "host=db sslpassword=***** sslkey=/k.pem");
+    CHECK(redact_dsn("host=db password=a sslpassword='k p'")
+          == "host=db password=***** sslpassword=*****");
+    CHECK(redact_dsn("postgresql://u@db/app?sslpassword=keypass&sslmode=verify-full")
+          == "postgresql://u@db/app?sslpassword=*****&sslmode=verify-full");
+    // libpq decodes %XX in query keys, so "pass%77ord" is the password.
+    CHECK(redact_dsn("postgresql://db/app?pass%77ord=secret&user=u")
+          == "postgresql://db/app?pass%77ord=*****&user=u");
+    CHECK(redact_dsn("postgresql://db/app?user=u&password=")
+          == "postgresql://db/app?user=u&password=*****");
+    // Keys that only contain the word stay readable.
+    CHECK(redact_dsn("postgresql://db/app?passfile=/p&application_name=password")
+          == "postgresql://db/app?passfile=/p&application_name=password");
+    CHECK(redact_dsn("postgresql://db/app?bad%zz=1") == "postgresql://db/app?bad%zz=1");
+}
+
+TEST_CASE("to_yaml(redact): DSN passwords in both forms and secret properties", "[unit][config]") {
+    outboxd::config::Config c;
+    c.kafka.bootstrap_servers = "k:9092";
+    c.kafka.properties = {{"sasl.password", "p1"},
+                          {"ssl.key.password", "p2"},
+                          {"ssl.keystore.password", "p3"},
+                          {"sasl.oauthbearer.client.secret", "p4"},
+                          {"sasl.username", "visible-user"}};
+    for (const std::string dsn : {"host=db user=u password=p5 sslpassword=p6",
+                                  "postgresql://u:p5@db:5432/app?sslpassword=p6&password=p7"}) {
+        INFO(dsn);
+        c.postgres.dsn = dsn;
+        const std::string out = outboxd::config::to_yaml(c, true);
+        INFO(out);
+        for (const char* secret : {"p1", "p2", "p3", "p4", "p5", "p6", "p7"}) {
+            CHECK_THAT(out, !Catch::Contains(std::string("\"") + secret + "\"")
+                                && !Catch::Contains(std::string("=") + secret)
+                                && !Catch::Contains(std::string(":") + secret + "@"));
+        }
+        CHECK_THAT(out, Catch::Contains("visible-user"));
+        const auto again = outboxd::config::load_config_text(out, "redacted", {});
+        CHECK(again.config);
+        CHECK_THAT(outboxd::config::to_yaml(c, false), Catch::Contains("p6"));
+    }
+}
+
 // --- http, retention, kafka.properties_files ------------------------------------
 // (Reopens the namespace: the helpers above live in its anonymous namespace.)
 namespace outboxd::config {

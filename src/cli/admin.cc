@@ -1,0 +1,441 @@
+// The operator's subcommands: status, failed, requeue, print-config. Each reads
+// the same configuration as `run`, opens its own short PostgreSQL session and
+// never takes the publisher's lock, so it is safe beside a running daemon.
+#include "cli/commands.h"
+#include "leader/pg_advisory_lease.h"
+#include "store/pg_outbox_store.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+namespace outboxd::cli {
+
+struct AdminCommands::Args {
+    CLI::App* status = nullptr;
+    CLI::App* failed = nullptr;
+    CLI::App* requeue = nullptr;
+    CLI::App* print_config = nullptr;
+
+    bool json = false; // status and failed each set it; only one subcommand runs
+    std::string topic_text;
+    CLI::Option* failed_topic = nullptr;
+    CLI::Option* requeue_topic = nullptr;
+    std::optional<std::string> topic; // set from topic_text before running
+    int limit = 100;
+    std::vector<std::string> ids;
+    bool all_failed = false;
+    bool include_sent = false;
+    bool redact = false;
+    bool no_redact = false;
+};
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string table_name(const config::Config& cfg) {
+    return store::quote_ident(cfg.postgres.schema) + "." + store::quote_ident(cfg.postgres.table);
+}
+
+// "abc", "0", "-3", "1.5" are refused at parse time (exit 2) with a message
+// that names the bad value; CLI11 applies this to each --id element.
+std::string check_row_id(const std::string& text) {
+    std::int64_t value = 0;
+    std::size_t used = 0;
+    try {
+        value = std::stoll(text, &used, 10);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size() || value <= 0
+        || !std::isdigit(static_cast<unsigned char>(text[0]))) {
+        return "\"" + text + "\" is not a row id (a whole number >= 1)";
+    }
+    return "";
+}
+
+std::string check_not_empty(const std::string& text) {
+    return text.empty() ? std::string("must not be empty") : std::string();
+}
+
+// Unix milliseconds -> "2024-05-01T12:00:00.123Z".
+std::string iso_utc(std::int64_t ms) {
+    const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    const int millis = static_cast<int>(ms - static_cast<std::int64_t>(secs) * 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    const std::size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    char frac[8];
+    std::snprintf(frac, sizeof(frac), ".%03dZ", millis);
+    return std::string(buf, n) + frac;
+}
+
+// "4.2 s", "3725 s (1h 2m 5s)": seconds for scripts that grep, the split for
+// the person on call.
+std::string human_age(double seconds) {
+    std::ostringstream out;
+    if (seconds < 60) {
+        out.setf(std::ios::fixed);
+        out.precision(1);
+        out << seconds << " s";
+        return out.str();
+    }
+    const auto total = static_cast<std::int64_t>(std::floor(seconds));
+    out << total << " s (";
+    const std::int64_t d = total / 86400, h = total % 86400 / 3600, m = total % 3600 / 60,
+                       s = total % 60;
+    if (d > 0) {
+        out << d << "d ";
+    }
+    if (d > 0 || h > 0) {
+        out << h << "h ";
+    }
+    out << m << "m " << s << "s)";
+    return out.str();
+}
+
+// Code points in UTF-8 text (continuation bytes do not count).
+std::size_t width(const std::string& text) {
+    std::size_t n = 0;
+    for (const char c : text) {
+        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    }
+    return n;
+}
+
+// One table cell: control characters (newlines in error texts) become
+// spaces, runs of spaces collapse, and text longer than `max` code points is
+// cut at a character boundary and ends in "...".
+std::string cell(const std::string& text, std::size_t max) {
+    std::string flat;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        const bool space = u < 0x20 || u == 0x7F || c == ' ';
+        if (space) {
+            if (!flat.empty() && flat.back() != ' ') {
+                flat += ' ';
+            }
+        } else {
+            flat += c;
+        }
+    }
+    while (!flat.empty() && flat.back() == ' ') {
+        flat.pop_back();
+    }
+    if (width(flat) <= max) {
+        return flat;
+    }
+    std::string out;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < flat.size(); ++i) {
+        const bool starts_char = (static_cast<unsigned char>(flat[i]) & 0xC0) != 0x80;
+        if (starts_char && ++n > max - 3) {
+            break;
+        }
+        out += flat[i];
+    }
+    return out + "...";
+}
+
+std::string pad(const std::string& text, std::size_t to) {
+    const std::size_t w = width(text);
+    return w >= to ? text : text + std::string(to - w, ' ');
+}
+
+std::string dump(const Json& j) {
+    // Replace, not throw, on bytes that are not UTF-8 (a key or error text
+    // written by some other tool): the rest of the output still matters.
+    return j.dump(2, ' ', false, Json::error_handler_t::replace);
+}
+
+void print_ids(const std::string& what, const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) {
+        return;
+    }
+    std::cout << "not requeued, " << what << ":";
+    for (const auto id : ids) {
+        std::cout << " " << id;
+    }
+    std::cout << "\n";
+}
+
+int store_error(const std::string& command, const std::exception& e) {
+    std::cerr << "outboxd: " << command << " failed: " << e.what() << "\n";
+    return kExitFailure;
+}
+
+int cmd_status(const config::Config& cfg, bool json) {
+    store::PgOutboxStore st(cfg.postgres);
+    store::StatusSummary sum;
+    try {
+        sum = st.status_summary();
+    } catch (const std::exception& e) {
+        return store_error("status", e);
+    }
+    // Leadership is asked on its own session, read-only, as `check` does.
+    const auto key = cfg.leader.lock_key != 0
+                         ? cfg.leader.lock_key
+                         : leader::lock_key_for(cfg.postgres.schema, cfg.postgres.table);
+    std::optional<std::string> holder;
+    std::string leader_error;
+    if (cfg.leader.enabled) {
+        try {
+            holder = leader::describe_holder(cfg.postgres.dsn, key);
+        } catch (const std::exception& e) {
+            leader_error = e.what();
+        }
+    }
+    if (json) {
+        Json j;
+        j["table"] = table_name(cfg);
+        j["pending"] = sum.pending;
+        j["sent"] = sum.sent;
+        j["failed"] = sum.failed;
+        j["other"] = sum.other;
+        j["oldest_pending_age_seconds"] =
+            sum.oldest_pending_age_s ? Json(*sum.oldest_pending_age_s) : Json(nullptr);
+        Json l;
+        l["enabled"] = cfg.leader.enabled;
+        l["lock_key"] = key;
+        l["holder"] = holder && !holder->empty() ? Json(*holder) : Json(nullptr);
+        if (!leader_error.empty()) {
+            l["error"] = leader_error;
+        }
+        j["leader"] = l;
+        std::cout << dump(j) << "\n";
+        return kExitOk;
+    }
+    std::cout << "table           " << table_name(cfg) << "\n";
+    std::cout << "pending (0)     " << sum.pending << "\n";
+    std::cout << "sent (1)        " << sum.sent << "\n";
+    std::cout << "failed (2)      " << sum.failed
+              << (sum.failed > 0 ? "  (list with `outboxd failed`)" : "") << "\n";
+    if (sum.other > 0) {
+        std::cout << "other status    " << sum.other << "  (values outboxd never writes)\n";
+    }
+    std::cout << "oldest pending  "
+              << (sum.oldest_pending_age_s ? human_age(*sum.oldest_pending_age_s) : "-") << "\n";
+    std::cout << "leader          ";
+    if (!cfg.leader.enabled) {
+        std::cout << "not used (leader.enabled is false)\n";
+    } else if (!leader_error.empty()) {
+        std::cout << "unknown: " << leader_error << "\n";
+    } else if (holder->empty()) {
+        std::cout << "none (no outboxd is publishing from this table; lock key " << key << ")\n";
+    } else {
+        std::cout << *holder << " (lock key " << key << ")\n";
+    }
+    return kExitOk;
+}
+
+int cmd_failed(const config::Config& cfg, const AdminCommands::Args& a) {
+    store::PgOutboxStore st(cfg.postgres);
+    std::vector<store::FailedRow> rows;
+    try {
+        rows = st.failed_rows(a.topic, static_cast<std::size_t>(a.limit));
+    } catch (const std::exception& e) {
+        return store_error("failed", e);
+    }
+    if (a.json) {
+        Json arr = Json::array();
+        for (const auto& r : rows) {
+            Json j;
+            j["id"] = r.id;
+            j["topic"] = r.topic;
+            j["key"] = r.key ? Json(*r.key) : Json(nullptr);
+            j["attempts"] = r.attempts;
+            j["last_error"] = r.last_error ? Json(*r.last_error) : Json(nullptr);
+            j["created_at"] = iso_utc(r.created_at_ms);
+            j["next_attempt_at"] =
+                r.next_attempt_at_ms ? Json(iso_utc(*r.next_attempt_at_ms)) : Json(nullptr);
+            arr.push_back(std::move(j));
+        }
+        std::cout << dump(arr) << "\n";
+        return kExitOk;
+    }
+    const std::string scope = table_name(cfg) + (a.topic ? " for topic " + *a.topic : "");
+    if (rows.empty()) {
+        std::cout << "no rows at status 2 in " << scope << "\n";
+        return kExitOk;
+    }
+    struct Line {
+        std::string id, topic, key, attempts, error;
+    };
+    std::vector<Line> lines;
+    Line head{"ID", "TOPIC", "KEY", "ATTEMPTS", "LAST_ERROR"};
+    std::size_t wid = width(head.id), wtopic = width(head.topic), wkey = width(head.key),
+                watt = width(head.attempts);
+    for (const auto& r : rows) {
+        Line l{std::to_string(r.id), cell(r.topic, 40), r.key ? cell(*r.key, 24) : "(none)",
+               std::to_string(r.attempts), r.last_error ? cell(*r.last_error, 100) : "(none)"};
+        wid = std::max(wid, width(l.id));
+        wtopic = std::max(wtopic, width(l.topic));
+        wkey = std::max(wkey, width(l.key));
+        watt = std::max(watt, width(l.attempts));
+        lines.push_back(std::move(l));
+    }
+    const auto print = [&](const Line& l) {
+        std::cout << pad(l.id, wid) << "  " << pad(l.topic, wtopic) << "  " << pad(l.key, wkey)
+                  << "  " << pad(l.attempts, watt) << "  " << l.error << "\n";
+    };
+    print(head);
+    for (const auto& l : lines) {
+        print(l);
+    }
+    std::cout << rows.size() << " row" << (rows.size() == 1 ? "" : "s") << " at status 2 in "
+              << scope;
+    if (rows.size() == static_cast<std::size_t>(a.limit)) {
+        std::cout << " (the first " << a.limit << "; there may be more: raise --limit)";
+    }
+    std::cout << "; full errors with --json; back to pending with `outboxd requeue --id N...` "
+                 "or `outboxd requeue --all-failed`\n";
+    return kExitOk;
+}
+
+int cmd_requeue(const config::Config& cfg, const AdminCommands::Args& a) {
+    store::PgOutboxStore st(cfg.postgres);
+    if (a.all_failed) {
+        std::size_t n = 0;
+        try {
+            n = st.requeue_failed(a.topic);
+        } catch (const std::exception& e) {
+            return store_error("requeue", e);
+        }
+        std::cout << "requeued " << n << " row" << (n == 1 ? "" : "s")
+                  << " from status 2 to 0 (attempts reset) in " << table_name(cfg)
+                  << (a.topic ? " for topic " + *a.topic : "") << "\n";
+        return kExitOk;
+    }
+    // Checked at parse time; duplicates are dropped, order kept.
+    std::vector<std::int64_t> ids;
+    std::set<std::int64_t> seen;
+    for (const auto& text : a.ids) {
+        const auto id = std::stoll(text);
+        if (seen.insert(id).second) {
+            ids.push_back(id);
+        }
+    }
+    store::RequeueSkipped skipped;
+    std::size_t n = 0;
+    try {
+        n = st.requeue_ids(ids, a.include_sent, &skipped);
+    } catch (const std::exception& e) {
+        return store_error("requeue", e);
+    }
+    std::cout << "requeued " << n << " of " << ids.size() << " row" << (ids.size() == 1 ? "" : "s")
+              << " to status 0 (attempts reset) in " << table_name(cfg) << "\n";
+    print_ids("not found", skipped.not_found);
+    print_ids("already pending (status 0)", skipped.already_pending);
+    print_ids("already sent (status 1; add --include-sent to send them again)", skipped.sent);
+    print_ids("status other than 0, 1, 2", skipped.other_status);
+    // Success means: every requested row is now pending.
+    const bool all_pending =
+        skipped.not_found.empty() && skipped.sent.empty() && skipped.other_status.empty();
+    return all_pending ? kExitOk : kExitFailure;
+}
+
+int cmd_print_config(const config::Config& cfg, const AdminCommands::Args& a) {
+    if (a.no_redact) {
+        std::cerr << "outboxd: print-config --no-redact: the output below contains secrets "
+                     "(postgres.dsn password, secret kafka.properties)\n";
+    }
+    std::cout << config::to_yaml(cfg, !a.no_redact);
+    return kExitOk;
+}
+
+} // namespace
+
+AdminCommands::AdminCommands(CLI::App& app, const std::function<void(CLI::App*)>& add_config)
+    : args_(std::make_unique<Args>()) {
+    Args& a = *args_;
+    const CLI::Validator row_id(check_row_id, "ID");
+    const CLI::Validator not_empty(check_not_empty, "TEXT");
+
+    a.status = app.add_subcommand(
+        "status", "Rows by status, age of the oldest pending row, the current publisher");
+    add_config(a.status);
+    a.status->add_flag("--json", a.json, "One JSON object instead of text");
+
+    a.failed = app.add_subcommand("failed", "List rows at status 2 (parked: they need a person)");
+    add_config(a.failed);
+    a.failed_topic =
+        a.failed->add_option("--topic", a.topic_text, "Only rows of this topic")->check(not_empty);
+    a.failed->add_option("--limit", a.limit, "At most this many rows, in id order (1..100000)")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    a.failed->add_flag("--json", a.json, "A JSON array with the full last_error of each row");
+
+    a.requeue = app.add_subcommand(
+        "requeue", "Put rows back to status 0 with attempts reset, in one transaction");
+    add_config(a.requeue);
+    auto* ids = a.requeue->add_option("--id", a.ids, "Row ids (repeat, or separate with commas)")
+                    ->check(row_id)
+                    ->delimiter(',');
+    auto* all = a.requeue->add_flag("--all-failed", a.all_failed, "Every row at status 2");
+    auto* topic =
+        a.requeue->add_option("--topic", a.topic_text, "With --all-failed: only this topic")
+            ->check(not_empty);
+    a.requeue_topic = topic;
+    auto* sent = a.requeue->add_flag("--include-sent", a.include_sent,
+                                     "With --id: also rows at status 1 (they are sent again)");
+    ids->excludes(all);
+    topic->needs(all);
+    // --all-failed only ever touches rows at 2; accepting the flag there
+    // would suggest otherwise.
+    sent->needs(ids);
+    a.requeue->callback([&a] {
+        if (a.ids.empty() && !a.all_failed) {
+            throw CLI::ValidationError("requeue", "give --id N... or --all-failed");
+        }
+    });
+
+    a.print_config = app.add_subcommand(
+        "print-config", "Print the effective configuration (file + environment) as YAML");
+    add_config(a.print_config);
+    auto* redact = a.print_config->add_flag(
+        "--redact", a.redact, "Hide the DSN password and secret kafka.properties (the default)");
+    auto* no_redact = a.print_config->add_flag("--no-redact", a.no_redact,
+                                               "Print secrets as they are (says so on stderr)");
+    redact->excludes(no_redact);
+}
+
+AdminCommands::~AdminCommands() = default;
+
+bool AdminCommands::selected() const {
+    const Args& a = *args_;
+    return a.status->parsed() || a.failed->parsed() || a.requeue->parsed()
+           || a.print_config->parsed();
+}
+
+int AdminCommands::run(const config::Config& cfg) const {
+    Args& a = *args_;
+    if ((a.failed->parsed() && a.failed_topic->count() > 0)
+        || (a.requeue->parsed() && a.requeue_topic->count() > 0)) {
+        a.topic = a.topic_text;
+    }
+    if (a.status->parsed()) {
+        return cmd_status(cfg, a.json);
+    }
+    if (a.failed->parsed()) {
+        return cmd_failed(cfg, a);
+    }
+    if (a.requeue->parsed()) {
+        return cmd_requeue(cfg, a);
+    }
+    return cmd_print_config(cfg, a);
+}
+
+} // namespace outboxd::cli
