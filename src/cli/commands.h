@@ -26,6 +26,10 @@ void install_stop_handlers();
 int cmd_run(const config::Config& cfg);
 int cmd_migrate(const config::Config& cfg);
 int cmd_check(const config::Config& cfg);
+// GET `path` from the daemon's http.listen (a wildcard host means loopback):
+// 0 on HTTP 200, 1 on any other status or no answer, 2 when http.listen is
+// empty or `path` does not start with '/'. Prints the status and body.
+int cmd_healthcheck(const config::Config& cfg, const std::string& path);
 
 // The operator's subcommands (src/cli/admin.cc): status, failed, requeue,
 // print-config. The constructor registers them and their options on `app`

@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
     add_config(check);
     bool config_only = false;
     check->add_flag("--config-only", config_only, "Only validate the configuration file");
+    auto* healthcheck = app.add_subcommand(
+        "healthcheck", "GET a path from the running daemon's http.listen; exit 0 on HTTP 200");
+    add_config(healthcheck);
+    std::string health_path = "/healthz";
+    healthcheck->add_option("--path", health_path, "Path to GET (default /healthz)");
     const outboxd::cli::AdminCommands admin(app, add_config);
 
     try {
@@ -83,7 +88,7 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : outboxd::cli::kExitUsage;
     }
 
-    const bool running = !*migrate && !*check && !admin.selected();
+    const bool running = !*migrate && !*check && !*healthcheck && !admin.selected();
     if (running) {
         outboxd::cli::install_stop_handlers();
     }
@@ -95,6 +100,9 @@ int main(int argc, char** argv) {
     try {
         if (*migrate) {
             return outboxd::cli::cmd_migrate(*cfg);
+        }
+        if (*healthcheck) {
+            return outboxd::cli::cmd_healthcheck(*cfg, health_path);
         }
         if (admin.selected()) {
             return admin.run(*cfg);

@@ -3,6 +3,7 @@
 // full list of metrics the team plan names.
 #include "common/version.h"
 #include "metrics/metrics.h"
+#include "publish/publisher.h"
 
 #include <catch2/catch.hpp>
 
@@ -185,6 +186,18 @@ TEST_CASE("sample names list the series a query can use", "[unit][metrics]") {
     CHECK(set.count("outboxd_relay_latency_seconds_sum") == 1);
     CHECK(set.count("outboxd_relay_latency_seconds_count") == 1);
     CHECK(set.count("outboxd_relay_latency_seconds") == 0);
+}
+
+TEST_CASE("every publish::FailureReason label is a declared reason", "[unit][metrics]") {
+    using outboxd::publish::FailureReason;
+    std::set<std::string> labels;
+    for (const auto r :
+         {FailureReason::kMessageTooLarge, FailureReason::kInvalidRecord,
+          FailureReason::kUnknownTopic, FailureReason::kNotAuthorized, FailureReason::kEncoding,
+          FailureReason::kPolicyViolation, FailureReason::kOther}) {
+        labels.insert(outboxd::publish::to_label(r));
+    }
+    CHECK(labels == std::set<std::string>(kFailReasons.begin(), kFailReasons.end()));
 }
 
 TEST_CASE("a reader rendering while a writer updates sees consistent histograms",

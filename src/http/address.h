@@ -1,0 +1,27 @@
+// "host:port" / "[v6]:port" strings as written in http.listen. Pure parsing,
+// no I/O; any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace outboxd::http {
+
+struct HostPort {
+    std::string host; // without brackets: "127.0.0.1", "::1", "localhost"
+    std::uint16_t port = 0;
+};
+
+// Throws std::runtime_error naming `text` when it is not host:port with a
+// non-empty host and a port in 0..65535; an IPv6 host must be bracketed.
+HostPort parse_host_port(const std::string& text);
+
+// host:port again, brackets added around an IPv6 host.
+std::string format_host_port(const HostPort& hp);
+
+// Where a client on this machine reaches a server listening on `listen`: the
+// wildcard hosts 0.0.0.0 and [::] become 127.0.0.1 and [::1]; anything else
+// is returned as given. Throws like parse_host_port.
+std::string local_address(const std::string& listen);
+
+} // namespace outboxd::http

@@ -1,0 +1,95 @@
+#include "http/client.h"
+
+#include "http/address.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace outboxd::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bh = boost::beast::http;
+using tcp = net::ip::tcp;
+
+// /metrics is tens of kilobytes; anything far larger is not our server.
+constexpr std::uint64_t kBodyLimit = 16 * 1024 * 1024;
+
+std::string describe(const beast::error_code& ec) {
+    auto msg = ec.message();
+    if (!msg.empty()) {
+        msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
+    }
+    return msg;
+}
+
+} // namespace
+
+ClientResponse
+get(const std::string& host_port, const std::string& path, std::chrono::milliseconds timeout) {
+    const std::string what = "GET http://" + host_port + path;
+    HostPort hp;
+    try {
+        hp = parse_host_port(host_port);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(what + ": " + e.what());
+    }
+    const auto fail = [&](const beast::error_code& ec) {
+        if (ec == beast::error::timeout) {
+            return std::runtime_error(what + ": timed out after " + std::to_string(timeout.count())
+                                      + " ms");
+        }
+        return std::runtime_error(what + ": " + describe(ec));
+    };
+
+    net::io_context ioc{1};
+    beast::error_code ec;
+    tcp::resolver resolver(ioc);
+    const auto found =
+        resolver.resolve(hp.host, std::to_string(hp.port), tcp::resolver::numeric_service, ec);
+    if (ec) {
+        throw fail(ec);
+    }
+
+    // Asynchronous operations run to completion one at a time, only for the
+    // stream's deadline: it covers connect, write and read together.
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(timeout);
+    const auto wait = [&] {
+        ioc.run();
+        ioc.restart();
+        if (ec) {
+            throw fail(ec);
+        }
+    };
+
+    stream.async_connect(found, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+    wait();
+
+    bh::request<bh::empty_body> req{bh::verb::get, path, 11};
+    req.set(bh::field::host, host_port);
+    req.set(bh::field::user_agent, "outboxd");
+    req.keep_alive(false);
+    bh::async_write(stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
+    wait();
+
+    beast::flat_buffer buffer;
+    bh::response_parser<bh::string_body> parser;
+    parser.body_limit(kBodyLimit);
+    bh::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+    wait();
+
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    auto res = parser.release();
+    return {static_cast<int>(res.result_int()), std::move(res.body())};
+}
+
+} // namespace outboxd::http

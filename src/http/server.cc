@@ -1,0 +1,292 @@
+#include "http/server.h"
+
+#include "common/log.h"
+#include "http/address.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cctype>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace outboxd::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bh = boost::beast::http;
+using tcp = net::ip::tcp;
+
+// GET requests carry no body; these bound what a client can make us buffer.
+constexpr std::uint32_t kHeaderLimit = 8 * 1024;
+constexpr std::uint64_t kBodyLimit = 8 * 1024;
+// Pause before accepting again after an accept error (EMFILE, ENFILE): an
+// immediate retry would spin on the same error.
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+
+std::string describe(const beast::error_code& ec) {
+    auto msg = ec.message();
+    if (!msg.empty()) {
+        msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
+    }
+    return msg;
+}
+
+Response route(const Routes& routes, const bh::request<bh::string_body>& req) {
+    if (req.method() != bh::verb::get && req.method() != bh::verb::head) {
+        return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+    }
+    auto path = std::string(req.target());
+    if (const auto q = path.find('?'); q != std::string::npos) {
+        path.resize(q);
+    }
+    const auto it = routes.find(path);
+    if (it == routes.end()) {
+        return {404, "text/plain; charset=utf-8", "not found\n"};
+    }
+    try {
+        return it->second();
+    } catch (const std::exception& e) {
+        log::get("http")->error("handler for {} failed: {}", path, e.what());
+    } catch (...) {
+        log::get("http")->error("handler for {} failed", path);
+    }
+    return {500, "text/plain; charset=utf-8", "internal error\n"};
+}
+
+// One connection: read a request, answer it, and read the next while the
+// client keeps the connection alive. Lives as long as an operation of its
+// own is pending (each completion handler holds a shared_ptr).
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket&& socket, const Routes& routes, const ServerOptions& options)
+        : stream_(std::move(socket))
+        , routes_(routes)
+        , options_(options) {}
+
+    void start() { read(); }
+
+    void close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.close();
+    }
+
+private:
+    void read() {
+        parser_.emplace();
+        parser_->header_limit(kHeaderLimit);
+        parser_->body_limit(kBodyLimit);
+        // One deadline for the whole request: a client trickling bytes
+        // cannot keep the connection open past it.
+        stream_.expires_after(options_.read_timeout);
+        bh::async_read(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    void on_read(beast::error_code ec) {
+        if (ec) {
+            // Timeout, client gone, malformed or oversized request, stop():
+            // nothing to answer.
+            close();
+            return;
+        }
+        const auto req = parser_->release();
+        const bool head = req.method() == bh::verb::head;
+        auto r = route(routes_, req);
+
+        response_ = {};
+        response_.version(req.version());
+        response_.result(static_cast<unsigned>(r.status));
+        response_.set(bh::field::server, "outboxd");
+        response_.set(bh::field::content_type, r.content_type);
+        response_.set(bh::field::cache_control, "no-store");
+        if (r.status == 405) {
+            response_.set(bh::field::allow, "GET, HEAD");
+        }
+        response_.keep_alive(req.keep_alive());
+        if (head) {
+            // The length a GET would have, without the body.
+            response_.content_length(r.body.size());
+        } else {
+            response_.body() = std::move(r.body);
+            response_.prepare_payload();
+        }
+        stream_.expires_after(options_.write_timeout);
+        bh::async_write(stream_, response_,
+                        [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                            self->on_write(wec);
+                        });
+    }
+
+    void on_write(beast::error_code ec) {
+        if (ec) {
+            close();
+            return;
+        }
+        if (!response_.keep_alive()) {
+            // Half-close so the client reads the whole response before EOF;
+            // the socket closes when the last handler releases the session.
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            return;
+        }
+        read();
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<bh::request_parser<bh::string_body>> parser_;
+    bh::response<bh::string_body> response_;
+    const Routes& routes_;
+    const ServerOptions& options_;
+};
+
+} // namespace
+
+struct Server::Impl {
+    Routes routes;
+    ServerOptions options;
+    // Touched only on the server thread (and before it starts).
+    std::vector<std::weak_ptr<Session>> sessions;
+    net::io_context ioc{1};
+    tcp::acceptor acceptor{ioc};
+    net::steady_timer accept_retry{ioc};
+    std::uint16_t port = 0;
+    std::thread thread;
+
+    void accept() {
+        acceptor.async_accept(
+            [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+    }
+
+    void on_accept(beast::error_code ec, tcp::socket socket) {
+        if (!acceptor.is_open()) {
+            return; // stop()
+        }
+        if (ec) {
+            log::get("http")->warn("accept failed: {}", describe(ec));
+            accept_retry.expires_after(kAcceptRetry);
+            accept_retry.async_wait([this](beast::error_code wec) {
+                if (!wec && acceptor.is_open()) {
+                    accept();
+                }
+            });
+            return;
+        }
+        std::vector<std::weak_ptr<Session>> live;
+        for (auto& w : sessions) {
+            if (!w.expired()) {
+                live.push_back(std::move(w));
+            }
+        }
+        sessions = std::move(live);
+        if (sessions.size() >= options.max_connections) {
+            beast::error_code ignored;
+            socket.close(ignored);
+        } else {
+            auto s = std::make_shared<Session>(std::move(socket), routes, options);
+            sessions.push_back(s);
+            s->start();
+        }
+        accept();
+    }
+
+    void shut_down() {
+        beast::error_code ignored;
+        acceptor.close(ignored);
+        accept_retry.cancel();
+        for (auto& w : sessions) {
+            if (auto s = w.lock()) {
+                s->close();
+            }
+        }
+        sessions.clear();
+    }
+};
+
+Server::Server(const std::string& listen, Routes routes, ServerOptions options)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->routes = std::move(routes);
+    impl_->options = options;
+    const auto fail = [&listen](const std::string& why) {
+        return std::runtime_error("http.listen " + listen + ": " + why);
+    };
+
+    HostPort hp;
+    try {
+        hp = parse_host_port(listen);
+    } catch (const std::runtime_error& e) {
+        throw fail(e.what());
+    }
+    beast::error_code ec;
+    tcp::resolver resolver(impl_->ioc);
+    const auto found =
+        resolver.resolve(hp.host, std::to_string(hp.port),
+                         tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || found.empty()) {
+        throw fail(ec ? describe(ec) : "no address");
+    }
+    const tcp::endpoint endpoint = found.begin()->endpoint();
+
+    auto& acc = impl_->acceptor;
+    acc.open(endpoint.protocol(), ec);
+    if (!ec) {
+        // A restart must not wait out the previous process's TIME_WAIT
+        // connections; on Linux this still refuses a port someone listens on.
+        acc.set_option(net::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        acc.bind(endpoint, ec);
+    }
+    if (!ec) {
+        acc.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        throw fail(describe(ec));
+    }
+    impl_->port = acc.local_endpoint().port();
+
+    impl_->accept();
+    impl_->thread = std::thread([impl = impl_.get()] {
+        // Handlers catch their own exceptions; this is the last line, and
+        // run() may be resumed after one escapes.
+        for (;;) {
+            try {
+                impl->ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                log::get("http")->error("server thread: {}", e.what());
+            }
+        }
+    });
+}
+
+Server::~Server() {
+    stop();
+}
+
+std::uint16_t Server::port() const {
+    return impl_->port;
+}
+
+void Server::stop() {
+    if (!impl_->thread.joinable()) {
+        return;
+    }
+    // Closing everything leaves the I/O context without work, so run()
+    // returns once the aborted operations have completed.
+    net::post(impl_->ioc, [impl = impl_.get()] { impl->shut_down(); });
+    impl_->thread.join();
+}
+
+} // namespace outboxd::http
