@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts/stops a throw-away PostgreSQL 15 server for tests, the demo and the
 # benchmark: loopback only, free port chosen here, trust auth, database
-# `outboxd`. See --help.
+# `outboxd`, TLS with a throw-away CA, least-privilege role outboxd_relay.
+# See --help.
 set -euo pipefail
 
 PROG=pg.sh
@@ -11,6 +12,7 @@ PROG=pg.sh
 PGBIN="${OUTBOXD_PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_USER=postgres      # OS user that runs the server when we are root
 DB_NAME=outboxd
+RELAY_ROLE=outboxd_relay   # least-privilege login role (docs/security.md)
 READY_TIMEOUT=90      # seconds
 
 usage() {
@@ -21,6 +23,16 @@ Throw-away PostgreSQL 15 server in DIR (data in DIR/data, unix socket in
 DIR/sock, server log DIR/postgresql.log), listening on 127.0.0.1 only, on a
 free port chosen at first start and kept for later starts. Trust auth, user
 postgres, database `outboxd`. fsync and synchronous_commit stay on.
+
+TLS is on (plain connections still work): at first start openssl makes a
+throw-away CA and a server certificate for localhost / 127.0.0.1 in DIR/tls
+(ca.crt, server.crt, server.key) plus an unrelated CA (other-ca.crt) for
+tests that need a wrong one. Verify with
+  host=localhost hostaddr=127.0.0.1 sslmode=verify-full sslrootcert=DIR/tls/ca.crt
+
+Login role outboxd_relay (no password; trust auth) gets CONNECT on the
+database and USAGE on schema public only; grants on outbox tables are the
+tests' business (docs/security.md lists them).
 
 Commands:
   start DIR    initdb if needed, start, wait until ready, create database
@@ -58,6 +70,7 @@ check_tools() {
   for b in initdb pg_ctl pg_isready psql; do
     [ -x "$PGBIN/$b" ] || die "$PGBIN/$b not found; install postgresql-15 (scripts/install-deps.sh) or set OUTBOXD_PG_BIN"
   done
+  command -v openssl >/dev/null 2>&1 || die "openssl not found (scripts/install-deps.sh installs it)"
   if is_root; then
     id "$PG_USER" >/dev/null 2>&1 || die "OS user '$PG_USER' does not exist (it comes with Debian's postgresql-15 package)"
     command -v runuser >/dev/null 2>&1 || die "runuser not found (util-linux)"
@@ -71,6 +84,7 @@ set_dir() {
   DATA="$DIR/data"
   SOCK="$DIR/sock"
   LOG="$DIR/postgresql.log"
+  TLS="$DIR/tls"
 }
 
 # Port recorded at first start (DIR/port).
@@ -120,7 +134,46 @@ logging_collector = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] '
 lc_messages = 'C'
+# TLS with the throw-away CA in $TLS (hostssl is not forced: tests use both).
+ssl = on
+ssl_cert_file = '$TLS/server.crt'
+ssl_key_file = '$TLS/server.key'
+ssl_ca_file = '$TLS/ca.crt'
 EOF
+}
+
+# A self-signed CA (valid 30 days; the directory is throw-away), a server
+# certificate it signs for localhost and 127.0.0.1, and a second CA that
+# signed nothing here. Made once per DIR; the server key must belong to the
+# server's OS user and be 0600, or PostgreSQL refuses to start.
+make_tls() {
+  [ -f "$TLS/server.crt" ] && [ -f "$TLS/other-ca.crt" ] && return 0
+  local tmp="$DIR/tls.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  {
+    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=outboxd test CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$tmp/ca.key" -out "$tmp/ca.crt" &&
+    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=unrelated test CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$tmp/other-ca.key" -out "$tmp/other-ca.crt" &&
+    openssl req "${ec[@]}" -subj "/CN=localhost" -keyout "$tmp/server.key" -out "$tmp/server.csr" &&
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+      >"$tmp/server.ext" &&
+    openssl x509 -req -days 30 -in "$tmp/server.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" \
+      -CAcreateserial -extfile "$tmp/server.ext" -out "$tmp/server.crt"
+  } >"$DIR/openssl.log" 2>&1 || {
+    cat "$DIR/openssl.log" >&2
+    die "openssl could not make the test certificates (log: $DIR/openssl.log)"
+  }
+  chmod 0600 "$tmp"/*.key
+  chmod 0644 "$tmp"/*.crt
+  chmod 0755 "$tmp"
+  if is_root; then chown -R "$PG_USER:$PG_USER" "$tmp"; fi
+  rm -rf "$TLS"
+  mv "$tmp" "$TLS"
 }
 
 init_cluster() {
@@ -165,6 +218,26 @@ ensure_db() {
     psql_admin "$port" "CREATE DATABASE $DB_NAME" >/dev/null ||
       die "CREATE DATABASE $DB_NAME failed on 127.0.0.1:$port"
   fi
+  ensure_relay_role "$port"
+}
+
+# The role the integration tests run the daemon as: it may connect and see
+# the schema; each test grants SELECT, UPDATE (and DELETE with retention) on
+# its own table. Nothing else: no CREATE, no INSERT, no ownership.
+ensure_relay_role() {
+  local port="$1"
+  psql_admin "$port" "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$RELAY_ROLE') THEN
+        CREATE ROLE $RELAY_ROLE LOGIN;
+      END IF;
+    END \$\$;
+    ALTER ROLE $RELAY_ROLE SET idle_in_transaction_session_timeout = '60s';
+    GRANT CONNECT ON DATABASE $DB_NAME TO $RELAY_ROLE;" >/dev/null ||
+    die "cannot create role $RELAY_ROLE on 127.0.0.1:$port"
+  env -u PGOPTIONS -u PGSERVICE -u PGSSLMODE -u PGDATABASE \
+    "$PGBIN/psql" -X -q -t -A -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres \
+    -d "$DB_NAME" -c "GRANT USAGE ON SCHEMA public TO $RELAY_ROLE" >/dev/null ||
+    die "cannot grant USAGE on schema public to $RELAY_ROLE"
 }
 
 publish_dsn() {
@@ -220,6 +293,8 @@ cmd_start() {
     return 0
   fi
 
+  make_tls
+  write_conf "$port"
   if port_listening "$port"; then
     if [ "$fresh" -eq 1 ] || [ ! -f "$DIR/dsn" ]; then
       # Never served anyone on that port yet: just take another one.

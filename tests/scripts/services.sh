@@ -19,6 +19,15 @@ Commands:
                 OUTBOXD_TEST_PG_DSN=host=127.0.0.1 port=P dbname=outboxd user=postgres
                 OUTBOXD_TEST_KAFKA_BOOTSTRAP=127.0.0.1:K
                 OUTBOXD_TEST_SERVICES_DIR=DIR
+                OUTBOXD_TEST_PG_RELAY_DSN=... user=outboxd_relay
+                OUTBOXD_TEST_PG_TLS_DSN=host=localhost hostaddr=127.0.0.1 port=P
+                  dbname=outboxd user=outboxd_relay sslmode=verify-full
+                  sslrootcert=DIR/pg/tls/ca.crt
+                OUTBOXD_TEST_PG_TLS_DIR=DIR/pg/tls (ca.crt, other-ca.crt: a CA
+                  that signed nothing here)
+              The first DSN is the owner (postgres): it creates tables. The
+              relay DSNs log in as the least-privilege role outboxd_relay,
+              which the integration tests run the daemon as.
               DIR/env is plain KEY=VALUE lines (value = rest of the line,
               unquoted; the DSN contains spaces). DIR/env.sh holds the same
               as quoted `export` lines for shells: `. DIR/env.sh`.
@@ -49,16 +58,27 @@ cmd_start() {
   bootstrap="$(tail -n 1 "$kout")"
   rm -f "$kout"
   if [ -z "$pg_dsn" ] || [ -z "$bootstrap" ]; then die "empty DSN or bootstrap list"; fi
+  local port tls relay_dsn tls_dsn
+  port="$(cat "$DIR/pg/port")"
+  tls="$DIR/pg/tls"
+  relay_dsn="host=127.0.0.1 port=$port dbname=outboxd user=outboxd_relay"
+  tls_dsn="host=localhost hostaddr=127.0.0.1 port=$port dbname=outboxd user=outboxd_relay sslmode=verify-full sslrootcert=$tls/ca.crt"
 
   {
     echo "OUTBOXD_TEST_PG_DSN=$pg_dsn"
     echo "OUTBOXD_TEST_KAFKA_BOOTSTRAP=$bootstrap"
     echo "OUTBOXD_TEST_SERVICES_DIR=$DIR"
+    echo "OUTBOXD_TEST_PG_RELAY_DSN=$relay_dsn"
+    echo "OUTBOXD_TEST_PG_TLS_DSN=$tls_dsn"
+    echo "OUTBOXD_TEST_PG_TLS_DIR=$tls"
   } >"$DIR/env.tmp"
   {
     printf "export OUTBOXD_TEST_PG_DSN='%s'\n" "$pg_dsn"
     printf "export OUTBOXD_TEST_KAFKA_BOOTSTRAP='%s'\n" "$bootstrap"
     printf "export OUTBOXD_TEST_SERVICES_DIR='%s'\n" "$DIR"
+    printf "export OUTBOXD_TEST_PG_RELAY_DSN='%s'\n" "$relay_dsn"
+    printf "export OUTBOXD_TEST_PG_TLS_DSN='%s'\n" "$tls_dsn"
+    printf "export OUTBOXD_TEST_PG_TLS_DIR='%s'\n" "$tls"
   } >"$DIR/env.sh.tmp"
   mv -f "$DIR/env.sh.tmp" "$DIR/env.sh"
   mv -f "$DIR/env.tmp" "$DIR/env"

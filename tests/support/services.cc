@@ -48,6 +48,12 @@ const Services& services() {
                 out.pg_dsn = v;
             } else if (k == "OUTBOXD_TEST_KAFKA_BOOTSTRAP") {
                 out.kafka_bootstrap = v;
+            } else if (k == "OUTBOXD_TEST_PG_RELAY_DSN") {
+                out.pg_relay_dsn = v;
+            } else if (k == "OUTBOXD_TEST_PG_TLS_DSN") {
+                out.pg_tls_dsn = v;
+            } else if (k == "OUTBOXD_TEST_PG_TLS_DIR") {
+                out.pg_tls_dir = v;
             }
         }
         return out;
@@ -96,6 +102,28 @@ config::Postgres make_table(const std::string& dsn, const std::string& name) {
     st.migrate();
     return pg;
 }
+
+void grant_relay(const config::Postgres& table, bool delete_rows) {
+    const std::string t = store::quote_ident(table.schema) + "." + store::quote_ident(table.table);
+    const std::string role = store::quote_ident(kRelayRole);
+    std::string stmt = "GRANT USAGE ON SCHEMA " + store::quote_ident(table.schema) + " TO " + role
+                       + "; GRANT SELECT, UPDATE ON " + t + " TO " + role + "; ";
+    stmt += (delete_rows ? "GRANT DELETE ON " : "REVOKE DELETE ON ") + t
+            + (delete_rows ? " TO " : " FROM ") + role;
+    sql(services().pg_dsn, stmt);
+}
+
+namespace {
+
+bool table_exists(const config::Postgres& table) {
+    const std::string name =
+        store::quote_ident(table.schema) + "." + store::quote_ident(table.table);
+    pqxx::connection c(services().pg_dsn);
+    pqxx::nontransaction tx(c);
+    return tx.exec_params("SELECT to_regclass($1) IS NOT NULL", name)[0][0].as<bool>();
+}
+
+} // namespace
 
 std::vector<std::int64_t>
 insert_rows(const std::string& dsn, const config::Postgres& t, const std::vector<NewRow>& rows) {
@@ -511,6 +539,13 @@ DaemonConfig daemon_config(const config::Postgres& table, const std::string& boo
     DaemonConfig c;
     c.table = table;
     c.pg_dsn = services().pg_dsn;
+    if (!services().pg_relay_dsn.empty()) {
+        c.pg_dsn = services().pg_relay_dsn;
+        // A test may name a table that `migrate` creates later (as the owner).
+        if (table_exists(table)) {
+            grant_relay(table, false);
+        }
+    }
     c.bootstrap = bootstrap.empty() ? services().kafka_bootstrap : bootstrap;
     c.relay["poll_interval_ms"] = "200";
     return c;
@@ -550,14 +585,35 @@ std::string write_config(const DaemonConfig& c) {
     }
     f << "log:\n  level: info\n";
     f << c.extra_yaml;
+    f.close();
+    // DELETE only when retention is on, as docs/security.md says.
+    const bool relay_role = c.pg_dsn.find(std::string("user=") + kRelayRole) != std::string::npos;
+    if (relay_role) {
+        const config::LoadResult loaded = config::load_config(path, {});
+        if (loaded.config && loaded.config->retention.sent_max_age.count() > 0
+            && table_exists(c.table)) {
+            grant_relay(c.table, true);
+        }
+    }
     return path;
 }
 
 Daemon::Daemon(std::vector<std::string> args) {
     log_path_ = "/tmp/" + unique_name("outboxd-log") + ".log";
     const std::string bin = outboxd_binary();
+    std::string owner_dsn;
+    if (!args.empty() && args[0] == "migrate" && std::getenv("OUTBOXD_POSTGRES_DSN") == nullptr) {
+        try {
+            owner_dsn = services().pg_dsn;
+        } catch (const std::exception&) {
+            // No services (a CLI test without the fixture): the config decides.
+        }
+    }
     pid_ = ::fork();
     if (pid_ == 0) {
+        if (!owner_dsn.empty()) {
+            ::setenv("OUTBOXD_POSTGRES_DSN", owner_dsn.c_str(), 1);
+        }
         const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         ::dup2(fd, 1);
         ::dup2(fd, 2);

@@ -24,6 +24,12 @@ struct Services {
     std::string pg_dsn;
     std::string kafka_bootstrap;
     std::string dir; // where services.sh keeps its state
+    // The least-privilege role outboxd_relay (docs/security.md): plain, and
+    // over TLS verified against the test CA. Empty when the services were
+    // started by an older services.sh; pg_dsn (the owner) is used then.
+    std::string pg_relay_dsn;
+    std::string pg_tls_dsn;
+    std::string pg_tls_dir; // ca.crt, other-ca.crt (a CA that signed nothing here)
 };
 
 // Reads $OUTBOXD_TEST_SERVICES_DIR/env (default: the build tree's services/).
@@ -40,6 +46,12 @@ std::string sql_value(const std::string& dsn, const std::string& query);
 
 // A new outbox table (via `migrate`) in its own schema-qualified name.
 config::Postgres make_table(const std::string& dsn, const std::string& name);
+
+// The relay role's grants on `table` (created by the owner), exactly as
+// docs/security.md lists them: SELECT, UPDATE, and DELETE only when
+// `delete_rows` (retention on). daemon_config() and write_config() call it.
+inline constexpr const char* kRelayRole = "outboxd_relay";
+void grant_relay(const config::Postgres& table, bool delete_rows);
 
 struct NewRow {
     std::string topic;
@@ -179,14 +191,20 @@ struct DaemonConfig {
 };
 // The config every test starts from: `table` on the test PostgreSQL, the
 // given brokers (default: the shared test broker), poll_interval_ms 200.
+// The daemon logs in as the least-privilege role outboxd_relay, granted
+// SELECT, UPDATE on `table` here (when the table exists already).
 DaemonConfig daemon_config(const config::Postgres& table, const std::string& bootstrap = {});
 
-// Writes a YAML config file into a temp dir; returns its path.
+// Writes a YAML config file into a temp dir; returns its path. A config
+// that turns retention on also grants the relay role DELETE on the table.
 std::string write_config(const DaemonConfig& c);
 
 class Daemon {
 public:
     // Starts `outboxd <args...>` with stderr/stdout to a log file.
+    // `migrate` runs as the table owner (OUTBOXD_POSTGRES_DSN set to the
+    // owner's DSN unless already set), as a deploy step would: the relay
+    // role cannot create or alter tables.
     explicit Daemon(std::vector<std::string> args);
     ~Daemon(); // SIGKILLs the child if still running
     Daemon(const Daemon&) = delete;
