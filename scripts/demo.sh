@@ -31,6 +31,8 @@ BOOTSTRAP="$OUTBOXD_TEST_KAFKA_BOOTSTRAP"
 echo "PostgreSQL: $DSN"
 echo "Kafka:      $BOOTSTRAP"
 "$ROOT/tests/scripts/kafka.sh" create-topic "$RUN_DIR/services/kafka" "$TOPIC" 3 1 >/dev/null
+# A free loopback port for the HTTP endpoint (/metrics, /healthz, /readyz).
+HTTP_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
 cat >"$RUN_DIR/outboxd.yaml" <<YAML
 postgres:
@@ -48,6 +50,9 @@ relay:
 log:
   level: info
   format: text
+http:
+  listen: "127.0.0.1:$HTTP_PORT"
+  stats_interval_ms: 500
 YAML
 
 step "outboxd migrate"
@@ -84,6 +89,17 @@ for _ in $(seq 1 120); do
   [ "$pending" = "0" ] && break
   sleep 0.5
 done
+sleep 1 # one more health refresh, so the gauges show the final state
+
+step "what an operator sees while it runs: /readyz and the main metrics (http://127.0.0.1:$HTTP_PORT)"
+"$OUTBOXD" healthcheck --config "$RUN_DIR/outboxd.yaml" --path /readyz || true
+"$OUTBOXD" healthcheck --config "$RUN_DIR/outboxd.yaml" --path /metrics \
+  | grep -E '^outboxd_(rows_sent_total|rows_failed_total|rows_parked_total|pending_rows|parked_rows|leader|relay_latency_seconds_(count|sum)) ' || true
+
+step "outboxd status, outboxd failed"
+"$OUTBOXD" status --config "$RUN_DIR/outboxd.yaml"
+"$OUTBOXD" failed --config "$RUN_DIR/outboxd.yaml"
+
 kill -TERM "$PID"
 wait "$PID" && echo "outboxd exited 0 after SIGTERM"
 sed 's/^/  log: /' "$RUN_DIR/outboxd.log" | tail -n 15

@@ -1,9 +1,14 @@
 #include "cli/commands.h"
 
+#include "cli/housekeeper.h"
+#include "cli/systemd_notify.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "health/health_state.h"
+#include "http/server.h"
 #include "leader/pg_advisory_lease.h"
+#include "metrics/metrics.h"
 #include "publish/kafka_publisher.h"
 #include "publish/topic_audit.h"
 #include "reconcile/read_back.h"
@@ -12,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -25,9 +31,14 @@ namespace outboxd::cli {
 namespace {
 
 std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_reload{false};
 
 extern "C" void on_stop_signal(int sig) {
     g_stop_signal.store(sig);
+}
+
+extern "C" void on_reload_signal(int /*sig*/) {
+    g_reload.store(true);
 }
 
 } // namespace
@@ -40,12 +51,72 @@ void install_stop_handlers() {
     sa.sa_flags = 0;
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
+    // SIGHUP re-reads the configuration; before `run` reaches its loop the
+    // flag simply waits there, so an early SIGHUP does not kill the daemon.
+    struct sigaction hup {};
+    hup.sa_handler = on_reload_signal;
+    sigemptyset(&hup.sa_mask);
+    hup.sa_flags = 0;
+    sigaction(SIGHUP, &hup, nullptr);
 }
 
 namespace {
 
 bool stopping() {
     return g_stop_signal.load() != 0;
+}
+
+// Feeds the relay's facts into the metrics. Runs on the main thread inside
+// Relay::step(); only touches atomics.
+class MetricsObserver final : public relay::RelayObserver {
+public:
+    explicit MetricsObserver(metrics::Metrics& m)
+        : m_(m) {}
+
+    void on_batch(std::size_t rows) override {
+        m_.batch_size_rows.observe(static_cast<double>(rows));
+    }
+    void on_acked(std::int64_t created_at_us) override {
+        if (created_at_us <= 0) {
+            return; // no created_at column value: no latency to report
+        }
+        const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        // Clocks of the database and this host may differ a little: a
+        // negative latency is recorded as zero rather than dropped.
+        const double seconds =
+            static_cast<double>(std::max<std::int64_t>(0, now_us - created_at_us)) / 1e6;
+        m_.relay_latency_seconds.observe(seconds);
+    }
+    void on_marked_sent(std::size_t rows) override {
+        m_.rows_sent.inc(rows);
+        m_.last_sent_timestamp_seconds.set(
+            static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count())
+            / 1000.0);
+    }
+    void on_counted_failure(publish::FailureReason reason, bool parked) override {
+        m_.rows_failed.with(publish::to_label(reason)).inc();
+        if (parked) {
+            m_.rows_parked.inc();
+        }
+    }
+    void on_transient_error() override { m_.transient_errors.inc(); }
+    void on_producer_rebuild() override { m_.producer_rebuilds.inc(); }
+    void on_db_reconnected() override { m_.db_reconnects.inc(); }
+
+private:
+    metrics::Metrics& m_;
+};
+
+// /healthz may not fail merely because the loop waits as long as it was told
+// to (poll and rescan intervals of minutes): the limit is never shorter than
+// twice the longest wait.
+Millis stall_limit(const config::Config& cfg) {
+    return std::max(
+        {cfg.http.stall_timeout, 2 * cfg.relay.poll_interval, 2 * cfg.relay.rescan_interval});
 }
 
 relay::RelayOptions relay_options(const config::Config& cfg) {
@@ -121,7 +192,7 @@ int cmd_migrate(const config::Config& cfg) {
     try {
         const auto stmts = st.migrate();
         std::cout << "outboxd: migrated " << table_name(cfg) << " (" << stmts.size()
-                  << " statements: table, pending index, autovacuum settings, "
+                  << " statements: table, pending and failed indexes, autovacuum settings, "
                   << (cfg.postgres.notify_channel.empty()
                           ? "no NOTIFY trigger"
                           : "NOTIFY trigger on channel " + cfg.postgres.notify_channel)
@@ -196,21 +267,61 @@ int cmd_check(const config::Config& cfg) {
     return kExitOk;
 }
 
-int cmd_run(const config::Config& cfg) {
+int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     auto log = log::get("main");
+    // The effective configuration; a SIGHUP changes its reloadable keys.
+    config::Config cfg = start_cfg;
     log->info("outboxd {} starting: table {} -> kafka {}", kVersion, table_name(cfg),
               cfg.kafka.bootstrap_servers);
+
+    SteadyClock clock;
+    metrics::Metrics metrics;
+    health::HealthState health(clock);
+    SystemdNotifier systemd;
+    std::atomic<std::int64_t> stall_limit_ms{stall_limit(cfg).count()};
+    // Every wait of the main loop, start-up included, goes through here:
+    // /healthz and the systemd watchdog see the loop turning.
+    const auto turned = [&] {
+        health.loop_turned();
+        systemd.watchdog();
+    };
+    std::unique_ptr<http::Server> http_server;
+    if (!cfg.http.listen.empty()) {
+        http::Routes routes;
+        routes["/metrics"] = [&metrics] {
+            return http::Response{200, metrics::kContentType, metrics.render()};
+        };
+        routes["/healthz"] = [&health, &stall_limit_ms] {
+            const auto v = health.liveness(Millis(stall_limit_ms.load()));
+            return http::Response{v.ok ? 200 : 503, "text/plain; charset=utf-8", v.body};
+        };
+        routes["/readyz"] = [&health] {
+            const auto v = health.readiness();
+            return http::Response{v.ok ? 200 : 503, "text/plain; charset=utf-8", v.body};
+        };
+        try {
+            http_server = std::make_unique<http::Server>(cfg.http.listen, std::move(routes));
+        } catch (const std::exception& e) {
+            log->critical("{}", e.what());
+            return kExitFailure;
+        }
+        const auto colon = cfg.http.listen.rfind(':');
+        log::get("http")->info("serving /metrics /healthz /readyz on {}:{}",
+                               cfg.http.listen.substr(0, colon), http_server->port());
+    }
 
     store::PgOutboxStore st(cfg.postgres);
     // PostgreSQL may come up after us (sidecar start order): wait for it, but
     // give up at once on a problem retrying cannot fix.
     Millis backoff(100);
     while (!stopping()) {
+        turned();
         try {
             st.verify();
             break;
         } catch (const store::StoreUnavailable& e) {
             log->warn("{}; retry in {} ms", e.what(), backoff.count());
+            health.set_postgres(false, e.what());
             std::this_thread::sleep_for(backoff);
             backoff = std::min(backoff * 2, Millis(5000));
         } catch (const store::StoreMisconfigured& e) {
@@ -244,7 +355,7 @@ int cmd_run(const config::Config& cfg) {
         return kExitOk;
     }
 
-    SteadyClock clock;
+    turned();
     XorShiftRandom random(static_cast<std::uint64_t>(::getpid())
                           ^ static_cast<std::uint64_t>(clock.now().time_since_epoch().count()));
     auto relay_log = log::get("relay");
@@ -268,6 +379,7 @@ int cmd_run(const config::Config& cfg) {
 
     std::string source;
     while (!stopping() && source.empty()) {
+        turned();
         try {
             source = st.source_id();
         } catch (const store::StoreUnavailable& e) {
@@ -305,11 +417,24 @@ int cmd_run(const config::Config& cfg) {
     std::unique_ptr<publish::KafkaPublisher> pub;
     std::unique_ptr<relay::Relay> relay;
     relay::RelayStats total{}; // over every leadership term of this process
+    MetricsObserver observer(metrics);
+    Housekeeper housekeeper(cfg, metrics, health);
+    // Role changes go to the log's reader, /readyz, the metrics and the
+    // housekeeper (retention runs on the publisher only) at once.
+    const auto set_role = [&](health::Role role, const std::string& detail) {
+        health.set_role(role, detail);
+        metrics.leader.set(role == health::Role::kLeader ? 1 : 0);
+        housekeeper.set_leading(role == health::Role::kLeader);
+        systemd.status(std::string(health::to_string(role))
+                       + (detail.empty() ? "" : ": " + detail));
+    };
+    set_role(health::Role::kStandby, lease ? "taking the lock" : "");
 
     const auto start_publishing = [&] {
         pub = std::make_unique<publish::KafkaPublisher>(cfg.kafka, source);
         relay =
             std::make_unique<relay::Relay>(relay_options(cfg), st, *pub, clock, random, on_event);
+        relay->set_observer(&observer);
         relay->set_after_rebuild([&read_back] {
             // Rows in flight on the dead producer may have reached Kafka.
             if (!read_back()) {
@@ -326,6 +451,13 @@ int cmd_run(const config::Config& cfg) {
                   "notify_channel={})",
                   cfg.relay.batch_size, cfg.relay.max_in_flight, cfg.relay.poll_interval.count(),
                   cfg.postgres.notify_channel.empty() ? "<none>" : cfg.postgres.notify_channel);
+        set_role(health::Role::kLeader,
+                 lease ? "lock key "
+                             + std::to_string(cfg.leader.lock_key != 0
+                                                  ? cfg.leader.lock_key
+                                                  : leader::lock_key_for(cfg.postgres.schema,
+                                                                         cfg.postgres.table))
+                       : "leader election off");
     };
     // Records what it can of the rows in flight, then drops the producer.
     const auto stop_publishing = [&](Millis timeout) {
@@ -337,6 +469,7 @@ int cmd_run(const config::Config& cfg) {
         total.parked += s.parked;
         relay.reset();
         pub.reset();
+        metrics.in_flight_messages.set(0);
         if (unknown > 0) {
             log->warn("{} rows of unknown outcome stay at status 0; the next publisher sends "
                       "them again",
@@ -349,7 +482,52 @@ int cmd_run(const config::Config& cfg) {
     auto next_report = clock.now() + std::chrono::seconds(10);
     relay::RelayStats last{};
     bool leading = false; // lease held (or no lease), relay not yet started
+    // Applies a new configuration's reloadable keys (SIGHUP); the others
+    // keep their running values and are named in the log.
+    const auto apply_reload = [&] {
+        auto reload_log = log::get("config");
+        auto loaded = reload();
+        if (!loaded.problems.empty()) {
+            for (const auto& p : loaded.problems) {
+                reload_log->error("reload: {}", config::format_problem(p));
+            }
+            reload_log->error("reload refused: {} problem{}; still running with the previous "
+                              "configuration",
+                              loaded.problems.size(), loaded.problems.size() == 1 ? "" : "s");
+            metrics.config_reloads.with("error").inc();
+            return;
+        }
+        const config::Config& next = *loaded.config;
+        const auto restart_only = config::restart_only_changes(cfg, next);
+        for (const auto& key : restart_only) {
+            reload_log->warn("reload: {} changed but needs a restart; still using the running "
+                             "value",
+                             key);
+        }
+        // Take every reloadable option from the new file, keep the rest.
+        config::Config merged = next;
+        config::keep_restart_only(merged, cfg);
+        cfg = merged;
+        log::setup(cfg.log.level, cfg.log.format == config::LogFormat::kJson ? log::Format::kJson
+                                                                             : log::Format::kText);
+        if (relay) {
+            relay->set_options(relay_options(cfg));
+        }
+        housekeeper.update(cfg);
+        stall_limit_ms.store(stall_limit(cfg).count());
+        metrics.config_reloads.with("ok").inc();
+        reload_log->info("reloaded (batch_size={} poll_interval_ms={} max_attempts={} "
+                         "log.level={} retention.sent_max_age_ms={}){}",
+                         cfg.relay.batch_size, cfg.relay.poll_interval.count(),
+                         cfg.relay.max_attempts, cfg.log.level, cfg.retention.sent_max_age.count(),
+                         restart_only.empty() ? "" : "; restart to apply the rest");
+    };
+    systemd.ready(lease ? "standby" : "starting");
     while (!stopping()) {
+        turned();
+        if (g_reload.exchange(false)) {
+            apply_reload();
+        }
         if (!relay) {
             if (!leading && !lease) {
                 leading = true;
@@ -365,6 +543,7 @@ int cmd_run(const config::Config& cfg) {
                         last_standby_reason = lease->last_problem();
                         leader_log->info("standby: {}; retrying every {} ms", last_standby_reason,
                                          cfg.leader.retry_interval.count());
+                        set_role(health::Role::kStandby, last_standby_reason);
                     }
                     next_try = clock.now() + cfg.leader.retry_interval;
                 }
@@ -403,9 +582,12 @@ int cmd_run(const config::Config& cfg) {
             // Unsent messages must not leave after the lock is gone.
             pub->purge_queued();
             stop_publishing(Millis(2000));
+            set_role(health::Role::kStandby, "leadership lost");
+            last_standby_reason.clear();
             next_try = clock.now();
             continue;
         }
+        metrics.in_flight_messages.set(static_cast<double>(relay->in_flight()));
         if (clock.now() >= next_report) {
             const auto& s = relay->stats();
             if (s.sent != last.sent || s.failed_attempts != last.failed_attempts
@@ -421,6 +603,9 @@ int cmd_run(const config::Config& cfg) {
         }
     }
 
+    health.set_role(health::Role::kStopping, "signal " + std::to_string(g_stop_signal.load()));
+    housekeeper.set_leading(false);
+    systemd.stopping("stopping: signal " + std::to_string(g_stop_signal.load()));
     if (relay) {
         log->info("signal {} received: stopping fetch, waiting up to {} ms for {} in-flight rows",
                   g_stop_signal.load(), cfg.relay.shutdown_timeout.count(), relay->in_flight());
@@ -431,6 +616,8 @@ int cmd_run(const config::Config& cfg) {
     if (lease) {
         lease->release();
     }
+    housekeeper.stop();
+    metrics.leader.set(0);
     log->info("stopped: sent={} failed_attempts={} parked={}", total.sent, total.failed_attempts,
               total.parked);
     return kExitOk;

@@ -23,7 +23,10 @@ inline constexpr int kExitUsage = 2;
 // configuration is read, so a stop request during start-up is never lost.
 void install_stop_handlers();
 
-int cmd_run(const config::Config& cfg);
+// Loads the configuration again from the same file and environment (SIGHUP).
+using ReloadFn = std::function<config::LoadResult()>;
+
+int cmd_run(const config::Config& cfg, const ReloadFn& reload);
 int cmd_migrate(const config::Config& cfg);
 int cmd_check(const config::Config& cfg);
 // GET `path` from the daemon's http.listen (a wildcard host means loopback):

@@ -114,7 +114,9 @@ int main(int argc, char** argv) {
             }
             return outboxd::cli::cmd_check(*cfg);
         }
-        return outboxd::cli::cmd_run(*cfg);
+        return outboxd::cli::cmd_run(*cfg, [&config_path] {
+            return outboxd::config::load_config(config_path, environment());
+        });
     } catch (const std::exception& e) {
         outboxd::log::get("main")->critical("stopping: {}", e.what());
         return outboxd::cli::kExitFailure;

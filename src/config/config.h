@@ -138,4 +138,8 @@ std::string options_markdown();
 // without a restart; a SIGHUP reload that finds any should refuse or warn.
 std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded);
 
+// Copies the value of every option that needs a restart from `running` into
+// `reloaded`, so a SIGHUP applies only the reloadable ones.
+void keep_restart_only(Config& reloaded, const Config& running);
+
 } // namespace outboxd::config

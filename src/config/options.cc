@@ -753,6 +753,14 @@ std::string options_markdown() {
     return out.str();
 }
 
+void keep_restart_only(Config& reloaded, const Config& running) {
+    for (const Option& o : options()) {
+        if (!o.reloadable && o.load != nullptr) {
+            o.store(reloaded, o.load(running));
+        }
+    }
+}
+
 std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded) {
     std::vector<std::string> changed;
     for (const Option& o : options()) {

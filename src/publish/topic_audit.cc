@@ -77,6 +77,20 @@ std::string describe_configs(rd_kafka_t* rk,
 
 } // namespace
 
+std::string ping_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout) {
+    const rd_kafka_metadata_t* md = nullptr;
+    // all_topics=0 and no topic handle: asks only for the topics this handle
+    // already knows (none), so the answer stays small on a large cluster.
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(rk, 0, nullptr, &md, static_cast<int>(timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return std::string("cannot read cluster metadata: ") + rd_kafka_err2str(err);
+    }
+    const int brokers = md->broker_cnt;
+    rd_kafka_metadata_destroy(md);
+    return brokers > 0 ? std::string() : std::string("cluster metadata lists no broker");
+}
+
 AuditResult audit_topics(rd_kafka_t* rk,
                          const std::vector<std::string>& topics,
                          std::chrono::milliseconds timeout) {

@@ -32,4 +32,8 @@ AuditResult audit_topics(rd_kafka_t* rk,
                          const std::vector<std::string>& topics,
                          std::chrono::milliseconds timeout);
 
+// One light metadata round trip (no topic list), for the health refresh:
+// "" when a broker answered within `timeout`, else why not.
+std::string ping_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout);
+
 } // namespace outboxd::publish

@@ -30,6 +30,8 @@ public:
     virtual void on_transient_error() {}
     // The producer was destroyed and created again after a fatal error.
     virtual void on_producer_rebuild() {}
+    // The database answered again after a failure (a new session).
+    virtual void on_db_reconnected() {}
 };
 
 } // namespace outboxd::relay

@@ -456,6 +456,7 @@ void Relay::db_failed(const std::string& what) {
 void Relay::db_succeeded() {
     if (db_retry_at_) {
         emit(RelayEvent::Kind::kInfo, "database reachable again");
+        observer_->on_db_reconnected();
         // Notifications sent while disconnected are lost: look everywhere.
         rescan_requested_ = true;
         wakeup_ = true;

@@ -1,5 +1,6 @@
 #include "services.h"
 
+#include "http/client.h"
 #include "store/pg_outbox_store.h"
 #include "store/sql.h"
 
@@ -584,6 +585,9 @@ std::string write_config(const DaemonConfig& c) {
         }
     }
     f << "log:\n  level: info\n";
+    if (!c.http_listen.empty()) {
+        f << "http:\n  listen: " << q(c.http_listen) << "\n";
+    }
     f << c.extra_yaml;
     f.close();
     // DELETE only when retention is on, as docs/security.md says.
@@ -654,6 +658,31 @@ std::optional<int> Daemon::wait(std::chrono::milliseconds timeout) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } while (std::chrono::steady_clock::now() < deadline);
     return std::nullopt;
+}
+
+std::optional<int> Daemon::http_port(std::chrono::milliseconds timeout) {
+    static const std::string kMarker = "serving /metrics /healthz /readyz on ";
+    std::optional<int> port;
+    eventually(
+        [&] {
+            const std::string text = log();
+            const auto at = text.find(kMarker);
+            if (at == std::string::npos) {
+                return false;
+            }
+            const auto end = text.find('\n', at);
+            const std::string addr = text.substr(at + kMarker.size(), end - at - kMarker.size());
+            port = std::stoi(addr.substr(addr.rfind(':') + 1));
+            return true;
+        },
+        timeout);
+    return port;
+}
+
+std::pair<int, std::string> http_get(int port, const std::string& path) {
+    const auto r =
+        http::get("127.0.0.1:" + std::to_string(port), path, std::chrono::milliseconds(5000));
+    return {r.status, r.body};
 }
 
 bool Daemon::running() {

@@ -188,6 +188,10 @@ struct DaemonConfig {
     std::map<std::string, std::string> kafka_props; // kafka.properties
     bool require_durable_topics = false;
     std::string extra_yaml; // appended verbatim
+    // A free port per daemon, so tests running side by side never collide
+    // (read the real one with http_port()). Empty: no http section written,
+    // for tests that put their own in extra_yaml.
+    std::string http_listen = "127.0.0.1:0";
 };
 // The config every test starts from: `table` on the test PostgreSQL, the
 // given brokers (default: the shared test broker), poll_interval_ms 200.
@@ -217,12 +221,19 @@ public:
     bool running();
     std::string log() const;
     int pid() const { return pid_; }
+    // The port the daemon's HTTP endpoint bound, from its log line
+    // "serving /metrics /healthz /readyz on HOST:PORT"; waits up to `timeout`.
+    std::optional<int> http_port(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 private:
     int pid_ = -1;
     std::string log_path_;
     std::optional<int> exit_code_;
 };
+
+// GET http://127.0.0.1:<port><path>: status code and body. Throws when no
+// connection can be made.
+std::pair<int, std::string> http_get(int port, const std::string& path);
 
 // Runs the binary to completion; returns exit code and combined output.
 std::pair<int, std::string>

@@ -392,6 +392,8 @@ struct RecordingObserver final : relay::RelayObserver {
     }
     void on_transient_error() override { ++transient; }
     void on_producer_rebuild() override { ++rebuilds; }
+    void on_db_reconnected() override { ++reconnects; }
+    int reconnects = 0;
 };
 
 } // namespace
@@ -468,4 +470,22 @@ TEST_CASE("observer: transient errors and producer rebuilds", "[unit][relay]") {
     h.pub.set_fatal();
     h.steps(1);
     CHECK(obs.rebuilds == 1);
+}
+
+TEST_CASE("observer: a database that answers again after a failure is one reconnect",
+          "[unit][relay]") {
+    Harness h;
+    RecordingObserver obs;
+    h.relay->set_observer(&obs);
+    h.steps(2);
+    CHECK(obs.reconnects == 0);
+    h.store.down = true;
+    h.steps(3);
+    CHECK(obs.reconnects == 0);
+    h.store.down = false;
+    h.clock.advance(Millis(10000));
+    h.steps(3);
+    CHECK(obs.reconnects == 1);
+    h.steps(3);
+    CHECK(obs.reconnects == 1);
 }

@@ -1,0 +1,32 @@
+// The systemd service protocol (sd_notify): READY=1 once the daemon serves,
+// WATCHDOG=1 from the main loop when the unit sets WatchdogSec, STOPPING=1
+// on shutdown, and a one-line STATUS= for `systemctl status`. Without
+// libsystemd at build time, or outside systemd (no NOTIFY_SOCKET), every call
+// does nothing. Main thread only.
+#pragma once
+
+#include "common/clock.h"
+
+#include <string>
+
+namespace outboxd::cli {
+
+class SystemdNotifier {
+public:
+    SystemdNotifier();
+
+    void ready(const std::string& status);
+    void stopping(const std::string& status);
+    void status(const std::string& status);
+    // Pings the watchdog at most every half of WatchdogSec; cheap to call on
+    // every loop turn.
+    void watchdog();
+
+    bool watchdog_enabled() const { return interval_.count() > 0; }
+
+private:
+    Clock::duration interval_{0}; // half of WatchdogSec; 0: watchdog off
+    TimePoint next_ping_{};
+};
+
+} // namespace outboxd::cli

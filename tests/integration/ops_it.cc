@@ -1,0 +1,303 @@
+// What an operator sees of a running daemon, against the real services:
+// /metrics, /healthz, /readyz (publisher, standby, Kafka unreachable), the
+// systemd notify protocol, SIGHUP reload and retention.
+#include "services.h"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace outboxd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The value of one sample line ("name{labels} value") in a /metrics body;
+// nullopt when absent.
+std::optional<double> sample(const std::string& body, const std::string& series) {
+    std::istringstream in(body);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(series + " ", 0) == 0) {
+            return std::stod(line.substr(series.size() + 1));
+        }
+    }
+    return std::nullopt;
+}
+
+std::string metrics_of(int port) {
+    auto [status, body] = http_get(port, "/metrics");
+    REQUIRE(status == 200);
+    return body;
+}
+
+bool metric_is(int port, const std::string& series, double want) {
+    const auto v = sample(metrics_of(port), series);
+    return v && *v == want;
+}
+
+// The rows of the test: `n` good rows of one key.
+std::vector<NewRow> good_rows(const std::string& topic, int n) {
+    std::vector<NewRow> rows;
+    for (int i = 0; i < n; ++i) {
+        rows.push_back({topic, std::string("k") + std::to_string(i % 3), "v", std::nullopt});
+    }
+    return rows;
+}
+
+// Gauges refreshed every 200 ms instead of 10 s, on a free port.
+void fast_stats(DaemonConfig& cfg) {
+    cfg.http_listen.clear();
+    cfg.extra_yaml += "http:\n  listen: \"127.0.0.1:0\"\n  stats_interval_ms: 200\n";
+}
+
+} // namespace
+
+TEST_CASE("metrics, liveness and readiness of the active publisher", "[integration][ops]") {
+    const auto& s = services();
+    const auto name = unique_name("ops");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    auto rows = good_rows(name, 20);
+    // One malformed-headers row: counted as an encoding failure, then parked.
+    rows.push_back({name, std::string("bad"), "v", std::string("[1,2]")});
+    insert_rows(s.pg_dsn, table, rows);
+
+    auto cfg = daemon_config(table);
+    cfg.relay["max_attempts"] = "2";
+    cfg.relay["retry_backoff_initial_ms"] = "100";
+    cfg.relay["retry_backoff_max_ms"] = "100";
+    fast_stats(cfg);
+    Daemon d({"run", "--config", write_config(cfg)});
+    const auto port = d.http_port();
+    REQUIRE(port);
+
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 20; }, 60s));
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[2] == 1; }, 60s));
+    REQUIRE(eventually([&] { return metric_is(*port, "outboxd_parked_rows", 1); }, 20s));
+    REQUIRE(eventually([&] { return metric_is(*port, "outboxd_pending_rows", 0); }, 20s));
+
+    const std::string m = metrics_of(*port);
+    CHECK(sample(m, "outboxd_rows_sent_total") == 20.0);
+    CHECK(sample(m, "outboxd_rows_failed_total{reason=\"encoding\"}") == 2.0);
+    CHECK(sample(m, "outboxd_rows_failed_total{reason=\"message_too_large\"}") == 0.0);
+    CHECK(sample(m, "outboxd_rows_parked_total") == 1.0);
+    CHECK(sample(m, "outboxd_relay_latency_seconds_count") == 20.0);
+    CHECK(sample(m, "outboxd_relay_latency_seconds_sum").value_or(-1) > 0);
+    CHECK(sample(m, "outboxd_batch_size_rows_count").value_or(0) >= 1);
+    CHECK(sample(m, "outboxd_leader") == 1.0);
+    CHECK(sample(m, "outboxd_postgres_up") == 1.0);
+    CHECK(sample(m, "outboxd_kafka_up") == 1.0);
+    CHECK(sample(m, "outboxd_in_flight_messages") == 0.0);
+    CHECK(sample(m, "outboxd_oldest_pending_age_seconds") == 0.0);
+    CHECK(sample(m, "outboxd_last_sent_timestamp_seconds").value_or(0) > 1.7e9);
+    CHECK(m.find("outboxd_build_info{version=\"") != std::string::npos);
+    CHECK(m.find("# TYPE outboxd_relay_latency_seconds histogram") != std::string::npos);
+
+    auto [hs, hbody] = http_get(*port, "/healthz");
+    CHECK(hs == 200);
+    CHECK(hbody.rfind("ok: main loop turned", 0) == 0);
+    auto [rs, rbody] = http_get(*port, "/readyz");
+    CHECK(rs == 200);
+    CHECK(rbody.rfind("ready: active publisher\n", 0) == 0);
+    CHECK(rbody.find("postgres: ok") != std::string::npos);
+    CHECK(rbody.find("kafka: ok") != std::string::npos);
+    CHECK(http_get(*port, "/nope").first == 404);
+
+    d.signal(SIGTERM);
+    REQUIRE(d.wait(30s) == 0);
+}
+
+TEST_CASE("a second process is a ready standby, and its gauges say so", "[integration][ops]") {
+    const auto& s = services();
+    const auto name = unique_name("opsstandby");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    const auto path = write_config(daemon_config(table));
+    Daemon first({"run", "--config", path});
+    const auto p1 = first.http_port();
+    REQUIRE(p1);
+    REQUIRE(eventually([&] { return metric_is(*p1, "outboxd_leader", 1); }, 30s));
+    Daemon second({"run", "--config", path});
+    const auto p2 = second.http_port();
+    REQUIRE(p2);
+    REQUIRE(eventually([&] { return http_get(*p2, "/readyz").first == 200; }, 60s));
+    const auto body = http_get(*p2, "/readyz").second;
+    CHECK(body.rfind("ready: standby\n", 0) == 0);
+    CHECK(body.find("role: standby (") != std::string::npos);
+    CHECK(metric_is(*p2, "outboxd_leader", 0));
+
+    // The publisher goes; the standby takes over and says so.
+    first.signal(SIGTERM);
+    REQUIRE(first.wait(30s) == 0);
+    REQUIRE(eventually([&] { return metric_is(*p2, "outboxd_leader", 1); }, 30s));
+    CHECK(http_get(*p2, "/readyz").second.rfind("ready: active publisher\n", 0) == 0);
+    second.signal(SIGTERM);
+    REQUIRE(second.wait(30s) == 0);
+}
+
+TEST_CASE("readiness fails, liveness holds, while Kafka is unreachable", "[integration][ops]") {
+    const auto& s = services();
+    const auto name = unique_name("opsdown");
+    auto table = make_table(s.pg_dsn, name);
+    // Nothing listens on port 1 of loopback.
+    auto cfg = daemon_config(table, "127.0.0.1:1");
+    fast_stats(cfg);
+    Daemon d({"run", "--config", write_config(cfg)});
+    const auto port = d.http_port();
+    REQUIRE(port);
+    REQUIRE(eventually(
+        [&] {
+            const auto body = http_get(*port, "/readyz").second;
+            return body.rfind("not ready: kafka unreachable\n", 0) == 0;
+        },
+        60s));
+    CHECK(http_get(*port, "/readyz").first == 503);
+    CHECK(http_get(*port, "/healthz").first == 200);
+    CHECK(metric_is(*port, "outboxd_kafka_up", 0));
+    CHECK(metric_is(*port, "outboxd_postgres_up", 1));
+    d.signal(SIGTERM);
+    REQUIRE(d.wait(30s) == 0);
+}
+
+TEST_CASE("systemd notify: READY=1, WATCHDOG=1, then STOPPING=1 on SIGTERM", "[integration][ops]") {
+    const auto& s = services();
+    const auto name = unique_name("opsnotify");
+    auto table = make_table(s.pg_dsn, name);
+    const std::string dir = "/tmp/" + unique_name("notify");
+    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+    const std::string sock_path = dir + "/notify.sock";
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{0, 200 * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+    // The child inherits these; they are removed again before any other test.
+    ::setenv("NOTIFY_SOCKET", sock_path.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "1000000", 1);
+    std::string messages;
+    {
+        Daemon d({"run", "--config", write_config(daemon_config(table))});
+        ::unsetenv("NOTIFY_SOCKET");
+        ::unsetenv("WATCHDOG_USEC");
+        const auto receive_until = [&](const std::string& what, std::chrono::seconds limit) {
+            return eventually(
+                [&] {
+                    char buf[4096];
+                    const auto n = ::recv(fd, buf, sizeof buf, 0);
+                    if (n > 0) {
+                        messages.append(buf, static_cast<std::size_t>(n));
+                        messages += '\n';
+                    }
+                    return messages.find(what) != std::string::npos;
+                },
+                limit);
+        };
+        REQUIRE(receive_until("READY=1", 60s));
+        // WatchdogSec=1 s: pings every half second while the loop turns.
+        REQUIRE(receive_until("WATCHDOG=1", 10s));
+        d.signal(SIGTERM);
+        REQUIRE(receive_until("STOPPING=1", 30s));
+        REQUIRE(d.wait(30s) == 0);
+    }
+    ::close(fd);
+    CHECK(messages.find("STATUS=") != std::string::npos);
+    CHECK(messages.find("READY=1") < messages.find("STOPPING=1"));
+}
+
+TEST_CASE("SIGHUP: reloadable keys apply, restart-only keys are named, a bad file is refused",
+          "[integration][ops]") {
+    const auto& s = services();
+    const auto name = unique_name("opshup");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    auto cfg = daemon_config(table);
+    const std::string path = write_config(cfg);
+    Daemon d({"run", "--config", path});
+    const auto port = d.http_port();
+    REQUIRE(port);
+    REQUIRE(eventually([&] { return metric_is(*port, "outboxd_leader", 1); }, 30s));
+
+    // Reloadable (batch size, log level) and restart-only (notify channel).
+    cfg.relay["batch_size"] = "7";
+    cfg.table.notify_channel = "elsewhere";
+    std::string text = [&] {
+        std::ifstream in(write_config(cfg));
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }();
+    const auto at = text.find("log:\n  level: info\n");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 19, "log:\n  level: debug\n");
+    {
+        std::ofstream out(path, std::ios::trunc);
+        out << text;
+    }
+    d.signal(SIGHUP);
+    REQUIRE(eventually([&] { return d.log().find("reloaded (batch_size=7") != std::string::npos; },
+                       20s));
+    CHECK(d.log().find("postgres.notify_channel changed but needs a restart") != std::string::npos);
+    CHECK(metric_is(*port, "outboxd_config_reloads_total{result=\"ok\"}", 1));
+    // log.level debug took effect: batch lines are logged at debug.
+    insert_rows(s.pg_dsn, table, good_rows(name, 3));
+    REQUIRE(
+        eventually([&] { return d.log().find(" debug [relay] batch") != std::string::npos; }, 20s));
+
+    // A broken file is refused; the daemon keeps running on the old config.
+    {
+        std::ofstream out(path, std::ios::trunc);
+        out << "relay:\n  batch_size: 0\n  no_such_key: 1\n";
+    }
+    d.signal(SIGHUP);
+    REQUIRE(eventually([&] { return d.log().find("reload refused: ") != std::string::npos; }, 20s));
+    CHECK(d.log().find("relay.batch_size") != std::string::npos);
+    CHECK(metric_is(*port, "outboxd_config_reloads_total{result=\"error\"}", 1));
+    CHECK(d.running());
+    insert_rows(s.pg_dsn, table, good_rows(name, 3));
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 6; }, 30s));
+    d.signal(SIGTERM);
+    REQUIRE(d.wait(30s) == 0);
+}
+
+TEST_CASE("retention deletes old sent rows in batches, never pending or parked ones",
+          "[integration][ops][retention]") {
+    const auto& s = services();
+    const auto name = unique_name("opsret");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    insert_rows(s.pg_dsn, table, good_rows(name, 25));
+    // A parked row, sent long ago by its sent_at, must survive: retention
+    // deletes status 1 only.
+    const auto parked = insert_rows(s.pg_dsn, table, {{name, std::string("p"), "v", std::nullopt}});
+    sql(s.pg_dsn, "UPDATE " + table.schema + "." + table.table
+                      + " SET status = 2, sent_at = now() - interval '1 day' WHERE id = "
+                      + std::to_string(parked[0]));
+
+    auto cfg = daemon_config(table);
+    cfg.extra_yaml = "retention:\n  sent_max_age_ms: 1000\n  batch_size: 10\n  interval_ms: 200\n";
+    Daemon d({"run", "--config", write_config(cfg)});
+    const auto port = d.http_port();
+    REQUIRE(port);
+    REQUIRE(eventually([&] { return metric_is(*port, "outboxd_retention_deleted_rows_total", 25); },
+                       60s));
+    const auto counts = status_counts(s.pg_dsn, table);
+    CHECK(counts.count(1) == 0);
+    CHECK(counts.at(2) == 1);
+    CHECK(d.log().find("retention: deleted") != std::string::npos);
+    d.signal(SIGTERM);
+    REQUIRE(d.wait(30s) == 0);
+}
