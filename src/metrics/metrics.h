@@ -45,7 +45,8 @@ public:
                         "Rows this process moved to status 2 (failed, parked)."};
     Counter transient_errors{
         registry_, "outboxd_transient_errors_total",
-        "Outage signals from PostgreSQL or Kafka; never counted against rows."};
+        "Transient Kafka errors (broker unreachable, leader moving, time-outs, full queue); "
+        "never counted against rows."};
 
     Gauge pending_rows{registry_, "outboxd_pending_rows",
                        "Rows at status 0 (refreshed every http.stats_interval_ms)."};
