@@ -421,8 +421,8 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     Housekeeper housekeeper(cfg, metrics, health);
     // Role changes go to the log's reader, /readyz, the metrics and the
     // housekeeper (retention runs on the publisher only) at once.
-    const auto set_role = [&](health::Role role, const std::string& detail) {
-        health.set_role(role, detail);
+    const auto set_role = [&](health::Role role, const std::string& detail, bool able = true) {
+        health.set_role(role, detail, able);
         metrics.leader.set(role == health::Role::kLeader ? 1 : 0);
         housekeeper.set_leading(role == health::Role::kLeader);
         systemd.status(std::string(health::to_string(role))
@@ -507,6 +507,16 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
         // Take every reloadable option from the new file, keep the rest.
         config::Config merged = next;
         config::keep_restart_only(merged, cfg);
+        // The file was checked on its own; the merge may pair a new
+        // batch_size with the running (restart-only) max_in_flight.
+        if (merged.relay.batch_size > merged.relay.max_in_flight) {
+            reload_log->error("reload refused: relay.batch_size {} is above the running "
+                              "relay.max_in_flight {} (restart to change max_in_flight); still "
+                              "running with the previous configuration",
+                              merged.relay.batch_size, merged.relay.max_in_flight);
+            metrics.config_reloads.with("error").inc();
+            return;
+        }
         cfg = merged;
         log::setup(cfg.log.level, cfg.log.format == config::LogFormat::kJson ? log::Format::kJson
                                                                              : log::Format::kText);
@@ -523,6 +533,10 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
                          restart_only.empty() ? "" : "; restart to apply the rest");
     };
     systemd.ready(lease ? "standby" : "starting");
+    // Until this process publishes, its data session has nothing to do; a
+    // LISTENing session left idle would hold back PostgreSQL's notification
+    // queue for everyone (see PgOutboxStore::disconnect).
+    st.disconnect();
     while (!stopping()) {
         turned();
         if (g_reload.exchange(false)) {
@@ -543,7 +557,14 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
                         last_standby_reason = lease->last_problem();
                         leader_log->info("standby: {}; retrying every {} ms", last_standby_reason,
                                          cfg.leader.retry_interval.count());
-                        set_role(health::Role::kStandby, last_standby_reason);
+                        // Only "lock held by ..." is shown by /readyz and
+                        // STATUS; a session error's text stays in the log.
+                        const bool held_elsewhere =
+                            last_standby_reason.rfind("lock held by", 0) == 0;
+                        set_role(health::Role::kStandby,
+                                 held_elsewhere ? last_standby_reason
+                                                : "lock session unavailable (see the log)",
+                                 held_elsewhere);
                     }
                     next_try = clock.now() + cfg.leader.retry_interval;
                 }
@@ -582,6 +603,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
             // Unsent messages must not leave after the lock is gone.
             pub->purge_queued();
             stop_publishing(Millis(2000));
+            st.disconnect();
             set_role(health::Role::kStandby, "leadership lost");
             last_standby_reason.clear();
             next_try = clock.now();

@@ -16,6 +16,15 @@ constexpr int kMaxBatchesPerRound = 100;
 // Longest wait for a broker during the health refresh.
 constexpr Millis kKafkaPingTimeout{5000};
 
+// The housekeeper's own session never LISTENs: it would receive every
+// insert's notification and, read only between refreshes, hold back
+// PostgreSQL's notification queue for every other listener.
+config::Postgres counting_store_config(const config::Config& cfg) {
+    config::Postgres pg = cfg.postgres;
+    pg.notify_channel.clear();
+    return pg;
+}
+
 } // namespace
 
 Housekeeper::Housekeeper(const config::Config& cfg,
@@ -80,7 +89,7 @@ void Housekeeper::run() {
             // PostgreSQL: the table's gauges double as the reachability check.
             try {
                 if (!st) {
-                    st = std::make_unique<store::PgOutboxStore>(cfg.postgres);
+                    st = std::make_unique<store::PgOutboxStore>(counting_store_config(cfg));
                 }
                 const auto h = st->health_summary();
                 metrics_.pending_rows.set(static_cast<double>(h.pending));
@@ -128,7 +137,7 @@ void Housekeeper::run() {
             std::size_t deleted = 0;
             try {
                 if (!st) {
-                    st = std::make_unique<store::PgOutboxStore>(cfg.postgres);
+                    st = std::make_unique<store::PgOutboxStore>(counting_store_config(cfg));
                 }
                 const auto limit = static_cast<std::size_t>(cfg.retention.batch_size);
                 for (int i = 0; i < kMaxBatchesPerRound && leading_.load(); ++i) {

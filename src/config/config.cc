@@ -8,11 +8,14 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <set>
 #include <sstream>
 #include <system_error>
+
+#include <libpq-fe.h>
 
 namespace outboxd::config {
 namespace {
@@ -669,7 +672,11 @@ private:
         }
         auto it = settings_.find("postgres.dsn_file");
         if (it == settings_.end()) {
-            return; // the DSN itself, or a dsn_file already reported
+            // The DSN itself, or a dsn_file already reported.
+            if (!config.postgres.dsn.empty()) {
+                check_dsn_syntax(config.postgres.dsn, origin("postgres.dsn"));
+            }
+            return;
         }
         std::filesystem::path file(std::get<std::string>(it->second.value));
         // Relative to the config file, like other daemons' *_file options, so
@@ -690,6 +697,32 @@ private:
             return;
         }
         config.postgres.dsn = dsn;
+        check_dsn_syntax(dsn, it->second.origin);
+    }
+
+    // libpq parses the DSN only when it connects, and its messages then quote
+    // the text around the mistake, which may be the password (to logs, and
+    // before this check to /readyz). Parse it here, and never echo the DSN.
+    void check_dsn_syntax(const std::string& dsn, const std::string& where) {
+        char* err = nullptr;
+        PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+        if (err != nullptr) {
+            PQfreemem(err);
+        }
+        if (opts == nullptr) {
+            add_problem(where, "is not a valid libpq connection string (keyword=value pairs or a "
+                               "postgresql:// URI); the parser's message is not shown because it "
+                               "can quote the password");
+            return;
+        }
+        for (const PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+            if (o->val != nullptr && std::strcmp(o->keyword, "host") == 0
+                && std::strchr(o->val, '@') != nullptr) {
+                add_problem(where, "its host contains '@': write an '@' in the user name or "
+                                   "password of a postgresql:// URI as %40");
+            }
+        }
+        PQconninfoFree(opts);
     }
 
     // Each kafka.properties_files entry becomes a kafka.properties value.

@@ -11,12 +11,17 @@ std::string seconds_text(Millis d) {
     return buf;
 }
 
+// `error` empty: the reason is only in the log (see set_postgres).
 std::string
 service_line(const char* name, const std::optional<bool>& ok, const std::string& error) {
     if (!ok) {
         return std::string(name) + ": not checked yet";
     }
-    return std::string(name) + (*ok ? ": ok" : ": unreachable: " + error);
+    if (*ok) {
+        return std::string(name) + ": ok";
+    }
+    return std::string(name) + ": unreachable"
+           + (error.empty() ? std::string(" (the reason is in the log)") : ": " + error);
 }
 
 } // namespace
@@ -45,16 +50,20 @@ void HealthState::loop_turned() {
     last_turn_ = now;
 }
 
-void HealthState::set_role(Role role, std::string detail) {
+void HealthState::set_role(Role role, std::string detail, bool able) {
     std::lock_guard<std::mutex> lk(mu_);
     role_ = role;
     role_detail_ = std::move(detail);
+    able_ = able;
 }
 
-void HealthState::set_postgres(bool ok, std::string error) {
+void HealthState::set_postgres(bool ok, std::string /*error*/) {
     std::lock_guard<std::mutex> lk(mu_);
     postgres_ok_ = ok;
-    postgres_error_ = ok ? std::string() : std::move(error);
+    // Never kept for /readyz: libpq's message can echo parts of a malformed
+    // connection string, password included, and the endpoint is
+    // unauthenticated. The caller logs it.
+    postgres_error_.clear();
 }
 
 void HealthState::set_kafka(bool ok, std::string error) {
@@ -96,6 +105,8 @@ Verdict HealthState::readiness() const {
         why = "not ready: postgres unreachable";
     } else if (!kafka) {
         why = "not ready: kafka unreachable";
+    } else if (role_ == Role::kStandby && !able_) {
+        why = "not ready: standby cannot reach its lock session";
     } else {
         v.ok = true;
         why = role_ == Role::kLeader ? "ready: active publisher" : "ready: standby";

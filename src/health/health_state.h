@@ -39,7 +39,11 @@ public:
     // The main loop calls this every turn (and from its start-up waits).
     void loop_turned();
     // `detail`: for a standby, who holds the lease; for a leader, the lock.
-    void set_role(Role role, std::string detail = {});
+    // It is shown by /readyz, so it must never carry error text from a
+    // driver (a libpq message can echo parts of a malformed DSN).
+    // `able`: false for a standby that cannot take over now (its lock
+    // session fails): such a standby is not ready.
+    void set_role(Role role, std::string detail = {}, bool able = true);
     // From the housekeeping thread's refresh: ok, or the error text.
     void set_postgres(bool ok, std::string error = {});
     void set_kafka(bool ok, std::string error = {});
@@ -56,6 +60,7 @@ private:
     TimePoint last_turn_;
     Role role_ = Role::kStarting;
     std::string role_detail_;
+    bool able_ = true;
     std::optional<bool> postgres_ok_; // unset: not checked yet
     std::string postgres_error_;
     std::optional<bool> kafka_ok_;

@@ -16,7 +16,8 @@ class RelayObserver {
 public:
     virtual ~RelayObserver() = default;
 
-    // A fetch returned `rows` rows (also 0: an empty poll is a batch too).
+    // A fetch returned `rows` rows, at least one (empty polls are not
+    // reported: they would drown the batch-size histogram in zeros).
     virtual void on_batch(std::size_t /*rows*/) {}
     // Kafka acknowledged a row created at `created_at_us` (Unix microseconds,
     // by the database clock): the commit-to-ack latency ends here.

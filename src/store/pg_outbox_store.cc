@@ -72,6 +72,10 @@ PgOutboxStore::PgOutboxStore(config::Postgres cfg)
 
 PgOutboxStore::~PgOutboxStore() = default;
 
+void PgOutboxStore::disconnect() {
+    session_.reset();
+}
+
 void PgOutboxStore::fail(const std::string& what, const std::exception& e) {
     // Drop the session whatever the error was: a fresh one is the only state
     // we can reason about (LISTEN registrations and locks die with the old).
@@ -277,9 +281,12 @@ std::optional<std::int64_t> PgOutboxStore::oldest_pending_created_ms() {
     const auto& c = cfg_.columns;
     try {
         pqxx::nontransaction tx(*s.conn);
-        auto r = tx.exec("SELECT (extract(epoch FROM min(" + quote_ident(c.created_at)
-                         + ")) * 1000)::bigint FROM " + s.sql.qualified_table + " WHERE "
-                         + quote_ident(c.status) + " = 0");
+        // A row can reach Kafka no earlier than its last produce, which is
+        // at or after next_attempt_at when set (a retry, or a requeue), else
+        // at or after created_at.
+        auto r = tx.exec("SELECT (extract(epoch FROM min(coalesce(" + quote_ident(c.next_attempt_at)
+                         + ", " + quote_ident(c.created_at) + "))) * 1000)::bigint FROM "
+                         + s.sql.qualified_table + " WHERE " + quote_ident(c.status) + " = 0");
         if (r.empty() || r[0][0].is_null()) {
             return std::nullopt;
         }

@@ -79,14 +79,21 @@ public:
     bool wait_for_wakeup(std::chrono::milliseconds timeout) override;
     bool take_wakeup() override;
 
+    // Closes the session (the next call opens a new one). A standby calls
+    // it: an idle session that LISTENs but is never read stops draining
+    // PostgreSQL's notification queue, which then fills until every NOTIFY,
+    // and so every application INSERT through the trigger, fails.
+    void disconnect();
+
     // Distinct topics of pending rows (bounded), for the start-up audit.
     std::vector<std::string> pending_topics();
 
     // "dbname/schema.table": names this outbox in the outbox-source header.
     std::string source_id();
 
-    // created_at of the oldest pending row, in Unix milliseconds; nullopt
-    // when nothing is pending.
+    // The earliest time a pending row can have been produced, in Unix
+    // milliseconds: min over rows at 0 of coalesce(next_attempt_at,
+    // created_at). nullopt when nothing is pending. Where the read-back starts.
     std::optional<std::int64_t> oldest_pending_created_ms();
 
     // Marks sent the pending rows found in Kafka by the read-back: a row

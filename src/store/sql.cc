@@ -109,8 +109,13 @@ AdminStatements build_admin_statements(const config::Postgres& pg) {
     const std::string status = quote_ident(c.status);
     const std::string topic = quote_ident(c.topic);
     const std::string created = quote_ident(c.created_at);
+    // next_attempt_at = now(), not NULL: the row is due at once either way,
+    // and the read-back (G6) starts at the earliest time a pending row can
+    // have been produced, min(coalesce(next_attempt_at, created_at)). With
+    // NULL a requeued row would drag that back to its old created_at, days
+    // of partition tail to read before anything is published again.
     const std::string reset = quote_ident(c.attempts) + " = 0, " + quote_ident(c.last_error)
-                              + " = NULL, " + quote_ident(c.next_attempt_at) + " = NULL";
+                              + " = NULL, " + quote_ident(c.next_attempt_at) + " = now()";
     AdminStatements s;
     // One statement, so the counts and the age come from one snapshot.
     // greatest(0, ..): a created_at set ahead of the database clock is not

@@ -267,6 +267,28 @@ TEST_CASE("SIGHUP: reloadable keys apply, restart-only keys are named, a bad fil
     CHECK(d.log().find("relay.batch_size") != std::string::npos);
     CHECK(metric_is(*port, "outboxd_config_reloads_total{result=\"error\"}", 1));
     CHECK(d.running());
+
+    // Valid on its own, but its batch_size exceeds the running
+    // max_in_flight (restart-only): refused as well.
+    cfg.relay["batch_size"] = "20000";
+    cfg.relay["max_in_flight"] = "50000";
+    cfg.table.notify_channel = table.notify_channel;
+    {
+        std::ifstream in(write_config(cfg));
+        std::stringstream ss;
+        ss << in.rdbuf();
+        std::ofstream out(path, std::ios::trunc);
+        out << ss.str();
+    }
+    d.signal(SIGHUP);
+    REQUIRE(eventually(
+        [&] {
+            return d.log().find("reload refused: relay.batch_size 20000 is above the running "
+                                "relay.max_in_flight 10000")
+                   != std::string::npos;
+        },
+        20s));
+    CHECK(metric_is(*port, "outboxd_config_reloads_total{result=\"error\"}", 2));
     insert_rows(s.pg_dsn, table, good_rows(name, 3));
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 6; }, 30s));
     d.signal(SIGTERM);
@@ -280,12 +302,20 @@ TEST_CASE("retention deletes old sent rows in batches, never pending or parked o
     auto table = make_table(s.pg_dsn, name);
     create_topic(s.kafka_bootstrap, name, 1, 1);
     insert_rows(s.pg_dsn, table, good_rows(name, 25));
-    // A parked row, sent long ago by its sent_at, must survive: retention
-    // deletes status 1 only.
-    const auto parked = insert_rows(s.pg_dsn, table, {{name, std::string("p"), "v", std::nullopt}});
+    // A parked row and a pending one, both with a sent_at long ago (a row
+    // requeued with --include-sent can look like this), must survive:
+    // retention deletes status 1 only. The pending one is not due for an
+    // hour, so the relay leaves it at 0 throughout.
+    const auto kept = insert_rows(
+        s.pg_dsn, table,
+        {{name, std::string("p"), "v", std::nullopt}, {name, std::string("q"), "v", std::nullopt}});
     sql(s.pg_dsn, "UPDATE " + table.schema + "." + table.table
                       + " SET status = 2, sent_at = now() - interval '1 day' WHERE id = "
-                      + std::to_string(parked[0]));
+                      + std::to_string(kept[0]));
+    sql(s.pg_dsn, "UPDATE " + table.schema + "." + table.table
+                      + " SET attempts = 1, sent_at = now() - interval '1 day', next_attempt_at = "
+                        "now() + interval '1 hour' WHERE id = "
+                      + std::to_string(kept[1]));
 
     auto cfg = daemon_config(table);
     cfg.extra_yaml = "retention:\n  sent_max_age_ms: 1000\n  batch_size: 10\n  interval_ms: 200\n";
@@ -297,6 +327,7 @@ TEST_CASE("retention deletes old sent rows in batches, never pending or parked o
     const auto counts = status_counts(s.pg_dsn, table);
     CHECK(counts.count(1) == 0);
     CHECK(counts.at(2) == 1);
+    CHECK(counts.at(0) == 1);
     CHECK(d.log().find("retention: deleted") != std::string::npos);
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);

@@ -262,13 +262,23 @@ class Checker:
             if port != 9187:
                 self.fail(where, f"{kind} port {get.get('port')} is not the HTTP endpoint's 9187")
             paths.add(get.get("path"))
-            want = "/healthz" if kind == "livenessProbe" else "/readyz"
-            if get.get("path") != want:
-                self.fail(where, f"{kind} must use {want}, not {get.get('path')}")
+            # Liveness only on /healthz (an outage must not restart outboxd);
+            # readiness only on /readyz; start-up on either (a sidecar must
+            # not gate its application pod on Kafka, see sidecar.yaml).
+            allowed = {"livenessProbe": ("/healthz",), "readinessProbe": ("/readyz",),
+                       "startupProbe": ("/healthz", "/readyz")}[kind]
+            if get.get("path") not in allowed:
+                self.fail(where, f"{kind} must use {' or '.join(allowed)}, not {get.get('path')}")
         if "livenessProbe" not in probes:
             self.fail(where, "no livenessProbe")
-        if "/readyz" not in paths:
-            self.fail(where, "no probe on /readyz")
+        # Alone in its pod, outboxd's readiness is its own: probe /readyz.
+        # Beside an application, readiness would follow Kafka: no probe.
+        alone = len(pod.get("containers", [])) == 1
+        if alone and "/readyz" not in paths:
+            self.fail(where, "outboxd alone in its pod but no readinessProbe on /readyz")
+        if not alone and "readinessProbe" in probes:
+            self.fail(where, "a sidecar readinessProbe makes the application unready while "
+                             "Kafka is down")
         sc = c.get("securityContext", {})
         psc = pod.get("securityContext", {})
         if not (sc.get("runAsNonRoot") or psc.get("runAsNonRoot")):
@@ -466,7 +476,8 @@ class Checker:
 
 
 def self_test(root):
-    """A bad metric name in an alert and in the dashboard must be reported."""
+    """A bad metric name in an alert and in the dashboard, and a readiness probe on the
+    sidecar, must be reported."""
     tmp = tempfile.mkdtemp(prefix="check-deploy-self-")
     try:
         for d in ("deploy", "src/metrics", "docs", "scripts", "tests/kafka"):
@@ -490,9 +501,17 @@ def self_test(root):
             text = f.read()
         with open(dash, "w") as f:
             f.write(text.replace("outboxd_rows_sent_total", "outboxd_rows_send_total", 1))
+        sidecar = os.path.join(tmp, "deploy", "kubernetes", "sidecar.yaml")
+        with open(sidecar) as f:
+            text = f.read()
+        with open(sidecar, "w") as f:
+            f.write(text.replace("          livenessProbe:\n",
+                                 "          readinessProbe:\n            httpGet:\n"
+                                 "              path: /readyz\n              port: metrics\n"
+                                 "          livenessProbe:\n", 1))
         problems = Checker(tmp).run(None)
         out = []
-        for bad in ("outboxd_parked_rowz", "outboxd_rows_send_total"):
+        for bad in ("outboxd_parked_rowz", "outboxd_rows_send_total", "a sidecar readinessProbe"):
             if not any(bad in p for p in problems):
                 out.append(f"self-test: the bad name {bad} was not reported")
         return out

@@ -321,7 +321,7 @@ log:
 TEST_CASE("values: a table name without schema uses public; the first dot splits",
           "[unit][config]") {
     auto table = [](const std::string& text) {
-        return load("postgres:\n  dsn: x\n  table: \"" + text
+        return load("postgres:\n  dsn: host=x\n  table: \"" + text
                     + "\"\nkafka:\n  bootstrap_servers: k\n");
     };
     const LoadResult plain = table("events");
@@ -352,10 +352,10 @@ TEST_CASE("type errors: each type names what it wanted and what it got", "[unit]
         require_single_problem(load("postgres:\n  dsn: [a]\nkafka:\n  bootstrap_servers: k\n"),
                                "postgres.dsn", "must be a string (got a list)");
         require_single_problem(
-            load("postgres:\n  dsn: x\n  table: {a: 1}\nkafka:\n  bootstrap_servers: k\n"),
+            load("postgres:\n  dsn: host=x\n  table: {a: 1}\nkafka:\n  bootstrap_servers: k\n"),
             "postgres.table", "must be a string (got a mapping)");
         require_single_problem(
-            load("postgres:\n  dsn: x\n  notify_channel:\nkafka:\n  bootstrap_servers: k\n"),
+            load("postgres:\n  dsn: host=x\n  notify_channel:\nkafka:\n  bootstrap_servers: k\n"),
             "postgres.notify_channel", "must be a string (got null; write \"\" for empty)");
         require_single_problem(load("postgres:\n  dsn:\nkafka:\n  bootstrap_servers: k\n"),
                                "postgres.dsn", "must be a string (got null)");
@@ -417,7 +417,7 @@ TEST_CASE("type errors: each type names what it wanted and what it got", "[unit]
     }
     SECTION("section") {
         require_single_problem(load_with("relay: 5\n"), "relay", "must be a mapping (got \"5\")");
-        require_single_problem(load("postgres:\n  dsn: x\nkafka: [a]\n"), "kafka",
+        require_single_problem(load("postgres:\n  dsn: host=x\nkafka: [a]\n"), "kafka",
                                "must be a mapping (got a list)");
     }
     SECTION("document") {
@@ -514,7 +514,8 @@ TEST_CASE("cross-field: two roles cannot share a column", "[unit][config]") {
 TEST_CASE("cross-field: exactly one of dsn and dsn_file", "[unit][config]") {
     require_single_problem(load("kafka:\n  bootstrap_servers: k\n"), "postgres.dsn", "is required");
     require_single_problem(
-        load("postgres:\n  dsn: x\n  dsn_file: /nonexistent\nkafka:\n  bootstrap_servers: k\n"),
+        load(
+            "postgres:\n  dsn: host=x\n  dsn_file: /nonexistent\nkafka:\n  bootstrap_servers: k\n"),
         "postgres.dsn_file", "set either postgres.dsn or postgres.dsn_file, not both");
     require_single_problem(load(kRequired, {"OUTBOXD_POSTGRES_DSN_FILE=/x"}),
                            "OUTBOXD_POSTGRES_DSN_FILE",
@@ -595,7 +596,7 @@ TEST_CASE("unknown keys: rejected, with a hint when one is close", "[unit][confi
 // --- YAML syntax -----------------------------------------------------------------
 
 TEST_CASE("YAML syntax errors carry line and column", "[unit][config]") {
-    const LoadResult r = load("postgres:\n  dsn: x\nkafka: [1, 2\n");
+    const LoadResult r = load("postgres:\n  dsn: host=x\nkafka: [1, 2\n");
     INFO(joined(r));
     REQUIRE(r.problems.size() == 1);
     CHECK(r.problems[0].path.empty());
@@ -760,10 +761,10 @@ TEST_CASE("environment: every option except the property map has its variable", 
             continue;
         }
         INFO(o.key);
-        const std::string value = o.key == "postgres.dsn" || o.key == "kafka.bootstrap_servers"
-                                      ? "x"
-                                  : o.default_value ? *o.default_value
-                                                    : "x";
+        const std::string value = o.key == "postgres.dsn"              ? "host=x"
+                                  : o.key == "kafka.bootstrap_servers" ? "x"
+                                  : o.default_value                    ? *o.default_value
+                                                                       : "x";
         const LoadResult r = load(kRequired, {env_var_name(o.key) + "=" + value});
         INFO(joined(r));
         CHECK(r.problems.empty());
@@ -1120,7 +1121,7 @@ TEST_CASE("kafka.properties_files: read, trimmed, relative to the config file", 
     dir.write("secrets/sasl", "\n  s3cr3t-sasl \n");
     dir.write("secrets/key", "key-pass");
     const fs::path config =
-        dir.write("outboxd.yaml", "postgres:\n  dsn: x\nkafka:\n  bootstrap_servers: k\n"
+        dir.write("outboxd.yaml", "postgres:\n  dsn: host=x\nkafka:\n  bootstrap_servers: k\n"
                                   "  properties:\n    sasl.username: u\n"
                                   "  properties_files:\n    sasl.password: secrets/sasl\n");
     const LoadResult r =
@@ -1153,7 +1154,7 @@ TEST_CASE("kafka.properties_files: read, trimmed, relative to the config file", 
     SECTION("missing, empty, a directory") {
         dir.write("secrets/empty", " \n\t\n");
         auto with_file = [&](const std::string& path) {
-            return load_config(dir.write("p.yaml", "postgres:\n  dsn: x\nkafka:\n  "
+            return load_config(dir.write("p.yaml", "postgres:\n  dsn: host=x\nkafka:\n  "
                                                    "bootstrap_servers: k\n  properties_files:\n"
                                                    "    sasl.password: "
                                                        + path + "\n")
@@ -1171,14 +1172,14 @@ TEST_CASE("kafka.properties_files: read, trimmed, relative to the config file", 
         dir.write("secrets/acks", "SECRET-ONE\n");
         dir.write("secrets/idem", "SECRET-FALSE\n");
         dir.write("secrets/tx", "SECRET-TX\n");
-        const LoadResult refused =
-            load_config(dir.write("r.yaml", "postgres:\n  dsn: x\nkafka:\n  bootstrap_servers: k\n"
-                                            "  properties_files:\n    acks: secrets/acks\n"
-                                            "    enable.idempotence: secrets/idem\n"
-                                            "    transactional.id: secrets/tx\n"
-                                            "    bootstrap.servers: secrets/acks\n")
-                            .string(),
-                        {});
+        const LoadResult refused = load_config(
+            dir.write("r.yaml", "postgres:\n  dsn: host=x\nkafka:\n  bootstrap_servers: k\n"
+                                "  properties_files:\n    acks: secrets/acks\n"
+                                "    enable.idempotence: secrets/idem\n"
+                                "    transactional.id: secrets/tx\n"
+                                "    bootstrap.servers: secrets/acks\n")
+                .string(),
+            {});
         const std::string text = joined(refused);
         INFO(text);
         REQUIRE(refused.problems.size() == 4);
@@ -1270,6 +1271,33 @@ TEST_CASE("restart_only_changes: http.listen and secret files need a restart, th
     next.kafka.properties_files["sasl.password"] = "/run/secrets/sasl";
     CHECK(restart_only_changes(running, next)
           == std::vector<std::string>{"kafka.properties", "kafka.properties_files", "http.listen"});
+}
+
+} // namespace outboxd::config
+
+namespace outboxd::config {
+
+TEST_CASE("postgres.dsn: libpq cannot parse it, a problem that never quotes the DSN",
+          "[unit][config]") {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        // A space in an unquoted password: libpq would say `missing "=" after "cret"`.
+        {"host=db password=se cret", "cret"},
+        // An unencoded '@' in a URI password: libpq would try host "ss@db".
+        {"postgresql://app:p@ss@db/app", "ss@db"},
+        {"postgresql://app:pa%zzss@db/app", "zzss"},
+    };
+    for (const auto& [dsn, fragment] : cases) {
+        INFO(dsn);
+        const LoadResult r = load("kafka:\n  bootstrap_servers: \"127.0.0.1:9092\"\n",
+                                  {"OUTBOXD_POSTGRES_DSN=" + dsn});
+        REQUIRE_FALSE(r.config);
+        REQUIRE(r.problems.size() == 1);
+        CHECK(r.problems[0].path == "OUTBOXD_POSTGRES_DSN");
+        CHECK_THAT(format_problem(r.problems[0]), !Catch::Contains(fragment));
+    }
+    const LoadResult ok = load("postgres:\n  dsn: \"postgresql://app:p%40ss@db/app\"\n"
+                               "kafka:\n  bootstrap_servers: \"127.0.0.1:9092\"\n");
+    CHECK(ok.problems.empty());
 }
 
 } // namespace outboxd::config

@@ -62,14 +62,29 @@ TEST_CASE("readiness: a leader is ready; an unreachable service is not, with the
     CHECK(r.body.find("kafka: unreachable: all brokers down") != std::string::npos);
 
     h.set_kafka(true);
-    h.set_postgres(false, "connection refused");
+    // libpq can echo a malformed DSN, password included: never shown.
+    h.set_postgres(false, "could not translate host name \"secret@db\"");
     r = h.readiness();
     CHECK_FALSE(r.ok);
     CHECK(r.body.rfind("not ready: postgres unreachable\n", 0) == 0);
-    CHECK(r.body.find("postgres: unreachable: connection refused") != std::string::npos);
+    CHECK(r.body.find("postgres: unreachable (the reason is in the log)") != std::string::npos);
+    CHECK(r.body.find("secret") == std::string::npos);
 
     h.set_postgres(true);
     CHECK(h.readiness().ok);
     h.set_role(Role::kStopping);
     CHECK_FALSE(h.readiness().ok);
+}
+
+TEST_CASE("readiness: a standby whose lock session fails is not ready", "[unit][health]") {
+    ManualClock clock;
+    HealthState h(clock);
+    h.set_postgres(true);
+    h.set_kafka(true);
+    h.set_role(Role::kStandby, "lock session unavailable", false);
+    auto r = h.readiness();
+    CHECK_FALSE(r.ok);
+    CHECK(r.body.rfind("not ready: standby cannot reach its lock session\n", 0) == 0);
+    h.set_role(Role::kStandby, "lock held by backend pid 7");
+    CHECK(h.readiness().ok);
 }
