@@ -391,7 +391,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     // before producing anything.
     const auto read_back = [&]() -> bool {
         auto rb_log = log::get("readback");
-        const auto r = reconcile::read_back(st, cfg.kafka, source, Millis(60000));
+        const auto r = reconcile::read_back(st, cfg.kafka, source, Millis(60000), turned);
         if (!r.ok) {
             rb_log->warn("read-back failed, not producing yet: {}", r.error);
             return false;

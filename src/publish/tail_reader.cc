@@ -4,6 +4,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -39,8 +40,21 @@ TailReadResult read_tail(const config::Kafka& cfg,
                          const std::vector<std::string>& topics,
                          std::int64_t since_ms,
                          const std::string& source,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout,
+                         const std::function<void()>& progress) {
     TailReadResult out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    // Each broker request gets what is left of the one budget, at least 1 ms.
+    const auto left_ms = [&deadline] {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        return static_cast<int>(std::max<std::int64_t>(1, left.count()));
+    };
+    const auto tick = [&progress] {
+        if (progress) {
+            progress();
+        }
+    };
     if (topics.empty()) {
         out.ok = true;
         return out;
@@ -76,8 +90,9 @@ TailReadResult read_tail(const config::Kafka& cfg,
     for (const auto& t : topics) {
         const rd_kafka_metadata_t* md = nullptr;
         rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), t.c_str(), nullptr);
-        const auto merr = rd_kafka_metadata(rk.get(), 0, rkt, &md, timeout_ms);
+        const auto merr = rd_kafka_metadata(rk.get(), 0, rkt, &md, left_ms());
         rd_kafka_topic_destroy(rkt);
+        tick();
         if (merr != RD_KAFKA_RESP_ERR_NO_ERROR) {
             out.error = "metadata for " + t + ": " + rd_kafka_err2str(merr);
             return out;
@@ -97,7 +112,8 @@ TailReadResult read_tail(const config::Kafka& cfg,
         out.ok = true;
         return out;
     }
-    const auto terr = rd_kafka_offsets_for_times(rk.get(), wanted.get(), timeout_ms);
+    const auto terr = rd_kafka_offsets_for_times(rk.get(), wanted.get(), left_ms());
+    tick();
     if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         out.error = std::string("offsets for time: ") + rd_kafka_err2str(terr);
         return out;
@@ -117,7 +133,8 @@ TailReadResult read_tail(const config::Kafka& cfg,
         }
         std::int64_t low = 0, high = 0;
         const auto werr = rd_kafka_query_watermark_offsets(rk.get(), tp.topic, tp.partition, &low,
-                                                           &high, timeout_ms);
+                                                           &high, left_ms());
+        tick();
         if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
             out.error = std::string("watermarks of ") + tp.topic + ": " + rd_kafka_err2str(werr);
             return out;
@@ -133,8 +150,8 @@ TailReadResult read_tail(const config::Kafka& cfg,
         return out;
     }
     rd_kafka_assign(rk.get(), assign.get());
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!end_of.empty()) {
+        tick();
         if (std::chrono::steady_clock::now() >= deadline) {
             out.error = "reading the tail did not finish in " + std::to_string(timeout_ms) + " ms";
             return out;

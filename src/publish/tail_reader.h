@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,10 +35,14 @@ struct TailReadResult {
 
 // Every message of `topics` whose timestamp is at or after `since_ms` (Unix
 // milliseconds), up to each partition's end at the time of the call.
+// `timeout` bounds the whole read, every broker request included;
+// `progress` is called at least every 200 ms while it waits, so the caller's
+// liveness signals (the systemd watchdog, /healthz) keep turning.
 TailReadResult read_tail(const config::Kafka& cfg,
                          const std::vector<std::string>& topics,
                          std::int64_t since_ms,
                          const std::string& source,
-                         std::chrono::milliseconds timeout);
+                         std::chrono::milliseconds timeout,
+                         const std::function<void()>& progress = {});
 
 } // namespace outboxd::publish

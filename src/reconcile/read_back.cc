@@ -12,7 +12,8 @@ namespace outboxd::reconcile {
 ReadBackResult read_back(store::PgOutboxStore& store,
                          const config::Kafka& kafka,
                          const std::string& source,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout,
+                         const std::function<void()>& progress) {
     ReadBackResult out;
     try {
         const auto oldest = store.oldest_pending_created_ms();
@@ -22,8 +23,8 @@ ReadBackResult read_back(store::PgOutboxStore& store,
         }
         const auto topics = store.pending_topics();
         out.topics = topics.size();
-        const auto r =
-            publish::read_tail(kafka, topics, *oldest - kClockSkew.count(), source, timeout);
+        const auto r = publish::read_tail(kafka, topics, *oldest - kClockSkew.count(), source,
+                                          timeout, progress);
         out.messages_read = r.messages_read;
         out.partitions = r.partitions;
         out.ours = r.found.size();

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace outboxd::reconcile {
@@ -32,6 +33,7 @@ struct ReadBackResult {
 ReadBackResult read_back(store::PgOutboxStore& store,
                          const config::Kafka& kafka,
                          const std::string& source,
-                         std::chrono::milliseconds timeout);
+                         std::chrono::milliseconds timeout,
+                         const std::function<void()>& progress = {});
 
 } // namespace outboxd::reconcile
