@@ -99,6 +99,9 @@ public:
 
     // Prometheus text exposition format 0.0.4, for GET /metrics.
     std::string render() const { return registry_.render(); }
+    // The reference page docs/metrics.md (a unit test keeps the two equal).
+    std::string markdown() const;
+
     // Family names, in declaration order (outboxd_rows_sent_total, ...).
     std::vector<std::string> names() const { return registry_.names(); }
     // Every series name a query can use: family names, with a histogram's

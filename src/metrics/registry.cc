@@ -320,6 +320,29 @@ std::vector<std::string> Registry::names() const {
     return out;
 }
 
+std::string Registry::markdown_rows() const {
+    std::string out;
+    for (const auto* m : metrics_) {
+        const char* type = m->type() == Type::kCounter ? "counter"
+                           : m->type() == Type::kGauge ? "gauge"
+                                                       : "histogram";
+        std::string labels;
+        if (const auto* lc = dynamic_cast<const LabeledCounter*>(m)) {
+            labels = "`" + lc->label() + "`:";
+            for (std::size_t i = 0; i < lc->values().size(); ++i) {
+                labels += (i == 0 ? " `" : ", `") + lc->values()[i] + "`";
+            }
+        } else if (const auto* h = dynamic_cast<const Histogram*>(m)) {
+            labels = "buckets (`le`):";
+            for (double b : h->upper_bounds()) {
+                labels += " " + format_value(b);
+            }
+        }
+        out += "| `" + m->name() + "` | " + type + " | " + labels + " | " + m->help() + " |\n";
+    }
+    return out;
+}
+
 std::vector<std::string> Registry::sample_names() const {
     std::vector<std::string> out;
     for (const auto* m : metrics_) {

@@ -96,6 +96,7 @@ public:
     CounterCell& with(std::string_view value) noexcept;
     const CounterCell& with(std::string_view value) const noexcept;
     const std::vector<std::string>& values() const { return values_; }
+    const std::string& label() const { return label_; }
     void render_samples(std::string& out) const override;
 
 private:
@@ -169,6 +170,9 @@ public:
     std::string render() const;
     std::vector<std::string> names() const;
     std::vector<std::string> sample_names() const;
+    // One Markdown table row per family: name, type, labels (with every
+    // declared value, or a histogram's buckets), help.
+    std::string markdown_rows() const;
 
 private:
     std::vector<const Metric*> metrics_;

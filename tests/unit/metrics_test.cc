@@ -8,8 +8,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -220,4 +223,23 @@ TEST_CASE("a reader rendering while a writer updates sees consistent histograms"
     writer.join();
     CHECK(m.batch_size_rows.snapshot().count == kObservations);
     CHECK(m.rows_sent.value() == kObservations);
+}
+
+TEST_CASE("docs/metrics.md matches the declared metrics", "[unit][metrics]") {
+    const std::string path = std::string(OUTBOXD_SOURCE_DIR) + "/docs/metrics.md";
+    const outboxd::metrics::Metrics m;
+    const std::string expected = m.markdown();
+    const char* update = std::getenv("OUTBOXD_TEST_UPDATE_DOCS");
+    if (update != nullptr && std::string(update) == "1") {
+        std::ofstream(path, std::ios::binary) << expected;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    INFO("regenerate with: OUTBOXD_TEST_UPDATE_DOCS=1 unit_tests \"docs/metrics.md matches the "
+         "declared metrics\"");
+    CHECK(text.str() == expected);
+    for (const auto& name : m.names()) {
+        CHECK_THAT(expected, Catch::Contains("`" + name + "`"));
+    }
 }
