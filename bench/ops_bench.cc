@@ -6,8 +6,9 @@
 //  1. metrics   ns per update on the relay's path: each update alone, one
 //               of each of the four (rows_failed, relay_latency_seconds,
 //               rows_sent, batch_size_rows) as an upper bound per row, and
-//               what the daemon's MetricsObserver really does per row. Single thread, then again while a
-//               second thread calls Metrics::render() in a loop.
+//               what the daemon's MetricsObserver really does per row.
+//               Single thread, then again while a second thread calls
+//               Metrics::render() in a loop.
 //  2. render    Metrics::render() time and output size.
 //  3. http      http::Server on 127.0.0.1:0 serving a real Metrics on
 //               /metrics (and a constant /healthz for the bare HTTP cost):
