@@ -12,6 +12,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${OUTBOXD_BUILD_DIR:-$ROOT/build}"
+# The daemons the benchmark starts inherit this environment, and outboxd
+# refuses unknown OUTBOXD_* variables: this one is the script's, not theirs.
+unset OUTBOXD_BUILD_DIR
 SERVICES_SH="$ROOT/tests/scripts/services.sh"
 
 # Build output goes to stderr: stdout is the benchmark's table and JSON line.
