@@ -107,7 +107,11 @@ config::Postgres make_table(const std::string& dsn, const std::string& name) {
 void grant_relay(const config::Postgres& table, bool delete_rows) {
     const std::string t = store::quote_ident(table.schema) + "." + store::quote_ident(table.table);
     const std::string role = store::quote_ident(kRelayRole);
-    std::string stmt = "GRANT USAGE ON SCHEMA " + store::quote_ident(table.schema) + " TO " + role
+    // Tests run side by side, and two GRANTs on one schema at once fail with
+    // "tuple concurrently updated": one lock (held to the end of this
+    // statement list's transaction) takes them in turn.
+    std::string stmt = "SELECT pg_advisory_xact_lock(7420931); GRANT USAGE ON SCHEMA "
+                       + store::quote_ident(table.schema) + " TO " + role
                        + "; GRANT SELECT, UPDATE ON " + t + " TO " + role + "; ";
     stmt += (delete_rows ? "GRANT DELETE ON " : "REVOKE DELETE ON ") + t
             + (delete_rows ? " TO " : " FROM ") + role;
