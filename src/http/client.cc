@@ -1,6 +1,7 @@
 #include "http/client.h"
 
 #include "http/address.h"
+#include "http/error_text.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -8,7 +9,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <cctype>
 #include <stdexcept>
 
 namespace outboxd::http {
@@ -21,14 +21,6 @@ using tcp = net::ip::tcp;
 
 // /metrics is tens of kilobytes; anything far larger is not our server.
 constexpr std::uint64_t kBodyLimit = 16 * 1024 * 1024;
-
-std::string describe(const beast::error_code& ec) {
-    auto msg = ec.message();
-    if (!msg.empty()) {
-        msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
-    }
-    return msg;
-}
 
 } // namespace
 
@@ -46,7 +38,7 @@ get(const std::string& host_port, const std::string& path, std::chrono::millisec
             return std::runtime_error(what + ": timed out after " + std::to_string(timeout.count())
                                       + " ms");
         }
-        return std::runtime_error(what + ": " + describe(ec));
+        return std::runtime_error(what + ": " + lower_first(ec.message()));
     };
 
     net::io_context ioc{1};

@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "http/address.h"
+#include "http/error_text.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,7 +11,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <cctype>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -31,14 +31,6 @@ constexpr std::uint64_t kBodyLimit = 8 * 1024;
 // Pause before accepting again after an accept error (EMFILE, ENFILE): an
 // immediate retry would spin on the same error.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
-
-std::string describe(const beast::error_code& ec) {
-    auto msg = ec.message();
-    if (!msg.empty()) {
-        msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
-    }
-    return msg;
-}
 
 Response route(const Routes& routes, const bh::request<bh::string_body>& req) {
     if (req.method() != bh::verb::get && req.method() != bh::verb::head) {
@@ -174,7 +166,7 @@ struct Server::Impl {
             return; // stop()
         }
         if (ec) {
-            log::get("http")->warn("accept failed: {}", describe(ec));
+            log::get("http")->warn("accept failed: {}", lower_first(ec.message()));
             accept_retry.expires_after(kAcceptRetry);
             accept_retry.async_wait([this](beast::error_code wec) {
                 if (!wec && acceptor.is_open()) {
@@ -234,7 +226,7 @@ Server::Server(const std::string& listen, Routes routes, ServerOptions options)
         resolver.resolve(hp.host, std::to_string(hp.port),
                          tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || found.empty()) {
-        throw fail(ec ? describe(ec) : "no address");
+        throw fail(ec ? lower_first(ec.message()) : "no address");
     }
     const tcp::endpoint endpoint = found.begin()->endpoint();
 
@@ -252,7 +244,7 @@ Server::Server(const std::string& listen, Routes routes, ServerOptions options)
         acc.listen(net::socket_base::max_listen_connections, ec);
     }
     if (ec) {
-        throw fail(describe(ec));
+        throw fail(lower_first(ec.message()));
     }
     impl_->port = acc.local_endpoint().port();
 
