@@ -75,16 +75,20 @@ std::string format_value(double v) {
     return std::string(buf, res.ptr);
 }
 
-std::string escape_label_value(std::string_view v) {
+namespace {
+
+// The text exposition format escapes \ and newline everywhere, and " only
+// inside label values.
+std::string escape(std::string_view v, bool quote) {
     std::string out;
     out.reserve(v.size());
     for (const char c : v) {
         if (c == '\\') {
             out += "\\\\";
-        } else if (c == '"') {
-            out += "\\\"";
         } else if (c == '\n') {
             out += "\\n";
+        } else if (quote && c == '"') {
+            out += "\\\"";
         } else {
             out += c;
         }
@@ -92,19 +96,14 @@ std::string escape_label_value(std::string_view v) {
     return out;
 }
 
+} // namespace
+
+std::string escape_label_value(std::string_view v) {
+    return escape(v, true);
+}
+
 std::string escape_help(std::string_view v) {
-    std::string out;
-    out.reserve(v.size());
-    for (const char c : v) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
+    return escape(v, false);
 }
 
 Metric::Metric(std::string name, std::string help, Type type, Labels labels)
