@@ -559,8 +559,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
                                          cfg.leader.retry_interval.count());
                         // Only "lock held by ..." is shown by /readyz and
                         // STATUS; a session error's text stays in the log.
-                        const bool held_elsewhere =
-                            last_standby_reason.rfind("lock held by", 0) == 0;
+                        const bool held_elsewhere = lease->held_elsewhere();
                         set_role(health::Role::kStandby,
                                  held_elsewhere ? last_standby_reason
                                                 : "lock session unavailable (see the log)",

@@ -65,6 +65,7 @@ void PgAdvisoryLease::drop() {
 }
 
 bool PgAdvisoryLease::try_acquire() {
+    held_elsewhere_ = false;
     if (held_) {
         return confirm();
     }
@@ -84,6 +85,7 @@ bool PgAdvisoryLease::try_acquire() {
         // Say who holds it, for the standby's log line.
         const auto who = holder_text(tx.exec_params(kHolderQuery, key_));
         problem_ = who.empty() ? "lock held by another session" : "lock held by " + who;
+        held_elsewhere_ = true;
         return false;
     } catch (const std::exception& e) {
         problem_ = std::string("lock session failed: ") + e.what();

@@ -23,6 +23,9 @@ public:
     void release() override;
     bool held() const override { return held_; }
     std::string last_problem() const override { return problem_; }
+    // The last try_acquire failed only because another session holds the
+    // lock; this lease's own session works (a healthy standby).
+    bool held_elsewhere() const { return held_elsewhere_; }
 
     // pid of the PostgreSQL session holding this lease's lock, or 0.
     int backend_pid() const { return backend_pid_; }
@@ -37,6 +40,7 @@ private:
     bool held_ = false;
     int backend_pid_ = 0;
     std::string problem_;
+    bool held_elsewhere_ = false;
 };
 
 // Who holds the lease for `key` now, for `outboxd check`: "backend pid 42
