@@ -507,13 +507,15 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
         // Take every reloadable option from the new file, keep the rest.
         config::Config merged = next;
         config::keep_restart_only(merged, cfg);
-        // The file was checked on its own; the merge may pair a new
-        // batch_size with the running (restart-only) max_in_flight.
-        if (merged.relay.batch_size > merged.relay.max_in_flight) {
-            reload_log->error("reload refused: relay.batch_size {} is above the running "
-                              "relay.max_in_flight {} (restart to change max_in_flight); still "
-                              "running with the previous configuration",
-                              merged.relay.batch_size, merged.relay.max_in_flight);
+        // The file was checked on its own; the merge may pair a new value
+        // with a running restart-only one that it does not fit.
+        const auto misfits = config::merge_problems(merged);
+        if (!misfits.empty()) {
+            for (const auto& m : misfits) {
+                reload_log->error("reload refused: {}; still running with the previous "
+                                  "configuration",
+                                  m);
+            }
             metrics.config_reloads.with("error").inc();
             return;
         }

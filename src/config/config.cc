@@ -643,11 +643,10 @@ private:
                             "is required (set it in the file or with " + env_var_name(o.key) + ")");
             }
         }
-        check_at_least("relay.retry_backoff_max_ms", config.relay.retry_backoff_max.count(),
-                       "relay.retry_backoff_initial_ms",
-                       config.relay.retry_backoff_initial.count());
-        check_at_least("relay.max_in_flight", config.relay.max_in_flight, "relay.batch_size",
-                       config.relay.batch_size);
+        for (const auto& rule : at_least_rules()) {
+            check_at_least(std::string(rule.big), int_value(config, rule.big),
+                           std::string(rule.small), int_value(config, rule.small));
+        }
         check_columns_distinct(config);
         check_property_files(config);
     }

@@ -753,6 +753,46 @@ std::string options_markdown() {
     return out.str();
 }
 
+const std::vector<AtLeastRule>& at_least_rules() {
+    static const std::vector<AtLeastRule> rules = {
+        {"relay.retry_backoff_max_ms", "relay.retry_backoff_initial_ms"},
+        {"relay.max_in_flight", "relay.batch_size"},
+    };
+    return rules;
+}
+
+std::int64_t int_value(const Config& config, std::string_view key) {
+    const Option* o = find_option(key);
+    return std::get<std::int64_t>(o->load(config));
+}
+
+std::vector<std::string> merge_problems(const Config& merged) {
+    std::vector<std::string> problems;
+    for (const auto& rule : at_least_rules()) {
+        const std::string big_key(rule.big);
+        const std::string small_key(rule.small);
+        const std::int64_t big_value = int_value(merged, rule.big);
+        const std::int64_t small_value = int_value(merged, rule.small);
+        if (big_value >= small_value) {
+            continue;
+        }
+        const auto big = std::to_string(big_value);
+        const auto small = std::to_string(small_value);
+        // The file passed on its own, so a restart-only side holds the
+        // running value; name the side the file changed.
+        if (!find_option(rule.big)->reloadable) {
+            problems.push_back(small_key + " " + small + " is above the running " + big_key + " "
+                               + big + " (restart to change " + big_key + ")");
+        } else if (!find_option(rule.small)->reloadable) {
+            problems.push_back(big_key + " " + big + " is below the running " + small_key + " "
+                               + small + " (restart to change " + small_key + ")");
+        } else {
+            problems.push_back(big_key + " " + big + " is below " + small_key + " " + small);
+        }
+    }
+    return problems;
+}
+
 void keep_restart_only(Config& reloaded, const Config& running) {
     for (const Option& o : options()) {
         if (!o.reloadable && o.load != nullptr) {

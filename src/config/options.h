@@ -67,6 +67,18 @@ const std::vector<Option>& options();
 // The option with this dotted key, or nullptr.
 const Option* find_option(std::string_view key);
 
+// Rules between two integer options (kInt or kDurationMs): `big` must be at
+// least `small`. The loader checks them on every file, and a SIGHUP reload
+// again after merging in the running restart-only values (merge_problems).
+struct AtLeastRule {
+    std::string_view big;
+    std::string_view small;
+};
+const std::vector<AtLeastRule>& at_least_rules();
+
+// The value of an integer option in `config`.
+std::int64_t int_value(const Config& config, std::string_view key);
+
 // "relay.max_attempts" -> "OUTBOXD_RELAY_MAX_ATTEMPTS".
 std::string env_var_name(std::string_view key);
 

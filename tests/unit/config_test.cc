@@ -915,6 +915,30 @@ TEST_CASE("restart_only_changes: lists only options a reload cannot apply", "[un
                                       "relay.max_in_flight"});
 }
 
+TEST_CASE("merge_problems: a reloaded value that does not fit a running restart-only one",
+          "[unit][config]") {
+    const Config running = *load(kRequired).config;
+    // A file with batch_size 20000 and max_in_flight 50000 passes on its own;
+    // merged with the running max_in_flight 10000 it breaks the rule.
+    Config next = running;
+    next.relay.batch_size = 20000;
+    next.relay.max_in_flight = 50000;
+    CHECK(merge_problems(next).empty());
+    keep_restart_only(next, running);
+    CHECK(next.relay.max_in_flight == 10000);
+    CHECK(merge_problems(next)
+          == std::vector<std::string>{"relay.batch_size 20000 is above the running "
+                                      "relay.max_in_flight 10000 (restart to change "
+                                      "relay.max_in_flight)"});
+    next.relay.batch_size = 10000;
+    CHECK(merge_problems(next).empty());
+    // Both backoffs reload: a broken pair is reported without a restart hint.
+    next.relay.retry_backoff_max = std::chrono::milliseconds(10);
+    CHECK(merge_problems(next)
+          == std::vector<std::string>{"relay.retry_backoff_max_ms 10 is below "
+                                      "relay.retry_backoff_initial_ms 1000"});
+}
+
 // --- files in the tree ----------------------------------------------------------
 
 TEST_CASE("golden files: valid ones load without problems", "[unit][config]") {
