@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -677,26 +678,42 @@ private:
             }
             return;
         }
-        std::filesystem::path file(std::get<std::string>(it->second.value));
-        // Relative to the config file, like other daemons' *_file options, so
-        // a config and its secret can move together; from the environment
-        // there is no file to be relative to.
-        if (file.is_relative() && !it->second.from_env && !base_dir_.empty()) {
+        std::string file;
+        const auto dsn = read_secret_file(std::get<std::string>(it->second.value),
+                                          it->second.origin, it->second.from_env, &file);
+        if (!dsn) {
+            return;
+        }
+        config.postgres.dsn = *dsn;
+        check_dsn_syntax(*dsn, it->second.origin);
+    }
+
+    // The trimmed content of a *_file secret, or nothing after a problem at
+    // `where` (messages name the file, never its content). `*resolved` gets
+    // the path read: relative to the config file, like other daemons' *_file
+    // options, so a config and its secret can move together; from the
+    // environment there is no file to be relative to.
+    std::optional<std::string> read_secret_file(const std::string& path,
+                                                const std::string& where,
+                                                bool from_env,
+                                                std::string* resolved) {
+        std::filesystem::path file(path);
+        if (file.is_relative() && !from_env && !base_dir_.empty()) {
             file = std::filesystem::path(base_dir_) / file;
         }
+        *resolved = file.string();
         std::string text;
         std::string error;
-        if (!read_file(file.string(), &text, &error)) {
-            add_problem(it->second.origin, "cannot read " + echo(file.string()) + ": " + error);
-            return;
+        if (!read_file(*resolved, &text, &error)) {
+            add_problem(where, "cannot read " + echo(*resolved) + ": " + error);
+            return std::nullopt;
         }
-        const std::string dsn = trim(text);
-        if (dsn.empty()) {
-            add_problem(it->second.origin, "file " + echo(file.string()) + " is empty");
-            return;
+        std::string value = trim(text);
+        if (value.empty()) {
+            add_problem(where, "file " + echo(*resolved) + " is empty");
+            return std::nullopt;
         }
-        config.postgres.dsn = dsn;
-        check_dsn_syntax(dsn, it->second.origin);
+        return value;
     }
 
     // libpq parses the DSN only when it connects, and its messages then quote
@@ -747,31 +764,19 @@ private:
                                               + "; set it in one place");
                 continue;
             }
-            std::filesystem::path file(path);
-            // As for postgres.dsn_file: relative to the config file, except
-            // from the environment, where there is no file to be relative to.
-            if (file.is_relative() && !entry.from_env && !base_dir_.empty()) {
-                file = std::filesystem::path(base_dir_) / file;
-            }
-            std::string text;
-            std::string error;
-            if (!read_file(file.string(), &text, &error)) {
-                add_problem(entry.origin, "cannot read " + echo(file.string()) + ": " + error);
-                continue;
-            }
-            const std::string value = trim(text);
-            if (value.empty()) {
-                add_problem(entry.origin, "file " + echo(file.string()) + " is empty");
+            std::string file;
+            const auto value = read_secret_file(path, entry.origin, entry.from_env, &file);
+            if (!value) {
                 continue;
             }
             const std::string problem =
-                check_kafka_property(key, value, "the content of " + echo(file.string()));
+                check_kafka_property(key, *value, "the content of " + echo(file));
             if (!problem.empty()) {
                 add_problem(entry.origin, problem);
                 continue;
             }
-            config.kafka.properties[key] = value;
-            config.kafka.properties_files[key] = file.string();
+            config.kafka.properties[key] = *value;
+            config.kafka.properties_files[key] = file;
         }
     }
 
