@@ -45,10 +45,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string table_name(const config::Config& cfg) {
-    return store::quote_ident(cfg.postgres.schema) + "." + store::quote_ident(cfg.postgres.table);
-}
-
 // "abc", "0", "-3", "1.5" are refused at parse time (exit 2) with a message
 // that names the bad value; CLI11 applies this to each --id element.
 std::string check_row_id(const std::string& text) {
@@ -186,9 +182,7 @@ int cmd_status(const config::Config& cfg, bool json) {
         return store_error("status", e);
     }
     // Leadership is asked on its own session, read-only, as `check` does.
-    const auto key = cfg.leader.lock_key != 0
-                         ? cfg.leader.lock_key
-                         : leader::lock_key_for(cfg.postgres.schema, cfg.postgres.table);
+    const auto key = effective_lock_key(cfg);
     std::optional<std::string> holder;
     std::string leader_error;
     if (cfg.leader.enabled) {

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "health/health_state.h"
+#include "http/address.h"
 #include "http/server.h"
 #include "leader/pg_advisory_lease.h"
 #include "metrics/metrics.h"
@@ -131,10 +132,6 @@ relay::RelayOptions relay_options(const config::Config& cfg) {
     return o;
 }
 
-std::string table_name(const config::Config& cfg) {
-    return store::quote_ident(cfg.postgres.schema) + "." + store::quote_ident(cfg.postgres.table);
-}
-
 // Topics to audit: the configured ones plus those of rows now pending.
 std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOutboxStore& st) {
     std::set<std::string> all(cfg.kafka.audit_topics.begin(), cfg.kafka.audit_topics.end());
@@ -187,6 +184,15 @@ bool report_audit(const config::Config& cfg, const publish::AuditResult& audit) 
 
 } // namespace
 
+std::string table_name(const config::Config& cfg) {
+    return store::quote_ident(cfg.postgres.schema) + "." + store::quote_ident(cfg.postgres.table);
+}
+
+std::int64_t effective_lock_key(const config::Config& cfg) {
+    return cfg.leader.lock_key != 0 ? cfg.leader.lock_key
+                                    : leader::lock_key_for(cfg.postgres.schema, cfg.postgres.table);
+}
+
 int cmd_migrate(const config::Config& cfg) {
     store::PgOutboxStore st(cfg.postgres);
     try {
@@ -215,9 +221,7 @@ int cmd_check(const config::Config& cfg) {
         topics = topics_to_audit(cfg, st);
         std::cout << "postgres: ok (table " << table_name(cfg) << ")\n";
         if (cfg.leader.enabled) {
-            const auto key = cfg.leader.lock_key != 0
-                                 ? cfg.leader.lock_key
-                                 : leader::lock_key_for(cfg.postgres.schema, cfg.postgres.table);
+            const auto key = effective_lock_key(cfg);
             const auto holder = leader::describe_holder(cfg.postgres.dsn, key);
             std::cout << "leader: "
                       << (holder.empty() ? "none (no outboxd is publishing from this table)"
@@ -305,9 +309,10 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
             log->critical("{}", e.what());
             return kExitFailure;
         }
-        const auto colon = cfg.http.listen.rfind(':');
-        log::get("http")->info("serving /metrics /healthz /readyz on {}:{}",
-                               cfg.http.listen.substr(0, colon), http_server->port());
+        // The bound port, which differs from the configured one for port 0.
+        log::get("http")->info("serving /metrics /healthz /readyz on {}",
+                               http::format_host_port({http::parse_host_port(cfg.http.listen).host,
+                                                       http_server->port()}));
     }
 
     store::PgOutboxStore st(cfg.postgres);
@@ -408,9 +413,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
 
     std::unique_ptr<leader::PgAdvisoryLease> lease;
     if (cfg.leader.enabled) {
-        const auto key = cfg.leader.lock_key != 0
-                             ? cfg.leader.lock_key
-                             : leader::lock_key_for(cfg.postgres.schema, cfg.postgres.table);
+        const auto key = effective_lock_key(cfg);
         lease = std::make_unique<leader::PgAdvisoryLease>(cfg.postgres.dsn, key);
         leader_log->info("one publisher per table: advisory lock key {}", key);
     }
@@ -451,13 +454,9 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
                   "notify_channel={})",
                   cfg.relay.batch_size, cfg.relay.max_in_flight, cfg.relay.poll_interval.count(),
                   cfg.postgres.notify_channel.empty() ? "<none>" : cfg.postgres.notify_channel);
-        set_role(health::Role::kLeader,
-                 lease ? "lock key "
-                             + std::to_string(cfg.leader.lock_key != 0
-                                                  ? cfg.leader.lock_key
-                                                  : leader::lock_key_for(cfg.postgres.schema,
-                                                                         cfg.postgres.table))
-                       : "leader election off");
+        set_role(health::Role::kLeader, lease
+                                            ? "lock key " + std::to_string(effective_lock_key(cfg))
+                                            : "leader election off");
     };
     // Records what it can of the rows in flight, then drops the producer.
     const auto stop_publishing = [&](Millis timeout) {

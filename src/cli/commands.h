@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +26,12 @@ void install_stop_handlers();
 
 // Loads the configuration again from the same file and environment (SIGHUP).
 using ReloadFn = std::function<config::LoadResult()>;
+
+// "schema"."table", quoted as in SQL, for messages.
+std::string table_name(const config::Config& cfg);
+// The advisory-lock key of the one-publisher lease: leader.lock_key, or the
+// key derived from the table when that is 0.
+std::int64_t effective_lock_key(const config::Config& cfg);
 
 int cmd_run(const config::Config& cfg, const ReloadFn& reload);
 int cmd_migrate(const config::Config& cfg);
