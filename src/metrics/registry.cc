@@ -322,9 +322,7 @@ std::vector<std::string> Registry::names() const {
 std::string Registry::markdown_rows() const {
     std::string out;
     for (const auto* m : metrics_) {
-        const char* type = m->type() == Type::kCounter ? "counter"
-                           : m->type() == Type::kGauge ? "gauge"
-                                                       : "histogram";
+        const char* type = type_name(m->type());
         std::string labels;
         if (const auto* lc = dynamic_cast<const LabeledCounter*>(m)) {
             labels = "`" + lc->label() + "`:";
