@@ -187,7 +187,7 @@ int cmd_status(const config::Config& cfg, bool json) {
     std::string leader_error;
     if (cfg.leader.enabled) {
         try {
-            holder = leader::describe_holder(cfg.postgres.dsn, key);
+            holder = leader::describe_holder(cfg.postgres.dsn, key, cfg.postgres.session_timeout);
         } catch (const std::exception& e) {
             leader_error = e.what();
         }

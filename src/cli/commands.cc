@@ -222,7 +222,8 @@ int cmd_check(const config::Config& cfg) {
         std::cout << "postgres: ok (table " << table_name(cfg) << ")\n";
         if (cfg.leader.enabled) {
             const auto key = effective_lock_key(cfg);
-            const auto holder = leader::describe_holder(cfg.postgres.dsn, key);
+            const auto holder =
+                leader::describe_holder(cfg.postgres.dsn, key, cfg.postgres.session_timeout);
             std::cout << "leader: "
                       << (holder.empty() ? "none (no outboxd is publishing from this table)"
                                          : "publishing from " + holder)
@@ -414,7 +415,8 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     std::unique_ptr<leader::PgAdvisoryLease> lease;
     if (cfg.leader.enabled) {
         const auto key = effective_lock_key(cfg);
-        lease = std::make_unique<leader::PgAdvisoryLease>(cfg.postgres.dsn, key);
+        lease = std::make_unique<leader::PgAdvisoryLease>(cfg.postgres.dsn, key,
+                                                          cfg.postgres.session_timeout);
         leader_log->info("one publisher per table: advisory lock key {}", key);
     }
     std::unique_ptr<publish::KafkaPublisher> pub;
@@ -549,8 +551,13 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
             }
             if (!leading && clock.now() >= next_try) {
                 if (lease->try_acquire()) {
-                    leader_log->info("leader: lock acquired (session pid {})",
-                                     lease->backend_pid());
+                    std::string watch;
+                    for (const auto& w : lease->server_watch()) {
+                        watch += (watch.empty() ? "" : ", ") + w;
+                    }
+                    leader_log->info("leader: lock acquired (session pid {}; the server drops "
+                                     "it if this process goes silent: {})",
+                                     lease->backend_pid(), watch);
                     last_standby_reason.clear();
                     leading = true;
                 } else {

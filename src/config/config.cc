@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include "config/dsn.h"
 #include "config/options.h"
 
 #include <yaml-cpp/yaml.h>
@@ -15,8 +16,6 @@
 #include <set>
 #include <sstream>
 #include <system_error>
-
-#include <libpq-fe.h>
 
 namespace outboxd::config {
 namespace {
@@ -720,25 +719,19 @@ private:
     // the text around the mistake, which may be the password (to logs, and
     // before this check to /readyz). Parse it here, and never echo the DSN.
     void check_dsn_syntax(const std::string& dsn, const std::string& where) {
-        char* err = nullptr;
-        PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
-        if (err != nullptr) {
-            PQfreemem(err);
-        }
-        if (opts == nullptr) {
+        const auto params = parse_dsn(dsn);
+        if (!params) {
             add_problem(where, "is not a valid libpq connection string (keyword=value pairs or a "
                                "postgresql:// URI); the parser's message is not shown because it "
                                "can quote the password");
             return;
         }
-        for (const PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
-            if (o->val != nullptr && std::strcmp(o->keyword, "host") == 0
-                && std::strchr(o->val, '@') != nullptr) {
+        for (const auto& [keyword, value] : *params) {
+            if (keyword == "host" && value.find('@') != std::string::npos) {
                 add_problem(where, "its host contains '@': write an '@' in the user name or "
                                    "password of a postgresql:// URI as %40");
             }
         }
-        PQconninfoFree(opts);
     }
 
     // Each kafka.properties_files entry becomes a kafka.properties value.

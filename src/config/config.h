@@ -34,6 +34,9 @@ struct Postgres {
     std::string table = "outbox";
     std::string notify_channel = "outbox"; // empty: no LISTEN, poll only
     Columns columns;
+    // leader.session_timeout_ms: every session notices a dead link within
+    // this, and asks the server to drop it within this (store/pg_session.h).
+    std::chrono::milliseconds session_timeout{10000};
 };
 
 struct Kafka {

@@ -468,6 +468,25 @@ std::vector<Option> build_options() {
         };
     }
 
+    {
+        // Stored with the PostgreSQL settings: every session outboxd opens
+        // uses it, though the promise it makes is about leadership.
+        Option& o = add_int(
+            "leader.session_timeout_ms", OptionType::kDurationMs, 5000, 600000, 10000,
+            "Bound for noticing a PostgreSQL connection that went silent (host gone, network "
+            "partition), on both ends: outboxd asks the server to drop such a session within it, "
+            "which frees a vanished publisher's lock, and gives up its own connections within it. "
+            "Take-over after a partition: within this plus leader.retry_interval_ms. The DSN's own "
+            "keepalive, tcp_user_timeout and connect_timeout settings (and server settings made "
+            "for the role or through options) win.");
+        o.store = [](Config& c, const OptionValue& v) {
+            c.postgres.session_timeout = std::chrono::milliseconds(as_int(v));
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return static_cast<std::int64_t>(c.postgres.session_timeout.count());
+        };
+    }
+
     // --- retention ----------------------------------------------------------
     {
         // Ten years of 365 days: longer is almost surely a unit mistake.

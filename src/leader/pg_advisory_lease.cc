@@ -1,6 +1,6 @@
 #include "leader/pg_advisory_lease.h"
 
-#include "store/pg_outbox_store.h"
+#include "store/pg_session.h"
 
 #include <pqxx/pqxx>
 
@@ -11,18 +11,6 @@ struct PgAdvisoryLease::Conn {
     explicit Conn(const std::string& dsn)
         : c(dsn) {}
 };
-
-std::string with_keepalives(const std::string& dsn) {
-    if (dsn.find("keepalives") != std::string::npos) {
-        return dsn;
-    }
-    const bool uri = dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
-    if (uri) {
-        return dsn + (dsn.find('?') == std::string::npos ? "?" : "&")
-               + "keepalives=1&keepalives_idle=5&keepalives_interval=2&keepalives_count=3";
-    }
-    return dsn + " keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3";
-}
 
 namespace {
 
@@ -44,15 +32,20 @@ std::string holder_text(const pqxx::result& r) {
 
 } // namespace
 
-std::string describe_holder(const std::string& dsn, std::int64_t key) {
-    pqxx::connection c(store::with_application_name(dsn, "outboxd-check"));
+std::string describe_holder(const std::string& dsn,
+                            std::int64_t key,
+                            std::chrono::milliseconds session_timeout) {
+    pqxx::connection c(store::session_dsn(dsn, "outboxd-check", session_timeout));
     pqxx::nontransaction tx(c);
     return holder_text(tx.exec_params(kHolderQuery, key));
 }
 
-PgAdvisoryLease::PgAdvisoryLease(std::string dsn, std::int64_t key)
+PgAdvisoryLease::PgAdvisoryLease(std::string dsn,
+                                 std::int64_t key,
+                                 std::chrono::milliseconds session_timeout)
     : dsn_(std::move(dsn))
-    , key_(key) {}
+    , key_(key)
+    , session_timeout_(session_timeout) {}
 
 PgAdvisoryLease::~PgAdvisoryLease() {
     release();
@@ -72,7 +65,11 @@ bool PgAdvisoryLease::try_acquire() {
     try {
         if (!conn_) {
             conn_ = std::make_unique<Conn>(
-                with_keepalives(store::with_application_name(dsn_, "outboxd-leader")));
+                store::session_dsn(dsn_, "outboxd-leader", session_timeout_));
+            // Before the lock exists: the server must be watching this
+            // session from its first lock on, or a partition keeps the lock
+            // for the kernel's 2 hours of keepalive silence (G5).
+            watch_ = store::watch_session(conn_->c, session_timeout_);
         }
         pqxx::nontransaction tx(conn_->c);
         auto r = tx.exec_params("SELECT pg_try_advisory_lock($1), pg_backend_pid()", key_);

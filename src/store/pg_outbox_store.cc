@@ -1,5 +1,7 @@
 #include "store/pg_outbox_store.h"
 
+#include "store/pg_session.h"
+
 #include <pqxx/pqxx>
 
 #include <map>
@@ -56,17 +58,6 @@ struct PgOutboxStore::Session {
     }
 };
 
-std::string with_application_name(const std::string& dsn, const std::string& name) {
-    if (dsn.find("application_name") != std::string::npos) {
-        return dsn;
-    }
-    if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0) {
-        return dsn + (dsn.find('?') == std::string::npos ? "?" : "&")
-               + "fallback_application_name=" + name;
-    }
-    return dsn + " fallback_application_name=" + name;
-}
-
 PgOutboxStore::PgOutboxStore(config::Postgres cfg)
     : cfg_(std::move(cfg)) {}
 
@@ -89,7 +80,11 @@ PgOutboxStore::Session& PgOutboxStore::session() {
     }
     auto s = std::make_unique<Session>();
     try {
-        s->conn = std::make_unique<pqxx::connection>(with_application_name(cfg_.dsn));
+        s->conn = std::make_unique<pqxx::connection>(
+            session_dsn(cfg_.dsn, "outboxd", cfg_.session_timeout));
+        // Server side of the bound: if this process vanishes mid-transaction,
+        // the server ends the session (and its row locks) within it.
+        watch_session(*s->conn, cfg_.session_timeout);
     } catch (const std::exception& e) {
         throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
     }
@@ -485,7 +480,8 @@ std::size_t PgOutboxStore::delete_sent_older_than(std::chrono::milliseconds age,
 std::vector<std::string> PgOutboxStore::migrate() {
     std::unique_ptr<pqxx::connection> conn;
     try {
-        conn = std::make_unique<pqxx::connection>(with_application_name(cfg_.dsn));
+        conn = std::make_unique<pqxx::connection>(
+            session_dsn(cfg_.dsn, "outboxd", cfg_.session_timeout));
     } catch (const std::exception& e) {
         throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
     }

@@ -140,9 +140,4 @@ private:
     std::unique_ptr<Session> session_;
 };
 
-// The DSN with fallback_application_name=`name` added, so outboxd's
-// sessions are recognisable in pg_stat_activity ("outboxd" for the relay's
-// data session, "outboxd-leader" for the session holding the lock).
-std::string with_application_name(const std::string& dsn, const std::string& name = "outboxd");
-
 } // namespace outboxd::store

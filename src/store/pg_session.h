@@ -1,0 +1,51 @@
+// How outboxd opens every PostgreSQL session, so that a dead link is noticed
+// within one bound (leader.session_timeout_ms) on both ends (DESIGN.md G5):
+//  - client side, in the DSN: libpq keepalives and tcp_user_timeout, so a
+//    query in flight on a cut link fails instead of waiting for the kernel's
+//    retransmission limit (about 15 minutes), and connect_timeout;
+//  - server side, on the session itself: tcp_keepalives_* and
+//    tcp_user_timeout, so PostgreSQL drops the session of a vanished client,
+//    and with it the advisory lock, instead of after the kernel's 2 hours.
+// An operator's own values win on both sides. Any thread, one session each.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace outboxd::store {
+
+// Socket settings that make a silent link fail within `bound`: keepalive
+// probes start after `idle_s` of silence and give up after `count` probes
+// `interval_s` apart (idle_s + count * interval_s <= bound), and data left
+// unacknowledged for `user_timeout_ms` ends the connection.
+struct LinkTimeouts {
+    int idle_s = 0;
+    int interval_s = 0;
+    int count = 0;
+    int user_timeout_ms = 0;
+    int connect_timeout_s = 0;
+};
+LinkTimeouts link_timeouts(std::chrono::milliseconds bound);
+
+// The DSN with fallback_application_name=`application` ("outboxd",
+// "outboxd-leader", ...: recognisable in pg_stat_activity) and the client
+// side of `bound` added, each only where the DSN does not set it.
+std::string session_dsn(const std::string& dsn,
+                        const std::string& application,
+                        std::chrono::milliseconds bound);
+
+// Asks the server to watch this session with the server side of `bound`.
+// A setting the session already got from the operator (the DSN's `options`,
+// PGOPTIONS, ALTER ROLE/DATABASE ... SET) is kept; only server-wide values
+// (postgresql.conf, the built-in default) are replaced. Returns one line per
+// setting: "tcp_keepalives_idle=4 (outboxd)" or "... (kept: client)".
+// Throws pqxx exceptions like any query.
+std::vector<std::string> watch_session(pqxx::connection_base& conn,
+                                       std::chrono::milliseconds bound);
+
+} // namespace outboxd::store
