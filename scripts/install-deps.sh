@@ -10,7 +10,7 @@ PACKAGES=(
   catch2 libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
   postgresql-15 postgresql-client-15
   openjdk-17-jre-headless maven
-  kcat procps iproute2 util-linux
+  kcat procps iproute2 util-linux iptables
   clang-format python3 python3-yaml systemd openssl
 )
 

@@ -472,10 +472,11 @@ std::vector<Option> build_options() {
         // Stored with the PostgreSQL settings: every session outboxd opens
         // uses it, though the promise it makes is about leadership.
         Option& o = add_int(
-            "leader.session_timeout_ms", OptionType::kDurationMs, 5000, 600000, 10000,
+            "leader.session_timeout_ms", OptionType::kDurationMs, 8000, 600000, 10000,
             "Bound for noticing a PostgreSQL connection that went silent (host gone, network "
-            "partition), on both ends: outboxd asks the server to drop such a session within it, "
-            "which frees a vanished publisher's lock, and gives up its own connections within it. "
+            "partition): outboxd asks the server to drop such a session within it, which frees a "
+            "vanished publisher's lock, and gives up its own connections within half of it, so a "
+            "cut-off publisher has stopped before a successor can take the lock. "
             "Take-over after a partition: within this plus leader.retry_interval_ms. The DSN's own "
             "keepalive, tcp_user_timeout and connect_timeout settings (and server settings made "
             "for the role or through options) win.");

@@ -285,10 +285,20 @@ void Relay::start_pass() {
     ++stats_.passes;
 }
 
-void Relay::fetch_and_produce() {
+bool Relay::fence_holds() {
+    if (fenced_) {
+        return false;
+    }
     if (fence_ && !fence_()) {
         fenced_ = true;
         emit(RelayEvent::Kind::kError, "leadership lost: stopped producing");
+        return false;
+    }
+    return true;
+}
+
+void Relay::fetch_and_produce() {
+    if (!fence_holds()) {
         return;
     }
     const auto now = clock_.now();
@@ -451,6 +461,11 @@ void Relay::db_failed(const std::string& what) {
     db_retry_at_ = clock_.now() + db_backoff_;
     emit(RelayEvent::Kind::kWarn, "database unavailable (" + what + "), retry in "
                                       + std::to_string(db_backoff_.count()) + " ms");
+    // A link that failed here may have taken the lease with it (a partition
+    // cuts every session at once). Ask now: while outcomes cannot be written
+    // no fetch runs, and a publisher that lost its lock must say so instead
+    // of keeping its role until the network heals.
+    fence_holds();
 }
 
 void Relay::db_succeeded() {

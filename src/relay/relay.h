@@ -132,6 +132,8 @@ private:
     void handle_fatal();
     void write_outcomes();
     bool fetch_wanted(TimePoint now) const;
+    // False once the fence (lease) failed; asks it when not fenced yet.
+    bool fence_holds();
     void fetch_and_produce();
     // Returns false when producing must stop for this page.
     bool produce_row(const store::PendingRow& row);

@@ -26,7 +26,10 @@ LinkTimeouts link_timeouts(std::chrono::milliseconds bound) {
 std::string session_dsn(const std::string& dsn,
                         const std::string& application,
                         std::chrono::milliseconds bound) {
-    const auto t = link_timeouts(bound);
+    // Half the bound on this side: a publisher cut off by a partition gives
+    // its connections (and so the lease) up well before the server frees
+    // the lock for a successor, so it has stopped producing by then (G5).
+    const auto t = link_timeouts(bound / 2);
     return config::dsn_with_defaults(dsn,
                                      {
                                          {"fallback_application_name", application},

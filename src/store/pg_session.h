@@ -1,8 +1,10 @@
 // How outboxd opens every PostgreSQL session, so that a dead link is noticed
 // within one bound (leader.session_timeout_ms) on both ends (DESIGN.md G5):
-//  - client side, in the DSN: libpq keepalives and tcp_user_timeout, so a
-//    query in flight on a cut link fails instead of waiting for the kernel's
-//    retransmission limit (about 15 minutes), and connect_timeout;
+//  - client side, in the DSN, within half the bound: libpq keepalives and
+//    tcp_user_timeout, so a query in flight on a cut link fails instead of
+//    waiting for the kernel's retransmission limit (about 15 minutes), and
+//    connect_timeout; half, so that a cut-off publisher has given its lease
+//    up before the server frees the lock for a successor;
 //  - server side, on the session itself: tcp_keepalives_* and
 //    tcp_user_timeout, so PostgreSQL drops the session of a vanished client,
 //    and with it the advisory lock, instead of after the kernel's 2 hours.
@@ -34,7 +36,8 @@ LinkTimeouts link_timeouts(std::chrono::milliseconds bound);
 
 // The DSN with fallback_application_name=`application` ("outboxd",
 // "outboxd-leader", ...: recognisable in pg_stat_activity) and the client
-// side of `bound` added, each only where the DSN does not set it.
+// side (link_timeouts(bound / 2)) added, each only where the DSN does not
+// set it.
 std::string session_dsn(const std::string& dsn,
                         const std::string& application,
                         std::chrono::milliseconds bound);

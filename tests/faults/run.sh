@@ -5,14 +5,17 @@
 #
 #   tests/faults/run.sh            short mode (what CI runs, ~5 min)
 #   tests/faults/run.sh --long     long mode: 200 kill rounds, 10 leader kills,
-#                                  a 10-minute broker outage (~25 min)
+#                                  a 10-minute broker outage, three 60 s
+#                                  partitions (~30 min)
+# The partition scenario needs root and iptables (it drops packets on
+# loopback to 127.0.0.2 only).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 MODE=short
 case "${1:-}" in
   --long) MODE=long ;;
   "") ;;
-  -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
 
@@ -34,10 +37,13 @@ if [ "$MODE" = long ]; then
 fi
 
 rc=0
-for tag in crash pg-terminate fatal sigterm outage leader cluster pg-restart; do
+for tag in crash pg-terminate fatal sigterm outage leader cluster pg-restart partition; do
   echo "== scenario [$tag]"
   if [ "$tag" = leader ] && [ "$MODE" = long ]; then
     OUTBOXD_TEST_FAULT_ROUNDS=10 "$BUILD_DIR/tests/integration/integration_tests" "[$tag]" || rc=1
+  elif [ "$tag" = partition ] && [ "$MODE" = long ]; then
+    OUTBOXD_TEST_FAULT_ROUNDS=3 OUTBOXD_TEST_OUTAGE_SECONDS=60 \
+      "$BUILD_DIR/tests/integration/integration_tests" "[$tag]" || rc=1
   else
     "$BUILD_DIR/tests/integration/integration_tests" "[$tag]" || rc=1
   fi

@@ -117,7 +117,9 @@ write_conf() {
   local port="$1"
   as_pg tee "$DATA/outboxd-test.conf" >/dev/null <<EOF
 # Written by tests/scripts/pg.sh; included from postgresql.conf.
-listen_addresses = '127.0.0.1'
+# 127.0.0.2 too: tests cut a relay pointed there off by dropping its
+# packets (tests/scripts/partition.sh) while 127.0.0.1 keeps working.
+listen_addresses = '127.0.0.1,127.0.0.2'
 port = $port
 unix_socket_directories = '$SOCK'
 max_connections = 200
@@ -126,10 +128,9 @@ shared_buffers = 128MB
 fsync = on
 synchronous_commit = on
 full_page_writes = on
-# Notice dead client links soon (session advisory locks are freed then).
-tcp_keepalives_idle = 10
-tcp_keepalives_interval = 3
-tcp_keepalives_count = 3
+# tcp_keepalives_* and tcp_user_timeout stay at PostgreSQL's defaults (the
+# kernel's 2 hours), as on most servers: outboxd must free a vanished
+# publisher's lock by itself (leader.session_timeout_ms, it_partition).
 logging_collector = off
 log_min_messages = warning
 log_line_prefix = '%m [%p] '
@@ -188,6 +189,7 @@ init_cluster() {
 # Written by tests/scripts/pg.sh: trust on the unix socket and loopback only.
 local   all             all                     trust
 host    all             all     127.0.0.1/32    trust
+host    all             all     127.0.0.2/32    trust
 local   replication     all                     trust
 host    replication     all     127.0.0.1/32    trust
 EOF

@@ -25,6 +25,8 @@ Commands:
                   sslrootcert=DIR/pg/tls/ca.crt
                 OUTBOXD_TEST_PG_TLS_DIR=DIR/pg/tls (ca.crt, other-ca.crt: a CA
                   that signed nothing here)
+                OUTBOXD_TEST_PG_PARTITION_DSN=host=127.0.0.2 ... user=outboxd_relay
+                  (the address tests/scripts/partition.sh can cut off)
               The first DSN is the owner (postgres): it creates tables. The
               relay DSNs log in as the least-privilege role outboxd_relay,
               which the integration tests run the daemon as.
@@ -58,11 +60,12 @@ cmd_start() {
   bootstrap="$(tail -n 1 "$kout")"
   rm -f "$kout"
   if [ -z "$pg_dsn" ] || [ -z "$bootstrap" ]; then die "empty DSN or bootstrap list"; fi
-  local port tls relay_dsn tls_dsn
+  local port tls relay_dsn tls_dsn partition_dsn
   port="$(cat "$DIR/pg/port")"
   tls="$DIR/pg/tls"
   relay_dsn="host=127.0.0.1 port=$port dbname=outboxd user=outboxd_relay"
   tls_dsn="host=localhost hostaddr=127.0.0.1 port=$port dbname=outboxd user=outboxd_relay sslmode=verify-full sslrootcert=$tls/ca.crt"
+  partition_dsn="host=127.0.0.2 port=$port dbname=outboxd user=outboxd_relay"
 
   {
     echo "OUTBOXD_TEST_PG_DSN=$pg_dsn"
@@ -71,6 +74,7 @@ cmd_start() {
     echo "OUTBOXD_TEST_PG_RELAY_DSN=$relay_dsn"
     echo "OUTBOXD_TEST_PG_TLS_DSN=$tls_dsn"
     echo "OUTBOXD_TEST_PG_TLS_DIR=$tls"
+    echo "OUTBOXD_TEST_PG_PARTITION_DSN=$partition_dsn"
   } >"$DIR/env.tmp"
   {
     printf "export OUTBOXD_TEST_PG_DSN='%s'\n" "$pg_dsn"
@@ -79,6 +83,7 @@ cmd_start() {
     printf "export OUTBOXD_TEST_PG_RELAY_DSN='%s'\n" "$relay_dsn"
     printf "export OUTBOXD_TEST_PG_TLS_DSN='%s'\n" "$tls_dsn"
     printf "export OUTBOXD_TEST_PG_TLS_DIR='%s'\n" "$tls"
+    printf "export OUTBOXD_TEST_PG_PARTITION_DSN='%s'\n" "$partition_dsn"
   } >"$DIR/env.sh.tmp"
   mv -f "$DIR/env.sh.tmp" "$DIR/env.sh"
   mv -f "$DIR/env.tmp" "$DIR/env"
@@ -88,6 +93,11 @@ cmd_start() {
 cmd_stop() {
   [ -d "$DIR" ] || return 0
   local rc=0
+  # A partition test that died between cut and heal must not leave its
+  # rules behind (they are only ever on 127.0.0.2).
+  if [ "$(id -u)" -eq 0 ] && command -v iptables >/dev/null; then
+    "$SCRIPTS/partition.sh" heal || rc=1
+  fi
   if [ -d "$DIR/kafka" ]; then
     "$SCRIPTS/kafka.sh" stop "$DIR/kafka" || rc=1
   fi

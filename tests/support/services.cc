@@ -51,6 +51,8 @@ const Services& services() {
                 out.kafka_bootstrap = v;
             } else if (k == "OUTBOXD_TEST_PG_RELAY_DSN") {
                 out.pg_relay_dsn = v;
+            } else if (k == "OUTBOXD_TEST_PG_PARTITION_DSN") {
+                out.pg_partition_dsn = v;
             } else if (k == "OUTBOXD_TEST_PG_TLS_DSN") {
                 out.pg_tls_dsn = v;
             } else if (k == "OUTBOXD_TEST_PG_TLS_DIR") {

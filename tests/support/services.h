@@ -30,6 +30,9 @@ struct Services {
     std::string pg_relay_dsn;
     std::string pg_tls_dsn;
     std::string pg_tls_dir; // ca.crt, other-ca.crt (a CA that signed nothing here)
+    // The relay role on 127.0.0.2, the address tests/scripts/partition.sh
+    // cuts off while 127.0.0.1 keeps working.
+    std::string pg_partition_dsn;
 };
 
 // Reads $OUTBOXD_TEST_SERVICES_DIR/env (default: the build tree's services/).

@@ -259,6 +259,53 @@ TEST_CASE("database down: outcomes are kept, not re-produced, and written after 
     CHECK(h.store.mark_count[id] == 1);
 }
 
+TEST_CASE("fence: asked before every fetch; once it fails nothing is read or produced",
+          "[unit][relay]") {
+    Harness h;
+    bool lease = true;
+    int asked = 0;
+    h.relay->set_fence([&] {
+        ++asked;
+        return lease;
+    });
+    h.store.insert("a");
+    h.steps(1);
+    CHECK(asked == 1);
+    CHECK(h.pub.produced.size() == 1);
+    h.pub.ack_all();
+    lease = false;
+    h.store.insert("a");
+    const auto fetches = h.store.fetches;
+    h.steps(20);
+    CHECK(h.relay->fenced());
+    CHECK(h.store.fetches == fetches);
+    CHECK(h.pub.produced.size() == 1);
+}
+
+TEST_CASE("fence: a database failure asks the fence at once, so a partitioned publisher "
+          "gives up its role while its outcomes cannot be written",
+          "[unit][relay]") {
+    Harness h;
+    bool lease = true;
+    h.relay->set_fence([&] { return lease; });
+    const auto id = h.store.insert("a");
+    h.steps(1);
+    REQUIRE(h.pub.produced.size() == 1);
+    // The partition: every session fails at once, the lease with them.
+    h.store.down = true;
+    lease = false;
+    h.pub.ack_all();
+    h.steps(1);
+    CHECK(h.relay->fenced());
+    CHECK(h.relay->unwritten_outcomes() == 1);
+    CHECK(h.store.status(id) == 0);
+    // Fenced: no fetch and no produce even after the database answers.
+    h.store.down = false;
+    h.store.insert("a");
+    h.steps(20);
+    CHECK(h.pub.produced.size() == 1);
+}
+
 TEST_CASE("database back-off doubles up to its cap", "[unit][relay]") {
     Harness h([](relay::RelayOptions& o) {
         o.db_backoff_initial = Millis(100);
