@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "daemon/supervisor.h"
 #include "health/health_state.h"
 #include "http/address.h"
 #include "http/server.h"
@@ -272,62 +273,68 @@ int cmd_check(const config::Config& cfg) {
     return kExitOk;
 }
 
-int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
-    auto log = log::get("main");
-    // The effective configuration; a SIGHUP changes its reloadable keys.
-    config::Config cfg = start_cfg;
-    log->info("outboxd {} starting: table {} -> kafka {}", kVersion, table_name(cfg),
-              cfg.kafka.bootstrap_servers);
+namespace {
 
+// The process-wide parts every state of `run` shares: the endpoint's view
+// (health, metrics), systemd, and the loop's heartbeat.
+struct RunContext {
     SteadyClock clock;
     metrics::Metrics metrics;
-    health::HealthState health(clock);
+    health::HealthState health{clock};
     SystemdNotifier systemd;
-    std::atomic<std::int64_t> stall_limit_ms{stall_limit(cfg).count()};
+    std::atomic<std::int64_t> stall_limit_ms{0};
     // Every wait of the main loop, start-up included, goes through here:
     // /healthz and the systemd watchdog see the loop turning.
-    const auto turned = [&] {
+    void turned() {
         health.loop_turned();
         systemd.watchdog();
-    };
-    std::unique_ptr<http::Server> http_server;
-    if (!cfg.http.listen.empty()) {
-        http::Routes routes;
-        routes["/metrics"] = [&metrics] {
-            return http::Response{200, metrics::kContentType, metrics.render()};
-        };
-        routes["/healthz"] = [&health, &stall_limit_ms] {
-            const auto v = health.liveness(Millis(stall_limit_ms.load()));
-            return http::Response{v.ok ? 200 : 503, "text/plain; charset=utf-8", v.body};
-        };
-        routes["/readyz"] = [&health] {
-            const auto v = health.readiness();
-            return http::Response{v.ok ? 200 : 503, "text/plain; charset=utf-8", v.body};
-        };
-        try {
-            http_server = std::make_unique<http::Server>(cfg.http.listen, std::move(routes));
-        } catch (const std::exception& e) {
-            log->critical("{}", e.what());
-            return kExitFailure;
-        }
-        // The bound port, which differs from the configured one for port 0.
-        log::get("http")->info("serving /metrics /healthz /readyz on {}",
-                               http::format_host_port({http::parse_host_port(cfg.http.listen).host,
-                                                       http_server->port()}));
     }
+};
 
-    store::PgOutboxStore st(cfg.postgres);
-    // PostgreSQL may come up after us (sidecar start order): wait for it, but
-    // give up at once on a problem retrying cannot fix.
+// /metrics, /healthz, /readyz on their own thread; null when http.listen is
+// empty. Throws std::exception when the address cannot be bound.
+std::unique_ptr<http::Server> start_http(const config::Config& cfg, RunContext& ctx) {
+    if (cfg.http.listen.empty()) {
+        return nullptr;
+    }
+    http::Routes routes;
+    routes["/metrics"] = [&ctx] {
+        return http::Response{200, metrics::kContentType, ctx.metrics.render()};
+    };
+    routes["/healthz"] = [&ctx] {
+        const auto v = ctx.health.liveness(Millis(ctx.stall_limit_ms.load()));
+        return http::Response{v.ok ? 200 : 503, "text/plain; charset=utf-8", v.body};
+    };
+    routes["/readyz"] = [&ctx] {
+        const auto v = ctx.health.readiness();
+        return http::Response{v.ok ? 200 : 503, "text/plain; charset=utf-8", v.body};
+    };
+    auto server = std::make_unique<http::Server>(cfg.http.listen, std::move(routes));
+    // The bound port, which differs from the configured one for port 0.
+    log::get("http")->info(
+        "serving /metrics /healthz /readyz on {}",
+        http::format_host_port({http::parse_host_port(cfg.http.listen).host, server->port()}));
+    return server;
+}
+
+// PostgreSQL may come up after us (sidecar start order): wait for the table,
+// but give up at once on a problem retrying cannot fix. Then audit the
+// topics (before leadership, so standbys warn about weak topics too) and
+// read the outbox's source id. nullopt: go on; a value: exit with it.
+std::optional<int> start_up(const config::Config& cfg,
+                            store::PgOutboxStore& st,
+                            RunContext& ctx,
+                            std::string* source) {
+    auto log = log::get("main");
     Millis backoff(100);
     while (!stopping()) {
-        turned();
+        ctx.turned();
         try {
             st.verify();
             break;
         } catch (const store::StoreUnavailable& e) {
             log->warn("{}; retry in {} ms", e.what(), backoff.count());
-            health.set_postgres(false, e.what());
+            ctx.health.set_postgres(false, e.what());
             std::this_thread::sleep_for(backoff);
             backoff = std::min(backoff * 2, Millis(5000));
         } catch (const store::StoreMisconfigured& e) {
@@ -338,9 +345,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     if (stopping()) {
         return kExitOk;
     }
-
     {
-        // Audit before leadership, so standbys warn about weak topics too.
         publish::KafkaPublisher audit_pub(cfg.kafka);
         std::vector<std::string> topics;
         try {
@@ -356,297 +361,195 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
             }
         }
     }
-    if (stopping()) {
-        log->info("signal {} received during start-up: nothing was produced", g_stop_signal.load());
-        return kExitOk;
-    }
-
-    turned();
-    XorShiftRandom random(static_cast<std::uint64_t>(::getpid())
-                          ^ static_cast<std::uint64_t>(clock.now().time_since_epoch().count()));
-    auto relay_log = log::get("relay");
-    auto leader_log = log::get("leader");
-    const auto on_event = [relay_log](const relay::RelayEvent& ev) {
-        switch (ev.kind) {
-        case relay::RelayEvent::Kind::kDebug:
-            relay_log->debug("{}", ev.text);
-            break;
-        case relay::RelayEvent::Kind::kInfo:
-            relay_log->info("{}", ev.text);
-            break;
-        case relay::RelayEvent::Kind::kWarn:
-            relay_log->warn("{}", ev.text);
-            break;
-        case relay::RelayEvent::Kind::kError:
-            relay_log->error("{}", ev.text);
-            break;
-        }
-    };
-
-    std::string source;
-    while (!stopping() && source.empty()) {
-        turned();
+    while (!stopping() && source->empty()) {
+        ctx.turned();
         try {
-            source = st.source_id();
+            *source = st.source_id();
         } catch (const store::StoreUnavailable& e) {
             log->warn("{}; retrying", e.what());
             std::this_thread::sleep_for(Millis(1000));
         }
     }
-    // The read-back (G6). False: could not finish; the caller retries
-    // before producing anything.
-    const auto read_back = [&]() -> bool {
-        auto rb_log = log::get("readback");
-        const auto r = reconcile::read_back(st, cfg.kafka, source, Millis(60000), turned);
-        if (!r.ok) {
-            rb_log->warn("read-back failed, not producing yet: {}", r.error);
-            return false;
+    if (stopping()) {
+        log->info("signal {} received during start-up: nothing was produced", g_stop_signal.load());
+        return kExitOk;
+    }
+    return std::nullopt;
+}
+
+daemon::SupervisorOptions supervisor_options(const config::Config& cfg) {
+    daemon::SupervisorOptions o;
+    o.relay = relay_options(cfg);
+    o.retry_interval = cfg.leader.retry_interval;
+    o.shutdown_timeout = cfg.relay.shutdown_timeout;
+    o.leader_detail = "lock key " + std::to_string(effective_lock_key(cfg));
+    return o;
+}
+
+// SIGHUP: applies a new configuration's reloadable keys; the others keep
+// their running values and are named in the log. A bad file or a merge that
+// breaks a rule between options is refused, and the daemon runs on.
+void apply_reload(config::Config& cfg,
+                  const ReloadFn& reload,
+                  RunContext& ctx,
+                  daemon::Supervisor& supervisor,
+                  Housekeeper& housekeeper) {
+    auto reload_log = log::get("config");
+    auto loaded = reload();
+    if (!loaded.problems.empty()) {
+        for (const auto& p : loaded.problems) {
+            reload_log->error("reload: {}", config::format_problem(p));
         }
-        if (r.topics == 0) {
-            rb_log->info("nothing pending: no read-back needed");
-        } else {
-            rb_log->info("read back {} messages ({} ours) from {} partitions of {} topics; {} "
-                         "pending rows were already in Kafka and are now marked sent",
-                         r.messages_read, r.ours, r.partitions, r.topics, r.marked);
+        reload_log->error("reload refused: {} problem{}; still running with the previous "
+                          "configuration",
+                          loaded.problems.size(), loaded.problems.size() == 1 ? "" : "s");
+        ctx.metrics.config_reloads.with("error").inc();
+        return;
+    }
+    const config::Config& next = *loaded.config;
+    const auto restart_only = config::restart_only_changes(cfg, next);
+    for (const auto& key : restart_only) {
+        reload_log->warn("reload: {} changed but needs a restart; still using the running value",
+                         key);
+    }
+    // Take every reloadable option from the new file, keep the rest.
+    config::Config merged = next;
+    config::keep_restart_only(merged, cfg);
+    // The file was checked on its own; the merge may pair a new value with
+    // a running restart-only one that it does not fit.
+    const auto misfits = config::merge_problems(merged);
+    if (!misfits.empty()) {
+        for (const auto& m : misfits) {
+            reload_log->error("reload refused: {}; still running with the previous configuration",
+                              m);
         }
-        return true;
-    };
+        ctx.metrics.config_reloads.with("error").inc();
+        return;
+    }
+    cfg = merged;
+    log::setup(cfg.log.level, cfg.log.format == config::LogFormat::kJson ? log::Format::kJson
+                                                                         : log::Format::kText);
+    supervisor.set_options(supervisor_options(cfg));
+    housekeeper.update(cfg);
+    ctx.stall_limit_ms.store(stall_limit(cfg).count());
+    ctx.metrics.config_reloads.with("ok").inc();
+    reload_log->info("reloaded (batch_size={} poll_interval_ms={} max_attempts={} log.level={} "
+                     "retention.sent_max_age_ms={}){}",
+                     cfg.relay.batch_size, cfg.relay.poll_interval.count(), cfg.relay.max_attempts,
+                     cfg.log.level, cfg.retention.sent_max_age.count(),
+                     restart_only.empty() ? "" : "; restart to apply the rest");
+}
+
+class KafkaPublishers final : public daemon::PublisherFactory {
+public:
+    KafkaPublishers(const config::Kafka& kafka, std::string source)
+        : kafka_(kafka)
+        , source_(std::move(source)) {}
+    std::unique_ptr<publish::Publisher> make() override {
+        return std::make_unique<publish::KafkaPublisher>(kafka_, source_);
+    }
+
+private:
+    const config::Kafka& kafka_;
+    std::string source_;
+};
+
+class SleepWaiter final : public daemon::Waiter {
+public:
+    void wait(Millis d) override { std::this_thread::sleep_for(d); }
+};
+
+// Role changes go to /readyz, the metrics, systemd's STATUS= and the
+// housekeeper (retention runs on the publisher only) at once.
+class RunListener final : public daemon::Listener {
+public:
+    RunListener(const config::Config& cfg, RunContext& ctx, Housekeeper& housekeeper)
+        : cfg_(cfg)
+        , ctx_(ctx)
+        , housekeeper_(housekeeper) {}
+    void on_role(health::Role role, const std::string& detail, bool able) override {
+        ctx_.health.set_role(role, detail, able);
+        ctx_.metrics.leader.set(role == health::Role::kLeader ? 1 : 0);
+        housekeeper_.set_leading(role == health::Role::kLeader);
+        ctx_.systemd.status(std::string(health::to_string(role))
+                            + (detail.empty() ? "" : ": " + detail));
+    }
+    void on_in_flight(std::size_t rows) override {
+        ctx_.metrics.in_flight_messages.set(static_cast<double>(rows));
+    }
+    void on_term_started() override {
+        log::get("main")->info(
+            "relaying (batch_size={} max_in_flight={} poll_interval_ms={} notify_channel={})",
+            cfg_.relay.batch_size, cfg_.relay.max_in_flight, cfg_.relay.poll_interval.count(),
+            cfg_.postgres.notify_channel.empty() ? "<none>" : cfg_.postgres.notify_channel);
+    }
+
+private:
+    const config::Config& cfg_;
+    RunContext& ctx_;
+    Housekeeper& housekeeper_;
+};
+
+} // namespace
+
+// Wiring only: the life cycle itself is daemon::Supervisor.
+int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
+    auto log = log::get("main");
+    config::Config cfg = start_cfg; // the effective configuration; SIGHUP changes it
+    log->info("outboxd {} starting: table {} -> kafka {}", kVersion, table_name(cfg),
+              cfg.kafka.bootstrap_servers);
+    RunContext ctx;
+    ctx.stall_limit_ms.store(stall_limit(cfg).count());
+    std::unique_ptr<http::Server> http_server;
+    try {
+        http_server = start_http(cfg, ctx);
+    } catch (const std::exception& e) {
+        log->critical("{}", e.what());
+        return kExitFailure;
+    }
+    store::PgOutboxStore st(cfg.postgres);
+    std::string source;
+    if (const auto exit_code = start_up(cfg, st, ctx, &source)) {
+        return *exit_code;
+    }
+    ctx.turned();
 
     std::unique_ptr<leader::PgAdvisoryLease> lease;
     if (cfg.leader.enabled) {
         const auto key = effective_lock_key(cfg);
         lease = std::make_unique<leader::PgAdvisoryLease>(cfg.postgres.dsn, key,
                                                           cfg.postgres.session_timeout);
-        leader_log->info("one publisher per table: advisory lock key {}", key);
+        log::get("leader")->info("one publisher per table: advisory lock key {}", key);
     }
-    std::unique_ptr<publish::KafkaPublisher> pub;
-    std::unique_ptr<relay::Relay> relay;
-    relay::RelayStats total{}; // over every leadership term of this process
-    MetricsObserver observer(metrics);
-    Housekeeper housekeeper(cfg, metrics, health);
-    // Role changes go to the log's reader, /readyz, the metrics and the
-    // housekeeper (retention runs on the publisher only) at once.
-    const auto set_role = [&](health::Role role, const std::string& detail, bool able = true) {
-        health.set_role(role, detail, able);
-        metrics.leader.set(role == health::Role::kLeader ? 1 : 0);
-        housekeeper.set_leading(role == health::Role::kLeader);
-        systemd.status(std::string(health::to_string(role))
-                       + (detail.empty() ? "" : ": " + detail));
-    };
-    set_role(health::Role::kStandby, lease ? "taking the lock" : "");
-
-    const auto start_publishing = [&] {
-        pub = std::make_unique<publish::KafkaPublisher>(cfg.kafka, source);
-        relay =
-            std::make_unique<relay::Relay>(relay_options(cfg), st, *pub, clock, random, on_event);
-        relay->set_observer(&observer);
-        relay->set_after_rebuild([&read_back] {
-            // Rows in flight on the dead producer may have reached Kafka.
-            if (!read_back()) {
-                log::get("readback")
-                    ->warn("rows in flight at the producer rebuild may be sent twice");
-            }
-        });
-        if (lease) {
-            // Checked before every batch: a process that lost its lock
-            // stops producing before it reads another row.
-            relay->set_fence([&lease] { return lease->confirm(); });
-        }
-        log->info("relaying (batch_size={} max_in_flight={} poll_interval_ms={} "
-                  "notify_channel={})",
-                  cfg.relay.batch_size, cfg.relay.max_in_flight, cfg.relay.poll_interval.count(),
-                  cfg.postgres.notify_channel.empty() ? "<none>" : cfg.postgres.notify_channel);
-        set_role(health::Role::kLeader, lease
-                                            ? "lock key " + std::to_string(effective_lock_key(cfg))
-                                            : "leader election off");
-    };
-    // Records what it can of the rows in flight, then drops the producer.
-    const auto stop_publishing = [&](Millis timeout) {
-        relay->begin_shutdown();
-        const auto unknown = relay->finish_shutdown(timeout);
-        const auto& s = relay->stats();
-        total.sent += s.sent;
-        total.failed_attempts += s.failed_attempts;
-        total.parked += s.parked;
-        relay.reset();
-        pub.reset();
-        metrics.in_flight_messages.set(0);
-        if (unknown > 0) {
-            log->warn("{} rows of unknown outcome stay at status 0; the next publisher sends "
-                      "them again",
-                      unknown);
-        }
-    };
-
-    auto next_try = clock.now();
-    std::string last_standby_reason;
-    auto next_report = clock.now() + std::chrono::seconds(10);
-    relay::RelayStats last{};
-    bool leading = false; // lease held (or no lease), relay not yet started
-    // Applies a new configuration's reloadable keys (SIGHUP); the others
-    // keep their running values and are named in the log.
-    const auto apply_reload = [&] {
-        auto reload_log = log::get("config");
-        auto loaded = reload();
-        if (!loaded.problems.empty()) {
-            for (const auto& p : loaded.problems) {
-                reload_log->error("reload: {}", config::format_problem(p));
-            }
-            reload_log->error("reload refused: {} problem{}; still running with the previous "
-                              "configuration",
-                              loaded.problems.size(), loaded.problems.size() == 1 ? "" : "s");
-            metrics.config_reloads.with("error").inc();
-            return;
-        }
-        const config::Config& next = *loaded.config;
-        const auto restart_only = config::restart_only_changes(cfg, next);
-        for (const auto& key : restart_only) {
-            reload_log->warn("reload: {} changed but needs a restart; still using the running "
-                             "value",
-                             key);
-        }
-        // Take every reloadable option from the new file, keep the rest.
-        config::Config merged = next;
-        config::keep_restart_only(merged, cfg);
-        // The file was checked on its own; the merge may pair a new value
-        // with a running restart-only one that it does not fit.
-        const auto misfits = config::merge_problems(merged);
-        if (!misfits.empty()) {
-            for (const auto& m : misfits) {
-                reload_log->error("reload refused: {}; still running with the previous "
-                                  "configuration",
-                                  m);
-            }
-            metrics.config_reloads.with("error").inc();
-            return;
-        }
-        cfg = merged;
-        log::setup(cfg.log.level, cfg.log.format == config::LogFormat::kJson ? log::Format::kJson
-                                                                             : log::Format::kText);
-        if (relay) {
-            relay->set_options(relay_options(cfg));
-        }
-        housekeeper.update(cfg);
-        stall_limit_ms.store(stall_limit(cfg).count());
-        metrics.config_reloads.with("ok").inc();
-        reload_log->info("reloaded (batch_size={} poll_interval_ms={} max_attempts={} "
-                         "log.level={} retention.sent_max_age_ms={}){}",
-                         cfg.relay.batch_size, cfg.relay.poll_interval.count(),
-                         cfg.relay.max_attempts, cfg.log.level, cfg.retention.sent_max_age.count(),
-                         restart_only.empty() ? "" : "; restart to apply the rest");
-    };
-    systemd.ready(lease ? "standby" : "starting");
-    // Until this process publishes, its data session has nothing to do; a
-    // LISTENing session left idle would hold back PostgreSQL's notification
-    // queue for everyone (see PgOutboxStore::disconnect).
-    st.disconnect();
-    while (!stopping()) {
-        turned();
+    XorShiftRandom random(static_cast<std::uint64_t>(::getpid())
+                          ^ static_cast<std::uint64_t>(ctx.clock.now().time_since_epoch().count()));
+    MetricsObserver observer(ctx.metrics);
+    Housekeeper housekeeper(cfg, ctx.metrics, ctx.health);
+    KafkaPublishers publishers(cfg.kafka, source);
+    reconcile::KafkaReadBack reconciler(st, cfg.kafka, source, Millis(60000),
+                                        [&ctx] { ctx.turned(); });
+    SleepWaiter waiter;
+    RunListener listener(cfg, ctx, housekeeper);
+    daemon::Supervisor supervisor(supervisor_options(cfg),
+                                  daemon::Parts{st, lease.get(), publishers, reconciler, ctx.clock,
+                                                random, waiter, listener, &observer});
+    ctx.systemd.ready(lease ? "standby" : "starting");
+    while (supervisor.state() != daemon::State::kStopped) {
+        ctx.turned();
         if (g_reload.exchange(false)) {
-            apply_reload();
+            apply_reload(cfg, reload, ctx, supervisor, housekeeper);
         }
-        if (!relay) {
-            if (!leading && !lease) {
-                leading = true;
-            }
-            if (!leading && clock.now() >= next_try) {
-                if (lease->try_acquire()) {
-                    std::string watch;
-                    for (const auto& w : lease->server_watch()) {
-                        watch += (watch.empty() ? "" : ", ") + w;
-                    }
-                    leader_log->info("leader: lock acquired (session pid {}; the server drops "
-                                     "it if this process goes silent: {})",
-                                     lease->backend_pid(), watch);
-                    last_standby_reason.clear();
-                    leading = true;
-                } else {
-                    if (lease->last_problem() != last_standby_reason) {
-                        last_standby_reason = lease->last_problem();
-                        leader_log->info("standby: {}; retrying every {} ms", last_standby_reason,
-                                         cfg.leader.retry_interval.count());
-                        // Only "lock held by ..." is shown by /readyz and
-                        // STATUS; a session error's text stays in the log.
-                        const bool held_elsewhere = lease->held_elsewhere();
-                        set_role(health::Role::kStandby,
-                                 held_elsewhere ? last_standby_reason
-                                                : "lock session unavailable (see the log)",
-                                 held_elsewhere);
-                    }
-                    next_try = clock.now() + cfg.leader.retry_interval;
-                }
-            }
-            if (leading) {
-                // A new term: settle what the previous publisher left in the
-                // ack-to-mark gap before producing anything (G6).
-                if (lease && !lease->confirm()) {
-                    leader_log->error("leadership lost ({}) before publishing",
-                                      lease->last_problem());
-                    leading = false;
-                    next_try = clock.now();
-                    continue;
-                }
-                if (read_back()) {
-                    // The producer is created only now: a fresh idempotent
-                    // producer left idle first was seen to take a second
-                    // longer to deliver its first message.
-                    start_publishing();
-                    leading = false;
-                    continue;
-                }
-                next_try = clock.now() + Millis(1000);
-                std::this_thread::sleep_for(Millis(1000));
-                continue;
-            }
-            std::this_thread::sleep_for(
-                std::min(Millis(100),
-                         std::chrono::duration_cast<Millis>(next_try - clock.now()) + Millis(1)));
-            continue;
+        if (stopping()) {
+            const std::string why = "signal " + std::to_string(g_stop_signal.load());
+            housekeeper.set_leading(false);
+            ctx.systemd.stopping("stopping: " + why);
+            supervisor.request_stop(why);
         }
-        relay->step();
-        if (relay->fenced()) {
-            leader_log->error("leadership lost ({}): stopped producing, now standby",
-                              lease ? lease->last_problem() : std::string("fence"));
-            // Unsent messages must not leave after the lock is gone.
-            pub->purge_queued();
-            stop_publishing(Millis(2000));
-            st.disconnect();
-            set_role(health::Role::kStandby, "leadership lost");
-            last_standby_reason.clear();
-            next_try = clock.now();
-            continue;
-        }
-        metrics.in_flight_messages.set(static_cast<double>(relay->in_flight()));
-        if (clock.now() >= next_report) {
-            const auto& s = relay->stats();
-            if (s.sent != last.sent || s.failed_attempts != last.failed_attempts
-                || relay->in_flight() > 0) {
-                relay_log->info("sent={} (+{}) failed_attempts={} parked={} in_flight={} "
-                                "transient_errors={} rebuilds={} db_errors={}",
-                                s.sent, s.sent - std::min(s.sent, last.sent), s.failed_attempts,
-                                s.parked, relay->in_flight(), s.transient_errors,
-                                s.producer_rebuilds, s.db_errors);
-            }
-            last = s;
-            next_report = clock.now() + std::chrono::seconds(10);
-        }
-    }
-
-    health.set_role(health::Role::kStopping, "signal " + std::to_string(g_stop_signal.load()));
-    housekeeper.set_leading(false);
-    systemd.stopping("stopping: signal " + std::to_string(g_stop_signal.load()));
-    if (relay) {
-        log->info("signal {} received: stopping fetch, waiting up to {} ms for {} in-flight rows",
-                  g_stop_signal.load(), cfg.relay.shutdown_timeout.count(), relay->in_flight());
-        stop_publishing(cfg.relay.shutdown_timeout);
-    } else {
-        log->info("signal {} received while standby", g_stop_signal.load());
-    }
-    if (lease) {
-        lease->release();
+        supervisor.step();
     }
     housekeeper.stop();
-    metrics.leader.set(0);
+    ctx.metrics.leader.set(0);
+    const auto total = supervisor.totals();
     log->info("stopped: sent={} failed_attempts={} parked={}", total.sent, total.failed_attempts,
               total.parked);
     return kExitOk;

@@ -29,6 +29,14 @@ public:
 
     // Why the last try_acquire/confirm failed, for the log ("held by pid 42").
     virtual std::string last_problem() const = 0;
+
+    // The last try_acquire failed only because another session holds the
+    // lease; this lease's own session works (a healthy standby).
+    virtual bool held_elsewhere() const = 0;
+
+    // The session holding this lease, for the log once it is taken
+    // ("session pid 42; ..."); empty while not held.
+    virtual std::string session_details() const = 0;
 };
 
 // The advisory-lock key for a table: a stable 64-bit hash (FNV-1a) of

@@ -51,6 +51,18 @@ PgAdvisoryLease::~PgAdvisoryLease() {
     release();
 }
 
+std::string PgAdvisoryLease::session_details() const {
+    if (!held_) {
+        return {};
+    }
+    std::string watch;
+    for (const auto& w : watch_) {
+        watch += (watch.empty() ? "" : ", ") + w;
+    }
+    return "session pid " + std::to_string(backend_pid_)
+           + "; the server drops it if this process goes silent: " + watch;
+}
+
 void PgAdvisoryLease::drop() {
     held_ = false;
     backend_pid_ = 0;

@@ -26,9 +26,9 @@ public:
     void release() override;
     bool held() const override { return held_; }
     std::string last_problem() const override { return problem_; }
-    // The last try_acquire failed only because another session holds the
-    // lock; this lease's own session works (a healthy standby).
-    bool held_elsewhere() const { return held_elsewhere_; }
+    bool held_elsewhere() const override { return held_elsewhere_; }
+    // "session pid 42; the server drops it if this process goes silent: ..."
+    std::string session_details() const override;
 
     // pid of the PostgreSQL session holding this lease's lock, or 0.
     int backend_pid() const { return backend_pid_; }

@@ -39,7 +39,7 @@ public:
 
     // Drops messages not yet sent to a broker (their reports say purged, a
     // transient error); messages already on the wire cannot be recalled.
-    void purge_queued();
+    void purge_queued() override;
 
     // Messages handed over and not yet reported.
     int outstanding() const;

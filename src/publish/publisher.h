@@ -105,6 +105,10 @@ public:
 
     // Waits up to `timeout` for outstanding reports (shutdown); returns them.
     virtual std::vector<DeliveryReport> drain(std::chrono::milliseconds timeout) = 0;
+
+    // Drops every message not yet sent to the broker: leadership is lost and
+    // they must not leave after the lock is gone (G5). Their rows stay at 0.
+    virtual void purge_queued() = 0;
 };
 
 } // namespace outboxd::publish

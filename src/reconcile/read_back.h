@@ -6,6 +6,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "reconcile/reconciler.h"
 #include "store/pg_outbox_store.h"
 
 #include <chrono>
@@ -20,20 +21,37 @@ namespace outboxd::reconcile {
 // the database's, and the two may disagree.
 inline constexpr std::chrono::milliseconds kClockSkew{60000};
 
-struct ReadBackResult {
-    bool ok = false;
-    std::string error; // when !ok
-    std::int64_t messages_read = 0;
-    std::size_t ours = 0; // messages with this outbox's outbox-source
-    int partitions = 0;
-    std::size_t topics = 0;
-    std::size_t marked = 0; // pending rows found in Kafka, now at status 1
-};
-
 ReadBackResult read_back(store::PgOutboxStore& store,
                          const config::Kafka& kafka,
                          const std::string& source,
                          std::chrono::milliseconds timeout,
                          const std::function<void()>& progress = {});
+
+// The Reconciler the daemon uses: read_back() with a fixed time budget,
+// ticking `progress` so the watchdog sees the loop alive meanwhile.
+class KafkaReadBack final : public Reconciler {
+public:
+    KafkaReadBack(store::PgOutboxStore& store,
+                  config::Kafka kafka,
+                  std::string source,
+                  std::chrono::milliseconds timeout,
+                  std::function<void()> progress)
+        : store_(store)
+        , kafka_(std::move(kafka))
+        , source_(std::move(source))
+        , timeout_(timeout)
+        , progress_(std::move(progress)) {}
+
+    ReadBackResult read_back() override {
+        return reconcile::read_back(store_, kafka_, source_, timeout_, progress_);
+    }
+
+private:
+    store::PgOutboxStore& store_;
+    config::Kafka kafka_;
+    std::string source_;
+    std::chrono::milliseconds timeout_;
+    std::function<void()> progress_;
+};
 
 } // namespace outboxd::reconcile

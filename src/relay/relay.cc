@@ -216,9 +216,7 @@ void Relay::handle_fatal() {
     // Outcomes already known go to the table first, so the read-back only
     // has to settle rows whose report never came.
     write_outcomes();
-    if (after_rebuild_) {
-        after_rebuild_();
-    }
+    awaiting_read_back_ = true;
     rescan_requested_ = true;
 }
 
@@ -263,7 +261,7 @@ void Relay::write_outcomes() {
 }
 
 bool Relay::fetch_wanted(TimePoint now) const {
-    if (stopping_ || fenced_) {
+    if (stopping_ || fenced_ || awaiting_read_back_) {
         return false;
     }
     if (db_retry_at_ && now < *db_retry_at_) {

@@ -92,10 +92,12 @@ public:
     void set_fence(std::function<bool()> may_publish) { fence_ = std::move(may_publish); }
     bool fenced() const { return fenced_; }
 
-    // Called after a producer rebuild, before any row is produced again:
-    // the daemon reads the topics' tail back and marks rows Kafka already
-    // holds (G6). Unset: nothing.
-    void set_after_rebuild(std::function<void()> hook) { after_rebuild_ = std::move(hook); }
+    // After a fatal producer error the relay rebuilds the producer and then
+    // reads and produces nothing until read_back_done(): rows in flight on
+    // the dead producer may have reached Kafka, and the owner reads the
+    // topics' tail back first (G6; daemon::Supervisor's kRebuilding).
+    bool awaiting_read_back() const { return awaiting_read_back_; }
+    void read_back_done() { awaiting_read_back_ = false; }
 
     // Where the relay reports batches, acks, failures and rebuilds (metrics).
     // Not owned; must outlive the relay. Null: nobody listens.
@@ -171,8 +173,8 @@ private:
     bool stopping_ = false;
     bool fatal_seen_ = false;
     std::function<bool()> fence_;
-    std::function<void()> after_rebuild_;
-    bool fenced_ = false; // a produce or report said the producer is dead
+    bool fenced_ = false;             // the fence said this process may no longer publish
+    bool awaiting_read_back_ = false; // producer rebuilt; nothing produced until read_back_done()
     RelayStats stats_;
     RelayObserver no_observer_;
     RelayObserver* observer_ = &no_observer_;

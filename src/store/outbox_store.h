@@ -63,6 +63,11 @@ public:
 
     // Non-blocking: true if a notification arrived since the last call.
     virtual bool take_wakeup() = 0;
+
+    // Closes the session until the next call needs one. A process that does
+    // not publish must not keep a LISTENing session idle: PostgreSQL's
+    // notification queue cannot advance past its slowest listener.
+    virtual void disconnect() = 0;
 };
 
 } // namespace outboxd::store

@@ -83,7 +83,7 @@ public:
     // it: an idle session that LISTENs but is never read stops draining
     // PostgreSQL's notification queue, which then fills until every NOTIFY,
     // and so every application INSERT through the trigger, fails.
-    void disconnect();
+    void disconnect() override;
 
     // Distinct topics of pending rows (bounded), for the start-up audit.
     std::vector<std::string> pending_topics();

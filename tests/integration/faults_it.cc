@@ -172,26 +172,31 @@ TEST_CASE("producer fatal error: the producer is rebuilt and rows still at 0 are
     outboxd::relay::Relay relay(opts, store, pub, clock, random);
     const std::string source = store.source_id();
     // As the daemon does: after the rebuild, read back before producing.
-    relay.set_after_rebuild(
-        [&] { CHECK(outboxd::reconcile::read_back(store, kcfg, source, 30s).ok); });
+    const auto step = [&] {
+        relay.step();
+        if (relay.awaiting_read_back()) {
+            CHECK(outboxd::reconcile::read_back(store, kcfg, source, 30s).ok);
+            relay.read_back_done();
+        }
+    };
 
     // Produce a first batch, then kill the producer while it is in flight.
     REQUIRE(eventually(
         [&] {
-            relay.step();
+            step();
             return relay.in_flight() > 0;
         },
         30s));
     pub.inject_fatal_for_test("injected by the test");
     REQUIRE(eventually(
         [&] {
-            relay.step();
+            step();
             return relay.stats().producer_rebuilds >= 1;
         },
         30s));
     REQUIRE(eventually(
         [&] {
-            relay.step();
+            step();
             return status_counts(s.pg_dsn, table)[1] == total;
         },
         60s));

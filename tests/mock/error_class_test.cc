@@ -137,6 +137,10 @@ TEST_CASE("a fatal producer error rebuilds the producer; no attempt is counted",
     auto second = rig.store.insert("k");
     REQUIRE(rig.run_until([&] { return rig.relay->stats().producer_rebuilds == 1; }));
     CHECK_FALSE(rig.pub->fatal());
+    // The relay waits for its owner's read-back before producing again (the
+    // supervisor's job, proven in supervisor_test and it_producer_fatal).
+    CHECK(rig.relay->awaiting_read_back());
+    rig.relay->read_back_done();
     // The rebuilt producer talks to a new mock cluster of its own; create
     // the topic there, then the row still at 0 goes out.
     rig.mc = rd_kafka_handle_mock_cluster(rig.pub->handle());

@@ -125,9 +125,12 @@ public:
         return n;
     }
 
+    void disconnect() override { ++disconnects; }
+
     bool down = false;
     bool notified = false;
     int fetches = 0;
+    int disconnects = 0;
     Millis waited{0};
     std::map<std::int64_t, int> mark_count;
 
@@ -220,6 +223,17 @@ public:
         return poll(timeout);
     }
 
+    // Messages not yet "on the wire" (outstanding, no report ready) are
+    // dropped, as librdkafka's purge does: they never reach the broker and
+    // each gets a transient error report.
+    void purge_queued() override {
+        for (auto id : outstanding) {
+            purged.push_back(id);
+            ready.push_back({id, false, publish::ErrorClass::kTransient, "Local: Purged in queue"});
+        }
+        outstanding.clear();
+    }
+
     std::vector<std::int64_t> produced_ids() const {
         std::vector<std::int64_t> ids;
         for (const auto& p : produced) {
@@ -230,6 +244,7 @@ public:
 
     std::vector<Produced> produced;
     std::vector<std::int64_t> outstanding;
+    std::vector<std::int64_t> purged;
     std::deque<publish::DeliveryReport> ready;
     std::map<std::int64_t, publish::ErrorClass> sync_errors;
     bool queue_full = false;

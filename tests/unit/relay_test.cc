@@ -335,7 +335,12 @@ TEST_CASE("producer fatal error: rebuild, then rows without a report are sent ag
     h.steps(1);
     CHECK(h.pub.rebuilds == 1);
     CHECK(h.relay->stats().producer_rebuilds == 1);
+    // Nothing is produced on the new producer before the read-back.
+    CHECK(h.relay->awaiting_read_back());
     h.pub.auto_ack = true;
+    h.steps(10);
+    CHECK(h.pub.produced.size() == 2);
+    h.relay->read_back_done();
     REQUIRE(h.step_until([&] { return h.store.status(b) == 1; }));
     CHECK(h.store.status(a) == 1);
     REQUIRE(h.pub.produced.size() == 4);
