@@ -188,7 +188,7 @@ ProduceResult KafkaPublisher::produce(const Message& m) {
         }
     }
     const std::string id = std::to_string(m.id);
-    rd_kafka_header_add(hdrs, "outbox-id", -1, id.data(), static_cast<ssize_t>(id.size()));
+    rd_kafka_header_add(hdrs, kOutboxIdHeader, -1, id.data(), static_cast<ssize_t>(id.size()));
     if (!source_.empty()) {
         rd_kafka_header_add(hdrs, kOutboxSourceHeader, -1, source_.data(),
                             static_cast<ssize_t>(source_.size()));

@@ -55,6 +55,13 @@ inline const char* to_label(FailureReason r) {
     return "other";
 }
 
+// Headers every message carries, whatever the broker (DESIGN.md G6): the row
+// id, for consumers' deduplication and the read-back, and the outbox it came
+// from ("dbname/schema.table"), so the read-back never takes another
+// outbox's row ids for ours. A row's own headers may not use these names.
+inline constexpr const char* kOutboxIdHeader = "outbox-id";
+inline constexpr const char* kOutboxSourceHeader = "outbox-source";
+
 struct Header {
     std::string name;
     std::string value;

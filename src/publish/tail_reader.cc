@@ -187,7 +187,7 @@ TailReadResult read_tail(const config::Kafka& cfg,
         rd_kafka_headers_t* hdrs = nullptr;
         if (rd_kafka_message_headers(m.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (header_value(hdrs, kOutboxSourceHeader) == source) {
-                const std::string id = header_value(hdrs, "outbox-id");
+                const std::string id = header_value(hdrs, kOutboxIdHeader);
                 FoundMessage f;
                 f.topic = topic;
                 try {

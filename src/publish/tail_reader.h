@@ -15,10 +15,6 @@
 
 namespace outboxd::publish {
 
-// Header naming the outbox a message came from ("dbname/schema.table"), so
-// read-back never mistakes another outbox's row ids for ours.
-inline constexpr const char* kOutboxSourceHeader = "outbox-source";
-
 struct FoundMessage {
     std::string topic;
     std::int64_t id = 0;

@@ -11,11 +11,8 @@
 
 namespace outboxd::relay {
 
-// Header carrying the row id on every message, for consumer deduplication (G6).
-inline constexpr const char* kOutboxIdHeader = "outbox-id";
-// Header naming the outbox ("dbname/schema.table"); must match
-// publish::kOutboxSourceHeader, which the read-back looks for.
-inline constexpr const char* kOutboxSourceHeader = "outbox-source";
+using publish::kOutboxIdHeader;
+using publish::kOutboxSourceHeader;
 
 struct Encoded {
     std::vector<publish::Header>

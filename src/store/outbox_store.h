@@ -1,9 +1,12 @@
 // The outbox table as the relay sees it. PgOutboxStore implements it with
 // libpqxx; unit tests use an in-memory fake. Callers never see SQL or libpqxx.
 //
-// Error policy: an unreachable or failing database is an expected condition,
+// Error policy (src/README.md): an unreachable database, or an error whose
+// SQLSTATE means "try again" (is_outage_sqlstate), is an expected condition,
 // reported by throwing StoreUnavailable; the caller retries with back-off and
-// keeps any outcome it could not write. A store is used by one thread.
+// keeps any outcome it could not write. Any other database error (permission
+// revoked, column dropped, a bug of ours) is StoreFailure: never retried, the
+// daemon stops with the message. A store is used by one thread.
 #pragma once
 
 #include <chrono>
@@ -42,6 +45,19 @@ class StoreUnavailable : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+class StoreFailure : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// True for SQLSTATEs that mean the database, not the statement, is the
+// problem for now: class 08 (connection), 53 (insufficient resources), 58
+// (system error), 57P01-57P03 (shutdown, crash, cannot connect now), 57014
+// (statement_timeout or a cancel), 40001/40P01 (serialization, deadlock),
+// 55P03 (lock_timeout), 25006 (a read-only standby answered: failover in
+// progress). Empty: libpq gave no SQLSTATE (client-side connection trouble).
+bool is_outage_sqlstate(const std::string& sqlstate);
 
 class OutboxStore {
 public:

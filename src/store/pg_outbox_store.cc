@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -67,10 +68,73 @@ void PgOutboxStore::disconnect() {
     session_.reset();
 }
 
+bool is_outage_sqlstate(const std::string& state) {
+    if (state.empty()) {
+        return true;
+    }
+    const std::string cls = state.substr(0, 2);
+    return cls == "08" || cls == "53" || cls == "58" || state == "57P01" || state == "57P02"
+           || state == "57P03" || state == "57014" || state == "40001" || state == "40P01"
+           || state == "55P03" || state == "25006";
+}
+
+std::optional<std::string> not_an_outage(const std::exception& e) {
+    // libpqxx 6.4 maps the common SQLSTATEs to exception classes and then
+    // leaves sqlstate() empty; only the generic sql_error carries its code.
+    if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr
+        || dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr
+        || dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr
+        || dynamic_cast<const pqxx::insufficient_resources*>(&e) != nullptr
+        || dynamic_cast<const StoreUnavailable*>(&e) != nullptr) {
+        return std::nullopt;
+    }
+    const auto named = [&e]() -> std::optional<std::string> {
+        if (dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr) {
+            return "insufficient privilege, SQLSTATE 42501";
+        }
+        if (dynamic_cast<const pqxx::undefined_table*>(&e) != nullptr) {
+            return "undefined table, SQLSTATE 42P01";
+        }
+        if (dynamic_cast<const pqxx::undefined_column*>(&e) != nullptr) {
+            return "undefined column, SQLSTATE 42703";
+        }
+        if (dynamic_cast<const pqxx::syntax_error*>(&e) != nullptr) {
+            return "syntax error or access rule violation, SQLSTATE class 42";
+        }
+        if (dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr) {
+            return "integrity constraint violation, SQLSTATE class 23";
+        }
+        if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr) {
+            return "data exception, SQLSTATE class 22";
+        }
+        if (dynamic_cast<const pqxx::feature_not_supported*>(&e) != nullptr) {
+            return "feature not supported, SQLSTATE class 0A";
+        }
+        if (dynamic_cast<const pqxx::plpgsql_error*>(&e) != nullptr) {
+            return "PL/pgSQL error (a trigger?), SQLSTATE class P0";
+        }
+        return std::nullopt;
+    }();
+    if (named) {
+        return named;
+    }
+    if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+        if (is_outage_sqlstate(sql->sqlstate())) {
+            return std::nullopt;
+        }
+        return "SQLSTATE " + sql->sqlstate();
+    }
+    // conversion_error, usage_error, bad_alloc...: a bug, never an outage.
+    return std::string("not a database error");
+}
+
 void PgOutboxStore::fail(const std::string& what, const std::exception& e) {
     // Drop the session whatever the error was: a fresh one is the only state
     // we can reason about (LISTEN registrations and locks die with the old).
     session_.reset();
+    if (const auto why = not_an_outage(e)) {
+        throw StoreFailure(what + ": " + e.what() + " (" + *why + "): not an outage, not retried");
+    }
     throw StoreUnavailable(what + ": " + e.what());
 }
 

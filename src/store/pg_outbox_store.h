@@ -140,4 +140,9 @@ private:
     std::unique_ptr<Session> session_;
 };
 
+// Why a database call's exception is not an outage ("insufficient privilege,
+// SQLSTATE 42501"), or nullopt when it is one (connection lost, an outage
+// SQLSTATE: see is_outage_sqlstate), for the error policy of outbox_store.h.
+std::optional<std::string> not_an_outage(const std::exception& e);
+
 } // namespace outboxd::store

@@ -98,3 +98,29 @@ TEST_CASE("bad rows count attempts, back off, park at 2 with a readable error; o
     std::sort(got.begin(), got.end());
     CHECK(got == std::vector<std::int64_t>{ids[1], ids[2], ids[5]});
 }
+
+TEST_CASE("a database error that is not an outage stops the daemon with its SQLSTATE instead "
+          "of being retried as 'unavailable' forever",
+          "[integration][failures]") {
+    const auto& s = services();
+    const auto name = unique_name("denied");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    auto c = daemon_config(table);
+    Daemon d({"run", "--config", write_config(c)});
+    insert_rows(s.pg_dsn, table, {{name, "k", "first", std::nullopt}});
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 1; }, 60s));
+    // A DBA revokes what the relay needs: marking rows sent now fails with
+    // 42501, which no amount of retrying fixes.
+    sql(s.pg_dsn, "REVOKE UPDATE ON \"" + table.schema + "\".\"" + table.table + "\" FROM "
+                      + std::string(kRelayRole));
+    insert_rows(s.pg_dsn, table, {{name, "k", "second", std::nullopt}});
+    const auto rc = d.wait(60s);
+    INFO(d.log());
+    REQUIRE(rc.has_value());
+    CHECK(*rc == 1);
+    CHECK(d.log().find("insufficient privilege, SQLSTATE 42501") != std::string::npos);
+    CHECK(d.log().find("not retried") != std::string::npos);
+    // Nothing was lost: the row Kafka took is still pending, for the read-back.
+    CHECK(status_counts(s.pg_dsn, table)[0] == 1);
+}

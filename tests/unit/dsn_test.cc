@@ -1,9 +1,13 @@
-// DSN handling (config/dsn.h) and the link settings every PostgreSQL session
-// gets (store/pg_session.h): pure functions, no connection.
+// DSN handling (config/dsn.h), the link settings every PostgreSQL session
+// gets (store/pg_session.h) and which database errors are outages
+// (store/outbox_store.h): pure functions, no connection.
 #include "config/dsn.h"
+#include "store/outbox_store.h"
+#include "store/pg_outbox_store.h"
 #include "store/pg_session.h"
 
 #include <catch2/catch.hpp>
+#include <pqxx/pqxx>
 
 using outboxd::config::dsn_value;
 using outboxd::config::dsn_with_defaults;
@@ -80,4 +84,41 @@ TEST_CASE("pg_session: the keepalive schedule fits inside the bound", "[unit][ds
     CHECK(dsn_value(mine, "keepalives_idle") == std::optional<std::string>("60"));
     CHECK(dsn_value(mine, "tcp_user_timeout") == std::optional<std::string>("0"));
     CHECK(dsn_value(mine, "keepalives_interval") == std::optional<std::string>("1"));
+}
+
+TEST_CASE("store: only connection trouble and try-again SQLSTATEs are outages", "[unit][dsn]") {
+    using outboxd::store::is_outage_sqlstate;
+    for (const char* s : {"08006", "08001", "57P01", "57P02", "57P03", "57014", "40001", "40P01",
+                          "53100", "53200", "53300", "55P03", "25006", "58030", ""}) {
+        INFO(s);
+        CHECK(is_outage_sqlstate(s));
+    }
+    // A revoked permission, a dropped column, a bad cast, a unique
+    // violation: retrying forever would hide them behind "unavailable".
+    for (const char* s : {"42501", "42703", "42P01", "22P02", "23505", "XX000", "57P04"}) {
+        INFO(s);
+        CHECK_FALSE(is_outage_sqlstate(s));
+    }
+}
+
+TEST_CASE("store: libpqxx's exceptions sorted into outages and failures", "[unit][dsn]") {
+    using outboxd::store::not_an_outage;
+    CHECK_FALSE(not_an_outage(pqxx::broken_connection("server closed the connection")));
+    CHECK_FALSE(not_an_outage(pqxx::too_many_connections("too many clients")));
+    CHECK_FALSE(not_an_outage(pqxx::in_doubt_error("commit in doubt")));
+    CHECK_FALSE(not_an_outage(pqxx::deadlock_detected("deadlock")));
+    CHECK_FALSE(not_an_outage(pqxx::serialization_failure("could not serialize")));
+    CHECK_FALSE(not_an_outage(pqxx::disk_full("no space")));
+    CHECK_FALSE(not_an_outage(pqxx::sql_error("terminating connection", "", "57P01")));
+    CHECK_FALSE(not_an_outage(pqxx::sql_error("read-only transaction", "", "25006")));
+    CHECK_FALSE(not_an_outage(outboxd::store::StoreUnavailable("connecting")));
+
+    CHECK(not_an_outage(pqxx::insufficient_privilege("permission denied")).value_or("")
+          == "insufficient privilege, SQLSTATE 42501");
+    CHECK(not_an_outage(pqxx::undefined_column("column does not exist")).value_or("")
+          == "undefined column, SQLSTATE 42703");
+    CHECK(not_an_outage(pqxx::unique_violation("duplicate key")));
+    CHECK(not_an_outage(pqxx::sql_error("internal", "", "XX000")).value_or("") == "SQLSTATE XX000");
+    CHECK(not_an_outage(pqxx::conversion_error("bad int")));
+    CHECK(not_an_outage(std::bad_alloc()));
 }
