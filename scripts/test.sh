@@ -4,11 +4,15 @@
 # then runs every test through ctest. ctest starts and stops the local
 # PostgreSQL and Kafka itself (the `services` fixture).
 #   scripts/test.sh --sanitize           same, under ASan/UBSan (build-asan/)
+#   scripts/test.sh --tsan               same, under ThreadSanitizer (build-tsan/)
 #   scripts/test.sh -L unit              other arguments go to ctest
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 if [ "${1:-}" = "--sanitize" ]; then
   export OUTBOXD_TEST_SANITIZE=1
+  shift
+elif [ "${1:-}" = "--tsan" ]; then
+  export OUTBOXD_TEST_SANITIZE=thread
   shift
 fi
 
@@ -19,5 +23,7 @@ BUILD_DIR="$("$ROOT/scripts/build.sh" | tail -n 1)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# A race report fails the process that found it (exit code 66).
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp}"
 cd "$BUILD_DIR"
 exec ctest --output-on-failure --timeout 900 -j2 "$@"
