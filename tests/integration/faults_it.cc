@@ -46,7 +46,7 @@ TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
     RowInserter ins(table, name, 1000000, 50);
     for (int r = 0; r < rounds; ++r) {
         Daemon d({"run", "--config", cfg_path});
-        REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
+        REQUIRE(eventually([&] { return publishes(d); }, 30s));
         const auto sent_at_start = status_counts(s.pg_dsn, table)[1];
         std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 600));
         d.signal(SIGKILL);
@@ -59,7 +59,7 @@ TEST_CASE("kill -9 at random instants loses nothing; duplicates are counted",
     CHECK(kills_mid_stream >= rounds / 2);
     Daemon d({"run", "--config", cfg_path});
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
-    REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
+    REQUIRE(eventually([&] { return publishes(d); }, 30s));
     d.signal(SIGTERM);
     CHECK(d.wait(30s) == 0);
     auto t = tally("kill -9 of outboxd", s.kafka_bootstrap, name, table);
@@ -102,7 +102,7 @@ SessionKillRun kill_sessions_under_load(const std::string& scenario,
     create_topic(s.kafka_bootstrap, name, 1, 1);
     const int total = 3000;
     Daemon d({"run", "--config", write_config(daemon_config(table))});
-    REQUIRE(eventually([&] { return d.log().find("relaying (") != std::string::npos; }, 30s));
+    REQUIRE(eventually([&] { return publishes(d); }, 30s));
     int killed = 0;
     {
         RowInserter ins(table, name, total, 20);

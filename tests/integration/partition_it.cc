@@ -34,12 +34,6 @@ std::pair<int, std::string> readyz(int port) {
     }
 }
 
-// The role line of /readyz ("role: active publisher (lock key 42)"), which
-// follows the process's own view even while a service check fails.
-bool publishes(int port) {
-    return readyz(port).second.find("\nrole: active publisher") != std::string::npos;
-}
-
 // Drops TCP between 127.0.0.2 and PostgreSQL's port while it lives, and
 // heals on every exit path (services.sh stop heals leftovers too).
 class Partition {
@@ -135,16 +129,16 @@ TEST_CASE("the active relay cut off PostgreSQL by a partition: a standby takes o
             // take the lock back, and start a new standby B.
             b->signal(SIGTERM);
             REQUIRE(b->wait(30s) == 0);
-            REQUIRE(eventually([&] { return publishes(pa); }, 30s));
+            REQUIRE(eventually([&] { return publishes(*a); }, 30s));
             b = start(other_path, &pb);
             REQUIRE(
                 eventually([&] { return readyz(pb).second.rfind("ready: standby", 0) == 0; }, 60s));
         }
-        REQUIRE(publishes(pa));
+        REQUIRE(publishes(*a));
         Partition partition(*port);
         const auto t0 = Clock::now();
         partition.cut();
-        REQUIRE(eventually([&] { return publishes(pb); }, 60s));
+        REQUIRE(eventually([&] { return publishes(*b); }, 60s));
         const double took = ms_since(t0);
         takeover_ms.push_back(took);
         CHECK(took <= std::chrono::duration<double, std::milli>(kBound).count());
@@ -152,7 +146,7 @@ TEST_CASE("the active relay cut off PostgreSQL by a partition: a standby takes o
         // The cut-off process says it is not ready while it cannot reach
         // PostgreSQL, and gives up publishing.
         CHECK(eventually([&] { return readyz(pa).first == 503; }, cut_for));
-        CHECK(eventually([&] { return !publishes(pa); }, cut_for));
+        CHECK(eventually([&] { return !publishes(*a); }, cut_for));
         // Rows flow through the successor while the cut lasts.
         const auto rest =
             cut_for - std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - t0);
@@ -160,14 +154,14 @@ TEST_CASE("the active relay cut off PostgreSQL by a partition: a standby takes o
             std::this_thread::sleep_for(rest);
         }
         CHECK(status_counts(s.pg_dsn, table)[1] > sent_at_takeover);
-        CHECK(publishes(pb));
+        CHECK(publishes(*b));
         partition.heal();
         // Back as a standby, and stays one.
         CHECK(eventually([&] { return readyz(pa).second.rfind("ready: standby", 0) == 0; }, 60s));
         for (int probe = 0; probe < 5; ++probe) {
             std::this_thread::sleep_for(200ms);
-            CHECK_FALSE(publishes(pa));
-            CHECK(publishes(pb));
+            CHECK_FALSE(publishes(*a));
+            CHECK(publishes(*b));
         }
         WARN("partition round " << round << ": take-over after " << took << " ms");
     }

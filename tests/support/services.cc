@@ -691,6 +691,22 @@ std::pair<int, std::string> http_get(int port, const std::string& path) {
     return {r.status, r.body};
 }
 
+bool publishes(Daemon& d) {
+    if (!d.running()) {
+        return false;
+    }
+    const auto port = d.http_port(std::chrono::milliseconds(2000));
+    if (!port) {
+        return false;
+    }
+    try {
+        return http_get(*port, "/readyz").second.find("\nrole: active publisher")
+               != std::string::npos;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 bool Daemon::running() {
     return !exit_code_ && !wait(std::chrono::milliseconds(0));
 }

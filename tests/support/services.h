@@ -238,6 +238,12 @@ private:
 // connection can be made.
 std::pair<int, std::string> http_get(int port, const std::string& path);
 
+// What the daemon itself says on /readyz: true while its role is "active
+// publisher" (it holds the lock and relays). False while it is a standby,
+// starting, stopping, or does not answer. Needs the daemon's HTTP endpoint
+// (daemon_config() turns it on).
+bool publishes(Daemon& d);
+
 // Runs the binary to completion; returns exit code and combined output.
 std::pair<int, std::string>
 run_outboxd(const std::vector<std::string>& args,
