@@ -78,45 +78,44 @@ bool is_outage_sqlstate(const std::string& state) {
            || state == "55P03" || state == "25006";
 }
 
+namespace {
+
+template <typename T>
+bool is(const std::exception& e) {
+    return dynamic_cast<const T*>(&e) != nullptr;
+}
+
+struct NamedFailure {
+    bool (*matches)(const std::exception&);
+    const char* why;
+};
+
+// libpqxx 6.4 maps the common SQLSTATEs to exception classes and then leaves
+// sqlstate() empty; only the generic sql_error carries its code. Subclasses
+// before their base.
+constexpr NamedFailure kNamedFailures[] = {
+    {is<pqxx::insufficient_privilege>, "insufficient privilege, SQLSTATE 42501"},
+    {is<pqxx::undefined_table>, "undefined table, SQLSTATE 42P01"},
+    {is<pqxx::undefined_column>, "undefined column, SQLSTATE 42703"},
+    {is<pqxx::syntax_error>, "syntax error or access rule violation, SQLSTATE class 42"},
+    {is<pqxx::integrity_constraint_violation>, "integrity constraint violation, SQLSTATE class 23"},
+    {is<pqxx::data_exception>, "data exception, SQLSTATE class 22"},
+    {is<pqxx::feature_not_supported>, "feature not supported, SQLSTATE class 0A"},
+    {is<pqxx::plpgsql_error>, "PL/pgSQL error (a trigger?), SQLSTATE class P0"},
+};
+
+} // namespace
+
 std::optional<std::string> not_an_outage(const std::exception& e) {
-    // libpqxx 6.4 maps the common SQLSTATEs to exception classes and then
-    // leaves sqlstate() empty; only the generic sql_error carries its code.
-    if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr
-        || dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr
-        || dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr
-        || dynamic_cast<const pqxx::insufficient_resources*>(&e) != nullptr
-        || dynamic_cast<const StoreUnavailable*>(&e) != nullptr) {
+    if (is<pqxx::broken_connection>(e) || is<pqxx::in_doubt_error>(e)
+        || is<pqxx::transaction_rollback>(e) || is<pqxx::insufficient_resources>(e)
+        || is<StoreUnavailable>(e)) {
         return std::nullopt;
     }
-    const auto named = [&e]() -> std::optional<std::string> {
-        if (dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr) {
-            return "insufficient privilege, SQLSTATE 42501";
+    for (const auto& f : kNamedFailures) {
+        if (f.matches(e)) {
+            return std::string(f.why);
         }
-        if (dynamic_cast<const pqxx::undefined_table*>(&e) != nullptr) {
-            return "undefined table, SQLSTATE 42P01";
-        }
-        if (dynamic_cast<const pqxx::undefined_column*>(&e) != nullptr) {
-            return "undefined column, SQLSTATE 42703";
-        }
-        if (dynamic_cast<const pqxx::syntax_error*>(&e) != nullptr) {
-            return "syntax error or access rule violation, SQLSTATE class 42";
-        }
-        if (dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr) {
-            return "integrity constraint violation, SQLSTATE class 23";
-        }
-        if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr) {
-            return "data exception, SQLSTATE class 22";
-        }
-        if (dynamic_cast<const pqxx::feature_not_supported*>(&e) != nullptr) {
-            return "feature not supported, SQLSTATE class 0A";
-        }
-        if (dynamic_cast<const pqxx::plpgsql_error*>(&e) != nullptr) {
-            return "PL/pgSQL error (a trigger?), SQLSTATE class P0";
-        }
-        return std::nullopt;
-    }();
-    if (named) {
-        return named;
     }
     if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
         if (is_outage_sqlstate(sql->sqlstate())) {
