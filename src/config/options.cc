@@ -1,5 +1,7 @@
 #include "config/options.h"
 
+#include "common/kafka_topic.h"
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -11,8 +13,6 @@ namespace {
 // PostgreSQL truncates longer identifiers (NAMEDATALEN - 1), so a longer
 // name would silently address a different table or column.
 constexpr std::size_t kMaxIdentifierBytes = 63;
-// Kafka's own limit on topic names.
-constexpr std::size_t kMaxTopicBytes = 249;
 
 std::string check_identifier_part(const std::string& text, const std::string& what) {
     if (text.empty()) {
@@ -60,14 +60,9 @@ std::string check_not_empty(const std::string& text) {
 }
 
 std::string check_topic(const std::string& text) {
-    const bool legal_chars = std::all_of(text.begin(), text.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
-    });
-    if (text.empty() || text.size() > kMaxTopicBytes || !legal_chars || text == "."
-        || text == "..") {
-        return "must be a valid Kafka topic name (1 to 249 letters, digits, '.', '_' or '-')";
-    }
-    return "";
+    return kafka_topic_problem(text).empty()
+               ? ""
+               : "must be a valid Kafka topic name (1 to 249 letters, digits, '.', '_' or '-')";
 }
 
 std::string lower(std::string text) {

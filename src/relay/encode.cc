@@ -1,37 +1,13 @@
 #include "relay/encode.h"
 
+#include "common/kafka_topic.h"
+
 #include <nlohmann/json.hpp>
 
 namespace outboxd::relay {
-namespace {
-
-// Kafka's own rule for topic names (kafka.common.internals.Topic): 1..249
-// characters of [a-zA-Z0-9._-], and not "." or "..".
-std::string check_topic(const std::string& t) {
-    if (t.empty()) {
-        return "topic is empty";
-    }
-    if (t.size() > 249) {
-        return "topic name is longer than 249 characters";
-    }
-    if (t == "." || t == "..") {
-        return "topic name cannot be \".\" or \"..\"";
-    }
-    for (unsigned char c : t) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                        || c == '.' || c == '_' || c == '-';
-        if (!ok) {
-            return "topic name \"" + t
-                   + "\" has a character Kafka does not allow (only a-z A-Z 0-9 . _ -)";
-        }
-    }
-    return {};
-}
-
-} // namespace
 
 std::variant<Encoded, std::string> encode(const store::PendingRow& row) {
-    if (auto err = check_topic(row.topic); !err.empty()) {
+    if (auto err = kafka_topic_problem(row.topic); !err.empty()) {
         return err;
     }
     Encoded out;
