@@ -3,11 +3,11 @@
 #include "cli/housekeeper.h"
 #include "cli/systemd_notify.h"
 #include "common/clock.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "daemon/supervisor.h"
 #include "health/health_state.h"
-#include "http/address.h"
 #include "http/server.h"
 #include "leader/pg_advisory_lease.h"
 #include "metrics/metrics.h"
@@ -313,7 +313,7 @@ std::unique_ptr<http::Server> start_http(const config::Config& cfg, RunContext& 
     // The bound port, which differs from the configured one for port 0.
     log::get("http")->info(
         "serving /metrics /healthz /readyz on {}",
-        http::format_host_port({http::parse_host_port(cfg.http.listen).host, server->port()}));
+        format_host_port({parse_host_port(cfg.http.listen).host, server->port()}));
     return server;
 }
 

@@ -1,7 +1,7 @@
 // `outboxd healthcheck`: one GET against the daemon's own HTTP endpoint, for
 // container HEALTHCHECKs in images that carry no curl.
 #include "cli/commands.h"
-#include "http/address.h"
+#include "common/host_port.h"
 #include "http/client.h"
 
 #include <chrono>
@@ -28,7 +28,7 @@ int cmd_healthcheck(const config::Config& cfg, const std::string& path) {
     }
     std::string target;
     try {
-        target = http::local_address(cfg.http.listen);
+        target = local_address(cfg.http.listen);
     } catch (const std::exception& e) {
         std::cerr << "outboxd healthcheck: http.listen " << e.what() << "\n";
         return kExitUsage;

@@ -1,5 +1,6 @@
 #include "config/options.h"
 
+#include "common/host_port.h"
 #include "common/kafka_topic.h"
 
 #include <algorithm>
@@ -87,63 +88,23 @@ std::string check_property_file(const std::string& key, const std::string& path)
     return path.empty() ? "must name a file" : "";
 }
 
-constexpr std::int64_t kMaxPort = 65535;
-
-bool is_host_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_';
-}
-
 // "host:port", "[v6]:port" or "" (endpoint off). Resolving the host is left
 // to the listener; this catches what can never work.
 std::string check_listen(const std::string& text) {
     if (text.empty()) {
         return "";
     }
-    const std::string form =
-        " (write host:port, e.g. 127.0.0.1:9187 or [::1]:9187; \"\" turns the endpoint off)";
-    if (text.find("://") != std::string::npos) {
-        return "write host:port without a scheme" + form;
+    const auto problem = host_port_problem(text);
+    if (problem.empty()) {
+        return "";
     }
-    std::string host;
-    std::string port;
-    if (text[0] == '[') {
-        const auto close = text.find(']');
-        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-            return "must be [IPv6 address]:port" + form;
-        }
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-        const bool v6_chars = std::all_of(host.begin(), host.end(), [](char c) {
-            return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.';
-        });
-        if (host.find(':') == std::string::npos || !v6_chars) {
-            return "\"" + host + "\" in brackets is not an IPv6 address" + form;
-        }
-    } else {
-        const auto colon = text.rfind(':');
-        if (colon == std::string::npos) {
-            return "must be host:port, the port is missing" + form;
-        }
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-        if (host.find(':') != std::string::npos) {
-            return "an IPv6 address must be in brackets, e.g. [::1]:9187";
-        }
-        if (host.empty()) {
-            return "the host must not be empty (0.0.0.0 listens on every IPv4 address)" + form;
-        }
-        if (!std::all_of(host.begin(), host.end(), is_host_char)) {
-            return "\"" + host + "\" is not a host name or address" + form;
-        }
-    }
-    const bool digits =
-        !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
-            return std::isdigit(static_cast<unsigned char>(c)) != 0;
-        });
-    if (!digits || std::stoll(port) > kMaxPort) {
-        return "the port must be a number from 0 to 65535 (got \"" + port + "\")";
-    }
-    return "";
+    // The port and bracket messages already show the value or an example.
+    const bool explains_itself =
+        problem.rfind("the port ", 0) == 0 || problem.rfind("an IPv6 address ", 0) == 0;
+    return explains_itself ? problem
+                           : problem
+                                 + " (write host:port, e.g. 127.0.0.1:9187 or [::1]:9187; \"\" "
+                                   "turns the endpoint off)";
 }
 
 std::int64_t as_int(const OptionValue& v) {

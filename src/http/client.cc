@@ -1,6 +1,6 @@
 #include "http/client.h"
 
-#include "http/address.h"
+#include "common/host_port.h"
 #include "http/error_text.h"
 
 #include <boost/asio/connect.hpp>

@@ -1,7 +1,7 @@
 #include "http/server.h"
 
+#include "common/host_port.h"
 #include "common/log.h"
-#include "http/address.h"
 #include "http/error_text.h"
 
 #include <boost/asio/io_context.hpp>

@@ -3,7 +3,7 @@
 // sockets and wall-clock time-outs: the `net` tier, not `unit`.
 // Misbehaving clients are raw POSIX sockets so they can do what no HTTP
 // library would (connect and say nothing, send half a request).
-#include "http/address.h"
+#include "common/host_port.h"
 #include "http/client.h"
 #include "http/server.h"
 
