@@ -293,7 +293,8 @@ TEST_CASE("binding a port in use fails with a clear message", "[net][http]") {
         CHECK(std::string(e.what()) == "http.listen " + listen + ": address already in use");
     }
     CHECK_THROWS_WITH(Server("127.0.0.1", test_routes()),
-                      Catch::StartsWith("http.listen 127.0.0.1: ") && Catch::Contains("no port"));
+                      Catch::StartsWith("http.listen 127.0.0.1: ")
+                          && Catch::Contains("the port is missing"));
     CHECK_THROWS_WITH(Server("192.0.2.1:0", test_routes()),
                       Catch::StartsWith("http.listen 192.0.2.1:0: "));
 }
