@@ -124,6 +124,8 @@ relay::RelayOptions relay_options(const config::Config& cfg) {
     relay::RelayOptions o;
     o.batch_size = static_cast<std::size_t>(cfg.relay.batch_size);
     o.max_in_flight = static_cast<std::size_t>(cfg.relay.max_in_flight);
+    o.max_batch_bytes = static_cast<std::size_t>(cfg.relay.max_batch_bytes);
+    o.max_in_flight_bytes = static_cast<std::size_t>(cfg.relay.max_in_flight_bytes);
     o.retry.max_attempts = cfg.relay.max_attempts;
     o.retry.initial = cfg.relay.retry_backoff_initial;
     o.retry.max = cfg.relay.retry_backoff_max;
@@ -436,7 +438,8 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     set_role(health::Role::kStandby, lease ? "taking the lock" : "");
 
     const auto start_publishing = [&] {
-        pub = std::make_unique<publish::KafkaPublisher>(cfg.kafka, source);
+        pub = std::make_unique<publish::KafkaPublisher>(
+            publish::with_queue_limit(cfg.kafka, cfg.relay.max_in_flight_bytes), source);
         relay =
             std::make_unique<relay::Relay>(relay_options(cfg), st, *pub, clock, random, on_event);
         relay->set_observer(&observer);
@@ -452,9 +455,10 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
             // stops producing before it reads another row.
             relay->set_fence([&lease] { return lease->confirm(); });
         }
-        log->info("relaying (batch_size={} max_in_flight={} poll_interval_ms={} "
-                  "notify_channel={})",
-                  cfg.relay.batch_size, cfg.relay.max_in_flight, cfg.relay.poll_interval.count(),
+        log->info("relaying (batch_size={} max_in_flight={} max_batch_bytes={} "
+                  "max_in_flight_bytes={} poll_interval_ms={} notify_channel={})",
+                  cfg.relay.batch_size, cfg.relay.max_in_flight, cfg.relay.max_batch_bytes,
+                  cfg.relay.max_in_flight_bytes, cfg.relay.poll_interval.count(),
                   cfg.postgres.notify_channel.empty() ? "<none>" : cfg.postgres.notify_channel);
         set_role(health::Role::kLeader, lease
                                             ? "lock key " + std::to_string(effective_lock_key(cfg))

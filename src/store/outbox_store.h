@@ -49,7 +49,11 @@ public:
 
     // Up to `limit` rows with status 0 and id > after_id, in id order, due or
     // not (the relay needs the not-due ones to hold later rows of their key).
-    virtual std::vector<PendingRow> fetch_pending(std::int64_t after_id, std::size_t limit) = 0;
+    // A row comes only while the rows before it in this page weigh less than
+    // `max_bytes` (payload + key + headers lengths), so the first row always
+    // comes, however large it is.
+    virtual std::vector<PendingRow>
+    fetch_pending(std::int64_t after_id, std::size_t limit, std::size_t max_bytes) = 0;
 
     // status 0 -> 1, sent_at = now(), for the given ids still at 0.
     virtual void mark_sent(const std::vector<std::int64_t>& ids) = 0;
