@@ -475,6 +475,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
         relay.reset();
         pub.reset();
         metrics.in_flight_messages.set(0);
+        metrics.in_flight_bytes.set(0);
         if (unknown > 0) {
             log->warn("{} rows of unknown outcome stay at status 0; the next publisher sends "
                       "them again",
@@ -621,6 +622,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
             continue;
         }
         metrics.in_flight_messages.set(static_cast<double>(relay->in_flight()));
+        metrics.in_flight_bytes.set(static_cast<double>(relay->in_flight_bytes()));
         if (clock.now() >= next_report) {
             const auto& s = relay->stats();
             if (s.sent != last.sent || s.failed_attempts != last.failed_attempts
