@@ -176,7 +176,7 @@ CeilingResult run_ceiling(const Options& opt, std::size_t batch) {
     const auto start = Clock::now();
     for (;;) {
         const auto f0 = Clock::now();
-        auto rows = st.fetch_pending(cursor, batch, kMaxBatchBytes);
+        auto rows = st.fetch_pending(cursor, batch, kMaxBatchBytes, 0);
         const auto f1 = Clock::now();
         fetch_time += f1 - f0;
         if (rows.empty()) {

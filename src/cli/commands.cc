@@ -126,6 +126,8 @@ relay::RelayOptions relay_options(const config::Config& cfg) {
     o.max_in_flight = static_cast<std::size_t>(cfg.relay.max_in_flight);
     o.max_batch_bytes = static_cast<std::size_t>(cfg.relay.max_batch_bytes);
     o.max_in_flight_bytes = static_cast<std::size_t>(cfg.relay.max_in_flight_bytes);
+    o.max_message_bytes = static_cast<std::size_t>(
+        std::max<std::int64_t>(0, publish::producer_max_message_bytes(cfg.kafka)));
     o.retry.max_attempts = cfg.relay.max_attempts;
     o.retry.initial = cfg.relay.retry_backoff_initial;
     o.retry.max = cfg.relay.retry_backoff_max;

@@ -16,6 +16,9 @@ std::string describe(std::int64_t id) {
 // What a row weighs against the byte budgets. The fetch's SQL adds the same
 // three lengths (store/sql.cc), so both sides agree on where a batch ends.
 std::size_t row_bytes(const store::PendingRow& row) {
+    if (row.withheld_bytes) {
+        return *row.withheld_bytes + (row.headers ? row.headers->size() : 0);
+    }
     return (row.payload ? row.payload->size() : 0) + (row.key ? row.key->size() : 0)
            + (row.headers ? row.headers->size() : 0);
 }
@@ -325,7 +328,7 @@ void Relay::fetch_and_produce() {
                         - std::min(options_.max_in_flight_bytes, in_flight_bytes_)));
     std::vector<store::PendingRow> rows;
     try {
-        rows = store_.fetch_pending(cursor_, limit, byte_limit);
+        rows = store_.fetch_pending(cursor_, limit, byte_limit, options_.max_message_bytes);
         db_succeeded();
     } catch (const store::StoreUnavailable& e) {
         db_failed(std::string("fetching rows: ") + e.what());
@@ -400,6 +403,19 @@ void Relay::fetch_and_produce() {
 bool Relay::produce_row(const store::PendingRow& row, std::size_t bytes) {
     Tracked t{RowState::kInFlight,           row.topic, row.key, row.attempts, row.created_at_us, 0,
               publish::FailureReason::kOther};
+    if (row.withheld_bytes) {
+        // The same words as the producer's own refusal (publish/
+        // kafka_publisher.cc): librdkafka would say no before any broker saw
+        // it, so this counts exactly as that would.
+        on_counted_failure(
+            t, row.id,
+            "MSG_SIZE_TOO_LARGE: message of more than " + std::to_string(*row.withheld_bytes)
+                + " bytes (key + value alone) exceeds the producer's "
+                  "message.max.bytes "
+                + std::to_string(options_.max_message_bytes) + "; its payload was not read",
+            publish::FailureReason::kMessageTooLarge);
+        return true;
+    }
     auto enc = encode(row);
     if (auto* err = std::get_if<std::string>(&enc)) {
         on_counted_failure(t, row.id, *err, publish::FailureReason::kEncoding);

@@ -18,7 +18,10 @@
 //    (on its own once the rows before it are reported): never stuck. The
 //    bytes in flight therefore stay below max_in_flight_bytes plus one row.
 //  - A fetched row's payload is released as soon as the producer has its
-//    own copy: the relay never holds a batch twice.
+//    own copy: the relay never holds a batch twice. A row the producer
+//    would refuse as too large (payload + key over max_message_bytes) is
+//    fetched without its payload and counted as a row-level failure, so one
+//    oversized row cannot take more memory than the budgets allow.
 //  - An outcome that could not be written (database down) is kept and
 //    written later; its row is not produced again meanwhile.
 //
@@ -46,6 +49,9 @@ struct RelayOptions {
     std::size_t max_in_flight = 10000;
     std::size_t max_batch_bytes = 4 * 1024 * 1024;
     std::size_t max_in_flight_bytes = 32 * 1024 * 1024;
+    // The producer's message.max.bytes: a row whose payload + key pass it
+    // is counted as too large without its payload ever being read. 0: none.
+    std::size_t max_message_bytes = 0;
     RetryPolicy retry;
     Millis poll_interval{1000};
     Millis rescan_interval{5000};

@@ -162,7 +162,7 @@ PgOutboxStore::Session& PgOutboxStore::session() {
         // column is reported now, with its name, not on the first batch.
         {
             pqxx::nontransaction tx(*s->conn);
-            tx.exec_prepared("fetch", std::int64_t{0}, 0, std::int64_t{1});
+            tx.exec_prepared("fetch", std::int64_t{0}, 0, std::int64_t{1}, std::int64_t{0});
         }
         if (!cfg_.notify_channel.empty()) {
             s->receiver = std::make_unique<WakeupReceiver>(*s->conn, cfg_.notify_channel);
@@ -180,14 +180,17 @@ void PgOutboxStore::verify() {
     session();
 }
 
-std::vector<PendingRow>
-PgOutboxStore::fetch_pending(std::int64_t after_id, std::size_t limit, std::size_t max_bytes) {
+std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id,
+                                                     std::size_t limit,
+                                                     std::size_t max_bytes,
+                                                     std::size_t max_row_bytes) {
     auto& s = session();
     std::vector<PendingRow> rows;
     try {
         pqxx::nontransaction tx(*s.conn);
         auto r = tx.exec_prepared("fetch", after_id, static_cast<std::int64_t>(limit),
-                                  static_cast<std::int64_t>(max_bytes));
+                                  static_cast<std::int64_t>(max_bytes),
+                                  static_cast<std::int64_t>(max_row_bytes));
         rows.reserve(r.size());
         for (const auto& f : r) {
             PendingRow row;
@@ -205,6 +208,9 @@ PgOutboxStore::fetch_pending(std::int64_t after_id, std::size_t limit, std::size
             row.attempts = f[5].as<std::int32_t>();
             row.due = f[6].as<bool>();
             row.created_at_us = f[7].is_null() ? 0 : f[7].as<std::int64_t>();
+            if (!f[8].is_null()) {
+                row.withheld_bytes = f[8].as<std::size_t>();
+            }
             rows.push_back(std::move(row));
         }
     } catch (const std::exception& e) {

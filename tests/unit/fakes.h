@@ -47,8 +47,10 @@ public:
     FakeRow& row(std::int64_t id) { return rows_.at(id); }
     int status(std::int64_t id) const { return rows_.at(id).status; }
 
-    std::vector<store::PendingRow>
-    fetch_pending(std::int64_t after_id, std::size_t limit, std::size_t max_bytes) override {
+    std::vector<store::PendingRow> fetch_pending(std::int64_t after_id,
+                                                 std::size_t limit,
+                                                 std::size_t max_bytes,
+                                                 std::size_t max_row_bytes) override {
         ++fetches;
         fetch_byte_limits.push_back(max_bytes);
         if (down) {
@@ -73,6 +75,12 @@ public:
             p.attempts = r.attempts;
             p.due = !r.next_attempt_at || *r.next_attempt_at <= clock_.now();
             p.created_at_us = r.created_at_us;
+            const std::size_t pk =
+                (r.payload ? r.payload->size() : 0) + (r.key ? r.key->size() : 0);
+            if (max_row_bytes > 0 && pk > max_row_bytes) {
+                p.payload.reset(); // as the SQL: never read
+                p.withheld_bytes = pk;
+            }
             out.push_back(p);
         }
         return out;

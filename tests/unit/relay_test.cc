@@ -615,3 +615,27 @@ TEST_CASE("a page cut by the batch byte budget is followed at once, not after a 
     REQUIRE(h.step_until([&] { return h.relay->stats().sent == ids.size(); }, 50));
     CHECK(h.pub.produced_ids() == ids);
 }
+
+TEST_CASE("a row too large for the producer is counted and parked without reading its payload",
+          "[unit][relay]") {
+    Harness h([](relay::RelayOptions& o) {
+        o.max_message_bytes = 4000;
+        o.max_batch_bytes = 2048;
+        o.max_in_flight_bytes = 4096;
+    });
+    const auto huge = insert_sized(h, 50000, std::string("k"));
+    const auto later = insert_sized(h, 100, std::string("k"));
+    const auto other = insert_sized(h, 3990, std::string("o")); // 3991 bytes: still fits
+    h.pub.auto_ack = true;
+    REQUIRE(h.step_until([&] { return h.store.status(huge) == 2; }, 500));
+    CHECK(h.store.row(huge).attempts == 3);
+    CHECK(h.store.row(huge).last_error.find("exceeds the producer's message.max.bytes 4000")
+          != std::string::npos);
+    REQUIRE(h.step_until([&] { return h.store.status(later) == 1; }));
+    CHECK(h.store.status(other) == 1);
+    for (const auto& p : h.pub.produced) {
+        CHECK(p.id != huge); // never handed to the producer
+    }
+    // G4: the later row of its key went out only after the big one was parked.
+    CHECK(h.pub.produced_ids() == std::vector<std::int64_t>{other, later});
+}
