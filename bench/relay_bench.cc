@@ -48,6 +48,9 @@ constexpr int kTopicPartitions = 3;
 constexpr int kTopicReplication = 1;
 constexpr int kWarmupRows = 20;
 constexpr std::size_t kExtraCeilingBatch = 1000;
+// The daemon's default relay.max_batch_bytes, so the ceiling loop fetches
+// what the relay fetches.
+constexpr std::size_t kMaxBatchBytes = 4 * 1024 * 1024;
 
 struct Options {
     std::int64_t rows = 200000;
@@ -59,6 +62,9 @@ struct Options {
     int insert_threads = 2;
     int payload_bytes = 1024;
     int keys = 1000;
+    // > 0: the topic's max.message.bytes and the producer's message.max.bytes
+    // (rows near or above 1 MB); 0: the broker's and librdkafka's defaults.
+    int max_message_bytes = 0;
     bool skip_ceiling = false;
     bool skip_throughput = false;
     bool skip_latency = false;
@@ -170,7 +176,7 @@ CeilingResult run_ceiling(const Options& opt, std::size_t batch) {
     const auto start = Clock::now();
     for (;;) {
         const auto f0 = Clock::now();
-        auto rows = st.fetch_pending(cursor, batch);
+        auto rows = st.fetch_pending(cursor, batch, kMaxBatchBytes, 0);
         const auto f1 = Clock::now();
         fetch_time += f1 - f0;
         if (rows.empty()) {
@@ -209,12 +215,15 @@ CeilingResult run_ceiling(const Options& opt, std::size_t batch) {
 // One outboxd process on one table, with what /proc says about it.
 class DaemonRun {
 public:
-    DaemonRun(const config::Postgres& table, int batch_size) {
+    DaemonRun(const config::Postgres& table, int batch_size, int max_message_bytes) {
         ot::DaemonConfig dc;
         dc.table = table;
         dc.pg_dsn = ot::services().pg_dsn;
         dc.bootstrap = ot::services().kafka_bootstrap;
         dc.relay["batch_size"] = std::to_string(batch_size);
+        if (max_message_bytes > 0) {
+            dc.kafka_props["message.max.bytes"] = std::to_string(max_message_bytes);
+        }
         config_path_ = ot::write_config(dc);
         start_wall_s_ = wall_now_s();
         daemon_ =
@@ -366,13 +375,18 @@ ThroughputResult run_throughput(const Options& opt, const std::string& name) {
     progress(name + ": pre-filling " + std::to_string(opt.rows) + " rows");
     auto t = fresh_table("bench_tput");
     const std::string topic = ot::unique_name("bench-tput");
-    ot::create_topic(ot::services().kafka_bootstrap, topic, kTopicPartitions, kTopicReplication);
+    std::map<std::string, std::string> topic_configs;
+    if (opt.max_message_bytes > 0) {
+        topic_configs["max.message.bytes"] = std::to_string(opt.max_message_bytes);
+    }
+    ot::create_topic(ot::services().kafka_bootstrap, topic, kTopicPartitions, kTopicReplication,
+                     topic_configs);
     prefill(opt, t, topic);
     const auto last_id = std::stoll(
         ot::sql_value(ot::services().pg_dsn,
                       "SELECT max(" + store::quote_ident(t.columns.id) + ") FROM " + qualified(t)));
     progress(name + ": starting outboxd (batch_size " + std::to_string(opt.batch_size) + ")");
-    DaemonRun run(t, opt.batch_size);
+    DaemonRun run(t, opt.batch_size, opt.max_message_bytes);
     const auto timeout = std::chrono::seconds(std::max<std::int64_t>(120, opt.rows / 500));
     if (!wait_all_sent(run, t, last_id, timeout)) {
         run.stop();
@@ -478,7 +492,7 @@ LatencyResult run_latency(const Options& opt) {
     const std::string topic = ot::unique_name("bench-lat");
     ot::create_topic(ot::services().kafka_bootstrap, topic, kTopicPartitions, kTopicReplication);
     progress("latency: starting outboxd (LISTEN on channel " + t.notify_channel + ")");
-    DaemonRun run(t, opt.batch_size);
+    DaemonRun run(t, opt.batch_size, opt.max_message_bytes);
     run.wait_until_relaying(std::chrono::seconds(60));
 
     // Warm-up rows, excluded from the figures: the first produce to a topic
@@ -618,6 +632,7 @@ int run_all(const Options& opt) {
     out["config"] = {{"rows", opt.rows},
                      {"batch_size", opt.batch_size},
                      {"payload_bytes", opt.payload_bytes},
+                     {"max_message_bytes", opt.max_message_bytes},
                      {"keys", opt.keys},
                      {"repeat", opt.repeat},
                      {"warmup_rows", opt.warmup_rows},
@@ -779,7 +794,10 @@ int main(int argc, char** argv) {
                    "Connections inserting in the latency phase")
         ->check(CLI::Range(1, 16));
     app.add_option("--payload-bytes", opt.payload_bytes, "Payload size of every row")
-        ->check(CLI::Range(0, 1000000));
+        ->check(CLI::Range(0, 100 * 1024 * 1024));
+    app.add_option("--max-message-bytes", opt.max_message_bytes,
+                   "Topic max.message.bytes and producer message.max.bytes (0: defaults)")
+        ->check(CLI::Range(0, 1000000000));
     app.add_option("--keys", opt.keys, "Distinct message keys")->check(CLI::Range(1, 100000000));
     app.add_flag("--skip-ceiling", opt.skip_ceiling, "Skip the PostgreSQL ceiling phase");
     app.add_flag("--skip-throughput", opt.skip_throughput, "Skip the relay throughput phase");

@@ -125,6 +125,10 @@ relay::RelayOptions relay_options(const config::Config& cfg) {
     relay::RelayOptions o;
     o.batch_size = static_cast<std::size_t>(cfg.relay.batch_size);
     o.max_in_flight = static_cast<std::size_t>(cfg.relay.max_in_flight);
+    o.max_batch_bytes = static_cast<std::size_t>(cfg.relay.max_batch_bytes);
+    o.max_in_flight_bytes = static_cast<std::size_t>(cfg.relay.max_in_flight_bytes);
+    o.max_message_bytes = static_cast<std::size_t>(
+        std::max<std::int64_t>(0, publish::producer_max_message_bytes(cfg.kafka)));
     o.retry.max_attempts = cfg.relay.max_attempts;
     o.retry.initial = cfg.relay.retry_backoff_initial;
     o.retry.max = cfg.relay.retry_backoff_max;
@@ -442,15 +446,21 @@ void apply_reload(config::Config& cfg,
 
 class KafkaPublishers final : public daemon::PublisherFactory {
 public:
-    KafkaPublishers(const config::Kafka& kafka, std::string source)
+    // The producer's own queue follows the in-flight byte budget.
+    KafkaPublishers(const config::Kafka& kafka,
+                    std::int64_t max_in_flight_bytes,
+                    std::string source)
         : kafka_(kafka)
+        , max_in_flight_bytes_(max_in_flight_bytes)
         , source_(std::move(source)) {}
     std::unique_ptr<publish::Publisher> make() override {
-        return std::make_unique<publish::KafkaPublisher>(kafka_, source_);
+        return std::make_unique<publish::KafkaPublisher>(
+            publish::with_queue_limit(kafka_, max_in_flight_bytes_), source_);
     }
 
 private:
     const config::Kafka& kafka_;
+    std::int64_t max_in_flight_bytes_;
     std::string source_;
 };
 
@@ -474,13 +484,16 @@ public:
         ctx_.systemd.status(std::string(health::to_string(role))
                             + (detail.empty() ? "" : ": " + detail));
     }
-    void on_in_flight(std::size_t rows) override {
+    void on_in_flight(std::size_t rows, std::size_t bytes) override {
         ctx_.metrics.in_flight_messages.set(static_cast<double>(rows));
+        ctx_.metrics.in_flight_bytes.set(static_cast<double>(bytes));
     }
     void on_term_started() override {
         log::get("main")->info(
-            "relaying (batch_size={} max_in_flight={} poll_interval_ms={} notify_channel={})",
-            cfg_.relay.batch_size, cfg_.relay.max_in_flight, cfg_.relay.poll_interval.count(),
+            "relaying (batch_size={} max_in_flight={} max_batch_bytes={} max_in_flight_bytes={} "
+            "poll_interval_ms={} notify_channel={})",
+            cfg_.relay.batch_size, cfg_.relay.max_in_flight, cfg_.relay.max_batch_bytes,
+            cfg_.relay.max_in_flight_bytes, cfg_.relay.poll_interval.count(),
             cfg_.postgres.notify_channel.empty() ? "<none>" : cfg_.postgres.notify_channel);
     }
 
@@ -525,7 +538,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
                           ^ static_cast<std::uint64_t>(ctx.clock.now().time_since_epoch().count()));
     MetricsObserver observer(ctx.metrics);
     Housekeeper housekeeper(cfg, ctx.metrics, ctx.health);
-    KafkaPublishers publishers(cfg.kafka, source);
+    KafkaPublishers publishers(cfg.kafka, cfg.relay.max_in_flight_bytes, source);
     reconcile::KafkaReadBack reconciler(st, cfg.kafka, source, Millis(60000),
                                         [&ctx] { ctx.turned(); });
     SleepWaiter waiter;

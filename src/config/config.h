@@ -59,6 +59,12 @@ struct Relay {
     std::chrono::milliseconds shutdown_timeout{10000};
     int max_in_flight = 10000; // back-pressure: rows produced but not yet reported
     std::chrono::milliseconds rescan_interval{5000}; // full pass from the lowest pending id
+    // Byte budgets (payload + key + headers), beside the row counts above:
+    // a fetch stops adding rows once they pass max_batch_bytes, and no row
+    // is produced while max_in_flight_bytes are produced but not reported.
+    // docs/operations.md ("Memory") shows how memory follows from them.
+    std::int64_t max_batch_bytes = 4 * 1024 * 1024;
+    std::int64_t max_in_flight_bytes = 32 * 1024 * 1024;
 };
 
 // One active publisher per table (DESIGN.md G5).

@@ -132,6 +132,15 @@ OptionValue load_relay_int(const Config& c) {
     return static_cast<std::int64_t>(c.relay.*kField);
 }
 
+template <std::int64_t Relay::*kField>
+void store_relay_int64(Config& c, const OptionValue& v) {
+    c.relay.*kField = as_int(v);
+}
+template <std::int64_t Relay::*kField>
+OptionValue load_relay_int64(const Config& c) {
+    return c.relay.*kField;
+}
+
 template <std::chrono::milliseconds Relay::*kField>
 void store_relay_ms(Config& c, const OptionValue& v) {
     c.relay.*kField = std::chrono::milliseconds(as_int(v));
@@ -377,6 +386,33 @@ std::vector<Option> build_options() {
                             "least relay.batch_size.");
         o.store = store_relay_int<&Relay::max_in_flight>;
         o.load = load_relay_int<&Relay::max_in_flight>;
+    }
+    {
+        // 1 GiB: a fetch of that much would hold about three times as much
+        // while it is decoded (hex text and bytes); beyond is a unit mistake.
+        Option& o = add_int(
+            "relay.max_batch_bytes", OptionType::kInt, 1024, INT64_C(1073741824), INT64_C(4194304),
+            "Most bytes (payload + key + headers) fetched in one pass: a fetch "
+            "stops adding rows once the rows before the next one reach it, so a "
+            "single larger row still comes on its own. The fetch holds about "
+            "three times this while it decodes. At most relay.max_in_flight_bytes.");
+        o.reloadable = true;
+        o.store = store_relay_int64<&Relay::max_batch_bytes>;
+        o.load = load_relay_int64<&Relay::max_batch_bytes>;
+    }
+    {
+        // librdkafka's queue.buffering.max.kbytes (at most INT32_MAX KiB)
+        // follows from it, so it stays well below that.
+        Option& o = add_int(
+            "relay.max_in_flight_bytes", OptionType::kInt, 1024, INT64_C(17179869184),
+            INT64_C(33554432),
+            "Back-pressure in bytes: no row is produced while the rows produced but not yet "
+            "reported hold this many bytes (payload + key + headers); a row larger than the "
+            "budget still goes once fewer are in flight. The producer's "
+            "queue.buffering.max.kbytes is set from it (this plus message.max.bytes) unless "
+            "kafka.properties sets it. At least relay.max_batch_bytes.");
+        o.store = store_relay_int64<&Relay::max_in_flight_bytes>;
+        o.load = load_relay_int64<&Relay::max_in_flight_bytes>;
     }
     {
         Option& o = add_int("relay.rescan_interval_ms", OptionType::kDurationMs, 100, 3600000, 5000,
@@ -733,6 +769,7 @@ const std::vector<AtLeastRule>& at_least_rules() {
     static const std::vector<AtLeastRule> rules = {
         {"relay.retry_backoff_max_ms", "relay.retry_backoff_initial_ms"},
         {"relay.max_in_flight", "relay.batch_size"},
+        {"relay.max_in_flight_bytes", "relay.max_batch_bytes"},
     };
     return rules;
 }

@@ -250,7 +250,7 @@ void Supervisor::publish() {
         enter(State::kRebuilding);
         return;
     }
-    parts_.listener.on_in_flight(relay_->in_flight());
+    parts_.listener.on_in_flight(relay_->in_flight(), relay_->in_flight_bytes());
     if (parts_.clock.now() >= next_report_) {
         const auto& s = relay_->stats();
         if (s.sent != last_report_.sent || s.failed_attempts != last_report_.failed_attempts
@@ -302,7 +302,7 @@ void Supervisor::end_term(Millis timeout) {
     add(ended_terms_, relay_->stats());
     relay_.reset();
     publisher_.reset();
-    parts_.listener.on_in_flight(0);
+    parts_.listener.on_in_flight(0, 0);
     if (unknown > 0) {
         log::get("main")->warn("{} rows of unknown outcome stay at status 0; the next publisher "
                                "sends them again",

@@ -59,7 +59,7 @@ public:
     virtual ~Listener() = default;
     virtual void on_role(health::Role role, const std::string& detail, bool able) = 0;
     virtual void on_transition(State /*from*/, State /*to*/) {}
-    virtual void on_in_flight(std::size_t /*rows*/) {}
+    virtual void on_in_flight(std::size_t /*rows*/, std::size_t /*bytes*/) {}
     // A publishing term begins (after its read-back): the wiring logs it.
     virtual void on_term_started() {}
 };

@@ -55,6 +55,9 @@ public:
     Gauge parked_rows{registry_, "outboxd_parked_rows", "Rows at status 2 now."};
     Gauge in_flight_messages{registry_, "outboxd_in_flight_messages",
                              "Messages produced whose delivery report is not yet recorded."};
+    Gauge in_flight_bytes{registry_, "outboxd_in_flight_bytes",
+                          "Bytes (payload + key + headers) of those messages; outboxd stops "
+                          "producing at relay.max_in_flight_bytes."};
 
     Histogram batch_size_rows{registry_,
                               "outboxd_batch_size_rows",

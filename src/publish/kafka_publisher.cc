@@ -6,6 +6,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 #include <unordered_set>
@@ -85,6 +86,31 @@ void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) n
 }
 
 } // namespace
+
+std::int64_t producer_max_message_bytes(const config::Kafka& kafka) {
+    constexpr std::int64_t kLibrdkafkaDefault = 1000000;
+    const auto it = kafka.properties.find("message.max.bytes");
+    if (it == kafka.properties.end()) {
+        return kLibrdkafkaDefault;
+    }
+    try {
+        return std::stoll(it->second);
+    } catch (const std::exception&) {
+        return kLibrdkafkaDefault; // librdkafka itself refuses the value at start
+    }
+}
+
+config::Kafka with_queue_limit(config::Kafka kafka, std::int64_t max_in_flight_bytes) {
+    if (kafka.properties.count("queue.buffering.max.kbytes") != 0) {
+        return kafka;
+    }
+    // librdkafka's bound for this property.
+    constexpr std::int64_t kMaxKbytes = 2147483647;
+    const std::int64_t bytes = max_in_flight_bytes + producer_max_message_bytes(kafka);
+    kafka.properties["queue.buffering.max.kbytes"] =
+        std::to_string(std::min(kMaxKbytes, bytes / 1024 + 1));
+    return kafka;
+}
 
 std::vector<std::pair<std::string, std::string>> producer_properties(const config::Kafka& cfg) {
     std::vector<std::pair<std::string, std::string>> p;

@@ -61,6 +61,18 @@ private:
     std::unique_ptr<State> state_;
 };
 
+// The producer's own queue limit, queue.buffering.max.kbytes, derived from
+// the relay's in-flight byte budget: the relay stops producing at
+// `max_in_flight_bytes`, so the queue must hold that plus one message of
+// the largest size the producer accepts (message.max.bytes), or a single
+// large row could never be queued. Without it librdkafka would allow 1 GiB.
+// kafka.properties wins when it sets the key itself.
+config::Kafka with_queue_limit(config::Kafka kafka, std::int64_t max_in_flight_bytes);
+
+// message.max.bytes as librdkafka will use it: kafka.properties, else its
+// default (1000000).
+std::int64_t producer_max_message_bytes(const config::Kafka& kafka);
+
 // Effective librdkafka properties: contract-keeping defaults, then the
 // user's kafka.properties, then the settings outboxd never lets go of.
 std::vector<std::pair<std::string, std::string>> producer_properties(const config::Kafka& cfg);

@@ -13,6 +13,16 @@ std::string describe(std::int64_t id) {
     return "row " + std::to_string(id);
 }
 
+// What a row weighs against the byte budgets. The fetch's SQL adds the same
+// three lengths (store/sql.cc), so both sides agree on where a batch ends.
+std::size_t row_bytes(const store::PendingRow& row) {
+    if (row.withheld_bytes) {
+        return *row.withheld_bytes + (row.headers ? row.headers->size() : 0);
+    }
+    return (row.payload ? row.payload->size() : 0) + (row.key ? row.key->size() : 0)
+           + (row.headers ? row.headers->size() : 0);
+}
+
 } // namespace
 
 Relay::Relay(RelayOptions options,
@@ -110,7 +120,7 @@ void Relay::collect(std::vector<publish::DeliveryReport> reports) {
             // rebuild gave up on it). Its row stays at 0 and is sent again.
             continue;
         }
-        --in_flight_count_;
+        leave_flight(it->second);
         if (rep.ok) {
             // The only place a row becomes "sent": Kafka acknowledged it (G1).
             it->second.state = RowState::kSentUnwritten;
@@ -155,6 +165,12 @@ void Relay::collect(std::vector<publish::DeliveryReport> reports) {
                                             "sent again (first: "
                                           + first_transient + ")");
     }
+}
+
+void Relay::leave_flight(Tracked& row) {
+    --in_flight_count_;
+    in_flight_bytes_ -= std::min(in_flight_bytes_, row.bytes);
+    row.bytes = 0;
 }
 
 void Relay::on_counted_failure(const Tracked& row,
@@ -211,6 +227,7 @@ void Relay::handle_fatal() {
         }
     }
     in_flight_count_ = 0;
+    in_flight_bytes_ = 0;
     ++stats_.producer_rebuilds;
     observer_->on_producer_rebuild();
     // Outcomes already known go to the table first, so the read-back only
@@ -270,6 +287,9 @@ bool Relay::fetch_wanted(TimePoint now) const {
     if (tracked_.size() >= options_.max_in_flight) {
         return false; // back-pressure: wait for outcomes before reading more
     }
+    if (in_flight_bytes_ >= options_.max_in_flight_bytes) {
+        return false; // the same, counted in bytes
+    }
     return rescan_requested_ || now >= next_rescan_at_ || !caught_up_ || wakeup_
            || now >= next_poll_at_;
 }
@@ -308,9 +328,15 @@ void Relay::fetch_and_produce() {
     next_poll_at_ = now + options_.poll_interval;
 
     const std::size_t limit = options_.batch_size;
+    // No more bytes than can be produced now: rows fetched and then left
+    // for lack of room would be read again, payload and all.
+    const std::size_t byte_limit = std::max<std::size_t>(
+        1, std::min(options_.max_batch_bytes,
+                    options_.max_in_flight_bytes
+                        - std::min(options_.max_in_flight_bytes, in_flight_bytes_)));
     std::vector<store::PendingRow> rows;
     try {
-        rows = store_.fetch_pending(cursor_, limit);
+        rows = store_.fetch_pending(cursor_, limit, byte_limit, options_.max_message_bytes);
         db_succeeded();
     } catch (const store::StoreUnavailable& e) {
         db_failed(std::string("fetching rows: ") + e.what());
@@ -321,9 +347,14 @@ void Relay::fetch_and_produce() {
         // Empty polls are not batches: they would drown the size histogram.
         observer_->on_batch(rows.size());
     }
-    caught_up_ = rows.size() < limit;
-    std::size_t produced = 0;
+    std::size_t fetched_bytes = 0;
     for (const auto& row : rows) {
+        fetched_bytes += row_bytes(row);
+    }
+    // A page cut by the byte budget is not the end of the pending rows.
+    caught_up_ = rows.size() < limit && fetched_bytes < byte_limit;
+    std::size_t produced = 0;
+    for (auto& row : rows) {
         cursor_ = row.id;
         const auto hk = hold_key(row.topic, row.key);
         if (auto it = tracked_.find(row.id); it != tracked_.end()) {
@@ -342,13 +373,18 @@ void Relay::fetch_and_produce() {
             }
             continue;
         }
-        if (tracked_.size() >= options_.max_in_flight) {
+        if (tracked_.size() >= options_.max_in_flight
+            || in_flight_bytes_ >= options_.max_in_flight_bytes) {
             // Back-pressure: no room for this row now; resume from it later.
             cursor_ = row.id - 1;
             caught_up_ = false;
             break;
         }
-        if (!produce_row(row)) {
+        const bool go_on = produce_row(row, row_bytes(row));
+        // The producer copied it (or it is not going out now): a large
+        // payload must not stay here while the next rows are produced.
+        row.payload.reset();
+        if (!go_on) {
             // Producer queue full or producer dead: resume from this row.
             cursor_ = row.id - 1;
             caught_up_ = false;
@@ -372,9 +408,22 @@ void Relay::fetch_and_produce() {
     }
 }
 
-bool Relay::produce_row(const store::PendingRow& row) {
-    Tracked t{RowState::kInFlight, row.topic,         row.key,
-              row.attempts,        row.created_at_us, publish::FailureReason::kOther};
+bool Relay::produce_row(const store::PendingRow& row, std::size_t bytes) {
+    Tracked t{RowState::kInFlight,           row.topic, row.key, row.attempts, row.created_at_us, 0,
+              publish::FailureReason::kOther};
+    if (row.withheld_bytes) {
+        // The same words as the producer's own refusal (publish/
+        // kafka_publisher.cc): librdkafka would say no before any broker saw
+        // it, so this counts exactly as that would.
+        on_counted_failure(
+            t, row.id,
+            "MSG_SIZE_TOO_LARGE: message of more than " + std::to_string(*row.withheld_bytes)
+                + " bytes (key + value alone) exceeds the producer's "
+                  "message.max.bytes "
+                + std::to_string(options_.max_message_bytes) + "; its payload was not read",
+            publish::FailureReason::kMessageTooLarge);
+        return true;
+    }
     auto enc = encode(row);
     if (auto* err = std::get_if<std::string>(&enc)) {
         on_counted_failure(t, row.id, *err, publish::FailureReason::kEncoding);
@@ -393,8 +442,10 @@ bool Relay::produce_row(const store::PendingRow& row) {
     m.headers = &encoded.headers;
     auto res = publisher_.produce(m);
     if (res.accepted) {
+        t.bytes = bytes;
         tracked_[row.id] = std::move(t);
         ++in_flight_count_;
+        in_flight_bytes_ += bytes;
         ++stats_.produced;
         return true;
     }

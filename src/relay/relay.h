@@ -11,6 +11,17 @@
 //    row that waits for a retry holds back later rows of its key (G4).
 //  - At most max_in_flight rows are in memory between fetch and outcome
 //    write; beyond that the relay stops reading (back-pressure).
+//  - No row is produced while max_in_flight_bytes (payload + key + headers)
+//    are produced and not reported, and a fetch asks for no more bytes than
+//    max_batch_bytes or the room left under that budget. The first row of a
+//    fetch always comes, so a row larger than either budget is still sent
+//    (on its own once the rows before it are reported): never stuck. The
+//    bytes in flight therefore stay below max_in_flight_bytes plus one row.
+//  - A fetched row's payload is released as soon as the producer has its
+//    own copy: the relay never holds a batch twice. A row the producer
+//    would refuse as too large (payload + key over max_message_bytes) is
+//    fetched without its payload and counted as a row-level failure, so one
+//    oversized row cannot take more memory than the budgets allow.
 //  - An outcome that could not be written (database down) is kept and
 //    written later; its row is not produced again meanwhile.
 //
@@ -36,6 +47,11 @@ namespace outboxd::relay {
 struct RelayOptions {
     std::size_t batch_size = 500;
     std::size_t max_in_flight = 10000;
+    std::size_t max_batch_bytes = 4 * 1024 * 1024;
+    std::size_t max_in_flight_bytes = 32 * 1024 * 1024;
+    // The producer's message.max.bytes: a row whose payload + key pass it
+    // is counted as too large without its payload ever being read. 0: none.
+    std::size_t max_message_bytes = 0;
     RetryPolicy retry;
     Millis poll_interval{1000};
     Millis rescan_interval{5000};
@@ -109,6 +125,8 @@ public:
     void set_options(const RelayOptions& options);
 
     std::size_t in_flight() const { return in_flight_count_; }
+    // Bytes (payload + key + headers) of the rows in flight.
+    std::size_t in_flight_bytes() const { return in_flight_bytes_; }
     std::size_t unwritten_outcomes() const {
         return sent_unwritten_.size() + failures_unwritten_.size();
     }
@@ -123,6 +141,7 @@ private:
         std::optional<std::string> key;
         std::int32_t attempts;
         std::int64_t created_at_us = 0; // for the commit-to-ack latency
+        std::size_t bytes = 0;          // counted in in_flight_bytes_ while kInFlight
         publish::FailureReason reason = publish::FailureReason::kOther; // kFailedUnwritten
     };
 
@@ -138,7 +157,8 @@ private:
     bool fence_holds();
     void fetch_and_produce();
     // Returns false when producing must stop for this page.
-    bool produce_row(const store::PendingRow& row);
+    bool produce_row(const store::PendingRow& row, std::size_t bytes);
+    void leave_flight(Tracked& row);
     void wait();
     void db_failed(const std::string& what);
     void db_succeeded();
@@ -156,6 +176,7 @@ private:
 
     std::unordered_map<std::int64_t, Tracked> tracked_; // rows between fetch and outcome write
     std::size_t in_flight_count_ = 0;
+    std::size_t in_flight_bytes_ = 0;
     std::vector<std::int64_t> sent_unwritten_;
     std::vector<store::FailureUpdate> failures_unwritten_;
 

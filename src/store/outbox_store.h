@@ -28,6 +28,10 @@ struct PendingRow {
     std::int32_t attempts = 0;          // counted failures so far
     bool due = true;                    // next_attempt_at is NULL or past, by the database clock
     std::int64_t created_at_us = 0;     // microseconds since the Unix epoch (latency metric)
+    // Set when payload + key weigh more than the fetch's max_row_bytes: the
+    // payload was not read (it stays null here) because the producer would
+    // refuse the message anyway; the value is that weight in bytes.
+    std::optional<std::size_t> withheld_bytes;
 };
 
 // One counted failure. `attempts` is the new count (the row's old count + 1);
@@ -65,7 +69,16 @@ public:
 
     // Up to `limit` rows with status 0 and id > after_id, in id order, due or
     // not (the relay needs the not-due ones to hold later rows of their key).
-    virtual std::vector<PendingRow> fetch_pending(std::int64_t after_id, std::size_t limit) = 0;
+    // A row comes only while the rows before it in this page weigh less than
+    // `max_bytes` (payload + key + headers lengths), so the first row always
+    // comes, however large it is. A row whose payload + key alone weigh more
+    // than `max_row_bytes` (0: no such limit) comes without its payload,
+    // with withheld_bytes set: it could never be produced, and reading it
+    // could take more memory than the process has.
+    virtual std::vector<PendingRow> fetch_pending(std::int64_t after_id,
+                                                  std::size_t limit,
+                                                  std::size_t max_bytes,
+                                                  std::size_t max_row_bytes) = 0;
 
     // status 0 -> 1, sent_at = now(), for the given ids still at 0.
     virtual void mark_sent(const std::vector<std::int64_t>& ids) = 0;

@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include <array>
 #include <map>
 #include <optional>
 #include <set>
@@ -29,6 +30,44 @@ void notify_relay(pqxx::dbtransaction& tx, const std::string& channel) {
     if (!channel.empty()) {
         tx.exec_params("SELECT pg_notify($1, '')", channel);
     }
+}
+
+// bytea as libpqxx 6.4 returns it: text in the "hex" output format
+// ("\x" then two digits per byte), the server's default since 9.0. Decoded
+// straight into `out`, instead of PQunescapeBytea's malloc'd buffer copied
+// into a string: one copy of the bytes beside the result's text, not two.
+// The "escape" format (bytea_output = escape) goes through libpqxx.
+void decode_bytea(const pqxx::field& f, std::string& out) {
+    static const auto kNibble = [] {
+        std::array<signed char, 256> t{};
+        t.fill(-1);
+        for (int i = 0; i < 10; ++i) {
+            t[static_cast<std::size_t>('0' + i)] = static_cast<signed char>(i);
+        }
+        for (int i = 0; i < 6; ++i) {
+            t[static_cast<std::size_t>('a' + i)] = static_cast<signed char>(10 + i);
+            t[static_cast<std::size_t>('A' + i)] = static_cast<signed char>(10 + i);
+        }
+        return t;
+    }();
+    const char* text = f.c_str();
+    const std::size_t n = f.size();
+    if (n >= 2 && text[0] == '\\' && text[1] == 'x' && n % 2 == 0) {
+        out.resize((n - 2) / 2);
+        const auto* in = reinterpret_cast<const unsigned char*>(text + 2);
+        bool ok = true;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const int hi = kNibble[in[2 * i]];
+            const int lo = kNibble[in[2 * i + 1]];
+            ok = ok && hi >= 0 && lo >= 0;
+            out[i] = static_cast<char>((hi << 4) | (lo & 0x0f));
+        }
+        if (ok) {
+            return;
+        }
+    }
+    const pqxx::binarystring bytes(f);
+    out.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
 PayloadType payload_type_of(const std::string& sql_type, const std::string& column) {
@@ -186,7 +225,7 @@ PgOutboxStore::Session& PgOutboxStore::session() {
         // column is reported now, with its name, not on the first batch.
         {
             pqxx::nontransaction tx(*s->conn);
-            tx.exec_prepared("fetch", std::int64_t{0}, 0);
+            tx.exec_prepared("fetch", std::int64_t{0}, 0, std::int64_t{1}, std::int64_t{0});
         }
         if (!cfg_.notify_channel.empty()) {
             s->receiver = std::make_unique<WakeupReceiver>(*s->conn, cfg_.notify_channel);
@@ -204,12 +243,17 @@ void PgOutboxStore::verify() {
     session();
 }
 
-std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id, std::size_t limit) {
+std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id,
+                                                     std::size_t limit,
+                                                     std::size_t max_bytes,
+                                                     std::size_t max_row_bytes) {
     auto& s = session();
     std::vector<PendingRow> rows;
     try {
         pqxx::nontransaction tx(*s.conn);
-        auto r = tx.exec_prepared("fetch", after_id, static_cast<std::int64_t>(limit));
+        auto r = tx.exec_prepared("fetch", after_id, static_cast<std::int64_t>(limit),
+                                  static_cast<std::int64_t>(max_bytes),
+                                  static_cast<std::int64_t>(max_row_bytes));
         rows.reserve(r.size());
         for (const auto& f : r) {
             PendingRow row;
@@ -219,8 +263,7 @@ std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id, std:
                 row.key = std::string(f[2].c_str(), f[2].size());
             }
             if (!f[3].is_null()) {
-                pqxx::binarystring bytes(f[3]);
-                row.payload = bytes.str();
+                decode_bytea(f[3], row.payload.emplace());
             }
             if (!f[4].is_null()) {
                 row.headers = std::string(f[4].c_str(), f[4].size());
@@ -228,6 +271,9 @@ std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id, std:
             row.attempts = f[5].as<std::int32_t>();
             row.due = f[6].as<bool>();
             row.created_at_us = f[7].is_null() ? 0 : f[7].as<std::int64_t>();
+            if (!f[8].is_null()) {
+                row.withheld_bytes = f[8].as<std::size_t>();
+            }
             rows.push_back(std::move(row));
         }
     } catch (const std::exception& e) {

@@ -73,7 +73,10 @@ public:
     // when the server cannot be reached, StoreMisconfigured otherwise.
     void verify();
 
-    std::vector<PendingRow> fetch_pending(std::int64_t after_id, std::size_t limit) override;
+    std::vector<PendingRow> fetch_pending(std::int64_t after_id,
+                                          std::size_t limit,
+                                          std::size_t max_bytes,
+                                          std::size_t max_row_bytes) override;
     void mark_sent(const std::vector<std::int64_t>& ids) override;
     void record_failures(const std::vector<FailureUpdate>& updates) override;
     bool wait_for_wakeup(std::chrono::milliseconds timeout) override;

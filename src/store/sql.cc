@@ -64,26 +64,64 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     const std::string t = quote_ident(pg.schema) + "." + quote_ident(pg.table);
     const std::string id = quote_ident(c.id);
     const std::string status = quote_ident(c.status);
+    // The payload as bytea (every supported type becomes the exact bytes
+    // Kafka should get), and its length in bytes for the byte budget.
+    // octet_length of a bytea or text column reads the length from the
+    // TOAST pointer without fetching the value; json(b) has to be rendered.
     std::string payload;
+    std::string payload_len;
     switch (payload_type) {
     case PayloadType::kBytea:
-        payload = quote_ident(c.payload);
+        payload = "f_payload";
+        payload_len = "octet_length(" + quote_ident(c.payload) + ")";
         break;
     case PayloadType::kText:
-        payload = "convert_to(" + quote_ident(c.payload) + ", 'UTF8')";
+        payload = "convert_to(f_payload, 'UTF8')";
+        payload_len = "octet_length(" + quote_ident(c.payload) + ")";
         break;
     case PayloadType::kJson:
-        payload = "convert_to(" + quote_ident(c.payload) + "::text, 'UTF8')";
+        payload = "convert_to(f_payload::text, 'UTF8')";
+        payload_len = "octet_length(" + quote_ident(c.payload) + "::text)";
         break;
     }
     Statements s;
     s.qualified_table = t;
-    s.fetch = "SELECT " + id + ", " + quote_ident(c.topic) + "::text, " + quote_ident(c.key)
-              + "::text, " + payload + ", " + quote_ident(c.headers) + "::text, "
-              + quote_ident(c.attempts) + ", (" + quote_ident(c.next_attempt_at) + " IS NULL OR "
-              + quote_ident(c.next_attempt_at) + " <= now()), (extract(epoch FROM "
-              + quote_ident(c.created_at) + ") * 1000000)::bigint FROM " + t + " WHERE " + status
-              + " = 0 AND " + id + " > $1 ORDER BY " + id + " LIMIT $2";
+    // Three levels: the LIMITed candidates in id order (the pending index),
+    // each with its weight (payload + key + headers, as the relay counts
+    // them); a running sum over them; then only rows whose predecessors
+    // weigh less than $3, so the first row always comes however large it
+    // is. Payloads of rows cut there are never read: the inner levels pass
+    // them on as TOAST pointers, and only the outer select list decodes.
+    // f_* are this statement's own names, apart from any configured column.
+    // f_pk (payload + key) and f_bytes (plus headers) are ints (capped at
+    // 1 GiB, the most a bytea can hold) so the
+    // running sum is a bigint sum: over numeric (bigint's sum) the fetch of
+    // 500 rows of 1 KB took 25 % longer in the server.
+    const std::string key_text = quote_ident(c.key) + "::text";
+    const std::string headers_text = quote_ident(c.headers) + "::text";
+    const std::string candidates =
+        "SELECT " + id + " AS f_id, " + quote_ident(c.topic) + "::text AS f_topic, " + key_text
+        + " AS f_key, " + quote_ident(c.payload) + " AS f_payload, " + headers_text
+        + " AS f_headers, " + quote_ident(c.attempts) + " AS f_attempts, "
+        + quote_ident(c.next_attempt_at) + " AS f_next, " + quote_ident(c.created_at)
+        + " AS f_created, least(coalesce(" + payload_len + ", 0)::bigint + coalesce(octet_length("
+        + key_text + "), 0), 1073741824)::int AS f_pk FROM " + t + " WHERE " + status + " = 0 AND "
+        + id + " > $1 ORDER BY " + id + " LIMIT $2";
+    const std::string weighed =
+        "SELECT *, least(f_pk::bigint + coalesce(octet_length(f_headers), 0), 1073741824)::int AS "
+        "f_bytes FROM ("
+        + candidates + ") c";
+    const std::string summed = "SELECT *, sum(f_bytes) OVER (ORDER BY f_id ROWS BETWEEN UNBOUNDED "
+                               "PRECEDING AND CURRENT ROW) - f_bytes AS f_before FROM ("
+                               + weighed + ") p";
+    // $4 > 0: rows whose payload + key alone pass it (the producer's
+    // message.max.bytes) come without their payload and with their weight.
+    const std::string withheld = "($4::bigint > 0 AND f_pk > $4::bigint)";
+    s.fetch = "SELECT f_id, f_topic, f_key, CASE WHEN " + withheld + " THEN NULL ELSE " + payload
+              + " END, f_headers, f_attempts, (f_next IS NULL OR f_next <= now()), (extract(epoch "
+                "FROM f_created) * 1000000)::bigint, CASE WHEN "
+              + withheld + " THEN f_pk END FROM (" + summed
+              + ") w WHERE f_before < $3 ORDER BY f_id";
     // `AND status = 0`: a row is moved to 1 only from 0, never back from 2.
     s.mark_sent = "UPDATE " + t + " SET " + status + " = 1, " + quote_ident(c.sent_at)
                   + " = now() WHERE " + id + " = ANY($1::bigint[]) AND " + status + " = 0";

@@ -26,7 +26,7 @@ enum class PayloadType { kBytea, kText, kJson };
 
 struct Statements {
     std::string qualified_table; // "schema"."table"
-    std::string fetch;           // $1 after_id, $2 limit
+    std::string fetch;           // $1 after_id, $2 limit, $3 max_bytes, $4 max_row_bytes
     std::string mark_sent;       // $1 ids
     std::string record_failures; // $1 ids, $2 attempts, $3 errors, $4 park, $5 delay_ms
     std::string pending_topics;  // distinct topics of pending rows, bounded

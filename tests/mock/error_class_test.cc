@@ -149,3 +149,53 @@ TEST_CASE("a fatal producer error rebuilds the producer; no attempt is counted",
     REQUIRE(rig.run_until([&] { return rig.store.status(second) == 1; }));
     CHECK(rig.store.row(second).attempts == 0);
 }
+
+TEST_CASE("the producer's queue limit follows the in-flight byte budget", "[mock][memory]") {
+    config::Kafka k;
+    k.bootstrap_servers = "unused:9092";
+    // Budget plus one message of message.max.bytes (librdkafka's default
+    // 1000000), in KiB, rounded up.
+    CHECK(publish::with_queue_limit(k, 32 * 1024 * 1024).properties.at("queue.buffering.max.kbytes")
+          == std::to_string((32 * 1024 * 1024 + 1000000) / 1024 + 1));
+    k.properties["message.max.bytes"] = "2097152";
+    CHECK(publish::with_queue_limit(k, 1024 * 1024).properties.at("queue.buffering.max.kbytes")
+          == std::to_string((1024 * 1024 + 2097152) / 1024 + 1));
+    k.properties["queue.buffering.max.kbytes"] = "777"; // the operator's own value wins
+    CHECK(publish::with_queue_limit(k, 1024 * 1024).properties.at("queue.buffering.max.kbytes")
+          == "777");
+}
+
+TEST_CASE("with the derived queue limit a row larger than the byte budgets is sent, not stuck",
+          "[mock][memory]") {
+    ManualClock clock;
+    test::FakeStore store{clock};
+    test::FixedRandom random;
+    config::Kafka k;
+    k.bootstrap_servers = "unused:9092";
+    k.properties["test.mock.num.brokers"] = "1";
+    k.properties["linger.ms"] = "0";
+    relay::RelayOptions o;
+    o.max_batch_bytes = 64 * 1024;
+    o.max_in_flight_bytes = 128 * 1024;
+    publish::KafkaPublisher pub(publish::with_queue_limit(k, 128 * 1024), "db/public.outbox");
+    auto* mc = rd_kafka_handle_mock_cluster(pub.handle());
+    REQUIRE(mc != nullptr);
+    REQUIRE(rd_kafka_mock_topic_create(mc, "t", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    relay::Relay relay(o, store, pub, clock, random);
+    std::vector<std::int64_t> ids;
+    for (std::size_t size : {1000u, 900000u, 1000u, 300000u, 1000u}) {
+        ids.push_back(store.insert("k"));
+        store.row(ids.back()).payload = std::string(size, 'x');
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (relay.stats().sent < ids.size() && std::chrono::steady_clock::now() < deadline) {
+        relay.step();
+        CHECK(relay.in_flight_bytes() < 128 * 1024 + 900000 + 1);
+    }
+    CHECK(relay.stats().sent == ids.size());
+    CHECK(relay.stats().transient_errors == 0); // never refused for a full queue
+    for (auto id : ids) {
+        CHECK(store.status(id) == 1);
+        CHECK(store.row(id).attempts == 0);
+    }
+}

@@ -212,7 +212,10 @@ public:
     // `migrate` runs as the table owner (OUTBOXD_POSTGRES_DSN set to the
     // owner's DSN unless already set), as a deploy step would: the relay
     // role cannot create or alter tables.
-    explicit Daemon(std::vector<std::string> args);
+    // With `cgroup` (a cgroup v1 directory, e.g. one made by MemoryCgroup),
+    // the child joins it before exec, so every byte the daemon ever uses is
+    // charged there.
+    explicit Daemon(std::vector<std::string> args, std::string cgroup = {});
     ~Daemon(); // SIGKILLs the child if still running
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
@@ -232,6 +235,29 @@ private:
     int pid_ = -1;
     std::string log_path_;
     std::optional<int> exit_code_;
+};
+
+// A memory cgroup (v1: /sys/fs/cgroup/memory/outboxd-test-<pid>-<n>) with a
+// hard limit, swap included where the kernel accounts it, so a process in
+// it is OOM-killed instead of swapping when it overruns. Removed by the
+// destructor; put only processes in it that are gone by then (a Daemon
+// declared after it is killed and reaped first). Test-thread only.
+class MemoryCgroup {
+public:
+    // False when this machine has no cgroup v1 memory controller to use.
+    static bool available();
+    explicit MemoryCgroup(std::int64_t limit_bytes);
+    ~MemoryCgroup();
+    MemoryCgroup(const MemoryCgroup&) = delete;
+    MemoryCgroup& operator=(const MemoryCgroup&) = delete;
+
+    const std::string& path() const { return path_; }
+    std::int64_t peak_bytes() const; // memory.max_usage_in_bytes
+    std::int64_t oom_kills() const;  // the oom_kill line of memory.oom_control
+    std::int64_t fail_count() const; // memory.failcnt: times the limit was hit
+
+private:
+    std::string path_;
 };
 
 // GET http://127.0.0.1:<port><path>: status code and body. Throws when no

@@ -167,6 +167,7 @@ TEST_CASE("option table: exactly the agreed options are reloadable", "[unit][con
         "log.level",
         "log.format",
         "relay.batch_size",
+        "relay.max_batch_bytes",
         "relay.poll_interval_ms",
         "relay.max_attempts",
         "relay.retry_backoff_initial_ms",
@@ -501,6 +502,30 @@ TEST_CASE("cross-field: max_in_flight must be at least batch_size", "[unit][conf
     require_single_problem(
         load_with("relay:\n  batch_size: 1000\n", {"OUTBOXD_RELAY_MAX_IN_FLIGHT=10"}),
         "OUTBOXD_RELAY_MAX_IN_FLIGHT", "must be at least relay.batch_size");
+}
+
+TEST_CASE("byte budgets: defaults, bounds, and in-flight at least the batch", "[unit][config]") {
+    const Config defaults = *load(kRequired).config;
+    CHECK(defaults.relay.max_batch_bytes == 4 * 1024 * 1024);
+    CHECK(defaults.relay.max_in_flight_bytes == 32 * 1024 * 1024);
+    const auto loaded =
+        load_with("relay:\n  max_batch_bytes: 65536\n  max_in_flight_bytes: 1048576\n");
+    REQUIRE(loaded.config);
+    CHECK(loaded.config->relay.max_batch_bytes == 65536);
+    CHECK(loaded.config->relay.max_in_flight_bytes == 1048576);
+    require_single_problem(
+        load_with("relay:\n  max_batch_bytes: 2000000\n  max_in_flight_bytes: 1999999\n"),
+        "relay.max_in_flight_bytes",
+        "must be at least relay.max_batch_bytes = 2000000 (got 1999999)");
+    require_single_problem(load_with("relay:\n  max_batch_bytes: 67108864\n"),
+                           "relay.max_batch_bytes",
+                           "must be at most relay.max_in_flight_bytes = 33554432, its default "
+                           "(got 67108864)");
+    require_single_problem(load_with("relay:\n  max_batch_bytes: 1000\n"), "relay.max_batch_bytes",
+                           "must be between 1024 and 1073741824 (got 1000)");
+    require_single_problem(
+        load_with("relay:\n  max_batch_bytes: 65536\n", {"OUTBOXD_RELAY_MAX_IN_FLIGHT_BYTES=4096"}),
+        "OUTBOXD_RELAY_MAX_IN_FLIGHT_BYTES", "must be at least relay.max_batch_bytes");
 }
 
 TEST_CASE("cross-field: two roles cannot share a column", "[unit][config]") {
@@ -910,9 +935,12 @@ TEST_CASE("restart_only_changes: lists only options a reload cannot apply", "[un
     next.postgres.columns.id = "seq";
     next.kafka.properties["linger.ms"] = "5";
     next.relay.max_in_flight = 1;
+    next.relay.max_batch_bytes = 4096; // reloadable
     CHECK(restart_only_changes(running, next)
           == std::vector<std::string>{"postgres.columns.id", "kafka.properties",
                                       "relay.max_in_flight"});
+    next.relay.max_in_flight_bytes = 8192;
+    CHECK(restart_only_changes(running, next).back() == "relay.max_in_flight_bytes");
 }
 
 TEST_CASE("merge_problems: a reloaded value that does not fit a running restart-only one",
@@ -932,6 +960,17 @@ TEST_CASE("merge_problems: a reloaded value that does not fit a running restart-
                                       "relay.max_in_flight)"});
     next.relay.batch_size = 10000;
     CHECK(merge_problems(next).empty());
+    // The byte budgets follow the same rule: max_batch_bytes reloads,
+    // max_in_flight_bytes needs a restart.
+    Config bytes = running;
+    bytes.relay.max_batch_bytes = 64 * 1024 * 1024;
+    bytes.relay.max_in_flight_bytes = 128 * 1024 * 1024;
+    CHECK(merge_problems(bytes).empty());
+    keep_restart_only(bytes, running);
+    CHECK(merge_problems(bytes)
+          == std::vector<std::string>{"relay.max_batch_bytes 67108864 is above the running "
+                                      "relay.max_in_flight_bytes 33554432 (restart to change "
+                                      "relay.max_in_flight_bytes)"});
     // Both backoffs reload: a broken pair is reported without a restart hint.
     next.relay.retry_backoff_max = std::chrono::milliseconds(10);
     CHECK(merge_problems(next)

@@ -90,6 +90,12 @@ TEST_CASE("statements use the configured, quoted names", "[unit][sql]") {
     const auto s = outboxd::store::build_statements(pg, outboxd::store::PayloadType::kText);
     CHECK(s.qualified_table == "\"app\".\"Out\"\"box\"");
     CHECK(s.fetch.find("\"state\" = 0") != std::string::npos);
-    CHECK(s.fetch.find("convert_to(\"payload\", 'UTF8')") != std::string::npos);
+    CHECK(s.fetch.find("\"payload\" AS f_payload") != std::string::npos);
+    CHECK(s.fetch.find("convert_to(f_payload, 'UTF8')") != std::string::npos);
+    // The byte budget: lengths read without fetching the value, the running
+    // sum of the rows before, and the cut against $3.
+    CHECK(s.fetch.find("octet_length(\"payload\")") != std::string::npos);
+    CHECK(s.fetch.find("sum(f_bytes) OVER (ORDER BY f_id") != std::string::npos);
+    CHECK(s.fetch.find("WHERE f_before < $3") != std::string::npos);
     CHECK(s.mark_sent.find("ANY($1::bigint[])") != std::string::npos);
 }

@@ -48,17 +48,24 @@ public:
     int status(std::int64_t id) const { return rows_.at(id).status; }
 
     std::vector<store::PendingRow> fetch_pending(std::int64_t after_id,
-                                                 std::size_t limit) override {
+                                                 std::size_t limit,
+                                                 std::size_t max_bytes,
+                                                 std::size_t max_row_bytes) override {
         ++fetches;
+        fetch_byte_limits.push_back(max_bytes);
         if (down) {
             throw store::StoreUnavailable("fake: database down");
         }
         std::vector<store::PendingRow> out;
-        for (auto it = rows_.upper_bound(after_id); it != rows_.end() && out.size() < limit; ++it) {
+        std::size_t bytes = 0; // of the rows already in `out`, as the SQL's running sum
+        for (auto it = rows_.upper_bound(after_id);
+             it != rows_.end() && out.size() < limit && bytes < max_bytes; ++it) {
             const FakeRow& r = it->second;
             if (r.status != 0 || !r.visible) {
                 continue;
             }
+            bytes += (r.payload ? r.payload->size() : 0) + (r.key ? r.key->size() : 0)
+                     + (r.headers ? r.headers->size() : 0);
             store::PendingRow p;
             p.id = r.id;
             p.topic = r.topic;
@@ -68,6 +75,12 @@ public:
             p.attempts = r.attempts;
             p.due = !r.next_attempt_at || *r.next_attempt_at <= clock_.now();
             p.created_at_us = r.created_at_us;
+            const std::size_t pk =
+                (r.payload ? r.payload->size() : 0) + (r.key ? r.key->size() : 0);
+            if (max_row_bytes > 0 && pk > max_row_bytes) {
+                p.payload.reset(); // as the SQL: never read
+                p.withheld_bytes = pk;
+            }
             out.push_back(p);
         }
         return out;
@@ -131,6 +144,7 @@ public:
     bool notified = false;
     int fetches = 0;
     int disconnects = 0;
+    std::vector<std::size_t> fetch_byte_limits; // max_bytes of every fetch
     Millis waited{0};
     std::map<std::int64_t, int> mark_count;
 
@@ -150,6 +164,7 @@ public:
         std::string topic;
         std::optional<std::string> key;
         std::vector<publish::Header> headers;
+        std::size_t payload_size = 0; // bytes the producer was handed
     };
 
     publish::ProduceResult produce(const publish::Message& m) override {
@@ -170,7 +185,8 @@ public:
         }
         Produced p{m.id, std::string(m.topic),
                    m.key ? std::optional<std::string>(std::string(*m.key)) : std::nullopt,
-                   m.headers ? *m.headers : std::vector<publish::Header>{}};
+                   m.headers ? *m.headers : std::vector<publish::Header>{},
+                   m.payload ? m.payload->size() : 0};
         produced.push_back(p);
         outstanding.push_back(m.id);
         r.accepted = true;

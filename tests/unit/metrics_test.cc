@@ -121,6 +121,7 @@ TEST_CASE("Metrics declares exactly the metrics of the team plan", "[unit][metri
         "outboxd_oldest_pending_age_seconds",
         "outboxd_parked_rows",
         "outboxd_in_flight_messages",
+        "outboxd_in_flight_bytes",
         "outboxd_batch_size_rows",
         "outboxd_relay_latency_seconds",
         "outboxd_producer_rebuilds_total",
