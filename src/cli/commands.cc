@@ -9,10 +9,11 @@
 #include "daemon/supervisor.h"
 #include "health/health_state.h"
 #include "http/server.h"
+#include "kafka/admin_client.h"
+#include "kafka/kafka_publisher.h"
+#include "kafka/topic_audit.h"
 #include "leader/pg_advisory_lease.h"
 #include "metrics/metrics.h"
-#include "publish/kafka_publisher.h"
-#include "publish/topic_audit.h"
 #include "reconcile/read_back.h"
 #include "relay/relay.h"
 #include "store/pg_outbox_store.h"
@@ -128,7 +129,7 @@ relay::RelayOptions relay_options(const config::Config& cfg) {
     o.max_batch_bytes = static_cast<std::size_t>(cfg.relay.max_batch_bytes);
     o.max_in_flight_bytes = static_cast<std::size_t>(cfg.relay.max_in_flight_bytes);
     o.max_message_bytes = static_cast<std::size_t>(
-        std::max<std::int64_t>(0, publish::producer_max_message_bytes(cfg.kafka)));
+        std::max<std::int64_t>(0, kafka::producer_max_message_bytes(cfg.kafka)));
     o.retry.max_attempts = cfg.relay.max_attempts;
     o.retry.initial = cfg.relay.retry_backoff_initial;
     o.retry.max = cfg.relay.retry_backoff_max;
@@ -147,7 +148,7 @@ std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOut
 }
 
 // Logs the audit; returns false when require_durable_topics forbids starting.
-bool report_audit(const config::Config& cfg, const publish::AuditResult& audit) {
+bool report_audit(const config::Config& cfg, const kafka::AuditResult& audit) {
     auto log = log::get("publish");
     if (!audit.reached_cluster) {
         log->warn("topic audit skipped: {}", audit.error);
@@ -239,8 +240,8 @@ int cmd_check(const config::Config& cfg) {
         ++problems;
     }
     try {
-        publish::KafkaPublisher pub(cfg.kafka);
-        const auto audit = publish::audit_topics(pub.handle(), topics, Millis(10000));
+        kafka::AdminClient admin(cfg.kafka);
+        const auto audit = admin.audit(topics, Millis(10000));
         if (!audit.reached_cluster) {
             std::cout << "kafka: FAILED: " << audit.error << "\n";
             ++problems;
@@ -350,7 +351,7 @@ std::optional<int> start_up(const config::Config& cfg,
         return kExitOk;
     }
     {
-        publish::KafkaPublisher audit_pub(cfg.kafka);
+        kafka::AdminClient admin(cfg.kafka);
         std::vector<std::string> topics;
         try {
             topics = topics_to_audit(cfg, st);
@@ -359,7 +360,7 @@ std::optional<int> start_up(const config::Config& cfg,
             topics = cfg.kafka.audit_topics;
         }
         if (!topics.empty() || cfg.kafka.require_durable_topics) {
-            const auto audit = publish::audit_topics(audit_pub.handle(), topics, Millis(10000));
+            const auto audit = admin.audit(topics, Millis(10000));
             if (!report_audit(cfg, audit)) {
                 return kExitFailure;
             }
@@ -454,8 +455,8 @@ public:
         , max_in_flight_bytes_(max_in_flight_bytes)
         , source_(std::move(source)) {}
     std::unique_ptr<publish::Publisher> make() override {
-        return std::make_unique<publish::KafkaPublisher>(
-            publish::with_queue_limit(kafka_, max_in_flight_bytes_), source_);
+        return std::make_unique<kafka::KafkaPublisher>(
+            kafka::with_queue_limit(kafka_, max_in_flight_bytes_), source_);
     }
 
 private:

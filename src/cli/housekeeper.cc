@@ -1,8 +1,8 @@
 #include "cli/housekeeper.h"
 
 #include "common/log.h"
-#include "publish/kafka_publisher.h"
-#include "publish/topic_audit.h"
+#include "kafka/admin_client.h"
+#include "kafka/topic_audit.h"
 #include "store/pg_outbox_store.h"
 
 #include <memory>
@@ -74,7 +74,7 @@ void Housekeeper::update(const config::Config& cfg) {
 void Housekeeper::run() {
     auto log = log::get("housekeeping");
     std::unique_ptr<store::PgOutboxStore> st;
-    std::unique_ptr<publish::KafkaPublisher> probe;
+    std::unique_ptr<kafka::AdminClient> probe;
     auto next_refresh = Clock::now();
     auto next_retention = Clock::now();
     std::string last_pg_error;
@@ -113,9 +113,9 @@ void Housekeeper::run() {
             std::string kafka_error;
             try {
                 if (!probe) {
-                    probe = std::make_unique<publish::KafkaPublisher>(cfg.kafka);
+                    probe = std::make_unique<kafka::AdminClient>(cfg.kafka);
                 }
-                kafka_error = publish::ping_cluster(probe->handle(), kKafkaPingTimeout);
+                kafka_error = probe->ping(kKafkaPingTimeout);
             } catch (const std::exception& e) {
                 kafka_error = e.what();
                 probe.reset();

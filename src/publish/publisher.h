@@ -20,8 +20,6 @@ enum class ErrorClass {
     kFatal,     // the producer is unusable: rebuild it, re-read rows still at 0
 };
 
-const char* to_string(ErrorClass c);
-
 // Why a row-level (counted) failure happened: the `reason` label of
 // outboxd_rows_failed_total. A closed set, so the metric's cardinality
 // cannot grow with whatever text a broker sends.

@@ -1,6 +1,6 @@
 #include "reconcile/read_back.h"
 
-#include "publish/tail_reader.h"
+#include "kafka/tail_reader.h"
 
 #include <map>
 #include <optional>
@@ -23,8 +23,8 @@ ReadBackResult read_back(store::PgOutboxStore& store,
         }
         const auto topics = store.pending_topics();
         out.topics = topics.size();
-        const auto r = publish::read_tail(kafka, topics, *oldest - kClockSkew.count(), source,
-                                          timeout, progress);
+        const auto r = kafka::read_tail(kafka, topics, *oldest - kClockSkew.count(), source,
+                                        timeout, progress);
         out.messages_read = r.messages_read;
         out.partitions = r.partitions;
         out.ours = r.found.size();

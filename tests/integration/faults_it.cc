@@ -1,7 +1,7 @@
 // Faults against the real services: kill -9 of the daemon, PostgreSQL
 // sessions killed mid-stream, a fatal producer error, SIGTERM under load, and
 // a broker outage longer than every client time-out.
-#include "publish/kafka_publisher.h"
+#include "kafka/kafka_publisher.h"
 #include "reconcile/read_back.h"
 #include "relay/relay.h"
 #include "services.h"
@@ -164,7 +164,7 @@ TEST_CASE("producer fatal error: the producer is rebuilt and rows still at 0 are
     outboxd::config::Kafka kcfg;
     kcfg.bootstrap_servers = s.kafka_bootstrap;
     kcfg.properties["linger.ms"] = "50";
-    outboxd::publish::KafkaPublisher pub(kcfg, "outboxd/public." + name);
+    outboxd::kafka::KafkaPublisher pub(kcfg, "outboxd/public." + name);
     outboxd::SteadyClock clock;
     outboxd::XorShiftRandom random(1);
     outboxd::relay::RelayOptions opts;

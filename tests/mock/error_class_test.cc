@@ -4,8 +4,8 @@
 // errors never touch `attempts`; row-level ones count; a fatal error
 // rebuilds the producer. The real-broker tests prove the same end to end.
 #include "../unit/fakes.h"
-#include "publish/error_class.h"
-#include "publish/kafka_publisher.h"
+#include "kafka/error_class.h"
+#include "kafka/kafka_publisher.h"
 #include "relay/relay.h"
 
 #include <catch2/catch.hpp>
@@ -27,7 +27,7 @@ struct MockRig {
     ManualClock clock;
     test::FakeStore store{clock};
     test::FixedRandom random;
-    std::unique_ptr<publish::KafkaPublisher> pub;
+    std::unique_ptr<kafka::KafkaPublisher> pub;
     std::unique_ptr<relay::Relay> relay;
     rd_kafka_mock_cluster_t* mc = nullptr;
 
@@ -37,7 +37,7 @@ struct MockRig {
         k.properties["test.mock.num.brokers"] = "3";
         k.properties["linger.ms"] = "0";
         k.properties["retry.backoff.ms"] = "10";
-        pub = std::make_unique<publish::KafkaPublisher>(k, "db/public.outbox");
+        pub = std::make_unique<kafka::KafkaPublisher>(k, "db/public.outbox");
         mc = rd_kafka_handle_mock_cluster(pub->handle());
         REQUIRE(mc != nullptr);
         REQUIRE(rd_kafka_mock_topic_create(mc, "t", 1, 3) == RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -66,13 +66,13 @@ struct MockRig {
 } // namespace
 
 TEST_CASE("classification table", "[mock][errors]") {
-    CHECK(publish::classify(RD_KAFKA_RESP_ERR__FATAL) == ErrorClass::kFatal);
+    CHECK(kafka::classify(RD_KAFKA_RESP_ERR__FATAL) == ErrorClass::kFatal);
     for (auto e :
          {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_RECORD,
           RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE, RD_KAFKA_RESP_ERR_POLICY_VIOLATION,
           RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED}) {
         INFO(rd_kafka_err2name(e));
-        CHECK(publish::classify(e) == ErrorClass::kRow);
+        CHECK(kafka::classify(e) == ErrorClass::kRow);
     }
     for (auto e :
          {RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
@@ -82,7 +82,7 @@ TEST_CASE("classification table", "[mock][errors]") {
           RD_KAFKA_RESP_ERR__PURGE_QUEUE, RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
           RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART}) {
         INFO(rd_kafka_err2name(e));
-        CHECK(publish::classify(e) == ErrorClass::kTransient);
+        CHECK(kafka::classify(e) == ErrorClass::kTransient);
     }
 }
 
@@ -155,13 +155,13 @@ TEST_CASE("the producer's queue limit follows the in-flight byte budget", "[mock
     k.bootstrap_servers = "unused:9092";
     // Budget plus one message of message.max.bytes (librdkafka's default
     // 1000000), in KiB, rounded up.
-    CHECK(publish::with_queue_limit(k, 32 * 1024 * 1024).properties.at("queue.buffering.max.kbytes")
+    CHECK(kafka::with_queue_limit(k, 32 * 1024 * 1024).properties.at("queue.buffering.max.kbytes")
           == std::to_string((32 * 1024 * 1024 + 1000000) / 1024 + 1));
     k.properties["message.max.bytes"] = "2097152";
-    CHECK(publish::with_queue_limit(k, 1024 * 1024).properties.at("queue.buffering.max.kbytes")
+    CHECK(kafka::with_queue_limit(k, 1024 * 1024).properties.at("queue.buffering.max.kbytes")
           == std::to_string((1024 * 1024 + 2097152) / 1024 + 1));
     k.properties["queue.buffering.max.kbytes"] = "777"; // the operator's own value wins
-    CHECK(publish::with_queue_limit(k, 1024 * 1024).properties.at("queue.buffering.max.kbytes")
+    CHECK(kafka::with_queue_limit(k, 1024 * 1024).properties.at("queue.buffering.max.kbytes")
           == "777");
 }
 
@@ -177,7 +177,7 @@ TEST_CASE("with the derived queue limit a row larger than the byte budgets is se
     relay::RelayOptions o;
     o.max_batch_bytes = 64 * 1024;
     o.max_in_flight_bytes = 128 * 1024;
-    publish::KafkaPublisher pub(publish::with_queue_limit(k, 128 * 1024), "db/public.outbox");
+    kafka::KafkaPublisher pub(kafka::with_queue_limit(k, 128 * 1024), "db/public.outbox");
     auto* mc = rd_kafka_handle_mock_cluster(pub.handle());
     REQUIRE(mc != nullptr);
     REQUIRE(rd_kafka_mock_topic_create(mc, "t", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);

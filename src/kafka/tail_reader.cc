@@ -1,6 +1,6 @@
-#include "publish/tail_reader.h"
+#include "kafka/tail_reader.h"
 
-#include "publish/kafka_publisher.h"
+#include "kafka/kafka_publisher.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -8,7 +8,7 @@
 #include <map>
 #include <memory>
 
-namespace outboxd::publish {
+namespace outboxd::kafka {
 namespace {
 
 struct HandleDeleter {
@@ -211,4 +211,4 @@ TailReadResult read_tail(const config::Kafka& cfg,
     return out;
 }
 
-} // namespace outboxd::publish
+} // namespace outboxd::kafka

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "publish/publisher.h"
 
 #include <chrono>
 #include <cstdint>
@@ -13,7 +14,11 @@
 #include <string>
 #include <vector>
 
-namespace outboxd::publish {
+namespace outboxd::kafka {
+
+// The broker boundary this component implements (publish/publisher.h).
+using publish::kOutboxIdHeader;
+using publish::kOutboxSourceHeader;
 
 struct FoundMessage {
     std::string topic;
@@ -41,4 +46,4 @@ TailReadResult read_tail(const config::Kafka& cfg,
                          std::chrono::milliseconds timeout,
                          const std::function<void()>& progress = {});
 
-} // namespace outboxd::publish
+} // namespace outboxd::kafka

@@ -5,7 +5,11 @@
 
 #include "publish/publisher.h"
 
-namespace outboxd::publish {
+namespace outboxd::kafka {
+
+// The broker boundary this component implements (publish/publisher.h).
+using publish::ErrorClass;
+using publish::FailureReason;
 
 // `code` is an rd_kafka_resp_err_t value; kept as int so this header does
 // not pull in librdkafka.
@@ -14,4 +18,4 @@ ErrorClass classify(int code);
 // The metric label for a row-level error code (kOther for anything else).
 FailureReason failure_reason(int code);
 
-} // namespace outboxd::publish
+} // namespace outboxd::kafka

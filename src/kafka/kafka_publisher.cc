@@ -1,8 +1,8 @@
-#include "publish/kafka_publisher.h"
+#include "kafka/kafka_publisher.h"
 
 #include "common/log.h"
-#include "publish/error_class.h"
-#include "publish/tail_reader.h"
+#include "kafka/error_class.h"
+#include "kafka/tail_reader.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <unordered_set>
 
-namespace outboxd::publish {
+namespace outboxd::kafka {
 
 struct KafkaPublisher::State {
     rd_kafka_t* rk = nullptr;
@@ -158,6 +158,8 @@ void KafkaPublisher::create() {
     rd_kafka_conf_set_log_cb(conf, on_log);
     st->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (st->rk == nullptr) {
+        // rd_kafka_new takes conf over only when it succeeds.
+        rd_kafka_conf_destroy(conf);
         throw PublisherConfigError(std::string("creating the Kafka producer: ") + err);
     }
     // Warm the metadata cache. Without it, a topic first produced to while
@@ -307,4 +309,4 @@ void KafkaPublisher::inject_fatal_for_test(const std::string& reason) {
                               reason.c_str());
 }
 
-} // namespace outboxd::publish
+} // namespace outboxd::kafka

@@ -1,4 +1,4 @@
-#include "publish/topic_audit.h"
+#include "kafka/topic_audit.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -7,7 +7,7 @@
 #include <map>
 #include <memory>
 
-namespace outboxd::publish {
+namespace outboxd::kafka {
 namespace {
 
 struct QueueDeleter {
@@ -158,4 +158,4 @@ AuditResult audit_topics(rd_kafka_t* rk,
     return out;
 }
 
-} // namespace outboxd::publish
+} // namespace outboxd::kafka

@@ -10,7 +10,7 @@
 
 typedef struct rd_kafka_s rd_kafka_t;
 
-namespace outboxd::publish {
+namespace outboxd::kafka {
 
 struct TopicAudit {
     std::string topic;
@@ -36,4 +36,4 @@ AuditResult audit_topics(rd_kafka_t* rk,
 // "" when a broker answered within `timeout`, else why not.
 std::string ping_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout);
 
-} // namespace outboxd::publish
+} // namespace outboxd::kafka

@@ -14,7 +14,18 @@
 
 typedef struct rd_kafka_s rd_kafka_t;
 
-namespace outboxd::publish {
+namespace outboxd::kafka {
+
+// The broker boundary this component implements (publish/publisher.h).
+using publish::DeliveryReport;
+using publish::ErrorClass;
+using publish::FailureReason;
+using publish::Header;
+using publish::kOutboxIdHeader;
+using publish::kOutboxSourceHeader;
+using publish::Message;
+using publish::ProduceResult;
+using publish::Publisher;
 
 // A kafka.properties entry librdkafka refused, or a producer that could not
 // be created: a start-up misconfiguration, fatal for the process.
@@ -77,4 +88,4 @@ std::int64_t producer_max_message_bytes(const config::Kafka& kafka);
 // user's kafka.properties, then the settings outboxd never lets go of.
 std::vector<std::pair<std::string, std::string>> producer_properties(const config::Kafka& cfg);
 
-} // namespace outboxd::publish
+} // namespace outboxd::kafka

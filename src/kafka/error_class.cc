@@ -1,20 +1,8 @@
-#include "publish/error_class.h"
+#include "kafka/error_class.h"
 
 #include <librdkafka/rdkafka.h>
 
-namespace outboxd::publish {
-
-const char* to_string(ErrorClass c) {
-    switch (c) {
-    case ErrorClass::kTransient:
-        return "transient";
-    case ErrorClass::kRow:
-        return "row";
-    case ErrorClass::kFatal:
-        return "fatal";
-    }
-    return "unknown";
-}
+namespace outboxd::kafka {
 
 ErrorClass classify(int code) {
     switch (static_cast<rd_kafka_resp_err_t>(code)) {
@@ -67,4 +55,4 @@ FailureReason failure_reason(int code) {
     }
 }
 
-} // namespace outboxd::publish
+} // namespace outboxd::kafka
