@@ -1,6 +1,7 @@
 #include "kafka/admin_client.h"
 
 #include "common/log.h"
+#include "kafka/conf.h"
 #include "kafka/kafka_publisher.h"
 
 #include <librdkafka/rdkafka.h>
@@ -38,16 +39,14 @@ AdminClient::AdminClient(const config::Kafka& cfg)
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     // The operator's properties (TLS, SASL, timeouts) apply here too; the
     // producer-only contract settings do not matter to an admin client.
-    std::vector<std::pair<std::string, std::string>> props = {{"client.id", "outboxd-admin"}};
+    Properties props = {{"client.id", "outboxd-admin"}};
     for (const auto& [k, v] : cfg.properties) {
         props.emplace_back(k, v);
     }
     props.emplace_back("bootstrap.servers", cfg.bootstrap_servers);
-    for (const auto& [k, v] : props) {
-        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            throw PublisherConfigError("kafka.properties." + k + ": " + err);
-        }
+    if (auto refused = set_properties(conf, props); !refused.empty()) {
+        rd_kafka_conf_destroy(conf);
+        throw PublisherConfigError(refused);
     }
     rd_kafka_conf_set_log_cb(conf, on_admin_log);
     h_->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

@@ -1,6 +1,7 @@
 #include "kafka/kafka_publisher.h"
 
 #include "common/log.h"
+#include "kafka/conf.h"
 #include "kafka/error_class.h"
 #include "kafka/tail_reader.h"
 
@@ -144,13 +145,9 @@ void KafkaPublisher::create() {
     auto st = std::make_unique<State>();
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    for (const auto& [k, v] : producer_properties(cfg_)) {
-        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            // Every refused property is fatal: a silently ignored TLS or SASL
-            // setting would be worse than not starting.
-            throw PublisherConfigError("kafka.properties." + k + ": " + err);
-        }
+    if (auto refused = set_properties(conf, producer_properties(cfg_)); !refused.empty()) {
+        rd_kafka_conf_destroy(conf);
+        throw PublisherConfigError(refused);
     }
     rd_kafka_conf_set_opaque(conf, st.get());
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);

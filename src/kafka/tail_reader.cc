@@ -1,5 +1,6 @@
 #include "kafka/tail_reader.h"
 
+#include "kafka/conf.h"
 #include "kafka/kafka_publisher.h"
 
 #include <librdkafka/rdkafka.h>
@@ -62,24 +63,28 @@ TailReadResult read_tail(const config::Kafka& cfg,
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     // The user's properties carry TLS and SASL settings; producer-only keys
-    // are ignored by a consumer with a warning, which is harmless here.
+    // are left out (a consumer would only warn about them).
+    Properties props;
     for (const auto& [k, v] : producer_properties(cfg)) {
         if (k == "enable.idempotence" || k == "acks" || k == "linger.ms"
             || k == "message.timeout.ms") {
             continue;
         }
-        if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            out.error = "kafka.properties." + k + ": " + err;
-            return out;
-        }
+        props.emplace_back(k, v);
     }
-    rd_kafka_conf_set(conf, "group.id", "outboxd-readback", err, sizeof err);
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
-    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
+    props.emplace_back("group.id", "outboxd-readback");
+    props.emplace_back("enable.auto.commit", "false");
+    props.emplace_back("enable.partition.eof", "true");
+    if (auto refused = set_properties(conf, props); !refused.empty()) {
+        rd_kafka_conf_destroy(conf);
+        out.error = refused;
+        return out;
+    }
     std::unique_ptr<rd_kafka_t, HandleDeleter> rk(
         rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
     if (!rk) {
+        // rd_kafka_new takes conf over only when it succeeds.
+        rd_kafka_conf_destroy(conf);
         out.error = std::string("creating the read-back consumer: ") + err;
         return out;
     }

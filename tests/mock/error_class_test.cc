@@ -4,8 +4,10 @@
 // errors never touch `attempts`; row-level ones count; a fatal error
 // rebuilds the producer. The real-broker tests prove the same end to end.
 #include "../unit/fakes.h"
+#include "kafka/admin_client.h"
 #include "kafka/error_class.h"
 #include "kafka/kafka_publisher.h"
+#include "kafka/tail_reader.h"
 #include "relay/relay.h"
 
 #include <catch2/catch.hpp>
@@ -198,4 +200,19 @@ TEST_CASE("with the derived queue limit a row larger than the byte budgets is se
         CHECK(store.status(id) == 1);
         CHECK(store.row(id).attempts == 0);
     }
+}
+
+TEST_CASE("every librdkafka client refuses a property it cannot take, naming it",
+          "[mock][errors]") {
+    outboxd::config::Kafka cfg;
+    cfg.bootstrap_servers = "127.0.0.1:9";
+    cfg.properties["socket.timeout.ms"] = "not-a-number";
+    // The read-back's consumer: once, the error was ignored there.
+    const auto tail = outboxd::kafka::read_tail(cfg, {"t"}, 0, "src", std::chrono::seconds(1), {});
+    CHECK_FALSE(tail.ok);
+    CHECK_THAT(tail.error, Catch::StartsWith("kafka.properties.socket.timeout.ms: "));
+    CHECK_THROWS_WITH(outboxd::kafka::AdminClient(cfg),
+                      Catch::StartsWith("kafka.properties.socket.timeout.ms: "));
+    CHECK_THROWS_WITH(outboxd::kafka::KafkaPublisher(cfg),
+                      Catch::StartsWith("kafka.properties.socket.timeout.ms: "));
 }
