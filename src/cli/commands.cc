@@ -69,12 +69,30 @@ bool stopping() {
     return g_stop_signal.load() != 0;
 }
 
-// Feeds the relay's facts into the metrics. Runs on the main thread inside
-// Relay::step(); only touches atomics.
+// The relay's facts into the metrics, its log lines to the "relay" logger.
+// Runs on the main thread inside Relay::step(); touches atomics and logs.
 class MetricsObserver final : public relay::RelayObserver {
 public:
     explicit MetricsObserver(metrics::Metrics& m)
-        : m_(m) {}
+        : m_(m)
+        , log_(log::get("relay")) {}
+
+    void on_event(const relay::RelayEvent& ev) override {
+        switch (ev.kind) {
+        case relay::RelayEvent::Kind::kDebug:
+            log_->debug("{}", ev.text);
+            break;
+        case relay::RelayEvent::Kind::kInfo:
+            log_->info("{}", ev.text);
+            break;
+        case relay::RelayEvent::Kind::kWarn:
+            log_->warn("{}", ev.text);
+            break;
+        case relay::RelayEvent::Kind::kError:
+            log_->error("{}", ev.text);
+            break;
+        }
+    }
 
     void on_batch(std::size_t rows) override {
         m_.batch_size_rows.observe(static_cast<double>(rows));
@@ -112,6 +130,7 @@ public:
 
 private:
     metrics::Metrics& m_;
+    std::shared_ptr<spdlog::logger> log_;
 };
 
 // /healthz may not fail merely because the loop waits as long as it was told

@@ -206,32 +206,17 @@ void Supervisor::read_back() {
 
 void Supervisor::start_term() {
     publisher_ = parts_.publishers.make();
-    auto relay_log = log::get("relay");
-    relay_ =
-        std::make_unique<relay::Relay>(options_.relay, parts_.store, *publisher_, parts_.clock,
-                                       parts_.random, [relay_log](const relay::RelayEvent& ev) {
-                                           switch (ev.kind) {
-                                           case relay::RelayEvent::Kind::kDebug:
-                                               relay_log->debug("{}", ev.text);
-                                               break;
-                                           case relay::RelayEvent::Kind::kInfo:
-                                               relay_log->info("{}", ev.text);
-                                               break;
-                                           case relay::RelayEvent::Kind::kWarn:
-                                               relay_log->warn("{}", ev.text);
-                                               break;
-                                           case relay::RelayEvent::Kind::kError:
-                                               relay_log->error("{}", ev.text);
-                                               break;
-                                           }
-                                       });
-    relay_->set_observer(parts_.observer);
+    std::function<bool()> fence;
     if (parts_.lease != nullptr) {
-        // Checked before every batch: a process that lost its lock stops
+        // Asked before every batch: a process that lost its lock stops
         // producing before it reads another row.
         leader::Lease* lease = parts_.lease;
-        relay_->set_fence([lease] { return lease->confirm(); });
+        fence = [lease] {
+            return lease->confirm();
+        };
     }
+    relay_ = std::make_unique<relay::Relay>(options_.relay, parts_.store, *publisher_, parts_.clock,
+                                            parts_.random, parts_.observer, std::move(fence));
     last_report_ = relay::RelayStats{};
     next_report_ = parts_.clock.now() + options_.report_interval;
     parts_.listener.on_term_started();

@@ -83,7 +83,7 @@ struct Parts {
     RandomSource& random;
     Waiter& waiter;
     Listener& listener;
-    relay::RelayObserver* observer = nullptr; // attached to each term's relay
+    relay::RelayObserver* observer = nullptr; // each term's relay reports to it (facts, log lines)
 };
 
 class Supervisor {

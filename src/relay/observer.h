@@ -1,16 +1,25 @@
-// What the relay tells the outside world about its work, for metrics. The
-// relay calls these on its own thread, at the moment each fact becomes true;
-// implementations must be cheap and must not block or throw (the daemon's
-// implementation only bumps atomics). The defaults do nothing, so a test or a
-// benchmark overrides only what it checks.
+// Everything the relay tells the outside world goes through this one
+// interface: the facts of its work (metrics, the relay's own RelayStats) and
+// what it wants the log to say. The relay calls these on its own thread, at
+// the moment each fact becomes true; implementations must be cheap and must
+// not block or throw (the daemon's only bumps atomics and writes log lines).
+// The defaults do nothing, so a test or a benchmark overrides only what it
+// checks.
 #pragma once
 
 #include "publish/publisher.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace outboxd::relay {
+
+// Something the relay wants the log to say; the observer decides how.
+struct RelayEvent {
+    enum class Kind { kDebug, kInfo, kWarn, kError } kind = Kind::kInfo;
+    std::string text;
+};
 
 class RelayObserver {
 public:
@@ -33,6 +42,16 @@ public:
     virtual void on_producer_rebuild() {}
     // The database answered again after a failure (a new session).
     virtual void on_db_reconnected() {}
+    // A database call failed (an outage; the relay backs off).
+    virtual void on_db_error() {}
+    // A row was handed to the producer; a report will follow.
+    virtual void on_produced() {}
+    // A fetch handed `rows` rows (at least one) to the producer.
+    virtual void on_batch_produced(std::size_t /*rows*/) {}
+    // A full pass from the lowest pending id began.
+    virtual void on_pass() {}
+    // A line for the log.
+    virtual void on_event(const RelayEvent& /*event*/) {}
 };
 
 } // namespace outboxd::relay

@@ -30,13 +30,15 @@ Relay::Relay(RelayOptions options,
              publish::Publisher& publisher,
              ClockSource& clock,
              RandomSource& random,
-             std::function<void(const RelayEvent&)> on_event)
+             RelayObserver* observer,
+             std::function<bool()> may_publish)
     : options_(std::move(options))
     , store_(store)
     , publisher_(publisher)
     , clock_(clock)
     , random_(random)
-    , on_event_(std::move(on_event)) {
+    , fence_(std::move(may_publish)) {
+    counting_.next = observer != nullptr ? observer : &no_observer_;
     const auto now = clock_.now();
     next_poll_at_ = now;
     next_rescan_at_ = now + options_.rescan_interval;
@@ -63,9 +65,7 @@ std::string Relay::hold_key(const std::string& topic, const std::optional<std::s
 }
 
 void Relay::emit(RelayEvent::Kind kind, std::string text) {
-    if (on_event_) {
-        on_event_(RelayEvent{kind, std::move(text)});
-    }
+    counting_.on_event(RelayEvent{kind, std::move(text)});
 }
 
 void Relay::step() {
@@ -125,7 +125,7 @@ void Relay::collect(std::vector<publish::DeliveryReport> reports) {
             // The only place a row becomes "sent": Kafka acknowledged it (G1).
             it->second.state = RowState::kSentUnwritten;
             sent_unwritten_.push_back(rep.id);
-            observer_->on_acked(it->second.created_at_us);
+            counting_.on_acked(it->second.created_at_us);
             continue;
         }
         switch (rep.error_class) {
@@ -137,8 +137,7 @@ void Relay::collect(std::vector<publish::DeliveryReport> reports) {
         case publish::ErrorClass::kTransient: {
             // An outage is not the row's fault (G3): forget it, it is still
             // at 0 and the next pass produces it again.
-            ++stats_.transient_errors;
-            observer_->on_transient_error();
+            counting_.on_transient_error();
             const auto hk = hold_key(it->second.topic, it->second.key);
             if (!hk.empty()) {
                 held_keys_.insert(hk);
@@ -198,9 +197,7 @@ void Relay::on_counted_failure(const Tracked& row,
     if (!hk.empty()) {
         held_keys_.insert(hk);
     }
-    ++stats_.failed_attempts;
     if (u.park) {
-        ++stats_.parked;
         emit(RelayEvent::Kind::kError, describe(id) + " parked at status 2 after "
                                            + std::to_string(u.attempts) + " attempts: " + error);
     } else {
@@ -228,8 +225,7 @@ void Relay::handle_fatal() {
     }
     in_flight_count_ = 0;
     in_flight_bytes_ = 0;
-    ++stats_.producer_rebuilds;
-    observer_->on_producer_rebuild();
+    counting_.on_producer_rebuild();
     // Outcomes already known go to the table first, so the read-back only
     // has to settle rows whose report never came.
     write_outcomes();
@@ -250,8 +246,7 @@ void Relay::write_outcomes() {
             for (auto id : sent_unwritten_) {
                 tracked_.erase(id);
             }
-            stats_.sent += sent_unwritten_.size();
-            observer_->on_marked_sent(sent_unwritten_.size());
+            counting_.on_marked_sent(sent_unwritten_.size());
             sent_unwritten_.clear();
         }
         if (!failures_unwritten_.empty()) {
@@ -260,7 +255,7 @@ void Relay::write_outcomes() {
             for (const auto& u : failures_unwritten_) {
                 // Counted for the metric only once the table says so too.
                 if (auto it = tracked_.find(u.id); it != tracked_.end()) {
-                    observer_->on_counted_failure(it->second.reason, u.park);
+                    counting_.on_counted_failure(it->second.reason, u.park);
                     tracked_.erase(it);
                 }
                 parked = parked || u.park;
@@ -300,7 +295,7 @@ void Relay::start_pass() {
     caught_up_ = false;
     rescan_requested_ = false;
     next_rescan_at_ = clock_.now() + options_.rescan_interval;
-    ++stats_.passes;
+    counting_.on_pass();
 }
 
 bool Relay::fence_holds() {
@@ -342,10 +337,9 @@ void Relay::fetch_and_produce() {
         db_failed(std::string("fetching rows: ") + e.what());
         return;
     }
-    stats_.fetched += rows.size();
     if (!rows.empty()) {
         // Empty polls are not batches: they would drown the size histogram.
-        observer_->on_batch(rows.size());
+        counting_.on_batch(rows.size());
     }
     std::size_t fetched_bytes = 0;
     for (const auto& row : rows) {
@@ -393,13 +387,14 @@ void Relay::fetch_and_produce() {
         ++produced;
     }
     if (produced > 0) {
-        ++stats_.batches;
+        counting_.on_batch_produced(produced);
     }
     if (!rows.empty()) {
-        emit(RelayEvent::Kind::kDebug,
-             "batch " + std::to_string(stats_.batches) + ": fetched " + std::to_string(rows.size())
-                 + " rows ids " + std::to_string(rows.front().id) + ".."
-                 + std::to_string(rows.back().id) + ", produced " + std::to_string(produced));
+        emit(RelayEvent::Kind::kDebug, "batch " + std::to_string(counting_.stats.batches)
+                                           + ": fetched " + std::to_string(rows.size())
+                                           + " rows ids " + std::to_string(rows.front().id) + ".."
+                                           + std::to_string(rows.back().id) + ", produced "
+                                           + std::to_string(produced));
     }
     if (keyset_after_idle && rows.empty()) {
         // A wake-up or a poll found nothing past the cursor: a transaction
@@ -446,7 +441,7 @@ bool Relay::produce_row(const store::PendingRow& row, std::size_t bytes) {
         tracked_[row.id] = std::move(t);
         ++in_flight_count_;
         in_flight_bytes_ += bytes;
-        ++stats_.produced;
+        counting_.on_produced();
         return true;
     }
     switch (res.error_class) {
@@ -454,8 +449,7 @@ bool Relay::produce_row(const store::PendingRow& row, std::size_t bytes) {
         on_counted_failure(t, row.id, res.error, res.reason);
         return true;
     case publish::ErrorClass::kTransient:
-        ++stats_.transient_errors;
-        observer_->on_transient_error();
+        counting_.on_transient_error();
         return false;
     case publish::ErrorClass::kFatal:
         fatal_seen_ = true;
@@ -504,7 +498,7 @@ void Relay::wait() {
 }
 
 void Relay::db_failed(const std::string& what) {
-    ++stats_.db_errors;
+    counting_.on_db_error();
     db_backoff_ = db_backoff_.count() == 0 ? options_.db_backoff_initial
                                            : std::min(db_backoff_ * 2, options_.db_backoff_max);
     db_retry_at_ = clock_.now() + db_backoff_;
@@ -520,7 +514,7 @@ void Relay::db_failed(const std::string& what) {
 void Relay::db_succeeded() {
     if (db_retry_at_) {
         emit(RelayEvent::Kind::kInfo, "database reachable again");
-        observer_->on_db_reconnected();
+        counting_.on_db_reconnected();
         // Notifications sent while disconnected are lost: look everywhere.
         rescan_requested_ = true;
         wakeup_ = true;

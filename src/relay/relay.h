@@ -60,12 +60,13 @@ struct RelayOptions {
     Millis report_wait{5}; // longest single wait for delivery reports while rows are in flight
 };
 
-// Counters since start; read by the main loop for logs and by benchmarks.
+// Counters since start, kept from the observer facts alone (see
+// Relay::Counting); read by the main loop for logs and by benchmarks.
 struct RelayStats {
     std::uint64_t fetched = 0;
     std::uint64_t produced = 0;
     std::uint64_t sent = 0;
-    std::uint64_t failed_attempts = 0; // counted failures, parked ones included
+    std::uint64_t failed_attempts = 0; // counted failures written, parked ones included
     std::uint64_t parked = 0;
     std::uint64_t transient_errors = 0;
     std::uint64_t producer_rebuilds = 0;
@@ -74,20 +75,20 @@ struct RelayStats {
     std::uint64_t batches = 0;
 };
 
-// Something the relay wants the log to say; the loop decides how.
-struct RelayEvent {
-    enum class Kind { kDebug, kInfo, kWarn, kError } kind = Kind::kInfo;
-    std::string text;
-};
-
 class Relay {
 public:
+    // Everything the relay uses is given here, in one shape. `observer`
+    // (not owned; outlives the relay; null: nobody listens) hears every
+    // fact and log line. `may_publish` (unset: always) is the fence of G5:
+    // asked before every fetch and after every database error; once it says
+    // no, the relay stops producing at once and fenced() turns true.
     Relay(RelayOptions options,
           store::OutboxStore& store,
           publish::Publisher& publisher,
           ClockSource& clock,
           RandomSource& random,
-          std::function<void(const RelayEvent&)> on_event = {});
+          RelayObserver* observer = nullptr,
+          std::function<bool()> may_publish = {});
 
     // One turn of the loop: collect reports, write outcomes, read and produce
     // more rows when allowed, then wait (through the store or the publisher)
@@ -102,10 +103,6 @@ public:
     // is unknown (left at status 0, sent again by the next run).
     std::size_t finish_shutdown(Millis timeout);
 
-    // Called before every fetch; returning false means this process may no
-    // longer publish (leadership lost, G5): the relay stops producing at
-    // once and fenced() turns true. Unset: always allowed.
-    void set_fence(std::function<bool()> may_publish) { fence_ = std::move(may_publish); }
     bool fenced() const { return fenced_; }
 
     // After a fatal producer error the relay rebuilds the producer and then
@@ -114,12 +111,6 @@ public:
     // topics' tail back first (G6; daemon::Supervisor's kRebuilding).
     bool awaiting_read_back() const { return awaiting_read_back_; }
     void read_back_done() { awaiting_read_back_ = false; }
-
-    // Where the relay reports batches, acks, failures and rebuilds (metrics).
-    // Not owned; must outlive the relay. Null: nobody listens.
-    void set_observer(RelayObserver* observer) {
-        observer_ = observer != nullptr ? observer : &no_observer_;
-    }
 
     // Replaces the tunable options (SIGHUP); takes effect on the next step.
     void set_options(const RelayOptions& options);
@@ -131,7 +122,7 @@ public:
         return sent_unwritten_.size() + failures_unwritten_.size();
     }
     bool db_healthy() const { return !db_retry_at_.has_value(); }
-    const RelayStats& stats() const { return stats_; }
+    const RelayStats& stats() const { return counting_.stats; }
 
 private:
     enum class RowState { kInFlight, kSentUnwritten, kFailedUnwritten };
@@ -172,7 +163,6 @@ private:
     publish::Publisher& publisher_;
     ClockSource& clock_;
     RandomSource& random_;
-    std::function<void(const RelayEvent&)> on_event_;
 
     std::unordered_map<std::int64_t, Tracked> tracked_; // rows between fetch and outcome write
     std::size_t in_flight_count_ = 0;
@@ -196,9 +186,54 @@ private:
     std::function<bool()> fence_;
     bool fenced_ = false;             // the fence said this process may no longer publish
     bool awaiting_read_back_ = false; // producer rebuilt; nothing produced until read_back_done()
-    RelayStats stats_;
+    // The one channel: every fact goes to counting_, which keeps RelayStats
+    // and passes it on to the caller's observer.
+    struct Counting final : RelayObserver {
+        RelayObserver* next = nullptr;
+        RelayStats stats;
+        void on_batch(std::size_t rows) override {
+            stats.fetched += rows;
+            next->on_batch(rows);
+        }
+        void on_acked(std::int64_t created_at_us) override { next->on_acked(created_at_us); }
+        void on_marked_sent(std::size_t rows) override {
+            stats.sent += rows;
+            next->on_marked_sent(rows);
+        }
+        void on_counted_failure(publish::FailureReason reason, bool parked) override {
+            ++stats.failed_attempts;
+            stats.parked += parked ? 1 : 0;
+            next->on_counted_failure(reason, parked);
+        }
+        void on_transient_error() override {
+            ++stats.transient_errors;
+            next->on_transient_error();
+        }
+        void on_producer_rebuild() override {
+            ++stats.producer_rebuilds;
+            next->on_producer_rebuild();
+        }
+        void on_db_reconnected() override { next->on_db_reconnected(); }
+        void on_db_error() override {
+            ++stats.db_errors;
+            next->on_db_error();
+        }
+        void on_produced() override {
+            ++stats.produced;
+            next->on_produced();
+        }
+        void on_batch_produced(std::size_t rows) override {
+            ++stats.batches;
+            next->on_batch_produced(rows);
+        }
+        void on_pass() override {
+            ++stats.passes;
+            next->on_pass();
+        }
+        void on_event(const RelayEvent& event) override { next->on_event(event); }
+    };
     RelayObserver no_observer_;
-    RelayObserver* observer_ = &no_observer_;
+    Counting counting_;
 };
 
 } // namespace outboxd::relay

@@ -15,13 +15,41 @@ using outboxd::test::FixedRandom;
 
 namespace {
 
+// Records every fact and log line the relay reports.
+struct RecordingObserver final : relay::RelayObserver {
+    std::vector<std::size_t> batches;
+    std::vector<std::int64_t> acked_created_at;
+    std::size_t marked_sent = 0;
+    std::map<std::string, int> failures; // reason label -> count
+    int parked = 0;
+    int transient = 0;
+    int rebuilds = 0;
+
+    void on_batch(std::size_t rows) override { batches.push_back(rows); }
+    void on_acked(std::int64_t created_at_us) override {
+        acked_created_at.push_back(created_at_us);
+    }
+    void on_marked_sent(std::size_t rows) override { marked_sent += rows; }
+    void on_counted_failure(publish::FailureReason reason, bool is_parked) override {
+        ++failures[publish::to_label(reason)];
+        parked += is_parked ? 1 : 0;
+    }
+    void on_transient_error() override { ++transient; }
+    void on_producer_rebuild() override { ++rebuilds; }
+    void on_db_reconnected() override { ++reconnects; }
+    void on_event(const relay::RelayEvent& e) override { events.push_back(e); }
+    int reconnects = 0;
+    std::vector<relay::RelayEvent> events;
+};
+
 struct Harness {
     ManualClock clock;
     FakeStore store{clock};
     FakePublisher pub{clock};
     FixedRandom random;
     relay::RelayOptions opts;
-    std::vector<relay::RelayEvent> events;
+    RecordingObserver obs;       // every fact and log line of the relay
+    std::function<bool()> fence; // unset: the relay may always publish
     std::unique_ptr<relay::Relay> relay;
 
     explicit Harness(std::function<void(relay::RelayOptions&)> tweak = {}) {
@@ -35,9 +63,8 @@ struct Harness {
         if (tweak) {
             tweak(opts);
         }
-        relay = std::make_unique<relay::Relay>(
-            opts, store, pub, clock, random,
-            [this](const relay::RelayEvent& e) { events.push_back(e); });
+        relay = std::make_unique<relay::Relay>(opts, store, pub, clock, random, &obs,
+                                               [this] { return !fence || fence(); });
     }
     void steps(int n) {
         for (int i = 0; i < n; ++i) {
@@ -264,10 +291,10 @@ TEST_CASE("fence: asked before every fetch; once it fails nothing is read or pro
     Harness h;
     bool lease = true;
     int asked = 0;
-    h.relay->set_fence([&] {
+    h.fence = [&] {
         ++asked;
         return lease;
-    });
+    };
     h.store.insert("a");
     h.steps(1);
     CHECK(asked == 1);
@@ -287,7 +314,9 @@ TEST_CASE("fence: a database failure asks the fence at once, so a partitioned pu
           "[unit][relay]") {
     Harness h;
     bool lease = true;
-    h.relay->set_fence([&] { return lease; });
+    h.fence = [&] {
+        return lease;
+    };
     const auto id = h.store.insert("a");
     h.steps(1);
     REQUIRE(h.pub.produced.size() == 1);
@@ -421,39 +450,9 @@ TEST_CASE("rows in flight are never fetched and produced twice across rescans", 
     CHECK(h.relay->stats().passes > 5);
 }
 
-namespace {
-
-// Records what the relay reports for metrics.
-struct RecordingObserver final : relay::RelayObserver {
-    std::vector<std::size_t> batches;
-    std::vector<std::int64_t> acked_created_at;
-    std::size_t marked_sent = 0;
-    std::map<std::string, int> failures; // reason label -> count
-    int parked = 0;
-    int transient = 0;
-    int rebuilds = 0;
-
-    void on_batch(std::size_t rows) override { batches.push_back(rows); }
-    void on_acked(std::int64_t created_at_us) override {
-        acked_created_at.push_back(created_at_us);
-    }
-    void on_marked_sent(std::size_t rows) override { marked_sent += rows; }
-    void on_counted_failure(publish::FailureReason reason, bool is_parked) override {
-        ++failures[publish::to_label(reason)];
-        parked += is_parked ? 1 : 0;
-    }
-    void on_transient_error() override { ++transient; }
-    void on_producer_rebuild() override { ++rebuilds; }
-    void on_db_reconnected() override { ++reconnects; }
-    int reconnects = 0;
-};
-
-} // namespace
-
 TEST_CASE("observer: batches, acks with their creation time, rows marked sent", "[unit][relay]") {
     Harness h;
-    RecordingObserver obs;
-    h.relay->set_observer(&obs);
+    auto& obs = h.obs;
     std::vector<std::int64_t> ids;
     for (int i = 0; i < 5; ++i) {
         ids.push_back(h.store.insert("k"));
@@ -473,8 +472,7 @@ TEST_CASE("observer: batches, acks with their creation time, rows marked sent", 
 
 TEST_CASE("observer: counted failures carry their reason, only once written", "[unit][relay]") {
     Harness h;
-    RecordingObserver obs;
-    h.relay->set_observer(&obs);
+    auto& obs = h.obs;
     auto bad_headers = h.store.insert("a");
     h.store.row(bad_headers).headers = "[1]";
     auto sync_refused = h.store.insert("b");
@@ -511,8 +509,7 @@ TEST_CASE("observer: counted failures carry their reason, only once written", "[
 
 TEST_CASE("observer: transient errors and producer rebuilds", "[unit][relay]") {
     Harness h;
-    RecordingObserver obs;
-    h.relay->set_observer(&obs);
+    auto& obs = h.obs;
     h.store.insert("k");
     h.steps(1);
     h.pub.fail_all(ErrorClass::kTransient, "Local: Broker transport failure");
@@ -527,8 +524,7 @@ TEST_CASE("observer: transient errors and producer rebuilds", "[unit][relay]") {
 TEST_CASE("observer: a database that answers again after a failure is one reconnect",
           "[unit][relay]") {
     Harness h;
-    RecordingObserver obs;
-    h.relay->set_observer(&obs);
+    auto& obs = h.obs;
     h.steps(2);
     CHECK(obs.reconnects == 0);
     h.store.down = true;
