@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <sstream>
+#include <type_traits>
 
 namespace outboxd::config {
 namespace {
@@ -114,40 +115,51 @@ const std::string& as_string(const OptionValue& v) {
     return std::get<std::string>(v);
 }
 
-template <std::string Columns::*kField>
-void store_column(Config& c, const OptionValue& v) {
-    c.postgres.columns.*kField = as_string(v);
-}
-template <std::string Columns::*kField>
-OptionValue load_column(const Config& c) {
-    return c.postgres.columns.*kField;
-}
-
-template <int Relay::*kField>
-void store_relay_int(Config& c, const OptionValue& v) {
-    c.relay.*kField = static_cast<int>(as_int(v)); // bounded by the option's max
-}
-template <int Relay::*kField>
-OptionValue load_relay_int(const Config& c) {
-    return static_cast<std::int64_t>(c.relay.*kField);
-}
-
-template <std::int64_t Relay::*kField>
-void store_relay_int64(Config& c, const OptionValue& v) {
-    c.relay.*kField = as_int(v);
-}
-template <std::int64_t Relay::*kField>
-OptionValue load_relay_int64(const Config& c) {
-    return c.relay.*kField;
+// Binds an option to the Config member it sets, in one expression:
+// bind<&Config::relay, &Relay::batch_size>(o), members nested to any depth.
+// The member's type decides the conversion from and to the option's value
+// (text, bool, integer, duration in milliseconds, list, map); the option's
+// range was checked before store.
+template <typename T>
+void from_value(T& out, const OptionValue& v) {
+    if constexpr (
+        std::is_same_v<
+            T,
+            std::
+                string> || std::is_same_v<T, bool> || std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::map<std::string, std::string>>) {
+        out = std::get<T>(v);
+    } else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
+        out = std::chrono::milliseconds(as_int(v));
+    } else {
+        static_assert(std::is_integral_v<T>, "bind: unsupported member type");
+        out = static_cast<T>(as_int(v));
+    }
 }
 
-template <std::chrono::milliseconds Relay::*kField>
-void store_relay_ms(Config& c, const OptionValue& v) {
-    c.relay.*kField = std::chrono::milliseconds(as_int(v));
+template <typename T>
+OptionValue to_value(const T& in) {
+    if constexpr (
+        std::is_same_v<
+            T,
+            std::
+                string> || std::is_same_v<T, bool> || std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::map<std::string, std::string>>) {
+        return in;
+    } else if constexpr (std::is_same_v<T, std::chrono::milliseconds>) {
+        return static_cast<std::int64_t>(in.count());
+    } else {
+        static_assert(std::is_integral_v<T>, "bind: unsupported member type");
+        return static_cast<std::int64_t>(in);
+    }
 }
-template <std::chrono::milliseconds Relay::*kField>
-OptionValue load_relay_ms(const Config& c) {
-    return static_cast<std::int64_t>((c.relay.*kField).count());
+
+template <auto... kPath>
+void bind(Option& o) {
+    o.store = [](Config& c, const OptionValue& v) {
+        from_value((c.*....*kPath), v);
+    };
+    o.load = [](const Config& c) -> OptionValue {
+        return to_value((c.*....*kPath));
+    };
 }
 
 std::vector<Option> build_options() {
@@ -180,12 +192,7 @@ std::vector<Option> build_options() {
         o.required = true;
         o.secret = true;
         o.check_text = check_not_empty;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.postgres.dsn = as_string(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.postgres.dsn;
-        };
+        bind<&Config::postgres, &Postgres::dsn>(o);
     }
     {
         // No store: the loader reads the file and stores its text as the DSN.
@@ -219,51 +226,44 @@ std::vector<Option> build_options() {
                         "Channel to LISTEN on for insert wake-ups. Empty string: no LISTEN, poll "
                         "only.");
         o.check_text = check_channel;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.postgres.notify_channel = as_string(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.postgres.notify_channel;
-        };
+        bind<&Config::postgres, &Postgres::notify_channel>(o);
     }
     struct ColumnOption {
         const char* key;
         const char* def;
         const char* description;
-        void (*store)(Config&, const OptionValue&);
-        OptionValue (*load)(const Config&);
+        void (*bind)(Option&);
     };
     const ColumnOption columns[] = {
         {"id", "id", "Row id: bigint from a sequence; sets the order per key.",
-         store_column<&Columns::id>, load_column<&Columns::id>},
-        {"topic", "topic", "Target Kafka topic (text, not null).", store_column<&Columns::topic>,
-         load_column<&Columns::topic>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::id>},
+        {"topic", "topic", "Target Kafka topic (text, not null).",
+         bind<&Config::postgres, &Postgres::columns, &Columns::topic>},
         {"key", "msg_key", "Kafka message key (text); NULL sends the message without a key.",
-         store_column<&Columns::key>, load_column<&Columns::key>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::key>},
         {"payload", "payload", "Message value: bytea, text or jsonb.",
-         store_column<&Columns::payload>, load_column<&Columns::payload>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::payload>},
         {"headers", "headers", "Kafka headers as a jsonb object of name to string value.",
-         store_column<&Columns::headers>, load_column<&Columns::headers>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::headers>},
         {"status", "status", "Row status: 0 pending, 1 sent, 2 failed (smallint).",
-         store_column<&Columns::status>, load_column<&Columns::status>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::status>},
         {"attempts", "attempts", "Counted failures so far (integer).",
-         store_column<&Columns::attempts>, load_column<&Columns::attempts>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::attempts>},
         {"last_error", "last_error", "Text of the last counted failure.",
-         store_column<&Columns::last_error>, load_column<&Columns::last_error>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::last_error>},
         {"next_attempt_at", "next_attempt_at",
          "Earliest time of the next try after a counted failure (timestamptz).",
-         store_column<&Columns::next_attempt_at>, load_column<&Columns::next_attempt_at>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::next_attempt_at>},
         {"created_at", "created_at", "Insert time (timestamptz).",
-         store_column<&Columns::created_at>, load_column<&Columns::created_at>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::created_at>},
         {"sent_at", "sent_at", "Time Kafka acknowledged the row (timestamptz).",
-         store_column<&Columns::sent_at>, load_column<&Columns::sent_at>},
+         bind<&Config::postgres, &Postgres::columns, &Columns::sent_at>},
     };
     for (const ColumnOption& col : columns) {
         Option& o = add(std::string("postgres.columns.") + col.key, OptionType::kString,
                         std::string(col.def), col.description);
         o.check_text = check_identifier;
-        o.store = col.store;
-        o.load = col.load;
+        col.bind(o);
     }
 
     // --- kafka --------------------------------------------------------------
@@ -272,35 +272,20 @@ std::vector<Option> build_options() {
                         "Comma-separated host:port list of brokers to bootstrap from.");
         o.required = true;
         o.check_text = check_not_empty;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.kafka.bootstrap_servers = as_string(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.kafka.bootstrap_servers;
-        };
+        bind<&Config::kafka, &Kafka::bootstrap_servers>(o);
     }
     {
         Option& o = add("kafka.require_durable_topics", OptionType::kBool, std::string("false"),
                         "Refuse to start when a target topic has replication.factor < 2, "
                         "min.insync.replicas < 2 or unclean leader election on; false: only "
                         "report them.");
-        o.store = [](Config& c, const OptionValue& v) {
-            c.kafka.require_durable_topics = std::get<bool>(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.kafka.require_durable_topics;
-        };
+        bind<&Config::kafka, &Kafka::require_durable_topics>(o);
     }
     {
         Option& o = add("kafka.audit_topics", OptionType::kStringList, std::string(""),
                         "Topics audited at start-up besides the topics of pending rows.");
         o.check_text = check_topic;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.kafka.audit_topics = std::get<std::vector<std::string>>(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.kafka.audit_topics;
-        };
+        bind<&Config::kafka, &Kafka::audit_topics>(o);
     }
     {
         Option& o = add("kafka.properties", OptionType::kStringMap, std::string(""),
@@ -308,12 +293,7 @@ std::vector<Option> build_options() {
                         "Refused: acks other than all/-1, enable.idempotence=false, "
                         "transactional.id, bootstrap.servers.");
         o.check_entry = check_property;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.kafka.properties = std::get<std::map<std::string, std::string>>(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.kafka.properties;
-        };
+        bind<&Config::kafka, &Kafka::properties>(o);
     }
     {
         // The loader reads each file into kafka.properties and stores the
@@ -324,12 +304,7 @@ std::vector<Option> build_options() {
                         "secrets). A relative path is taken from the config file's directory. "
                         "Same refusals as kafka.properties; a property may not be set in both.");
         o.check_entry = check_property_file;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.kafka.properties_files = std::get<std::map<std::string, std::string>>(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.kafka.properties_files;
-        };
+        bind<&Config::kafka, &Kafka::properties_files>(o);
     }
 
     // --- relay --------------------------------------------------------------
@@ -337,23 +312,20 @@ std::vector<Option> build_options() {
         Option& o = add_int("relay.batch_size", OptionType::kInt, 1, 100000, 500,
                             "Most rows fetched and produced in one pass.");
         o.reloadable = true;
-        o.store = store_relay_int<&Relay::batch_size>;
-        o.load = load_relay_int<&Relay::batch_size>;
+        bind<&Config::relay, &Relay::batch_size>(o);
     }
     {
         Option& o = add_int("relay.poll_interval_ms", OptionType::kDurationMs, 10, 3600000, 1000,
                             "Longest wait between fetches when no LISTEN wake-up arrives.");
         o.reloadable = true;
-        o.store = store_relay_ms<&Relay::poll_interval>;
-        o.load = load_relay_ms<&Relay::poll_interval>;
+        bind<&Config::relay, &Relay::poll_interval>(o);
     }
     {
         Option& o = add_int("relay.max_attempts", OptionType::kInt, 1, 1000, 5,
                             "Counted failures before a row is parked at status 2. Outages never "
                             "count.");
         o.reloadable = true;
-        o.store = store_relay_int<&Relay::max_attempts>;
-        o.load = load_relay_int<&Relay::max_attempts>;
+        bind<&Config::relay, &Relay::max_attempts>(o);
     }
     {
         Option& o =
@@ -361,8 +333,7 @@ std::vector<Option> build_options() {
                     "Delay before retrying a row after its first counted failure; "
                     "doubles with each further failure.");
         o.reloadable = true;
-        o.store = store_relay_ms<&Relay::retry_backoff_initial>;
-        o.load = load_relay_ms<&Relay::retry_backoff_initial>;
+        bind<&Config::relay, &Relay::retry_backoff_initial>(o);
     }
     {
         Option& o =
@@ -370,22 +341,19 @@ std::vector<Option> build_options() {
                     "Upper bound of the retry delay. Must be at least "
                     "relay.retry_backoff_initial_ms.");
         o.reloadable = true;
-        o.store = store_relay_ms<&Relay::retry_backoff_max>;
-        o.load = load_relay_ms<&Relay::retry_backoff_max>;
+        bind<&Config::relay, &Relay::retry_backoff_max>(o);
     }
     {
         Option& o = add_int("relay.shutdown_timeout_ms", OptionType::kDurationMs, 0, 3600000, 10000,
                             "On SIGTERM, longest wait for delivery reports of rows in flight "
                             "before exiting.");
-        o.store = store_relay_ms<&Relay::shutdown_timeout>;
-        o.load = load_relay_ms<&Relay::shutdown_timeout>;
+        bind<&Config::relay, &Relay::shutdown_timeout>(o);
     }
     {
         Option& o = add_int("relay.max_in_flight", OptionType::kInt, 1, 1000000, 10000,
                             "Back-pressure: most rows produced but not yet reported. Must be at "
                             "least relay.batch_size.");
-        o.store = store_relay_int<&Relay::max_in_flight>;
-        o.load = load_relay_int<&Relay::max_in_flight>;
+        bind<&Config::relay, &Relay::max_in_flight>(o);
     }
     {
         // 1 GiB: a fetch of that much would hold about three times as much
@@ -397,8 +365,7 @@ std::vector<Option> build_options() {
             "single larger row still comes on its own. The fetch holds about "
             "three times this while it decodes. At most relay.max_in_flight_bytes.");
         o.reloadable = true;
-        o.store = store_relay_int64<&Relay::max_batch_bytes>;
-        o.load = load_relay_int64<&Relay::max_batch_bytes>;
+        bind<&Config::relay, &Relay::max_batch_bytes>(o);
     }
     {
         // librdkafka's queue.buffering.max.kbytes (at most INT32_MAX KiB)
@@ -411,16 +378,14 @@ std::vector<Option> build_options() {
             "budget still goes once fewer are in flight. The producer's "
             "queue.buffering.max.kbytes is set from it (this plus message.max.bytes) unless "
             "kafka.properties sets it. At least relay.max_batch_bytes.");
-        o.store = store_relay_int64<&Relay::max_in_flight_bytes>;
-        o.load = load_relay_int64<&Relay::max_in_flight_bytes>;
+        bind<&Config::relay, &Relay::max_in_flight_bytes>(o);
     }
     {
         Option& o = add_int("relay.rescan_interval_ms", OptionType::kDurationMs, 100, 3600000, 5000,
                             "Interval between full scans from the lowest pending id, which "
                             "catch rows whose transaction committed late.");
         o.reloadable = true;
-        o.store = store_relay_ms<&Relay::rescan_interval>;
-        o.load = load_relay_ms<&Relay::rescan_interval>;
+        bind<&Config::relay, &Relay::rescan_interval>(o);
     }
 
     // --- leader -------------------------------------------------------------
@@ -429,35 +394,20 @@ std::vector<Option> build_options() {
                         "Take a PostgreSQL advisory lock so exactly one outboxd publishes from "
                         "the table; the others wait as standbys. Turn off only with a pooler "
                         "that breaks session locks, and then run a single process.");
-        o.store = [](Config& c, const OptionValue& v) {
-            c.leader.enabled = std::get<bool>(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.leader.enabled;
-        };
+        bind<&Config::leader, &Leader::enabled>(o);
     }
     {
         Option& o = add_int("leader.lock_key", OptionType::kInt, -INT64_MAX, INT64_MAX, 0,
                             "Advisory-lock key; 0 derives a stable key from postgres.table, so "
                             "processes on the same table agree without configuration.");
-        o.store = [](Config& c, const OptionValue& v) {
-            c.leader.lock_key = as_int(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.leader.lock_key;
-        };
+        bind<&Config::leader, &Leader::lock_key>(o);
     }
     {
         Option& o = add_int("leader.retry_interval_ms", OptionType::kDurationMs, 100, 600000, 2000,
                             "How often a standby tries to take the lock; bounds the takeover "
                             "time after the leader dies.");
         o.reloadable = true;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.leader.retry_interval = std::chrono::milliseconds(as_int(v));
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return static_cast<std::int64_t>(c.leader.retry_interval.count());
-        };
+        bind<&Config::leader, &Leader::retry_interval>(o);
     }
 
     {
@@ -472,12 +422,7 @@ std::vector<Option> build_options() {
             "Take-over after a partition: within this plus leader.retry_interval_ms. The DSN's own "
             "keepalive, tcp_user_timeout and connect_timeout settings (and server settings made "
             "for the role or through options) win.");
-        o.store = [](Config& c, const OptionValue& v) {
-            c.postgres.session_timeout = std::chrono::milliseconds(as_int(v));
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return static_cast<std::int64_t>(c.postgres.session_timeout.count());
-        };
+        bind<&Config::postgres, &Postgres::session_timeout>(o);
     }
 
     // --- retention ----------------------------------------------------------
@@ -488,34 +433,19 @@ std::vector<Option> build_options() {
                             "Delete rows at status 1 (sent) whose sent_at is older than this. 0 "
                             "turns retention off. Parked and pending rows are never deleted.");
         o.reloadable = true;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.retention.sent_max_age = std::chrono::milliseconds(as_int(v));
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return static_cast<std::int64_t>(c.retention.sent_max_age.count());
-        };
+        bind<&Config::retention, &Retention::sent_max_age>(o);
     }
     {
         Option& o = add_int("retention.batch_size", OptionType::kInt, 1, 100000, 1000,
                             "Most rows deleted per short transaction, so no lock is held long.");
         o.reloadable = true;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.retention.batch_size = static_cast<int>(as_int(v)); // bounded by max
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return static_cast<std::int64_t>(c.retention.batch_size);
-        };
+        bind<&Config::retention, &Retention::batch_size>(o);
     }
     {
         Option& o = add_int("retention.interval_ms", OptionType::kDurationMs, 100, 86400000, 60000,
                             "Pause between retention rounds.");
         o.reloadable = true;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.retention.interval = std::chrono::milliseconds(as_int(v));
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return static_cast<std::int64_t>(c.retention.interval.count());
-        };
+        bind<&Config::retention, &Retention::interval>(o);
     }
 
     // --- http ---------------------------------------------------------------
@@ -525,35 +455,20 @@ std::vector<Option> build_options() {
                         "an IPv6 address in brackets ([::1]:9187), port 0 for any free port. "
                         "Loopback by default; empty string: no endpoint.");
         o.check_text = check_listen;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.http.listen = as_string(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.http.listen;
-        };
+        bind<&Config::http, &Http::listen>(o);
     }
     {
         Option& o = add_int("http.stall_timeout_ms", OptionType::kDurationMs, 1000, 3600000, 60000,
                             "/healthz fails when the main loop has not turned for this long.");
         o.reloadable = true;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.http.stall_timeout = std::chrono::milliseconds(as_int(v));
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return static_cast<std::int64_t>(c.http.stall_timeout.count());
-        };
+        bind<&Config::http, &Http::stall_timeout>(o);
     }
     {
         Option& o = add_int("http.stats_interval_ms", OptionType::kDurationMs, 100, 3600000, 10000,
                             "How often the pending count, oldest pending age, parked count and "
                             "both services' reachability are refreshed.");
         o.reloadable = true;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.http.stats_interval = std::chrono::milliseconds(as_int(v));
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return static_cast<std::int64_t>(c.http.stats_interval.count());
-        };
+        bind<&Config::http, &Http::stats_interval>(o);
     }
 
     // --- log ----------------------------------------------------------------
@@ -562,12 +477,7 @@ std::vector<Option> build_options() {
                         "Lowest level written to stderr.");
         o.allowed = {"trace", "debug", "info", "warn", "error"};
         o.reloadable = true;
-        o.store = [](Config& c, const OptionValue& v) {
-            c.log.level = as_string(v);
-        };
-        o.load = [](const Config& c) -> OptionValue {
-            return c.log.level;
-        };
+        bind<&Config::log, &Log::level>(o);
     }
     {
         Option& o = add("log.format", OptionType::kEnum, std::string("text"),
