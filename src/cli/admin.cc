@@ -2,6 +2,7 @@
 // the same configuration as `run`, opens its own short PostgreSQL session and
 // never takes the publisher's lock, so it is safe beside a running daemon.
 #include "cli/commands.h"
+#include "common/parse_int.h"
 #include "leader/pg_advisory_lease.h"
 #include "store/pg_outbox_store.h"
 
@@ -48,15 +49,8 @@ using Json = nlohmann::json;
 // "abc", "0", "-3", "1.5" are refused at parse time (exit 2) with a message
 // that names the bad value; CLI11 applies this to each --id element.
 std::string check_row_id(const std::string& text) {
-    std::int64_t value = 0;
-    std::size_t used = 0;
-    try {
-        value = std::stoll(text, &used, 10);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != text.size() || value <= 0
-        || !std::isdigit(static_cast<unsigned char>(text[0]))) {
+    const auto value = to_int64(text);
+    if (!value || *value <= 0) {
         return "\"" + text + "\" is not a row id (a whole number >= 1)";
     }
     return "";
@@ -317,7 +311,7 @@ int cmd_requeue(const config::Config& cfg, const AdminCommands::Args& a) {
     std::vector<std::int64_t> ids;
     std::set<std::int64_t> seen;
     for (const auto& text : a.ids) {
-        const auto id = std::stoll(text);
+        const std::int64_t id = to_int64(text).value_or(0); // checked at parse time
         if (seen.insert(id).second) {
             ids.push_back(id);
         }

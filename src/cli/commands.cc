@@ -2,6 +2,7 @@
 
 #include "cli/housekeeper.h"
 #include "cli/systemd_notify.h"
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "common/host_port.h"
 #include "common/log.h"
@@ -166,6 +167,47 @@ std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOut
     return {all.begin(), all.end()};
 }
 
+// One verdict per audited topic, from one rule, for both printers below.
+// `missing_fails`: a topic that does not exist is a failure (`check`, a
+// deploy gate) rather than a warning (start-up: its rows are retried and
+// parked, which is not a durability question).
+struct AuditLine {
+    enum class Level { kOk, kWarning, kFailure } level = Level::kOk;
+    std::string topic;
+    std::string text;
+};
+
+std::vector<AuditLine>
+audit_lines(const config::Config& cfg, const kafka::AuditResult& audit, bool missing_fails) {
+    std::vector<AuditLine> out;
+    const auto weak_level =
+        cfg.kafka.require_durable_topics ? AuditLine::Level::kFailure : AuditLine::Level::kWarning;
+    for (const auto& a : audit.topics) {
+        if (!a.exists && !missing_fails) {
+            out.push_back({AuditLine::Level::kWarning, a.topic,
+                           "does not exist; rows for it will be retried and parked"});
+            continue;
+        }
+        if (!a.exists) {
+            for (const auto& p : a.problems) {
+                out.push_back({AuditLine::Level::kFailure, a.topic, p});
+            }
+            continue;
+        }
+        if (a.problems.empty()) {
+            out.push_back({AuditLine::Level::kOk, a.topic,
+                           "durable (partitions=" + std::to_string(a.partitions) + " rf="
+                               + std::to_string(a.replication_factor) + " min.insync.replicas="
+                               + std::to_string(a.min_insync_replicas) + ")"});
+            continue;
+        }
+        for (const auto& p : a.problems) {
+            out.push_back({weak_level, a.topic, p});
+        }
+    }
+    return out;
+}
+
 // Logs the audit; returns false when require_durable_topics forbids starting.
 bool report_audit(const config::Config& cfg, const kafka::AuditResult& audit) {
     auto log = log::get("publish");
@@ -176,29 +218,22 @@ bool report_audit(const config::Config& cfg, const kafka::AuditResult& audit) {
     if (!audit.error.empty()) {
         log->warn("topic audit incomplete: {}", audit.error);
     }
-    bool weak = !audit.error.empty();
-    for (const auto& a : audit.topics) {
-        if (!a.exists) {
-            // Rows for it will fail as row-level errors and be parked; that is
-            // not a durability question.
-            log->warn("topic {}: does not exist; rows for it will be retried and parked", a.topic);
-            continue;
-        }
-        if (a.problems.empty()) {
-            log->info("topic {}: durable (partitions={} rf={} min.insync.replicas={})", a.topic,
-                      a.partitions, a.replication_factor, a.min_insync_replicas);
-            continue;
-        }
-        weak = true;
-        for (const auto& p : a.problems) {
-            if (cfg.kafka.require_durable_topics) {
-                log->error("topic {}: {}", a.topic, p);
-            } else {
-                log->warn("topic {}: {}", a.topic, p);
-            }
+    bool refuse = !audit.error.empty() && cfg.kafka.require_durable_topics;
+    for (const auto& line : audit_lines(cfg, audit, /*missing_fails=*/false)) {
+        switch (line.level) {
+        case AuditLine::Level::kOk:
+            log->info("topic {}: {}", line.topic, line.text);
+            break;
+        case AuditLine::Level::kWarning:
+            log->warn("topic {}: {}", line.topic, line.text);
+            break;
+        case AuditLine::Level::kFailure:
+            log->error("topic {}: {}", line.topic, line.text);
+            refuse = true;
+            break;
         }
     }
-    if (weak && cfg.kafka.require_durable_topics) {
+    if (refuse) {
         log->error(
             "refusing to start: kafka.require_durable_topics is true and a target topic is not "
             "durable (replication.factor >= 2, min.insync.replicas >= 2, no unclean election)");
@@ -210,7 +245,7 @@ bool report_audit(const config::Config& cfg, const kafka::AuditResult& audit) {
 } // namespace
 
 std::string table_name(const config::Config& cfg) {
-    return store::quote_ident(cfg.postgres.schema) + "." + store::quote_ident(cfg.postgres.table);
+    return store::qualified_table(cfg.postgres);
 }
 
 std::int64_t effective_lock_key(const config::Config& cfg) {
@@ -270,19 +305,14 @@ int cmd_check(const config::Config& cfg) {
                 std::cout << "kafka: audit incomplete: " << audit.error << "\n";
                 ++problems;
             }
-            for (const auto& a : audit.topics) {
-                if (a.problems.empty()) {
-                    std::cout << "topic " << a.topic << ": durable (partitions=" << a.partitions
-                              << " rf=" << a.replication_factor
-                              << " min.insync.replicas=" << a.min_insync_replicas << ")\n";
-                    continue;
-                }
-                for (const auto& p : a.problems) {
-                    const bool counts = !a.exists || cfg.kafka.require_durable_topics;
-                    std::cout << "topic " << a.topic << ": " << (counts ? "FAILED: " : "warning: ")
-                              << p << "\n";
-                    problems += counts ? 1 : 0;
-                }
+            for (const auto& line : audit_lines(cfg, audit, /*missing_fails=*/true)) {
+                const bool fails = line.level == AuditLine::Level::kFailure;
+                std::cout << "topic " << line.topic << ": "
+                          << (fails                                      ? "FAILED: "
+                              : line.level == AuditLine::Level::kWarning ? "warning: "
+                                                                         : "")
+                          << line.text << "\n";
+                problems += fails ? 1 : 0;
             }
         }
     } catch (const std::exception& e) {
@@ -350,17 +380,17 @@ std::optional<int> start_up(const config::Config& cfg,
                             RunContext& ctx,
                             std::string* source) {
     auto log = log::get("main");
-    Millis backoff(100);
+    Backoff backoff(Millis(100), Millis(5000));
     while (!stopping()) {
         ctx.turned();
         try {
             st.verify();
             break;
         } catch (const store::StoreUnavailable& e) {
-            log->warn("{}; retry in {} ms", e.what(), backoff.count());
+            const Millis delay = backoff.next();
+            log->warn("{}; retry in {} ms", e.what(), delay.count());
             ctx.health.set_postgres(false, e.what());
-            std::this_thread::sleep_for(backoff);
-            backoff = std::min(backoff * 2, Millis(5000));
+            std::this_thread::sleep_for(delay);
         } catch (const store::StoreMisconfigured& e) {
             log->critical("{}", e.what());
             return kExitFailure;
@@ -451,8 +481,7 @@ void apply_reload(config::Config& cfg,
         return;
     }
     cfg = merged;
-    log::setup(cfg.log.level, cfg.log.format == config::LogFormat::kJson ? log::Format::kJson
-                                                                         : log::Format::kText);
+    log::setup(cfg.log.level, cfg.log.format);
     supervisor.set_options(supervisor_options(cfg));
     housekeeper.update(cfg);
     ctx.stall_limit_ms.store(stall_limit(cfg).count());

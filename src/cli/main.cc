@@ -37,9 +37,7 @@ std::optional<outboxd::config::Config> load(const std::string& path, int& code) 
         return std::nullopt;
     }
     const auto& c = *res.config;
-    outboxd::log::setup(c.log.level, c.log.format == outboxd::config::LogFormat::kJson
-                                         ? outboxd::log::Format::kJson
-                                         : outboxd::log::Format::kText);
+    outboxd::log::setup(c.log.level, c.log.format);
     return res.config;
 }
 

@@ -1,5 +1,7 @@
 #include "common/host_port.h"
 
+#include "common/parse_int.h"
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -55,7 +57,7 @@ std::string port_problem(const std::string& port) {
         !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
             return std::isdigit(static_cast<unsigned char>(c)) != 0;
         });
-    if (!digits || std::stol(port) > 65535) {
+    if (!digits || to_int64(port).value_or(65536) > 65535) {
         return "the port must be a number from 0 to 65535 (got \"" + port + "\")";
     }
     return {};
@@ -82,7 +84,7 @@ HostPort parse_host_port(const std::string& text) {
     if (!problem.empty()) {
         throw std::runtime_error("'" + text + "' is not host:port or [ipv6]:port: " + problem);
     }
-    hp.port = static_cast<std::uint16_t>(std::stoul(port));
+    hp.port = static_cast<std::uint16_t>(to_int64(port).value_or(0));
     return hp;
 }
 

@@ -2,14 +2,14 @@
 // writing to stderr as text or JSON lines. Thread-safe (spdlog _mt sinks).
 #pragma once
 
+#include "common/log_format.h"
+
 #include <spdlog/spdlog.h>
 
 #include <memory>
 #include <string>
 
 namespace outboxd::log {
-
-enum class Format { kText, kJson };
 
 // Configures every logger created before or after the call. `level` is one of
 // trace, debug, info, warn, error; returns false (and changes nothing) for

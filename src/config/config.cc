@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include "common/parse_int.h"
 #include "config/dsn.h"
 #include "config/options.h"
 
@@ -28,12 +29,6 @@ constexpr std::size_t kMaxEchoBytes = 60;
 
 bool starts_with(std::string_view text, std::string_view prefix) {
     return text.substr(0, prefix.size()) == prefix;
-}
-
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
 }
 
 std::string trim(const std::string& text) {
@@ -179,29 +174,9 @@ std::string expectation(const Option& o) {
 }
 
 bool parse_int(const std::string& text, std::int64_t* out, bool* overflow) {
-    *overflow = false;
-    std::size_t i = 0;
-    const bool negative = !text.empty() && text[0] == '-';
-    if (negative) {
-        i = 1;
-    }
-    if (i == text.size()) {
-        return false;
-    }
-    std::int64_t value = 0;
-    for (; i < text.size(); ++i) {
-        if (text[i] < '0' || text[i] > '9') {
-            return false;
-        }
-        const int digit = text[i] - '0';
-        if (value > (std::numeric_limits<std::int64_t>::max() - digit) / 10) {
-            *overflow = true;
-        } else {
-            value = value * 10 + digit;
-        }
-    }
-    *out = negative ? -value : value;
-    return true;
+    const auto r = parse_int64(text, out);
+    *overflow = r == IntParse::kOutOfRange;
+    return r != IntParse::kNotANumber;
 }
 
 // Result of checking one value: either a value or the problem's message.

@@ -4,6 +4,8 @@
 // overrides; immutable afterwards, so any thread may read it.
 #pragma once
 
+#include "common/log_format.h"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -88,7 +90,7 @@ struct Retention {
     std::chrono::milliseconds interval{60000};
 };
 
-enum class LogFormat { kText, kJson };
+using LogFormat = log::Format; // one enum for the config and the loggers
 
 struct Log {
     std::string level = "info";

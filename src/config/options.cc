@@ -67,12 +67,6 @@ std::string check_topic(const std::string& text) {
                : "must be a valid Kafka topic name (1 to 249 letters, digits, '.', '_' or '-')";
 }
 
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
 // Quoted for a message; property values are short and not secret here
 // (secret-file values come in through check_kafka_property with a
 // description instead).
@@ -537,6 +531,12 @@ std::string section_of(const std::string& key) {
 }
 
 } // namespace
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
 
 // The producer's guarantees (DESIGN.md G2) rest on these settings, so a
 // property that weakens them is a configuration error, not a tuning choice.

@@ -99,6 +99,9 @@ std::string env_var_display(const Option& option);
 std::string
 check_kafka_property(const std::string& key, const std::string& value, const std::string& shown);
 
+// ASCII lower case, for keys and enum values ("JSON" -> "json").
+std::string lower(std::string text);
+
 // The value text as written in YAML or the docs: 500, "public.outbox", [], {}.
 std::string describe_default(const Option& option);
 

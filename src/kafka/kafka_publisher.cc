@@ -1,6 +1,7 @@
 #include "kafka/kafka_publisher.h"
 
 #include "common/log.h"
+#include "common/parse_int.h"
 #include "kafka/conf.h"
 #include "kafka/error_class.h"
 #include "kafka/tail_reader.h"
@@ -94,11 +95,8 @@ std::int64_t producer_max_message_bytes(const config::Kafka& kafka) {
     if (it == kafka.properties.end()) {
         return kLibrdkafkaDefault;
     }
-    try {
-        return std::stoll(it->second);
-    } catch (const std::exception&) {
-        return kLibrdkafkaDefault; // librdkafka itself refuses the value at start
-    }
+    // A value librdkafka cannot take makes producer creation fail anyway.
+    return to_int64(it->second).value_or(kLibrdkafkaDefault);
 }
 
 config::Kafka with_queue_limit(config::Kafka kafka, std::int64_t max_in_flight_bytes) {

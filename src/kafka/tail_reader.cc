@@ -1,5 +1,6 @@
 #include "kafka/tail_reader.h"
 
+#include "common/parse_int.h"
 #include "kafka/conf.h"
 #include "kafka/kafka_publisher.h"
 
@@ -195,11 +196,7 @@ TailReadResult read_tail(const config::Kafka& cfg,
                 const std::string id = header_value(hdrs, kOutboxIdHeader);
                 FoundMessage f;
                 f.topic = topic;
-                try {
-                    f.id = std::stoll(id);
-                } catch (const std::exception&) {
-                    f.id = 0;
-                }
+                f.id = to_int64(id).value_or(0); // not one of our ids: never matches a row
                 if (m->key != nullptr) {
                     f.key = std::string(static_cast<const char*>(m->key), m->key_len);
                 }

@@ -9,18 +9,22 @@
 #pragma once
 
 #include "metrics/registry.h"
+#include "publish/publisher.h"
 
 #include <string>
 #include <vector>
 
 namespace outboxd::metrics {
 
-// Failure reasons for rows_failed: the labels of publish::FailureReason
-// (publish::to_label); anything else is counted as "other". metrics_test
-// checks the two lists agree.
-inline const std::vector<std::string> kFailReasons = {
-    "message_too_large", "invalid_record",   "unknown_topic", "not_authorized",
-    "encoding",          "policy_violation", "other"};
+// Failure reasons for rows_failed: the labels of every
+// publish::FailureReason, taken from the one list publisher.h keeps.
+inline const std::vector<std::string> kFailReasons = [] {
+    std::vector<std::string> labels;
+    for (const auto r : publish::kAllFailureReasons) {
+        labels.emplace_back(publish::to_label(r));
+    }
+    return labels;
+}();
 
 struct Metrics {
 private:

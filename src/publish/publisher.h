@@ -60,6 +60,13 @@ inline const char* to_label(FailureReason r) {
 inline constexpr const char* kOutboxIdHeader = "outbox-id";
 inline constexpr const char* kOutboxSourceHeader = "outbox-source";
 
+// Every FailureReason, for whoever must list them (the metric's labels).
+inline constexpr FailureReason kAllFailureReasons[] = {
+    FailureReason::kMessageTooLarge, FailureReason::kInvalidRecord, FailureReason::kUnknownTopic,
+    FailureReason::kNotAuthorized,   FailureReason::kEncoding,      FailureReason::kPolicyViolation,
+    FailureReason::kOther,
+};
+
 struct Header {
     std::string name;
     std::string value;

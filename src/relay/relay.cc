@@ -37,6 +37,7 @@ Relay::Relay(RelayOptions options,
     , publisher_(publisher)
     , clock_(clock)
     , random_(random)
+    , db_backoff_(options_.db_backoff_initial, options_.db_backoff_max)
     , fence_(std::move(may_publish)) {
     counting_.next = observer != nullptr ? observer : &no_observer_;
     const auto now = clock_.now();
@@ -47,6 +48,7 @@ Relay::Relay(RelayOptions options,
 void Relay::set_options(const RelayOptions& options) {
     const auto now = clock_.now();
     options_ = options;
+    db_backoff_.set_bounds(options_.db_backoff_initial, options_.db_backoff_max);
     next_poll_at_ = std::min(next_poll_at_, now + options_.poll_interval);
     next_rescan_at_ = std::min(next_rescan_at_, now + options_.rescan_interval);
 }
@@ -499,11 +501,10 @@ void Relay::wait() {
 
 void Relay::db_failed(const std::string& what) {
     counting_.on_db_error();
-    db_backoff_ = db_backoff_.count() == 0 ? options_.db_backoff_initial
-                                           : std::min(db_backoff_ * 2, options_.db_backoff_max);
-    db_retry_at_ = clock_.now() + db_backoff_;
-    emit(RelayEvent::Kind::kWarn, "database unavailable (" + what + "), retry in "
-                                      + std::to_string(db_backoff_.count()) + " ms");
+    const Millis delay = db_backoff_.next();
+    db_retry_at_ = clock_.now() + delay;
+    emit(RelayEvent::Kind::kWarn,
+         "database unavailable (" + what + "), retry in " + std::to_string(delay.count()) + " ms");
     // A link that failed here may have taken the lease with it (a partition
     // cuts every session at once). Ask now: while outcomes cannot be written
     // no fetch runs, and a publisher that lost its lock must say so instead
@@ -520,7 +521,7 @@ void Relay::db_succeeded() {
         wakeup_ = true;
     }
     db_retry_at_.reset();
-    db_backoff_ = Millis(0);
+    db_backoff_.reset();
 }
 
 } // namespace outboxd::relay

@@ -28,6 +28,7 @@
 // One thread only: the daemon's main loop.
 #pragma once
 
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "publish/publisher.h"
 #include "relay/observer.h"
@@ -180,7 +181,7 @@ private:
     TimePoint next_rescan_at_;
 
     std::optional<TimePoint> db_retry_at_;
-    Millis db_backoff_{0};
+    Backoff db_backoff_;
     bool stopping_ = false;
     bool fatal_seen_ = false;
     std::function<bool()> fence_;

@@ -193,7 +193,7 @@ PgOutboxStore::Session& PgOutboxStore::session() {
     std::string type;
     try {
         pqxx::nontransaction tx(*s->conn);
-        const std::string regclass = quote_ident(cfg_.schema) + "." + quote_ident(cfg_.table);
+        const std::string regclass = qualified_table(cfg_);
         auto r = tx.exec_params(
             "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
             " WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped",

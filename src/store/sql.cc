@@ -16,6 +16,10 @@ std::string quote_ident(const std::string& name) {
     return out;
 }
 
+std::string qualified_table(const config::Postgres& pg) {
+    return quote_ident(pg.schema) + "." + quote_ident(pg.table);
+}
+
 std::string quote_literal(const std::string& value) {
     std::string out = "'";
     for (char c : value) {
@@ -61,7 +65,7 @@ std::string text_array_literal(const std::vector<std::string>& values) {
 
 Statements build_statements(const config::Postgres& pg, PayloadType payload_type) {
     const auto& c = pg.columns;
-    const std::string t = quote_ident(pg.schema) + "." + quote_ident(pg.table);
+    const std::string t = qualified_table(pg);
     const std::string id = quote_ident(c.id);
     const std::string status = quote_ident(c.status);
     // The payload as bytea (every supported type becomes the exact bytes
@@ -142,7 +146,7 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
 
 AdminStatements build_admin_statements(const config::Postgres& pg) {
     const auto& c = pg.columns;
-    const std::string t = quote_ident(pg.schema) + "." + quote_ident(pg.table);
+    const std::string t = qualified_table(pg);
     const std::string id = quote_ident(c.id);
     const std::string status = quote_ident(c.status);
     const std::string topic = quote_ident(c.topic);
@@ -202,7 +206,7 @@ AdminStatements build_admin_statements(const config::Postgres& pg) {
 
 std::vector<std::string> migration_statements(const config::Postgres& pg) {
     const auto& c = pg.columns;
-    const std::string t = quote_ident(pg.schema) + "." + quote_ident(pg.table);
+    const std::string t = qualified_table(pg);
     const std::string fn = quote_ident(pg.schema) + "." + quote_ident(pg.table + "_notify");
     const std::string trig = quote_ident(pg.table + "_notify");
     const std::string idx = quote_ident(pg.table + "_pending");

@@ -12,6 +12,9 @@ namespace outboxd::store {
 
 // "identifier" with embedded quotes doubled; safe for any configured name.
 std::string quote_ident(const std::string& name);
+// "schema"."table" of the outbox, each part quoted: the one way a statement
+// names the table.
+std::string qualified_table(const config::Postgres& pg);
 // 'literal' with embedded quotes doubled (standard_conforming_strings on).
 std::string quote_literal(const std::string& value);
 

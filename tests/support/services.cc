@@ -107,7 +107,7 @@ config::Postgres make_table(const std::string& dsn, const std::string& name) {
 }
 
 void grant_relay(const config::Postgres& table, bool delete_rows) {
-    const std::string t = store::quote_ident(table.schema) + "." + store::quote_ident(table.table);
+    const std::string t = store::qualified_table(table);
     const std::string role = store::quote_ident(kRelayRole);
     // Tests run side by side, and two GRANTs on one schema at once fail with
     // "tuple concurrently updated": one lock (held to the end of this
@@ -123,8 +123,7 @@ void grant_relay(const config::Postgres& table, bool delete_rows) {
 namespace {
 
 bool table_exists(const config::Postgres& table) {
-    const std::string name =
-        store::quote_ident(table.schema) + "." + store::quote_ident(table.table);
+    const std::string name = store::qualified_table(table);
     pqxx::connection c(services().pg_dsn);
     pqxx::nontransaction tx(c);
     return tx.exec_params("SELECT to_regclass($1) IS NOT NULL", name)[0][0].as<bool>();
@@ -138,10 +137,10 @@ insert_rows(const std::string& dsn, const config::Postgres& t, const std::vector
     pqxx::work tx(c);
     const auto& col = t.columns;
     const std::string sql_text =
-        "INSERT INTO " + store::quote_ident(t.schema) + "." + store::quote_ident(t.table) + " ("
-        + store::quote_ident(col.topic) + ", " + store::quote_ident(col.key) + ", "
-        + store::quote_ident(col.payload) + ", " + store::quote_ident(col.headers)
-        + ") VALUES ($1, $2, $3, $4::jsonb) RETURNING " + store::quote_ident(col.id);
+        "INSERT INTO " + store::qualified_table(t) + " (" + store::quote_ident(col.topic) + ", "
+        + store::quote_ident(col.key) + ", " + store::quote_ident(col.payload) + ", "
+        + store::quote_ident(col.headers) + ") VALUES ($1, $2, $3, $4::jsonb) RETURNING "
+        + store::quote_ident(col.id);
     c.prepare("ins", sql_text);
     std::vector<std::int64_t> ids;
     for (const auto& r : rows) {
@@ -176,9 +175,8 @@ OpenInsert::OpenInsert(const std::string& dsn, const config::Postgres& t, const 
     : impl_(std::make_unique<Impl>(dsn)) {
     const auto& col = t.columns;
     auto r = impl_->tx.exec_params(
-        "INSERT INTO " + store::quote_ident(t.schema) + "." + store::quote_ident(t.table) + " ("
-            + store::quote_ident(col.topic) + ", " + store::quote_ident(col.key) + ", "
-            + store::quote_ident(col.payload)
+        "INSERT INTO " + store::qualified_table(t) + " (" + store::quote_ident(col.topic) + ", "
+            + store::quote_ident(col.key) + ", " + store::quote_ident(col.payload)
             + ") VALUES ($1, $2, convert_to($3, 'UTF8')) RETURNING " + store::quote_ident(col.id),
         row.topic, row.key ? row.key->c_str() : nullptr,
         row.payload ? row.payload->c_str() : nullptr);
@@ -194,12 +192,12 @@ void OpenInsert::commit() {
 std::map<std::int64_t, RowState> row_states(const std::string& dsn, const config::Postgres& t) {
     std::map<std::int64_t, RowState> out;
     const auto& c = t.columns;
-    auto rows = sql(dsn, "SELECT " + store::quote_ident(c.id) + ", " + store::quote_ident(c.status)
-                             + ", " + store::quote_ident(c.attempts) + ", coalesce("
-                             + store::quote_ident(c.last_error) + ", ''), "
-                             + store::quote_ident(c.sent_at) + " IS NOT NULL, "
-                             + store::quote_ident(c.next_attempt_at) + " IS NOT NULL FROM "
-                             + store::quote_ident(t.schema) + "." + store::quote_ident(t.table));
+    auto rows =
+        sql(dsn, "SELECT " + store::quote_ident(c.id) + ", " + store::quote_ident(c.status) + ", "
+                     + store::quote_ident(c.attempts) + ", coalesce("
+                     + store::quote_ident(c.last_error) + ", ''), " + store::quote_ident(c.sent_at)
+                     + " IS NOT NULL, " + store::quote_ident(c.next_attempt_at)
+                     + " IS NOT NULL FROM " + store::qualified_table(t));
     for (const auto& r : rows) {
         RowState s{std::stoll(r[0]), std::stoi(r[1]), std::stoi(r[2]), r[3],
                    r[4] == "t",      r[5] == "t"};
@@ -210,9 +208,9 @@ std::map<std::int64_t, RowState> row_states(const std::string& dsn, const config
 
 std::map<int, int> status_counts(const std::string& dsn, const config::Postgres& t) {
     std::map<int, int> out;
-    for (const auto& r : sql(dsn, "SELECT " + store::quote_ident(t.columns.status)
-                                      + ", count(*) FROM " + store::quote_ident(t.schema) + "."
-                                      + store::quote_ident(t.table) + " GROUP BY 1")) {
+    for (const auto& r :
+         sql(dsn, "SELECT " + store::quote_ident(t.columns.status) + ", count(*) FROM "
+                      + store::qualified_table(t) + " GROUP BY 1")) {
         out[std::stoi(r[0])] = std::stoi(r[1]);
     }
     return out;
