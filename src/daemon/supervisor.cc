@@ -5,22 +5,6 @@
 #include <algorithm>
 
 namespace outboxd::daemon {
-namespace {
-
-void add(relay::RelayStats& into, const relay::RelayStats& s) {
-    into.fetched += s.fetched;
-    into.produced += s.produced;
-    into.sent += s.sent;
-    into.failed_attempts += s.failed_attempts;
-    into.parked += s.parked;
-    into.transient_errors += s.transient_errors;
-    into.producer_rebuilds += s.producer_rebuilds;
-    into.db_errors += s.db_errors;
-    into.passes += s.passes;
-    into.batches += s.batches;
-}
-
-} // namespace
 
 const char* to_string(State s) {
     switch (s) {
@@ -71,7 +55,7 @@ std::size_t Supervisor::in_flight() const {
 relay::RelayStats Supervisor::totals() const {
     relay::RelayStats t = ended_terms_;
     if (relay_) {
-        add(t, relay_->stats());
+        t += relay_->stats();
     }
     return t;
 }
@@ -284,7 +268,7 @@ void Supervisor::drain() {
 void Supervisor::end_term(Millis timeout) {
     relay_->begin_shutdown();
     const auto unknown = relay_->finish_shutdown(timeout);
-    add(ended_terms_, relay_->stats());
+    ended_terms_ += relay_->stats();
     relay_.reset();
     publisher_.reset();
     parts_.listener.on_in_flight(0, 0);

@@ -74,6 +74,21 @@ struct RelayStats {
     std::uint64_t db_errors = 0;
     std::uint64_t passes = 0; // full rescans from the lowest pending id
     std::uint64_t batches = 0;
+
+    // Adds another term's counters (the supervisor's totals over terms).
+    RelayStats& operator+=(const RelayStats& o) {
+        fetched += o.fetched;
+        produced += o.produced;
+        sent += o.sent;
+        failed_attempts += o.failed_attempts;
+        parked += o.parked;
+        transient_errors += o.transient_errors;
+        producer_rebuilds += o.producer_rebuilds;
+        db_errors += o.db_errors;
+        passes += o.passes;
+        batches += o.batches;
+        return *this;
+    }
 };
 
 class Relay {

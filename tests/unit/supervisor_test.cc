@@ -231,6 +231,13 @@ struct World {
     bool reach(State s) {
         return step_until([&] { return sup->state() == s; });
     }
+    // Publishing, with one row produced and its report not yet in.
+    std::int64_t publish_one_row() {
+        REQUIRE(reach(State::kPublishing));
+        const auto id = store.insert("k");
+        REQUIRE(step_until([&] { return pubs.current().produced.size() == 1; }));
+        return id;
+    }
     // How many times the supervisor passed through `s`.
     int visits(State s) const {
         return static_cast<int>(std::count(listener.path.begin(), listener.path.end(), s));
@@ -451,9 +458,7 @@ TEST_CASE("supervisor: a standby whose lock session breaks says it cannot take o
 TEST_CASE("supervisor: a database outage while publishing keeps the role and the outcomes",
           "[unit][supervisor]") {
     World w;
-    REQUIRE(w.reach(State::kPublishing));
-    const auto id = w.store.insert("k");
-    REQUIRE(w.step_until([&] { return w.pubs.current().produced.size() == 1; }));
+    const auto id = w.publish_one_row();
     w.store.down = true;
     w.pubs.current().ack_all();
     for (int i = 0; i < 50; ++i) {
@@ -472,9 +477,7 @@ TEST_CASE("supervisor: a database outage while publishing keeps the role and the
 TEST_CASE("supervisor: a database outage that takes the lock session with it fences at once",
           "[unit][supervisor]") {
     World w;
-    REQUIRE(w.reach(State::kPublishing));
-    const auto id = w.store.insert("k");
-    REQUIRE(w.step_until([&] { return w.pubs.current().produced.size() == 1; }));
+    const auto id = w.publish_one_row();
     w.store.down = true;
     w.lease.session_ok = false;
     w.pubs.current().ack_all();
