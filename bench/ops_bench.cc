@@ -127,7 +127,7 @@ Inputs make_inputs() {
     for (std::size_t i = 0; i < kInputs; ++i) {
         in.latency_s[i] = 0.001 * static_cast<double>(1 + rng() % 2000);
         in.batch_rows[i] = static_cast<double>(rng() % 1001);
-        in.reason[i] = metrics::kFailReasons[rng() % metrics::kFailReasons.size()];
+        in.reason[i] = metrics::fail_reasons()[rng() % metrics::fail_reasons().size()];
     }
     return in;
 }

@@ -2,6 +2,7 @@
 // the same configuration as `run`, opens its own short PostgreSQL session and
 // never takes the publisher's lock, so it is safe beside a running daemon.
 #include "cli/commands.h"
+#include "common/iso_time.h"
 #include "common/parse_int.h"
 #include "leader/pg_advisory_lease.h"
 #include "store/pg_outbox_store.h"
@@ -9,8 +10,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -60,19 +59,6 @@ std::string check_not_empty(const std::string& text) {
     return text.empty() ? std::string("must not be empty") : std::string();
 }
 
-// Unix milliseconds -> "2024-05-01T12:00:00.123Z".
-std::string iso_utc(std::int64_t ms) {
-    const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    const int millis = static_cast<int>(ms - static_cast<std::int64_t>(secs) * 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    const std::size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    char frac[8];
-    std::snprintf(frac, sizeof(frac), ".%03dZ", millis);
-    return std::string(buf, n) + frac;
-}
-
 // "4.2 s", "3725 s (1h 2m 5s)": seconds for scripts that grep, the split for
 // the person on call.
 std::string human_age(double seconds) {
@@ -85,8 +71,10 @@ std::string human_age(double seconds) {
     }
     const auto total = static_cast<std::int64_t>(std::floor(seconds));
     out << total << " s (";
-    const std::int64_t d = total / 86400, h = total % 86400 / 3600, m = total % 3600 / 60,
-                       s = total % 60;
+    const std::int64_t d = total / 86400;
+    const std::int64_t h = total % 86400 / 3600;
+    const std::int64_t m = total % 3600 / 60;
+    const std::int64_t s = total % 60;
     if (d > 0) {
         out << d << "d ";
     }
@@ -130,12 +118,12 @@ std::string cell(const std::string& text, std::size_t max) {
     }
     std::string out;
     std::size_t n = 0;
-    for (std::size_t i = 0; i < flat.size(); ++i) {
-        const bool starts_char = (static_cast<unsigned char>(flat[i]) & 0xC0) != 0x80;
+    for (const char c : flat) {
+        const bool starts_char = (static_cast<unsigned char>(c) & 0xC0) != 0x80;
         if (starts_char && ++n > max - 3) {
             break;
         }
-        out += flat[i];
+        out += c;
     }
     return out + "...";
 }
@@ -246,9 +234,9 @@ int cmd_failed(const config::Config& cfg, const AdminCommands::Args& a) {
             j["key"] = r.key ? Json(*r.key) : Json(nullptr);
             j["attempts"] = r.attempts;
             j["last_error"] = r.last_error ? Json(*r.last_error) : Json(nullptr);
-            j["created_at"] = iso_utc(r.created_at_ms);
+            j["created_at"] = iso8601_utc(r.created_at_ms);
             j["next_attempt_at"] =
-                r.next_attempt_at_ms ? Json(iso_utc(*r.next_attempt_at_ms)) : Json(nullptr);
+                r.next_attempt_at_ms ? Json(iso8601_utc(*r.next_attempt_at_ms)) : Json(nullptr);
             arr.push_back(std::move(j));
         }
         std::cout << dump(arr) << "\n";
@@ -264,8 +252,10 @@ int cmd_failed(const config::Config& cfg, const AdminCommands::Args& a) {
     };
     std::vector<Line> lines;
     Line head{"ID", "TOPIC", "KEY", "ATTEMPTS", "LAST_ERROR"};
-    std::size_t wid = width(head.id), wtopic = width(head.topic), wkey = width(head.key),
-                watt = width(head.attempts);
+    std::size_t wid = width(head.id);
+    std::size_t wtopic = width(head.topic);
+    std::size_t wkey = width(head.key);
+    std::size_t watt = width(head.attempts);
     for (const auto& r : rows) {
         Line l{std::to_string(r.id), cell(r.topic, 40), r.key ? cell(*r.key, 24) : "(none)",
                std::to_string(r.attempts), r.last_error ? cell(*r.last_error, 100) : "(none)"};

@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include "cli/brokers.h"
 #include "cli/housekeeper.h"
 #include "cli/systemd_notify.h"
 #include "common/backoff.h"
@@ -10,12 +11,8 @@
 #include "daemon/supervisor.h"
 #include "health/health_state.h"
 #include "http/server.h"
-#include "kafka/admin_client.h"
-#include "kafka/kafka_publisher.h"
-#include "kafka/topic_audit.h"
 #include "leader/pg_advisory_lease.h"
 #include "metrics/metrics.h"
-#include "reconcile/read_back.h"
 #include "relay/relay.h"
 #include "store/pg_outbox_store.h"
 
@@ -148,8 +145,8 @@ relay::RelayOptions relay_options(const config::Config& cfg) {
     o.max_in_flight = static_cast<std::size_t>(cfg.relay.max_in_flight);
     o.max_batch_bytes = static_cast<std::size_t>(cfg.relay.max_batch_bytes);
     o.max_in_flight_bytes = static_cast<std::size_t>(cfg.relay.max_in_flight_bytes);
-    o.max_message_bytes = static_cast<std::size_t>(
-        std::max<std::int64_t>(0, kafka::producer_max_message_bytes(cfg.kafka)));
+    o.max_message_bytes =
+        static_cast<std::size_t>(std::max<std::int64_t>(0, max_message_bytes(cfg)));
     o.retry.max_attempts = cfg.relay.max_attempts;
     o.retry.initial = cfg.relay.retry_backoff_initial;
     o.retry.max = cfg.relay.retry_backoff_max;
@@ -167,68 +164,68 @@ std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOut
     return {all.begin(), all.end()};
 }
 
-// One verdict per audited topic, from one rule, for both printers below.
-// `missing_fails`: a topic that does not exist is a failure (`check`, a
-// deploy gate) rather than a warning (start-up: its rows are retried and
-// parked, which is not a durability question).
+// One verdict per audited destination, from one rule, for both printers
+// below. `missing_fails`: a destination that does not exist is a failure
+// (`check`, a deploy gate) rather than a warning (start-up: its rows are
+// retried and parked, which is not a durability question).
 struct AuditLine {
     enum class Level { kOk, kWarning, kFailure } level = Level::kOk;
-    std::string topic;
+    std::string name;
     std::string text;
 };
 
 std::vector<AuditLine>
-audit_lines(const config::Config& cfg, const kafka::AuditResult& audit, bool missing_fails) {
+audit_lines(const config::Config& cfg, const publish::AuditReport& audit, bool missing_fails) {
     std::vector<AuditLine> out;
     const auto weak_level =
         cfg.kafka.require_durable_topics ? AuditLine::Level::kFailure : AuditLine::Level::kWarning;
-    for (const auto& a : audit.topics) {
+    for (const auto& a : audit.destinations) {
         if (!a.exists && !missing_fails) {
-            out.push_back({AuditLine::Level::kWarning, a.topic,
+            out.push_back({AuditLine::Level::kWarning, a.name,
                            "does not exist; rows for it will be retried and parked"});
             continue;
         }
         if (!a.exists) {
             for (const auto& p : a.problems) {
-                out.push_back({AuditLine::Level::kFailure, a.topic, p});
+                out.push_back({AuditLine::Level::kFailure, a.name, p});
             }
             continue;
         }
         if (a.problems.empty()) {
-            out.push_back({AuditLine::Level::kOk, a.topic,
-                           "durable (partitions=" + std::to_string(a.partitions) + " rf="
-                               + std::to_string(a.replication_factor) + " min.insync.replicas="
-                               + std::to_string(a.min_insync_replicas) + ")"});
+            out.push_back({AuditLine::Level::kOk, a.name, "durable (" + a.summary + ")"});
             continue;
         }
         for (const auto& p : a.problems) {
-            out.push_back({weak_level, a.topic, p});
+            out.push_back({weak_level, a.name, p});
         }
     }
     return out;
 }
 
 // Logs the audit; returns false when require_durable_topics forbids starting.
-bool report_audit(const config::Config& cfg, const kafka::AuditResult& audit) {
+bool report_audit(const config::Config& cfg,
+                  const publish::BrokerAdmin& admin,
+                  const publish::AuditReport& audit) {
     auto log = log::get("publish");
-    if (!audit.reached_cluster) {
-        log->warn("topic audit skipped: {}", audit.error);
+    const std::string noun = admin.destination_noun();
+    if (!audit.reached.ok()) {
+        log->warn("{} audit skipped: {}", noun, audit.reached.error());
         return !cfg.kafka.require_durable_topics;
     }
-    if (!audit.error.empty()) {
-        log->warn("topic audit incomplete: {}", audit.error);
+    if (!audit.complete.ok()) {
+        log->warn("{} audit incomplete: {}", noun, audit.complete.error());
     }
-    bool refuse = !audit.error.empty() && cfg.kafka.require_durable_topics;
+    bool refuse = !audit.complete.ok() && cfg.kafka.require_durable_topics;
     for (const auto& line : audit_lines(cfg, audit, /*missing_fails=*/false)) {
         switch (line.level) {
         case AuditLine::Level::kOk:
-            log->info("topic {}: {}", line.topic, line.text);
+            log->info("{} {}: {}", noun, line.name, line.text);
             break;
         case AuditLine::Level::kWarning:
-            log->warn("topic {}: {}", line.topic, line.text);
+            log->warn("{} {}: {}", noun, line.name, line.text);
             break;
         case AuditLine::Level::kFailure:
-            log->error("topic {}: {}", line.topic, line.text);
+            log->error("{} {}: {}", noun, line.name, line.text);
             refuse = true;
             break;
         }
@@ -294,20 +291,21 @@ int cmd_check(const config::Config& cfg) {
         ++problems;
     }
     try {
-        kafka::AdminClient admin(cfg.kafka);
-        const auto audit = admin.audit(topics, Millis(10000));
-        if (!audit.reached_cluster) {
-            std::cout << "kafka: FAILED: " << audit.error << "\n";
+        const auto admin = make_broker_admin(cfg);
+        const std::string name = admin->broker_name();
+        const auto audit = admin->audit(topics, Millis(10000));
+        if (!audit.reached.ok()) {
+            std::cout << name << ": FAILED: " << audit.reached.error() << "\n";
             ++problems;
         } else {
-            std::cout << "kafka: ok (" << cfg.kafka.bootstrap_servers << ")\n";
-            if (!audit.error.empty()) {
-                std::cout << "kafka: audit incomplete: " << audit.error << "\n";
+            std::cout << name << ": ok (" << cfg.kafka.bootstrap_servers << ")\n";
+            if (!audit.complete.ok()) {
+                std::cout << name << ": audit incomplete: " << audit.complete.error() << "\n";
                 ++problems;
             }
             for (const auto& line : audit_lines(cfg, audit, /*missing_fails=*/true)) {
                 const bool fails = line.level == AuditLine::Level::kFailure;
-                std::cout << "topic " << line.topic << ": "
+                std::cout << admin->destination_noun() << " " << line.name << ": "
                           << (fails                                      ? "FAILED: "
                               : line.level == AuditLine::Level::kWarning ? "warning: "
                                                                          : "")
@@ -400,7 +398,7 @@ std::optional<int> start_up(const config::Config& cfg,
         return kExitOk;
     }
     {
-        kafka::AdminClient admin(cfg.kafka);
+        const auto admin = make_broker_admin(cfg);
         std::vector<std::string> topics;
         try {
             topics = topics_to_audit(cfg, st);
@@ -409,8 +407,8 @@ std::optional<int> start_up(const config::Config& cfg,
             topics = cfg.kafka.audit_topics;
         }
         if (!topics.empty() || cfg.kafka.require_durable_topics) {
-            const auto audit = admin.audit(topics, Millis(10000));
-            if (!report_audit(cfg, audit)) {
+            const auto audit = admin->audit(topics, Millis(10000));
+            if (!report_audit(cfg, *admin, audit)) {
                 return kExitFailure;
             }
         }
@@ -493,26 +491,6 @@ void apply_reload(config::Config& cfg,
                      restart_only.empty() ? "" : "; restart to apply the rest");
 }
 
-class KafkaPublishers final : public daemon::PublisherFactory {
-public:
-    // The producer's own queue follows the in-flight byte budget.
-    KafkaPublishers(const config::Kafka& kafka,
-                    std::int64_t max_in_flight_bytes,
-                    std::string source)
-        : kafka_(kafka)
-        , max_in_flight_bytes_(max_in_flight_bytes)
-        , source_(std::move(source)) {}
-    std::unique_ptr<publish::Publisher> make() override {
-        return std::make_unique<kafka::KafkaPublisher>(
-            kafka::with_queue_limit(kafka_, max_in_flight_bytes_), source_);
-    }
-
-private:
-    const config::Kafka& kafka_;
-    std::int64_t max_in_flight_bytes_;
-    std::string source_;
-};
-
 class SleepWaiter final : public daemon::Waiter {
 public:
     void wait(Millis d) override { std::this_thread::sleep_for(d); }
@@ -530,8 +508,8 @@ public:
         ctx_.health.set_role(role, detail, able);
         ctx_.metrics.leader.set(role == health::Role::kLeader ? 1 : 0);
         housekeeper_.set_leading(role == health::Role::kLeader);
-        ctx_.systemd.status(std::string(health::to_string(role))
-                            + (detail.empty() ? "" : ": " + detail));
+        cli::SystemdNotifier::status(std::string(health::to_string(role))
+                                     + (detail.empty() ? "" : ": " + detail));
     }
     void on_in_flight(std::size_t rows, std::size_t bytes) override {
         ctx_.metrics.in_flight_messages.set(static_cast<double>(rows));
@@ -558,8 +536,7 @@ private:
 int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     auto log = log::get("main");
     config::Config cfg = start_cfg; // the effective configuration; SIGHUP changes it
-    log->info("outboxd {} starting: table {} -> kafka {}", kVersion, table_name(cfg),
-              cfg.kafka.bootstrap_servers);
+    log->info("outboxd {} starting: table {} -> {}", kVersion, table_name(cfg), broker_target(cfg));
     RunContext ctx;
     ctx.stall_limit_ms.store(stall_limit(cfg).count());
     std::unique_ptr<http::Server> http_server;
@@ -587,15 +564,14 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
                           ^ static_cast<std::uint64_t>(ctx.clock.now().time_since_epoch().count()));
     MetricsObserver observer(ctx.metrics);
     Housekeeper housekeeper(cfg, ctx.metrics, ctx.health);
-    KafkaPublishers publishers(cfg.kafka, cfg.relay.max_in_flight_bytes, source);
-    reconcile::KafkaReadBack reconciler(st, cfg.kafka, source, Millis(60000),
-                                        [&ctx] { ctx.turned(); });
+    auto broker = make_broker_parts(cfg, st, source, [&ctx] { ctx.turned(); });
     SleepWaiter waiter;
     RunListener listener(cfg, ctx, housekeeper);
     daemon::Supervisor supervisor(supervisor_options(cfg),
-                                  daemon::Parts{st, lease.get(), publishers, reconciler, ctx.clock,
-                                                random, waiter, listener, &observer});
-    ctx.systemd.ready(lease ? "standby" : "starting");
+                                  daemon::Parts{st, lease.get(), *broker.publishers,
+                                                *broker.reconciler, ctx.clock, random, waiter,
+                                                listener, &observer});
+    cli::SystemdNotifier::ready(lease ? "standby" : "starting");
     while (supervisor.state() != daemon::State::kStopped) {
         ctx.turned();
         if (g_reload.exchange(false)) {
@@ -604,7 +580,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
         if (stopping()) {
             const std::string why = "signal " + std::to_string(g_stop_signal.load());
             housekeeper.set_leading(false);
-            ctx.systemd.stopping("stopping: " + why);
+            cli::SystemdNotifier::stopping("stopping: " + why);
             supervisor.request_stop(why);
         }
         supervisor.step();

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-namespace CLI {
+namespace CLI { // NOLINT(readability-identifier-naming): CLI11's namespace
 class App;
 }
 

@@ -1,8 +1,7 @@
 #include "cli/housekeeper.h"
 
+#include "cli/brokers.h"
 #include "common/log.h"
-#include "kafka/admin_client.h"
-#include "kafka/topic_audit.h"
 #include "store/pg_outbox_store.h"
 
 #include <memory>
@@ -27,10 +26,8 @@ config::Postgres counting_store_config(const config::Config& cfg) {
 
 } // namespace
 
-Housekeeper::Housekeeper(const config::Config& cfg,
-                         metrics::Metrics& metrics,
-                         health::HealthState& health)
-    : cfg_(cfg)
+Housekeeper::Housekeeper(config::Config cfg, metrics::Metrics& metrics, health::HealthState& health)
+    : cfg_(std::move(cfg))
     , metrics_(metrics)
     , health_(health) {
     thread_ = std::thread([this] { run(); });
@@ -74,7 +71,7 @@ void Housekeeper::update(const config::Config& cfg) {
 void Housekeeper::run() {
     auto log = log::get("housekeeping");
     std::unique_ptr<store::PgOutboxStore> st;
-    std::unique_ptr<kafka::AdminClient> probe;
+    std::unique_ptr<publish::BrokerAdmin> probe;
     auto next_refresh = Clock::now();
     auto next_retention = Clock::now();
     std::string last_pg_error;
@@ -113,9 +110,9 @@ void Housekeeper::run() {
             std::string kafka_error;
             try {
                 if (!probe) {
-                    probe = std::make_unique<kafka::AdminClient>(cfg.kafka);
+                    probe = make_broker_admin(cfg);
                 }
-                kafka_error = probe->ping(kKafkaPingTimeout);
+                kafka_error = probe->ping(kKafkaPingTimeout).error();
             } catch (const std::exception& e) {
                 kafka_error = e.what();
                 probe.reset();

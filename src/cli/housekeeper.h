@@ -24,7 +24,7 @@ namespace outboxd::cli {
 
 class Housekeeper {
 public:
-    Housekeeper(const config::Config& cfg, metrics::Metrics& metrics, health::HealthState& health);
+    Housekeeper(config::Config cfg, metrics::Metrics& metrics, health::HealthState& health);
     ~Housekeeper(); // stops and joins
     Housekeeper(const Housekeeper&) = delete;
     Housekeeper& operator=(const Housekeeper&) = delete;

@@ -5,14 +5,14 @@
 #include "config/config.h"
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
-
-extern char** environ;
+#include <unistd.h> // environ
 
 namespace {
 
@@ -41,19 +41,18 @@ std::optional<outboxd::config::Config> load(const std::string& path, int& code) 
     return res.config;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
     // libpq writes to sockets the server may have closed; a SIGPIPE must
     // become an error return, not the death of the daemon.
-    std::signal(SIGPIPE, SIG_IGN);
+    (void)std::signal(SIGPIPE, SIG_IGN);
 
     CLI::App app{
         "outboxd: relays transactional-outbox rows from PostgreSQL to Kafka with acks=all"};
     app.set_version_flag("--version", std::string("outboxd ") + outboxd::kVersion);
     app.require_subcommand(0, 1);
 
-    const char* env_path = std::getenv("OUTBOXD_CONFIG");
+    // Read before any thread starts.
+    const char* env_path = std::getenv("OUTBOXD_CONFIG"); // NOLINT(concurrency-mt-unsafe)
     std::string config_path = env_path != nullptr ? env_path : "/etc/outboxd/outboxd.yaml";
     auto add_config = [&](CLI::App* sub) {
         sub->add_option("-c,--config", config_path,
@@ -119,4 +118,19 @@ int main(int argc, char** argv) {
         outboxd::log::get("main")->critical("stopping: {}", e.what());
         return outboxd::cli::kExitFailure;
     }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // Anything thrown before the command's own handler (CLI11 set-up, the
+    // logger) ends the process with a message and exit 1, not an abort.
+    try {
+        return run_main(argc, argv);
+    } catch (const std::exception& e) {
+        (void)std::fprintf(stderr, "outboxd: %s\n", e.what());
+    } catch (...) {
+        (void)std::fprintf(stderr, "outboxd: unknown error\n");
+    }
+    return outboxd::cli::kExitFailure;
 }

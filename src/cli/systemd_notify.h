@@ -15,14 +15,12 @@ class SystemdNotifier {
 public:
     SystemdNotifier();
 
-    void ready(const std::string& status);
-    void stopping(const std::string& status);
-    void status(const std::string& status);
+    static void ready(const std::string& status);
+    static void stopping(const std::string& status);
+    static void status(const std::string& status);
     // Pings the watchdog at most every half of WatchdogSec; cheap to call on
     // every loop turn.
     void watchdog();
-
-    bool watchdog_enabled() const { return interval_.count() > 0; }
 
 private:
     Clock::duration interval_{0}; // half of WatchdogSec; 0: watchdog off

@@ -10,7 +10,7 @@ std::string kafka_topic_problem(const std::string& name) {
         return "topic name is longer than 249 characters";
     }
     if (name == "." || name == "..") {
-        return "topic name cannot be \".\" or \"..\"";
+        return R"(topic name cannot be "." or "..")";
     }
     for (const unsigned char c : name) {
         const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')

@@ -1,10 +1,10 @@
 #include "common/log.h"
 
+#include "common/iso_time.h"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include <chrono>
-#include <ctime>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -17,19 +17,8 @@ namespace {
 class JsonFormatter final : public spdlog::formatter {
 public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-        const auto t = std::chrono::system_clock::to_time_t(msg.time);
-        const auto ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch())
-                .count()
-            % 1000;
-        std::tm tm{};
-        gmtime_r(&t, &tm);
-        char ts[64];
-        std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                      static_cast<int>(ms));
         nlohmann::json j;
-        j["ts"] = ts;
+        j["ts"] = iso8601_utc(msg.time);
         j["level"] = std::string(spdlog::level::to_string_view(msg.level).data(),
                                  spdlog::level::to_string_view(msg.level).size());
         j["component"] = std::string(msg.logger_name.data(), msg.logger_name.size());

@@ -560,7 +560,7 @@ private:
     }
 
     // Text from the environment or a default, checked like a YAML scalar.
-    Parsed parse_text(const Option& o, const std::string& text) {
+    static Parsed parse_text(const Option& o, const std::string& text) {
         if (o.type == OptionType::kStringMap) {
             // Only the empty default arrives here: entries come one variable each.
             return text.empty() ? Parsed{OptionValue(std::map<std::string, std::string>()), ""}
@@ -1009,7 +1009,7 @@ std::string format_problem(const Problem& p) {
 }
 
 bool is_secret_property(const std::string& key) {
-    static const char* const kSecretParts[] = {
+    constexpr const char* kSecretParts[] = {
         "password",    "secret",  "token", "credential", "sasl.oauthbearer.config",
         "ssl.key.pem", "ssl_key",
     };

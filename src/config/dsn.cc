@@ -57,11 +57,11 @@ std::string dsn_with_defaults(const std::string& dsn, const DsnParams& defaults)
     if (!params) {
         return dsn;
     }
-    for (const auto& [k, v] : defaults) {
+    for (const auto& entry : defaults) {
         const bool set = std::any_of(params->begin(), params->end(),
-                                     [&](const auto& p) { return p.first == k; });
+                                     [&](const auto& p) { return p.first == entry.first; });
         if (!set) {
-            params->emplace_back(k, v);
+            params->push_back(entry);
         }
     }
     std::string out;

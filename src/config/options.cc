@@ -48,13 +48,13 @@ std::string check_table(const std::string& text) {
     const auto dot = text.find('.');
     if (dot == std::string::npos) {
         const std::string problem = check_identifier_part(text, "table name");
-        return problem.empty() ? "" : problem + " (write \"schema.table\" or \"table\")";
+        return problem.empty() ? "" : problem + R"( (write "schema.table" or "table"))";
     }
     std::string problem = check_identifier_part(text.substr(0, dot), "schema part");
     if (problem.empty()) {
         problem = check_identifier_part(text.substr(dot + 1), "table part");
     }
-    return problem.empty() ? "" : problem + " (write \"schema.table\" or \"table\")";
+    return problem.empty() ? "" : problem + R"( (write "schema.table" or "table"))";
 }
 
 std::string check_not_empty(const std::string& text) {
@@ -146,13 +146,13 @@ OptionValue to_value(const T& in) {
     }
 }
 
-template <auto... kPath>
+template <auto... Members>
 void bind(Option& o) {
     o.store = [](Config& c, const OptionValue& v) {
-        from_value((c.*....*kPath), v);
+        from_value((c.*....*Members), v);
     };
     o.load = [](const Config& c) -> OptionValue {
-        return to_value((c.*....*kPath));
+        return to_value((c.*....*Members));
     };
 }
 
@@ -574,8 +574,8 @@ check_kafka_property(const std::string& key, const std::string& value, const std
 }
 
 const std::vector<Option>& options() {
-    static const std::vector<Option> table = build_options();
-    return table;
+    static const std::vector<Option> kTable = build_options();
+    return kTable;
 }
 
 const Option* find_option(std::string_view key) {
@@ -676,12 +676,12 @@ std::string options_markdown() {
 }
 
 const std::vector<AtLeastRule>& at_least_rules() {
-    static const std::vector<AtLeastRule> rules = {
+    static const std::vector<AtLeastRule> kRules = {
         {"relay.retry_backoff_max_ms", "relay.retry_backoff_initial_ms"},
         {"relay.max_in_flight", "relay.batch_size"},
         {"relay.max_in_flight_bytes", "relay.max_batch_bytes"},
     };
-    return rules;
+    return kRules;
 }
 
 std::int64_t int_value(const Config& config, std::string_view key) {

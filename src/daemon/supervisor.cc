@@ -131,14 +131,15 @@ void Supervisor::standby() {
 void Supervisor::acquire() {
     auto log = log::get("leader");
     leader::Lease& lease = *parts_.lease;
-    if (lease.try_acquire()) {
+    const Status acquired = lease.try_acquire();
+    if (acquired.ok()) {
         log->info("leader: lock acquired ({})", lease.session_details());
         last_standby_reason_.clear();
         enter(State::kReadingBack);
         return;
     }
-    if (lease.last_problem() != last_standby_reason_) {
-        last_standby_reason_ = lease.last_problem();
+    if (acquired.error() != last_standby_reason_) {
+        last_standby_reason_ = acquired.error();
         log->info("standby: {}; retrying every {} ms", last_standby_reason_,
                   options_.retry_interval.count());
         // Only "lock held by ..." is shown by /readyz and STATUS; a session
@@ -154,9 +155,9 @@ void Supervisor::acquire() {
 }
 
 void Supervisor::read_back() {
-    if (parts_.lease != nullptr && !parts_.lease->confirm()) {
-        log::get("leader")->error("leadership lost ({}) before publishing",
-                                  parts_.lease->last_problem());
+    if (const Status held = parts_.lease != nullptr ? parts_.lease->confirm() : Status();
+        !held.ok()) {
+        log::get("leader")->error("leadership lost ({}) before publishing", held.error());
         if (relay_) {
             // A rebuilt term: its relay holds outcomes and in-flight rows.
             enter(State::kFenced);
@@ -168,8 +169,8 @@ void Supervisor::read_back() {
     }
     auto log = log::get("readback");
     const auto r = parts_.reconciler.read_back();
-    if (!r.ok) {
-        log->warn("read-back failed, not producing yet: {}", r.error);
+    if (!r.status.ok()) {
+        log->warn("read-back failed, not producing yet: {}", r.status.error());
         parts_.waiter.wait(options_.read_back_retry);
         return;
     }
@@ -194,9 +195,12 @@ void Supervisor::start_term() {
     if (parts_.lease != nullptr) {
         // Asked before every batch: a process that lost its lock stops
         // producing before it reads another row.
-        leader::Lease* lease = parts_.lease;
-        fence = [lease] {
-            return lease->confirm();
+        fence = [this] {
+            Status held = parts_.lease->confirm();
+            if (!held.ok()) {
+                fence_reason_ = held.error();
+            }
+            return held.ok();
         };
     }
     relay_ = std::make_unique<relay::Relay>(options_.relay, parts_.store, *publisher_, parts_.clock,
@@ -237,8 +241,8 @@ void Supervisor::publish() {
 
 void Supervisor::fence() {
     log::get("leader")->error("leadership lost ({}): stopped producing, now standby",
-                              parts_.lease != nullptr ? parts_.lease->last_problem()
-                                                      : std::string("fence"));
+                              fence_reason_.empty() ? std::string("fence") : fence_reason_);
+    fence_reason_.clear();
     // Unsent messages must not leave after the lock is gone.
     publisher_->purge_queued();
     end_term(options_.fence_drain);

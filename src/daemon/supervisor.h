@@ -76,7 +76,7 @@ struct SupervisorOptions {
 
 struct Parts {
     store::OutboxStore& store;
-    leader::Lease* lease; // null: leader election off, this process always publishes
+    leader::Lease* lease = nullptr; // null: leader election off, this process always publishes
     PublisherFactory& publishers;
     reconcile::Reconciler& reconciler;
     ClockSource& clock;
@@ -134,6 +134,7 @@ private:
     TimePoint next_try_;
     TimePoint next_report_;
     std::string last_standby_reason_;
+    std::string fence_reason_; // why the relay's fence last failed, for the log
     std::unique_ptr<publish::Publisher> publisher_;
     std::unique_ptr<relay::Relay> relay_;
     relay::RelayStats ended_terms_{};

@@ -7,8 +7,8 @@ namespace {
 
 std::string seconds_text(Millis d) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1000.0);
-    return buf;
+    const int n = std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1000.0);
+    return {buf, n > 0 ? static_cast<std::size_t>(n) : 0};
 }
 
 // `error` empty: the reason is only in the log (see set_postgres).
@@ -57,7 +57,7 @@ void HealthState::set_role(Role role, std::string detail, bool able) {
     able_ = able;
 }
 
-void HealthState::set_postgres(bool ok, std::string /*error*/) {
+void HealthState::set_postgres(bool ok, const std::string& /*error*/) {
     std::lock_guard<std::mutex> lk(mu_);
     postgres_ok_ = ok;
     // Never kept for /readyz: libpq's message can echo parts of a malformed

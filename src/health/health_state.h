@@ -45,7 +45,7 @@ public:
     // session fails): such a standby is not ready.
     void set_role(Role role, std::string detail = {}, bool able = true);
     // From the housekeeping thread's refresh: ok, or the error text.
-    void set_postgres(bool ok, std::string error = {});
+    void set_postgres(bool ok, const std::string& error = {});
     void set_kafka(bool ok, std::string error = {});
 
     // `stall_timeout`: how long the loop may go without turning.

@@ -17,10 +17,10 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bh = boost::beast::http;
-using tcp = net::ip::tcp;
+using Tcp = net::ip::tcp;
 
 // /metrics is tens of kilobytes; anything far larger is not our server.
-constexpr std::uint64_t kBodyLimit = 16 * 1024 * 1024;
+constexpr std::uint64_t kBodyLimit = std::uint64_t{16} * 1024 * 1024;
 
 } // namespace
 
@@ -43,9 +43,9 @@ get(const std::string& host_port, const std::string& path, std::chrono::millisec
 
     net::io_context ioc{1};
     beast::error_code ec;
-    tcp::resolver resolver(ioc);
+    Tcp::resolver resolver(ioc);
     const auto found =
-        resolver.resolve(hp.host, std::to_string(hp.port), tcp::resolver::numeric_service, ec);
+        resolver.resolve(hp.host, std::to_string(hp.port), Tcp::resolver::numeric_service, ec);
     if (ec) {
         throw fail(ec);
     }
@@ -62,7 +62,7 @@ get(const std::string& host_port, const std::string& path, std::chrono::millisec
         }
     };
 
-    stream.async_connect(found, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+    stream.async_connect(found, [&](beast::error_code e, const Tcp::endpoint&) { ec = e; });
     wait();
 
     bh::request<bh::empty_body> req{bh::verb::get, path, 11};
@@ -79,7 +79,7 @@ get(const std::string& host_port, const std::string& path, std::chrono::millisec
     wait();
 
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.socket().shutdown(Tcp::socket::shutdown_both, ignored);
     auto res = parser.release();
     return {static_cast<int>(res.result_int()), std::move(res.body())};
 }

@@ -23,11 +23,11 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bh = boost::beast::http;
-using tcp = net::ip::tcp;
+using Tcp = net::ip::tcp;
 
 // GET requests carry no body; these bound what a client can make us buffer.
 constexpr std::uint32_t kHeaderLimit = 8 * 1024;
-constexpr std::uint64_t kBodyLimit = 8 * 1024;
+constexpr std::uint64_t kBodyLimit = std::uint64_t{8} * 1024;
 // Pause before accepting again after an accept error (EMFILE, ENFILE): an
 // immediate retry would spin on the same error.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
@@ -59,7 +59,7 @@ Response route(const Routes& routes, const bh::request<bh::string_body>& req) {
 // own is pending (each completion handler holds a shared_ptr).
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, const Routes& routes, const ServerOptions& options)
+    Session(Tcp::socket&& socket, const Routes& routes, const ServerOptions& options)
         : stream_(std::move(socket))
         , routes_(routes)
         , options_(options) {}
@@ -68,7 +68,7 @@ public:
 
     void close() {
         beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.socket().shutdown(Tcp::socket::shutdown_both, ec);
         stream_.close();
     }
 
@@ -129,7 +129,7 @@ private:
             // Half-close so the client reads the whole response before EOF;
             // the socket closes when the last handler releases the session.
             beast::error_code ignored;
-            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            stream_.socket().shutdown(Tcp::socket::shutdown_send, ignored);
             return;
         }
         read();
@@ -151,17 +151,17 @@ struct Server::Impl {
     // Touched only on the server thread (and before it starts).
     std::vector<std::weak_ptr<Session>> sessions;
     net::io_context ioc{1};
-    tcp::acceptor acceptor{ioc};
+    Tcp::acceptor acceptor{ioc};
     net::steady_timer accept_retry{ioc};
     std::uint16_t port = 0;
     std::thread thread;
 
     void accept() {
         acceptor.async_accept(
-            [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+            [this](beast::error_code ec, Tcp::socket socket) { on_accept(ec, std::move(socket)); });
     }
 
-    void on_accept(beast::error_code ec, tcp::socket socket) {
+    void on_accept(beast::error_code ec, Tcp::socket socket) {
         if (!acceptor.is_open()) {
             return; // stop()
         }
@@ -221,14 +221,14 @@ Server::Server(const std::string& listen, Routes routes, ServerOptions options)
         throw fail(e.what());
     }
     beast::error_code ec;
-    tcp::resolver resolver(impl_->ioc);
+    Tcp::resolver resolver(impl_->ioc);
     const auto found =
         resolver.resolve(hp.host, std::to_string(hp.port),
-                         tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+                         Tcp::resolver::passive | Tcp::resolver::numeric_service, ec);
     if (ec || found.empty()) {
         throw fail(ec ? lower_first(ec.message()) : "no address");
     }
-    const tcp::endpoint endpoint = found.begin()->endpoint();
+    const Tcp::endpoint endpoint = found.begin()->endpoint();
 
     auto& acc = impl_->acceptor;
     acc.open(endpoint.protocol(), ec);

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "kafka/conf.h"
 #include "kafka/kafka_publisher.h"
+#include "kafka/topic_audit.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -26,6 +27,9 @@ void on_admin_log(const rd_kafka_t* /*rk*/,
 
 struct AdminClient::Handle {
     rd_kafka_t* rk = nullptr;
+    Handle() = default;
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
     ~Handle() {
         if (rk != nullptr) {
             rd_kafka_destroy(rk);
@@ -44,9 +48,9 @@ AdminClient::AdminClient(const config::Kafka& cfg)
         props.emplace_back(k, v);
     }
     props.emplace_back("bootstrap.servers", cfg.bootstrap_servers);
-    if (auto refused = set_properties(conf, props); !refused.empty()) {
+    if (const auto set = set_properties(conf, props); !set.ok()) {
         rd_kafka_conf_destroy(conf);
-        throw PublisherConfigError(refused);
+        throw PublisherConfigError(set.error());
     }
     rd_kafka_conf_set_log_cb(conf, on_admin_log);
     h_->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -59,12 +63,11 @@ AdminClient::AdminClient(const config::Kafka& cfg)
 
 AdminClient::~AdminClient() = default;
 
-AuditResult AdminClient::audit(const std::vector<std::string>& topics,
-                               std::chrono::milliseconds timeout) {
-    return audit_topics(h_->rk, topics, timeout);
+publish::AuditReport AdminClient::audit(const std::vector<std::string>& names, Millis timeout) {
+    return audit_topics(h_->rk, names, timeout);
 }
 
-std::string AdminClient::ping(std::chrono::milliseconds timeout) {
+Status AdminClient::ping(Millis timeout) {
     return ping_cluster(h_->rk, timeout);
 }
 

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "config/config.h"
-#include "kafka/topic_audit.h"
+#include "publish/broker_admin.h"
 
 #include <chrono>
 #include <memory>
@@ -14,18 +14,19 @@
 
 namespace outboxd::kafka {
 
-class AdminClient {
+class AdminClient final : public publish::BrokerAdmin {
 public:
     // Throws PublisherConfigError (kafka_publisher.h) when librdkafka refuses
     // a property, naming it; never for an unreachable cluster.
     explicit AdminClient(const config::Kafka& cfg);
-    ~AdminClient();
+    ~AdminClient() override;
     AdminClient(const AdminClient&) = delete;
     AdminClient& operator=(const AdminClient&) = delete;
 
-    AuditResult audit(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
-    // "" when a broker answered within `timeout`, else why not.
-    std::string ping(std::chrono::milliseconds timeout);
+    std::string broker_name() const override { return "kafka"; }
+    std::string destination_noun() const override { return "topic"; }
+    Status ping(Millis timeout) override;
+    publish::AuditReport audit(const std::vector<std::string>& names, Millis timeout) override;
 
 private:
     struct Handle;

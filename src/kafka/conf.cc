@@ -4,11 +4,11 @@
 
 namespace outboxd::kafka {
 
-std::string set_properties(rd_kafka_conf_t* conf, const Properties& props) {
+Status set_properties(rd_kafka_conf_t* conf, const Properties& props) {
     char err[512];
     for (const auto& [k, v] : props) {
         if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-            return "kafka.properties." + k + ": " + err;
+            return Status::failure("kafka.properties." + k + ": " + err);
         }
     }
     return {};

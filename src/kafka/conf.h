@@ -3,19 +3,22 @@
 // Any thread (each call works on its own conf).
 #pragma once
 
+#include "common/status.h"
+
 #include <string>
 #include <utility>
 #include <vector>
 
-typedef struct rd_kafka_conf_s rd_kafka_conf_t;
+using rd_kafka_conf_t =
+    struct rd_kafka_conf_s; // NOLINT(readability-identifier-naming): the C library's name
 
 namespace outboxd::kafka {
 
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
-// Sets each property in order. "" when librdkafka took them all, else the
-// first one it refused, as "kafka.properties.<key>: <why>"; `conf` is then
-// partly set and the caller destroys it.
-std::string set_properties(rd_kafka_conf_t* conf, const Properties& props);
+// Sets each property in order. A failure names the first one librdkafka
+// refused, as "kafka.properties.<key>: <why>"; `conf` is then partly set and
+// the caller destroys it.
+Status set_properties(rd_kafka_conf_t* conf, const Properties& props);
 
 } // namespace outboxd::kafka

@@ -74,11 +74,10 @@ void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) n
     try {
         // Connection failures (facility FAIL) also reach error_cb, which logs
         // them once as warnings; here they would only be repeated.
-        if (std::string_view(fac) == "FAIL") {
-            st->log->debug("librdkafka {}: {}", fac, buf);
-        } else if (level <= 4) {
+        const bool repeated_by_error_cb = std::string_view(fac) == "FAIL";
+        if (level <= 4 && !repeated_by_error_cb) {
             st->log->warn("librdkafka {}: {}", fac, buf);
-        } else if (level <= 6) {
+        } else if (level <= 6 && !repeated_by_error_cb) {
             st->log->info("librdkafka {}: {}", fac, buf);
         } else {
             st->log->debug("librdkafka {}: {}", fac, buf);
@@ -143,9 +142,9 @@ void KafkaPublisher::create() {
     auto st = std::make_unique<State>();
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    if (auto refused = set_properties(conf, producer_properties(cfg_)); !refused.empty()) {
+    if (const auto set = set_properties(conf, producer_properties(cfg_)); !set.ok()) {
         rd_kafka_conf_destroy(conf);
-        throw PublisherConfigError(refused);
+        throw PublisherConfigError(set.error());
     }
     rd_kafka_conf_set_opaque(conf, st.get());
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -237,7 +236,9 @@ ProduceResult KafkaPublisher::produce(const Message& m) {
     const std::size_t key_len = m.key ? m.key->size() : 0;
     void* value = m.payload ? const_cast<char*>(m.payload->data()) : nullptr;
     const std::size_t value_len = m.payload ? m.payload->size() : 0;
-    void* opaque = reinterpret_cast<void*>(static_cast<std::intptr_t>(m.id));
+    // The row id travels as the message opaque; on_delivery turns it back.
+    void* opaque = reinterpret_cast<void*>(
+        static_cast<std::intptr_t>(m.id)); // NOLINT(performance-no-int-to-ptr)
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         state_->rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs),

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-typedef struct rd_kafka_s rd_kafka_t;
+using rd_kafka_t = struct rd_kafka_s; // NOLINT(readability-identifier-naming): the C library's name
 
 namespace outboxd::kafka {
 
@@ -40,6 +40,8 @@ public:
     // outbox-source header; empty: no such header.
     explicit KafkaPublisher(config::Kafka cfg, std::string source = {});
     ~KafkaPublisher() override;
+    KafkaPublisher(const KafkaPublisher&) = delete;
+    KafkaPublisher& operator=(const KafkaPublisher&) = delete;
 
     ProduceResult produce(const Message& m) override;
     std::vector<DeliveryReport> poll(std::chrono::milliseconds timeout) override;

@@ -33,7 +33,7 @@ std::string header_value(rd_kafka_headers_t* hdrs, const char* name) {
         || val == nullptr) {
         return {};
     }
-    return std::string(static_cast<const char*>(val), size);
+    return {static_cast<const char*>(val), size};
 }
 
 } // namespace
@@ -58,7 +58,6 @@ TailReadResult read_tail(const config::Kafka& cfg,
         }
     };
     if (topics.empty()) {
-        out.ok = true;
         return out;
     }
     char err[512];
@@ -76,9 +75,9 @@ TailReadResult read_tail(const config::Kafka& cfg,
     props.emplace_back("group.id", "outboxd-readback");
     props.emplace_back("enable.auto.commit", "false");
     props.emplace_back("enable.partition.eof", "true");
-    if (auto refused = set_properties(conf, props); !refused.empty()) {
+    if (auto set = set_properties(conf, props); !set.ok()) {
         rd_kafka_conf_destroy(conf);
-        out.error = refused;
+        out.status = std::move(set);
         return out;
     }
     std::unique_ptr<rd_kafka_t, HandleDeleter> rk(
@@ -86,7 +85,7 @@ TailReadResult read_tail(const config::Kafka& cfg,
     if (!rk) {
         // rd_kafka_new takes conf over only when it succeeds.
         rd_kafka_conf_destroy(conf);
-        out.error = std::string("creating the read-back consumer: ") + err;
+        out.status = Status::failure(std::string("creating the read-back consumer: ") + err);
         return out;
     }
     const int timeout_ms = static_cast<int>(timeout.count());
@@ -100,7 +99,7 @@ TailReadResult read_tail(const config::Kafka& cfg,
         rd_kafka_topic_destroy(rkt);
         tick();
         if (merr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            out.error = "metadata for " + t + ": " + rd_kafka_err2str(merr);
+            out.status = Status::failure("metadata for " + t + ": " + rd_kafka_err2str(merr));
             return out;
         }
         if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -115,13 +114,12 @@ TailReadResult read_tail(const config::Kafka& cfg,
     }
     out.partitions = wanted->cnt;
     if (wanted->cnt == 0) {
-        out.ok = true;
         return out;
     }
     const auto terr = rd_kafka_offsets_for_times(rk.get(), wanted.get(), left_ms());
     tick();
     if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        out.error = std::string("offsets for time: ") + rd_kafka_err2str(terr);
+        out.status = Status::failure(std::string("offsets for time: ") + rd_kafka_err2str(terr));
         return out;
     }
     // Read each partition from that offset to its end as of now.
@@ -130,19 +128,22 @@ TailReadResult read_tail(const config::Kafka& cfg,
     for (int i = 0; i < wanted->cnt; ++i) {
         const auto& tp = wanted->elems[i];
         if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            out.error = std::string("offsets for time of ") + tp.topic + "/"
-                        + std::to_string(tp.partition) + ": " + rd_kafka_err2str(tp.err);
+            out.status =
+                Status::failure(std::string("offsets for time of ") + tp.topic + "/"
+                                + std::to_string(tp.partition) + ": " + rd_kafka_err2str(tp.err));
             return out;
         }
         if (tp.offset < 0) {
             continue; // nothing at or after since_ms: an empty tail
         }
-        std::int64_t low = 0, high = 0;
+        std::int64_t low = 0;
+        std::int64_t high = 0;
         const auto werr = rd_kafka_query_watermark_offsets(rk.get(), tp.topic, tp.partition, &low,
                                                            &high, left_ms());
         tick();
         if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            out.error = std::string("watermarks of ") + tp.topic + ": " + rd_kafka_err2str(werr);
+            out.status = Status::failure(std::string("watermarks of ") + tp.topic + ": "
+                                         + rd_kafka_err2str(werr));
             return out;
         }
         if (tp.offset >= high) {
@@ -152,7 +153,6 @@ TailReadResult read_tail(const config::Kafka& cfg,
         rd_kafka_topic_partition_list_add(assign.get(), tp.topic, tp.partition)->offset = tp.offset;
     }
     if (assign->cnt == 0) {
-        out.ok = true;
         return out;
     }
     rd_kafka_assign(rk.get(), assign.get());
@@ -168,7 +168,8 @@ TailReadResult read_tail(const config::Kafka& cfg,
             last_tick = now;
         }
         if (now >= deadline) {
-            out.error = "reading the tail did not finish in " + std::to_string(timeout_ms) + " ms";
+            out.status = Status::failure("reading the tail did not finish in "
+                                         + std::to_string(timeout_ms) + " ms");
             return out;
         }
         std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(
@@ -186,7 +187,8 @@ TailReadResult read_tail(const config::Kafka& cfg,
             continue;
         }
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            out.error = std::string("reading the tail: ") + rd_kafka_err2str(m->err);
+            out.status =
+                Status::failure(std::string("reading the tail: ") + rd_kafka_err2str(m->err));
             return out;
         }
         ++out.messages_read;
@@ -209,7 +211,6 @@ TailReadResult read_tail(const config::Kafka& cfg,
             end_of.erase(it);
         }
     }
-    out.ok = true;
     return out;
 }
 

@@ -4,6 +4,7 @@
 // after a producer rebuild, never while producing. One thread.
 #pragma once
 
+#include "common/status.h"
 #include "config/config.h"
 #include "publish/publisher.h"
 
@@ -27,8 +28,7 @@ struct FoundMessage {
 };
 
 struct TailReadResult {
-    bool ok = false;
-    std::string error;
+    Status status;                   // failure: the tail could not be read completely
     std::vector<FoundMessage> found; // messages carrying our outbox-source
     std::int64_t messages_read = 0;  // all messages looked at, ours or not
     int partitions = 0;

@@ -17,11 +17,22 @@ struct EventDeleter {
     void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
 };
 
+struct TopicAudit {
+    std::string topic;
+    bool exists = false;
+    int partitions = 0;
+    int replication_factor = 0; // smallest over the partitions
+    int min_insync_replicas = 0;
+    bool unclean_leader_election = false;
+    std::vector<std::string> problems; // empty: durable as G2 asks
+};
+
 // Reads the two durability settings of each topic with DescribeConfigs.
-std::string describe_configs(rd_kafka_t* rk,
-                             std::map<std::string, TopicAudit*>& by_name,
-                             std::chrono::milliseconds timeout) {
+Status describe_configs(rd_kafka_t* rk,
+                        std::map<std::string, TopicAudit*>& by_name,
+                        std::chrono::milliseconds timeout) {
     std::vector<rd_kafka_ConfigResource_t*> res;
+    res.reserve(by_name.size());
     for (auto& [name, _] : by_name) {
         res.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
     }
@@ -38,10 +49,11 @@ std::string describe_configs(rd_kafka_t* rk,
     std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
         rd_kafka_queue_poll(q.get(), static_cast<int>(timeout.count()) + 1000));
     if (!ev) {
-        return "DescribeConfigs timed out";
+        return Status::failure("DescribeConfigs timed out");
     }
     if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return std::string("DescribeConfigs: ") + rd_kafka_event_error_string(ev.get());
+        return Status::failure(std::string("DescribeConfigs: ")
+                               + rd_kafka_event_error_string(ev.get()));
     }
     const auto* result = rd_kafka_event_DescribeConfigs_result(ev.get());
     size_t n = 0;
@@ -77,32 +89,36 @@ std::string describe_configs(rd_kafka_t* rk,
 
 } // namespace
 
-std::string ping_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout) {
+Status ping_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout) {
     const rd_kafka_metadata_t* md = nullptr;
     // all_topics=0 and no topic handle: asks only for the topics this handle
     // already knows (none), so the answer stays small on a large cluster.
     const rd_kafka_resp_err_t err =
         rd_kafka_metadata(rk, 0, nullptr, &md, static_cast<int>(timeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return std::string("cannot read cluster metadata: ") + rd_kafka_err2str(err);
+        return Status::failure(std::string("cannot read cluster metadata: ")
+                               + rd_kafka_err2str(err));
     }
     const int brokers = md->broker_cnt;
     rd_kafka_metadata_destroy(md);
-    return brokers > 0 ? std::string() : std::string("cluster metadata lists no broker");
+    return brokers > 0 ? Status() : Status::failure("cluster metadata lists no broker");
 }
 
-AuditResult audit_topics(rd_kafka_t* rk,
-                         const std::vector<std::string>& topics,
-                         std::chrono::milliseconds timeout) {
-    AuditResult out;
+publish::AuditReport audit_topics(rd_kafka_t* rk,
+                                  const std::vector<std::string>& topics,
+                                  std::chrono::milliseconds timeout) {
+    publish::AuditReport report;
+    struct {
+        std::vector<TopicAudit> topics;
+    } out;
     const rd_kafka_metadata_t* md = nullptr;
     const rd_kafka_resp_err_t err =
         rd_kafka_metadata(rk, 1, nullptr, &md, static_cast<int>(timeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        out.error = std::string("cannot read cluster metadata: ") + rd_kafka_err2str(err);
-        return out;
+        report.reached =
+            Status::failure(std::string("cannot read cluster metadata: ") + rd_kafka_err2str(err));
+        return report;
     }
-    out.reached_cluster = true;
     std::map<std::string, const rd_kafka_metadata_topic_t*> known;
     for (int i = 0; i < md->topic_cnt; ++i) {
         known[md->topics[i].topic] = &md->topics[i];
@@ -114,7 +130,7 @@ AuditResult audit_topics(rd_kafka_t* rk,
         a.topic = t;
         auto it = known.find(t);
         if (it == known.end() || it->second->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            a.problems.push_back("topic does not exist");
+            a.problems.emplace_back("topic does not exist");
         } else {
             a.exists = true;
             a.partitions = it->second->partition_cnt;
@@ -134,9 +150,7 @@ AuditResult audit_topics(rd_kafka_t* rk,
         }
     }
     if (!present.empty()) {
-        if (auto e = describe_configs(rk, present, timeout); !e.empty()) {
-            out.error = e;
-        }
+        report.complete = describe_configs(rk, present, timeout);
     }
     for (auto& a : out.topics) {
         if (!a.exists) {
@@ -151,11 +165,23 @@ AuditResult audit_topics(rd_kafka_t* rk,
                                  + " < 2: acks=all can be satisfied by a single replica");
         }
         if (a.unclean_leader_election) {
-            a.problems.push_back(
+            a.problems.emplace_back(
                 "unclean.leader.election.enable=true: an out-of-sync replica may become leader");
         }
     }
-    return out;
+    for (auto& a : out.topics) {
+        publish::DestinationAudit d;
+        d.name = std::move(a.topic);
+        d.exists = a.exists;
+        if (a.exists) {
+            d.summary = "partitions=" + std::to_string(a.partitions)
+                        + " rf=" + std::to_string(a.replication_factor)
+                        + " min.insync.replicas=" + std::to_string(a.min_insync_replicas);
+        }
+        d.problems = std::move(a.problems);
+        report.destinations.push_back(std::move(d));
+    }
+    return report;
 }
 
 } // namespace outboxd::kafka

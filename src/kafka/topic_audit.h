@@ -4,36 +4,23 @@
 // Blocking; called before the relay loop starts, from one thread.
 #pragma once
 
+#include "publish/broker_admin.h"
+
 #include <chrono>
 #include <string>
 #include <vector>
 
-typedef struct rd_kafka_s rd_kafka_t;
+using rd_kafka_t = struct rd_kafka_s; // NOLINT(readability-identifier-naming): the C library's name
 
 namespace outboxd::kafka {
 
-struct TopicAudit {
-    std::string topic;
-    bool exists = false;
-    int partitions = 0;
-    int replication_factor = 0; // smallest over the partitions
-    int min_insync_replicas = 0;
-    bool unclean_leader_election = false;
-    std::vector<std::string> problems; // empty: durable as G2 asks
-};
+// Metadata and DescribeConfigs for every topic in `topics`, in that order:
+// replication factor and min.insync.replicas >= 2, no unclean election.
+publish::AuditReport audit_topics(rd_kafka_t* rk,
+                                  const std::vector<std::string>& topics,
+                                  std::chrono::milliseconds timeout);
 
-struct AuditResult {
-    bool reached_cluster = false;
-    std::string error; // set when the cluster could not be asked
-    std::vector<TopicAudit> topics;
-};
-
-AuditResult audit_topics(rd_kafka_t* rk,
-                         const std::vector<std::string>& topics,
-                         std::chrono::milliseconds timeout);
-
-// One light metadata round trip (no topic list), for the health refresh:
-// "" when a broker answered within `timeout`, else why not.
-std::string ping_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout);
+// One light metadata round trip (no topic list), for the health refresh.
+Status ping_cluster(rd_kafka_t* rk, std::chrono::milliseconds timeout);
 
 } // namespace outboxd::kafka

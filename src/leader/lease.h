@@ -4,6 +4,8 @@
 // One thread only (the main loop).
 #pragma once
 
+#include "common/status.h"
+
 #include <cstdint>
 #include <string>
 
@@ -13,22 +15,20 @@ class Lease {
 public:
     virtual ~Lease() = default;
 
-    // Tries once to become the publisher. True if this process holds the
-    // lease now (also when it already did).
-    virtual bool try_acquire() = 0;
+    // Tries once to become the publisher. Ok if this process holds the
+    // lease now (also when it already did); else why not, for the log
+    // ("lock held by pid 42 ...", "lock session failed: ...").
+    virtual Status try_acquire() = 0;
 
-    // True only if the lease is still held, proven by a round trip on the
+    // Ok only if the lease is still held, proven by a round trip on the
     // session that holds it. Any doubt (error, new session) drops the lease
-    // and returns false: the caller must stop producing at once.
-    virtual bool confirm() = 0;
+    // and fails with the reason: the caller must stop producing at once.
+    virtual Status confirm() = 0;
 
     // Gives the lease up (shutdown), so a standby can take over at once.
     virtual void release() = 0;
 
     virtual bool held() const = 0;
-
-    // Why the last try_acquire/confirm failed, for the log ("held by pid 42").
-    virtual std::string last_problem() const = 0;
 
     // The last try_acquire failed only because another session holds the
     // lease; this lease's own session works (a healthy standby).

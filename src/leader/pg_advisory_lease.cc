@@ -69,7 +69,7 @@ void PgAdvisoryLease::drop() {
     conn_.reset();
 }
 
-bool PgAdvisoryLease::try_acquire() {
+Status PgAdvisoryLease::try_acquire() {
     held_elsewhere_ = false;
     if (held_) {
         return confirm();
@@ -88,40 +88,38 @@ bool PgAdvisoryLease::try_acquire() {
         if (r[0][0].as<bool>()) {
             held_ = true;
             backend_pid_ = r[0][1].as<int>();
-            problem_.clear();
-            return true;
+            return {};
         }
         // Say who holds it, for the standby's log line.
         const auto who = holder_text(tx.exec_params(kHolderQuery, key_));
-        problem_ = who.empty() ? "lock held by another session" : "lock held by " + who;
         held_elsewhere_ = true;
-        return false;
+        return Status::failure(who.empty() ? "lock held by another session"
+                                           : "lock held by " + who);
     } catch (const std::exception& e) {
-        problem_ = std::string("lock session failed: ") + e.what();
         drop();
-        return false;
+        return Status::failure(std::string("lock session failed: ") + e.what());
     }
 }
 
-bool PgAdvisoryLease::confirm() {
+Status PgAdvisoryLease::confirm() {
     if (!held_ || !conn_) {
-        return false;
+        return Status::failure("lock not held");
     }
     try {
         pqxx::nontransaction tx(conn_->c);
         const int pid = tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
         if (pid != backend_pid_) {
             // libpqxx reconnected behind our back: the lock died with the old session.
-            problem_ = "lock session was replaced (backend pid " + std::to_string(backend_pid_)
-                       + " -> " + std::to_string(pid) + ")";
+            const std::string why = "lock session was replaced (backend pid "
+                                    + std::to_string(backend_pid_) + " -> " + std::to_string(pid)
+                                    + ")";
             drop();
-            return false;
+            return Status::failure(why);
         }
-        return true;
+        return {};
     } catch (const std::exception& e) {
-        problem_ = std::string("lock session failed: ") + e.what();
         drop();
-        return false;
+        return Status::failure(std::string("lock session failed: ") + e.what());
     }
 }
 

@@ -20,12 +20,13 @@ class PgAdvisoryLease final : public Lease {
 public:
     PgAdvisoryLease(std::string dsn, std::int64_t key, std::chrono::milliseconds session_timeout);
     ~PgAdvisoryLease() override;
+    PgAdvisoryLease(const PgAdvisoryLease&) = delete;
+    PgAdvisoryLease& operator=(const PgAdvisoryLease&) = delete;
 
-    bool try_acquire() override;
-    bool confirm() override;
+    Status try_acquire() override;
+    Status confirm() override;
     void release() override;
     bool held() const override { return held_; }
-    std::string last_problem() const override { return problem_; }
     bool held_elsewhere() const override { return held_elsewhere_; }
     // "session pid 42; the server drops it if this process goes silent: ..."
     std::string session_details() const override;
@@ -49,7 +50,6 @@ private:
     std::unique_ptr<Conn> conn_;
     bool held_ = false;
     int backend_pid_ = 0;
-    std::string problem_;
     bool held_elsewhere_ = false;
 };
 

@@ -18,13 +18,16 @@ namespace outboxd::metrics {
 
 // Failure reasons for rows_failed: the labels of every
 // publish::FailureReason, taken from the one list publisher.h keeps.
-inline const std::vector<std::string> kFailReasons = [] {
-    std::vector<std::string> labels;
-    for (const auto r : publish::kAllFailureReasons) {
-        labels.emplace_back(publish::to_label(r));
-    }
-    return labels;
-}();
+inline const std::vector<std::string>& fail_reasons() {
+    static const std::vector<std::string> kLabels = [] {
+        std::vector<std::string> labels;
+        for (const auto r : publish::kAllFailureReasons) {
+            labels.emplace_back(publish::to_label(r));
+        }
+        return labels;
+    }();
+    return kLabels;
+}
 
 struct Metrics {
 private:
@@ -43,7 +46,7 @@ public:
                                "outboxd_rows_failed_total",
                                "Counted failed attempts, by reason (row-level errors only).",
                                "reason",
-                               kFailReasons,
+                               fail_reasons(),
                                "other"};
     Counter rows_parked{registry_, "outboxd_rows_parked_total",
                         "Rows this process moved to status 2 (failed, parked)."};

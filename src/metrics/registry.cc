@@ -72,7 +72,7 @@ std::string format_value(double v) {
     }
     char buf[64];
     const auto res = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, res.ptr);
+    return {buf, res.ptr};
 }
 
 namespace {

@@ -18,8 +18,7 @@ ReadBackResult read_back(store::PgOutboxStore& store,
     try {
         const auto oldest = store.oldest_pending_created_ms();
         if (!oldest) {
-            out.ok = true; // nothing pending: nothing can be in the gap
-            return out;
+            return out; // nothing pending: nothing can be in the gap
         }
         const auto topics = store.pending_topics();
         out.topics = topics.size();
@@ -28,8 +27,8 @@ ReadBackResult read_back(store::PgOutboxStore& store,
         out.messages_read = r.messages_read;
         out.partitions = r.partitions;
         out.ours = r.found.size();
-        if (!r.ok) {
-            out.error = r.error;
+        if (!r.status.ok()) {
+            out.status = r.status;
             return out;
         }
         std::map<std::string,
@@ -42,9 +41,8 @@ ReadBackResult read_back(store::PgOutboxStore& store,
         for (const auto& [topic, v] : by_topic) {
             out.marked += store.mark_found(topic, v.first, v.second);
         }
-        out.ok = true;
     } catch (const store::StoreUnavailable& e) {
-        out.error = e.what();
+        out.status = Status::failure(e.what());
     }
     return out;
 }

@@ -4,6 +4,8 @@
 // (read_back.h) implements it; unit tests use a fake. One thread.
 #pragma once
 
+#include "common/status.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -11,8 +13,7 @@
 namespace outboxd::reconcile {
 
 struct ReadBackResult {
-    bool ok = false;
-    std::string error; // when !ok
+    Status status; // failure: nothing may be produced yet (retry)
     std::int64_t messages_read = 0;
     std::size_t ours = 0; // messages with this outbox's outbox-source
     int partitions = 0;
@@ -24,7 +25,7 @@ class Reconciler {
 public:
     virtual ~Reconciler() = default;
     // Reads back and marks; never throws for database or broker trouble
-    // (ok=false with the reason: the caller retries before producing).
+    // (a failed status with the reason: the caller retries before producing).
     virtual ReadBackResult read_back() = 0;
 };
 

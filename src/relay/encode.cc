@@ -23,7 +23,7 @@ std::variant<Encoded, std::string> encode(const store::PendingRow& row) {
         return out;
     }
     if (!j.is_object()) {
-        return std::string("malformed headers: expected a JSON object {\"name\": \"value\"}, got ")
+        return std::string(R"(malformed headers: expected a JSON object {"name": "value"}, got )")
                + j.type_name();
     }
     for (auto it = j.begin(); it != j.end(); ++it) {

@@ -32,7 +32,7 @@ Relay::Relay(RelayOptions options,
              RandomSource& random,
              RelayObserver* observer,
              std::function<bool()> may_publish)
-    : options_(std::move(options))
+    : options_(options)
     , store_(store)
     , publisher_(publisher)
     , clock_(clock)
@@ -112,10 +112,10 @@ std::size_t Relay::finish_shutdown(Millis timeout) {
     return in_flight_count_ + unwritten_outcomes();
 }
 
-void Relay::collect(std::vector<publish::DeliveryReport> reports) {
+void Relay::collect(const std::vector<publish::DeliveryReport>& reports) {
     std::size_t transient = 0;
     std::string first_transient;
-    for (auto& rep : reports) {
+    for (const auto& rep : reports) {
         auto it = tracked_.find(rep.id);
         if (it == tracked_.end() || it->second.state != RowState::kInFlight) {
             // A report for a row this relay no longer tracks (e.g. after a

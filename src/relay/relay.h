@@ -48,8 +48,8 @@ namespace outboxd::relay {
 struct RelayOptions {
     std::size_t batch_size = 500;
     std::size_t max_in_flight = 10000;
-    std::size_t max_batch_bytes = 4 * 1024 * 1024;
-    std::size_t max_in_flight_bytes = 32 * 1024 * 1024;
+    std::size_t max_batch_bytes = std::size_t{4} * 1024 * 1024;
+    std::size_t max_in_flight_bytes = std::size_t{32} * 1024 * 1024;
     // The producer's message.max.bytes: a row whose payload + key pass it
     // is counted as too large without its payload ever being read. 0: none.
     std::size_t max_message_bytes = 0;
@@ -143,16 +143,16 @@ public:
 private:
     enum class RowState { kInFlight, kSentUnwritten, kFailedUnwritten };
     struct Tracked {
-        RowState state;
+        RowState state = RowState::kInFlight;
         std::string topic;
         std::optional<std::string> key;
-        std::int32_t attempts;
+        std::int32_t attempts = 0;
         std::int64_t created_at_us = 0; // for the commit-to-ack latency
         std::size_t bytes = 0;          // counted in in_flight_bytes_ while kInFlight
         publish::FailureReason reason = publish::FailureReason::kOther; // kFailedUnwritten
     };
 
-    void collect(std::vector<publish::DeliveryReport> reports);
+    void collect(const std::vector<publish::DeliveryReport>& reports);
     void on_counted_failure(const Tracked& row,
                             std::int64_t id,
                             const std::string& error,

@@ -39,14 +39,14 @@ void notify_relay(pqxx::dbtransaction& tx, const std::string& channel) {
 // The "escape" format (bytea_output = escape) goes through libpqxx.
 void decode_bytea(const pqxx::field& f, std::string& out) {
     static const auto kNibble = [] {
-        std::array<signed char, 256> t{};
+        std::array<int, 256> t{};
         t.fill(-1);
-        for (int i = 0; i < 10; ++i) {
-            t[static_cast<std::size_t>('0' + i)] = static_cast<signed char>(i);
+        for (std::size_t i = 0; i < 10; ++i) {
+            t['0' + i] = static_cast<int>(i);
         }
-        for (int i = 0; i < 6; ++i) {
-            t[static_cast<std::size_t>('a' + i)] = static_cast<signed char>(10 + i);
-            t[static_cast<std::size_t>('A' + i)] = static_cast<signed char>(10 + i);
+        for (std::size_t i = 0; i < 6; ++i) {
+            t['a' + i] = static_cast<int>(10 + i);
+            t['A' + i] = static_cast<int>(10 + i);
         }
         return t;
     }();
@@ -92,6 +92,9 @@ struct PgOutboxStore::Session {
     Statements sql;
     AdminStatements admin;
 
+    Session() = default;
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
     ~Session() {
         receiver.reset();
         conn.reset();
@@ -299,13 +302,16 @@ void PgOutboxStore::record_failures(const std::vector<FailureUpdate>& updates) {
     if (updates.empty()) {
         return;
     }
-    std::vector<std::int64_t> ids, attempts, delays;
-    std::vector<std::string> errors, parks;
+    std::vector<std::int64_t> ids;
+    std::vector<std::int64_t> attempts;
+    std::vector<std::int64_t> delays;
+    std::vector<std::string> errors;
+    std::vector<std::string> parks;
     for (const auto& u : updates) {
         ids.push_back(u.id);
         attempts.push_back(u.attempts);
         errors.push_back(sanitize_error(u.error));
-        parks.push_back(u.park ? "t" : "f");
+        parks.emplace_back(u.park ? "t" : "f");
         delays.push_back(u.retry_after.count());
     }
     auto& s = session();
@@ -412,7 +418,7 @@ std::size_t PgOutboxStore::mark_found(const std::string& topic,
     std::vector<std::string> key_null;
     for (const auto& k : keys) {
         key_text.push_back(k.value_or(""));
-        key_null.push_back(k ? "f" : "t");
+        key_null.emplace_back(k ? "f" : "t");
     }
     try {
         pqxx::nontransaction tx(*s.conn);
@@ -594,7 +600,7 @@ std::vector<std::string> PgOutboxStore::migrate() {
     } catch (const std::exception& e) {
         throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
     }
-    const auto stmts = migration_statements(cfg_);
+    auto stmts = migration_statements(cfg_);
     try {
         pqxx::work tx(*conn);
         // Serialise concurrent migrations (several replicas starting at once).

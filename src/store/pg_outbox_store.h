@@ -68,6 +68,8 @@ class PgOutboxStore final : public OutboxStore {
 public:
     explicit PgOutboxStore(config::Postgres cfg);
     ~PgOutboxStore() override;
+    PgOutboxStore(const PgOutboxStore&) = delete;
+    PgOutboxStore& operator=(const PgOutboxStore&) = delete;
 
     // Connects and checks the table and its columns. Throws StoreUnavailable
     // when the server cannot be reached, StoreMisconfigured otherwise.

@@ -175,7 +175,7 @@ TEST_CASE("producer fatal error: the producer is rebuilt and rows still at 0 are
     const auto step = [&] {
         relay.step();
         if (relay.awaiting_read_back()) {
-            CHECK(outboxd::reconcile::read_back(store, kcfg, source, 30s).ok);
+            CHECK(outboxd::reconcile::read_back(store, kcfg, source, 30s).status.ok());
             relay.read_back_done();
         }
     };

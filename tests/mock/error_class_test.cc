@@ -209,8 +209,8 @@ TEST_CASE("every librdkafka client refuses a property it cannot take, naming it"
     cfg.properties["socket.timeout.ms"] = "not-a-number";
     // The read-back's consumer: once, the error was ignored there.
     const auto tail = outboxd::kafka::read_tail(cfg, {"t"}, 0, "src", std::chrono::seconds(1), {});
-    CHECK_FALSE(tail.ok);
-    CHECK_THAT(tail.error, Catch::StartsWith("kafka.properties.socket.timeout.ms: "));
+    CHECK_FALSE(tail.status.ok());
+    CHECK_THAT(tail.status.error(), Catch::StartsWith("kafka.properties.socket.timeout.ms: "));
     CHECK_THROWS_WITH(outboxd::kafka::AdminClient(cfg),
                       Catch::StartsWith("kafka.properties.socket.timeout.ms: "));
     CHECK_THROWS_WITH(outboxd::kafka::KafkaPublisher(cfg),

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -697,6 +698,33 @@ Daemon::Daemon(std::vector<std::string> args, std::string cgroup) {
         }
     }
     const std::string procs = cgroup.empty() ? std::string() : cgroup + "/cgroup.procs";
+    // Everything the child needs is built before fork(): the test process
+    // has other threads (load writers, the HTTP poller), and one of them may
+    // hold the allocator's lock at the fork, so a malloc in the child (a
+    // vector's push_back, setenv) could wait forever. Only async-signal-safe
+    // calls between fork and exec.
+    std::vector<std::string> env_text;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        if (owner_dsn.empty() || std::strncmp(*e, "OUTBOXD_POSTGRES_DSN=", 21) != 0) {
+            env_text.emplace_back(*e);
+        }
+    }
+    if (!owner_dsn.empty()) {
+        env_text.push_back("OUTBOXD_POSTGRES_DSN=" + owner_dsn);
+    }
+    std::vector<char*> envp;
+    envp.reserve(env_text.size() + 1);
+    for (auto& e : env_text) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 2);
+    argv.push_back(const_cast<char*>(bin.c_str()));
+    for (auto& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
         if (!procs.empty()) {
@@ -716,19 +744,10 @@ Daemon::Daemon(std::vector<std::string> args, std::string cgroup) {
             }
             ::close(cg);
         }
-        if (!owner_dsn.empty()) {
-            ::setenv("OUTBOXD_POSTGRES_DSN", owner_dsn.c_str(), 1);
-        }
         const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         ::dup2(fd, 1);
         ::dup2(fd, 2);
-        std::vector<char*> argv;
-        argv.push_back(const_cast<char*>(bin.c_str()));
-        for (auto& a : args) {
-            argv.push_back(const_cast<char*>(a.c_str()));
-        }
-        argv.push_back(nullptr);
-        ::execv(bin.c_str(), argv.data());
+        ::execve(bin.c_str(), argv.data(), envp.data());
         ::_exit(127);
     }
 }

@@ -1,6 +1,7 @@
 // The small rules with one owner in common/: integer parsing, Kafka's
-// topic-name rule, exponential back-off.
+// topic-name rule, exponential back-off, ISO-8601 timestamps.
 #include "common/backoff.h"
+#include "common/iso_time.h"
 #include "common/kafka_topic.h"
 #include "common/parse_int.h"
 
@@ -55,4 +56,13 @@ TEST_CASE("Backoff: initial, doubled, capped, reset", "[unit][common]") {
     CHECK(b.next() == Millis(100));
     b.set_bounds(Millis(10), Millis(50));
     CHECK(b.next() == Millis(50)); // 100 * 2 capped by the new max
+}
+
+TEST_CASE("iso8601_utc: UTC, milliseconds, floor for times before 1970", "[unit][common]") {
+    CHECK(outboxd::iso8601_utc(std::int64_t{0}) == "1970-01-01T00:00:00.000Z");
+    CHECK(outboxd::iso8601_utc(std::int64_t{1714564800123}) == "2024-05-01T12:00:00.123Z");
+    CHECK(outboxd::iso8601_utc(std::int64_t{-1}) == "1969-12-31T23:59:59.999Z");
+    CHECK(outboxd::iso8601_utc(std::int64_t{-1000}) == "1969-12-31T23:59:59.000Z");
+    const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(86400001));
+    CHECK(outboxd::iso8601_utc(t) == "1970-01-02T00:00:00.001Z");
 }

@@ -193,8 +193,8 @@ TEST_CASE("sample names list the series a query can use", "[unit][metrics]") {
 }
 
 TEST_CASE("rows_failed declares one label per failure reason, distinct", "[unit][metrics]") {
-    const std::set<std::string> labels(kFailReasons.begin(), kFailReasons.end());
-    CHECK(labels.size() == kFailReasons.size());
+    const std::set<std::string> labels(fail_reasons().begin(), fail_reasons().end());
+    CHECK(labels.size() == fail_reasons().size());
     CHECK(labels.size() == std::size(outboxd::publish::kAllFailureReasons));
     CHECK(labels.count("message_too_large") == 1);
     CHECK(labels.count("other") == 1);

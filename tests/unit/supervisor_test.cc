@@ -29,50 +29,44 @@ public:
     int confirms = 0;
     int releases = 0;
 
-    bool try_acquire() override {
+    Status try_acquire() override {
         ++acquires;
         held_elsewhere_ = false;
         if (held_) {
             return confirm();
         }
         if (!session_ok) {
-            problem_ = "lock session failed: fake broken";
-            return false;
+            return Status::failure("lock session failed: fake broken");
         }
         if (!free) {
-            problem_ = "lock held by backend pid 7";
             held_elsewhere_ = true;
-            return false;
+            return Status::failure("lock held by backend pid 7");
         }
         held_ = true;
-        problem_.clear();
-        return true;
+        return {};
     }
-    bool confirm() override {
+    Status confirm() override {
         ++confirms;
         if (!held_) {
-            return false;
+            return Status::failure("lock not held");
         }
         if (!session_ok) {
             held_ = false;
-            problem_ = "lock session failed: fake broken";
-            return false;
+            return Status::failure("lock session failed: fake broken");
         }
-        return true;
+        return {};
     }
     void release() override {
         ++releases;
         held_ = false;
     }
     bool held() const override { return held_; }
-    std::string last_problem() const override { return problem_; }
     bool held_elsewhere() const override { return held_elsewhere_; }
     std::string session_details() const override { return held_ ? "session pid 1" : ""; }
 
 private:
     bool held_ = false;
     bool held_elsewhere_ = false;
-    std::string problem_;
 };
 
 // Records each read-back and what had been produced before it; answers
@@ -84,12 +78,12 @@ public:
     reconcile::ReadBackResult read_back() override {
         produced_before.push_back(produced_());
         reconcile::ReadBackResult r;
-        r.ok = script.empty() ? true : script.front();
+        const bool ok = script.empty() ? true : script.front();
         if (!script.empty()) {
             script.pop_front();
         }
-        if (!r.ok) {
-            r.error = "fake: broker unreachable";
+        if (!ok) {
+            r.status = Status::failure("fake: broker unreachable");
         }
         return r;
     }

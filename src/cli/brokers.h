@@ -1,0 +1,47 @@
+// The one place that knows which broker components exist. The daemon's
+// life cycle, `check` and the housekeeper see only the broker boundary:
+// publish::Publisher (through daemon::PublisherFactory), publish::BrokerAdmin
+// and reconcile::Reconciler. A second broker is a second branch here.
+#pragma once
+
+#include "config/config.h"
+#include "daemon/supervisor.h"
+#include "publish/broker_admin.h"
+#include "reconcile/reconciler.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace outboxd::store {
+class PgOutboxStore;
+}
+
+namespace outboxd::cli {
+
+// The audit and health-probe client. Throws when the broker library refuses
+// the configuration (a start-up misconfiguration), never for an unreachable
+// broker.
+std::unique_ptr<publish::BrokerAdmin> make_broker_admin(const config::Config& cfg);
+
+// What the supervisor needs of the broker for one process's life: a new
+// publisher per term and the read-back before each term (G6).
+struct BrokerParts {
+    std::unique_ptr<daemon::PublisherFactory> publishers;
+    std::unique_ptr<reconcile::Reconciler> reconciler;
+};
+// `source` goes into every message's outbox-source header; `progress` is
+// called while a read-back waits (the main loop's liveness).
+BrokerParts make_broker_parts(const config::Config& cfg,
+                              store::PgOutboxStore& store,
+                              const std::string& source,
+                              std::function<void()> progress);
+
+// The largest message (payload + key + headers) the publisher accepts: a
+// larger row is parked without being produced.
+std::int64_t max_message_bytes(const config::Config& cfg);
+
+// "kafka localhost:9092", for the start-up line.
+std::string broker_target(const config::Config& cfg);
+
+} // namespace outboxd::cli
