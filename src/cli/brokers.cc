@@ -11,7 +11,7 @@ class KafkaPublishers final : public daemon::PublisherFactory {
 public:
     // The producer's own queue follows the in-flight byte budget.
     KafkaPublishers(config::Kafka kafka, std::int64_t max_in_flight_bytes, std::string source)
-        : kafka_(kafka::with_queue_limit(kafka, max_in_flight_bytes))
+        : kafka_(kafka::with_queue_limit(std::move(kafka), max_in_flight_bytes))
         , source_(std::move(source)) {}
     std::unique_ptr<publish::Publisher> make() override {
         return std::make_unique<kafka::KafkaPublisher>(kafka_, source_);

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-using rd_kafka_conf_t =
-    struct rd_kafka_conf_s; // NOLINT(readability-identifier-naming): the C library's name
+// NOLINTNEXTLINE(readability-identifier-naming): the C library's name
+using rd_kafka_conf_t = struct rd_kafka_conf_s;
 
 namespace outboxd::kafka {
 

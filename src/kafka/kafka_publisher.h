@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-using rd_kafka_t = struct rd_kafka_s; // NOLINT(readability-identifier-naming): the C library's name
+// NOLINTNEXTLINE(readability-identifier-naming): the C library's name
+using rd_kafka_t = struct rd_kafka_s;
 
 namespace outboxd::kafka {
 
