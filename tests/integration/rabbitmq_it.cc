@@ -303,14 +303,25 @@ TEST_CASE("rabbitmq counted failures: unroutable, missing exchange and oversized
             CHECK(st.attempts == 0);
         }
     }
-    // Every good row arrived, once; the bad ones did not.
-    std::set<std::int64_t> seen;
+    // Every good row arrived; the bad ones did not. A channel close loses
+    // the confirms of rows already routed before the failing one: they are
+    // published again, so some good rows arrive twice (docs/rabbitmq.md).
+    std::map<std::int64_t, int> copies;
     for (const Got& g : amqp.drain(name)) {
-        CHECK(seen.insert(g.outbox_id).second);
+        ++copies[g.outbox_id];
         CHECK(g.routing_key == "good");
     }
-    CHECK(seen.size() == 200);
-    CHECK(seen.count(oversized) == 0);
+    CHECK(copies.size() == 200);
+    CHECK(copies.count(oversized) == 0);
+    int duplicates = 0;
+    for (const auto& [id, c] : copies) {
+        duplicates += c - 1;
+    }
+    // Bounded by what was unconfirmed at each of the 6 channel closes.
+    CHECK(duplicates <= 6 * 200);
+    WARN("rabbitmq counted failures: 3 rows parked after 2 attempts each, 200 good rows "
+         "delivered, "
+         << duplicates << " duplicates from the channel closes");
 }
 
 TEST_CASE("rabbitmq check and audit: ok against the node; a classic non-durable queue is "
@@ -393,7 +404,7 @@ TEST_CASE("rabbitmq outage under load: nothing counted or parked, everything del
     script("rabbitmq.sh stop " + s.rabbitmq_dir);
     const int outage = outage_seconds(20);
     std::this_thread::sleep_for(std::chrono::seconds(outage));
-    const auto during = status_counts(s.pg_dsn, table);
+    auto during = status_counts(s.pg_dsn, table);
     script("rabbitmq.sh start " + s.rabbitmq_dir);
     CHECK(during[2] == 0);
 

@@ -118,10 +118,16 @@ cmd_start() {
     # Closed descriptors: the node must not hold a caller's pipes open.
     rmq_env bash -c "$CLOSE_FDS_EXEC" _ "$RMQ_BIN/rabbitmq-server" \
       >"$DIR/log/startup.out" 2>&1 </dev/null &
-    if ! ctl await_startup --timeout "$READY_TIMEOUT" >/dev/null 2>&1; then
-      tail -n 30 "$DIR/log/startup.out" >&2 || true
-      die "node $(node_name) not up after ${READY_TIMEOUT}s (logs: $DIR/log)"
-    fi
+    local server=$! deadline=$((SECONDS + READY_TIMEOUT))
+    # await_startup fails at once while the node has not registered its
+    # name yet (seen on restarts): ask again until the deadline.
+    until ctl await_startup --timeout 10 >/dev/null 2>&1; do
+      if ! pid_alive "$server" || [ "$SECONDS" -ge "$deadline" ]; then
+        tail -n 30 "$DIR/log/startup.out" >&2 || true
+        die "node $(node_name) not up after ${READY_TIMEOUT}s (logs: $DIR/log)"
+      fi
+      sleep 0.5
+    done
   fi
   local mgmt deadline=$((SECONDS + 30))
   mgmt="$(awk '{print $3}' "$DIR/ports")"

@@ -783,11 +783,13 @@ TEST_CASE("environment: bad values and unknown variables name the variable", "[u
 
 TEST_CASE("environment: every option except the property map has its variable", "[unit][config]") {
     for (const Option& o : options()) {
-        if (o.type == OptionType::kStringMap || o.key == "postgres.dsn_file") {
+        if (o.type == OptionType::kStringMap || o.key == "postgres.dsn_file"
+            || o.key == "rabbitmq.url_file") {
             continue;
         }
         INFO(o.key);
         const std::string value = o.key == "postgres.dsn"              ? "host=x"
+                                  : o.key == "rabbitmq.url"            ? "amqp://h"
                                   : o.key == "kafka.bootstrap_servers" ? "x"
                                   : o.default_value                    ? *o.default_value
                                                                        : "x";
