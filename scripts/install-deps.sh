@@ -5,10 +5,10 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  librdkafka-dev libpqxx-dev libpq-dev libyaml-cpp-dev
+  librdkafka-dev librabbitmq-dev libpqxx-dev libpq-dev libyaml-cpp-dev
   libboost-dev libboost-system-dev
   catch2 libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
-  postgresql-15 postgresql-client-15
+  postgresql-15 postgresql-client-15 rabbitmq-server amqp-tools
   openjdk-17-jre-headless maven
   kcat procps iproute2 util-linux iptables
   clang-format clang-tidy python3 python3-yaml systemd openssl

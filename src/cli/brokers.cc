@@ -2,6 +2,9 @@
 
 #include "kafka/admin_client.h"
 #include "kafka/kafka_publisher.h"
+#include "rabbitmq/connection.h"
+#include "rabbitmq/rabbit_admin.h"
+#include "rabbitmq/rabbit_publisher.h"
 #include "reconcile/read_back.h"
 
 namespace outboxd::cli {
@@ -22,6 +25,34 @@ private:
     std::string source_;
 };
 
+class RabbitPublishers final : public daemon::PublisherFactory {
+public:
+    RabbitPublishers(config::RabbitMq rabbitmq, std::string source)
+        : rabbitmq_(std::move(rabbitmq))
+        , source_(std::move(source)) {}
+    std::unique_ptr<publish::Publisher> make() override {
+        return std::make_unique<rabbitmq::RabbitPublisher>(rabbitmq_, source_);
+    }
+
+private:
+    config::RabbitMq rabbitmq_;
+    std::string source_;
+};
+
+// RabbitMQ queues cannot be read without consuming them, so there is no
+// read-back (docs/rabbitmq.md, "Duplicates"): rows whose confirm a crash
+// lost are published again, and consumers deduplicate by message_id.
+class NoReadBack final : public reconcile::Reconciler {
+public:
+    reconcile::ReadBackResult read_back() override {
+        reconcile::ReadBackResult r;
+        r.skipped = "RabbitMQ queues cannot be read back; rows left unconfirmed by a previous "
+                    "publisher are published again (consumers deduplicate by message_id / "
+                    "outbox-id)";
+        return r;
+    }
+};
+
 // The read-back waits at most this long before the term gives up and
 // retries (the supervisor's read_back_retry).
 constexpr Millis kReadBackTimeout{60000};
@@ -29,6 +60,9 @@ constexpr Millis kReadBackTimeout{60000};
 } // namespace
 
 std::unique_ptr<publish::BrokerAdmin> make_broker_admin(const config::Config& cfg) {
+    if (cfg.broker == config::BrokerKind::kRabbitMq) {
+        return std::make_unique<rabbitmq::RabbitAdmin>(cfg.rabbitmq);
+    }
     return std::make_unique<kafka::AdminClient>(cfg.kafka);
 }
 
@@ -37,6 +71,11 @@ BrokerParts make_broker_parts(const config::Config& cfg,
                               const std::string& source,
                               std::function<void()> progress) {
     BrokerParts parts;
+    if (cfg.broker == config::BrokerKind::kRabbitMq) {
+        parts.publishers = std::make_unique<RabbitPublishers>(cfg.rabbitmq, source);
+        parts.reconciler = std::make_unique<NoReadBack>();
+        return parts;
+    }
     parts.publishers =
         std::make_unique<KafkaPublishers>(cfg.kafka, cfg.relay.max_in_flight_bytes, source);
     parts.reconciler = std::make_unique<reconcile::KafkaReadBack>(
@@ -45,11 +84,43 @@ BrokerParts make_broker_parts(const config::Config& cfg,
 }
 
 std::int64_t max_message_bytes(const config::Config& cfg) {
+    if (cfg.broker == config::BrokerKind::kRabbitMq) {
+        return rabbitmq::kMaxMessageBytes;
+    }
     return kafka::producer_max_message_bytes(cfg.kafka);
 }
 
+std::string broker_address(const config::Config& cfg) {
+    if (cfg.broker == config::BrokerKind::kRabbitMq) {
+        rabbitmq::Endpoint ep;
+        if (!rabbitmq::parse_url(cfg.rabbitmq.url, &ep).ok()) {
+            return "(unparsable rabbitmq.url)";
+        }
+        return rabbitmq::describe(ep);
+    }
+    return cfg.kafka.bootstrap_servers;
+}
+
 std::string broker_target(const config::Config& cfg) {
-    return "kafka " + cfg.kafka.bootstrap_servers;
+    return std::string(config::broker_name(cfg.broker)) + " " + broker_address(cfg);
+}
+
+AuditPolicy audit_policy(const config::Config& cfg) {
+    AuditPolicy p;
+    if (cfg.broker == config::BrokerKind::kRabbitMq) {
+        p.configured = cfg.rabbitmq.audit_exchanges;
+        p.require_durable = cfg.rabbitmq.require_durable;
+        p.require_key = "rabbitmq.require_durable";
+        p.requirement = "an exchange is missing or not durable, or a queue bound to it is not a "
+                        "durable quorum queue that keeps its messages";
+        return p;
+    }
+    p.configured = cfg.kafka.audit_topics;
+    p.require_durable = cfg.kafka.require_durable_topics;
+    p.require_key = "kafka.require_durable_topics";
+    p.requirement = "a target topic is not durable (replication.factor >= 2, "
+                    "min.insync.replicas >= 2, no unclean election)";
+    return p;
 }
 
 } // namespace outboxd::cli

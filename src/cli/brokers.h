@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace outboxd::store {
 class PgOutboxStore;
@@ -41,7 +42,19 @@ BrokerParts make_broker_parts(const config::Config& cfg,
 // larger row is parked without being produced.
 std::int64_t max_message_bytes(const config::Config& cfg);
 
+// "localhost:9092"; "127.0.0.1:5672 vhost /" (never a password).
+std::string broker_address(const config::Config& cfg);
+
 // "kafka localhost:9092", for the start-up line.
 std::string broker_target(const config::Config& cfg);
+
+// The broker's audit settings under their own keys.
+struct AuditPolicy {
+    std::vector<std::string> configured; // audited beside the pending rows' destinations
+    bool require_durable = false;
+    std::string require_key; // "kafka.require_durable_topics"
+    std::string requirement; // what a refused start says is not met
+};
+AuditPolicy audit_policy(const config::Config& cfg);
 
 } // namespace outboxd::cli

@@ -155,9 +155,10 @@ relay::RelayOptions relay_options(const config::Config& cfg) {
     return o;
 }
 
-// Topics to audit: the configured ones plus those of rows now pending.
+// Destinations to audit: the configured ones plus those of rows now pending.
 std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOutboxStore& st) {
-    std::set<std::string> all(cfg.kafka.audit_topics.begin(), cfg.kafka.audit_topics.end());
+    const auto configured = audit_policy(cfg).configured;
+    std::set<std::string> all(configured.begin(), configured.end());
     for (auto& t : st.pending_topics()) {
         all.insert(std::move(t));
     }
@@ -178,7 +179,7 @@ std::vector<AuditLine>
 audit_lines(const config::Config& cfg, const publish::AuditReport& audit, bool missing_fails) {
     std::vector<AuditLine> out;
     const auto weak_level =
-        cfg.kafka.require_durable_topics ? AuditLine::Level::kFailure : AuditLine::Level::kWarning;
+        audit_policy(cfg).require_durable ? AuditLine::Level::kFailure : AuditLine::Level::kWarning;
     for (const auto& a : audit.destinations) {
         if (!a.exists && !missing_fails) {
             out.push_back({AuditLine::Level::kWarning, a.name,
@@ -202,20 +203,27 @@ audit_lines(const config::Config& cfg, const publish::AuditReport& audit, bool m
     return out;
 }
 
-// Logs the audit; returns false when require_durable_topics forbids starting.
+// Logs the audit; returns false when the broker's require-durable option
+// forbids starting.
 bool report_audit(const config::Config& cfg,
                   const publish::BrokerAdmin& admin,
                   const publish::AuditReport& audit) {
     auto log = log::get("publish");
     const std::string noun = admin.destination_noun();
+    const AuditPolicy policy = audit_policy(cfg);
     if (!audit.reached.ok()) {
+        if (policy.require_durable) {
+            log->error("refusing to start: {} is true and the {} audit could not run: {}",
+                       policy.require_key, noun, audit.reached.error());
+            return false;
+        }
         log->warn("{} audit skipped: {}", noun, audit.reached.error());
-        return !cfg.kafka.require_durable_topics;
+        return true;
     }
     if (!audit.complete.ok()) {
         log->warn("{} audit incomplete: {}", noun, audit.complete.error());
     }
-    bool refuse = !audit.complete.ok() && cfg.kafka.require_durable_topics;
+    bool refuse = !audit.complete.ok() && policy.require_durable;
     for (const auto& line : audit_lines(cfg, audit, /*missing_fails=*/false)) {
         switch (line.level) {
         case AuditLine::Level::kOk:
@@ -231,9 +239,7 @@ bool report_audit(const config::Config& cfg,
         }
     }
     if (refuse) {
-        log->error(
-            "refusing to start: kafka.require_durable_topics is true and a target topic is not "
-            "durable (replication.factor >= 2, min.insync.replicas >= 2, no unclean election)");
+        log->error("refusing to start: {} is true and {}", policy.require_key, policy.requirement);
         return false;
     }
     return true;
@@ -272,7 +278,7 @@ int cmd_check(const config::Config& cfg) {
     int problems = 0;
     std::cout << "config: ok\n";
     store::PgOutboxStore st(cfg.postgres);
-    std::vector<std::string> topics(cfg.kafka.audit_topics);
+    std::vector<std::string> topics(audit_policy(cfg).configured);
     try {
         st.verify();
         topics = topics_to_audit(cfg, st);
@@ -298,7 +304,7 @@ int cmd_check(const config::Config& cfg) {
             std::cout << name << ": FAILED: " << audit.reached.error() << "\n";
             ++problems;
         } else {
-            std::cout << name << ": ok (" << cfg.kafka.bootstrap_servers << ")\n";
+            std::cout << name << ": ok (" << broker_address(cfg) << ")\n";
             if (!audit.complete.ok()) {
                 std::cout << name << ": audit incomplete: " << audit.complete.error() << "\n";
                 ++problems;
@@ -314,7 +320,7 @@ int cmd_check(const config::Config& cfg) {
             }
         }
     } catch (const std::exception& e) {
-        std::cout << "kafka: FAILED: " << e.what() << "\n";
+        std::cout << config::broker_name(cfg.broker) << ": FAILED: " << e.what() << "\n";
         ++problems;
     }
     if (problems > 0) {
@@ -404,9 +410,9 @@ std::optional<int> start_up(const config::Config& cfg,
             topics = topics_to_audit(cfg, st);
         } catch (const store::StoreUnavailable& e) {
             log->warn("listing pending topics for the audit: {}", e.what());
-            topics = cfg.kafka.audit_topics;
+            topics = audit_policy(cfg).configured;
         }
-        if (!topics.empty() || cfg.kafka.require_durable_topics) {
+        if (!topics.empty() || audit_policy(cfg).require_durable) {
             const auto audit = admin->audit(topics, Millis(10000));
             if (!report_audit(cfg, *admin, audit)) {
                 return kExitFailure;
@@ -538,6 +544,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     config::Config cfg = start_cfg; // the effective configuration; SIGHUP changes it
     log->info("outboxd {} starting: table {} -> {}", kVersion, table_name(cfg), broker_target(cfg));
     RunContext ctx;
+    ctx.health.set_broker_name(config::broker_name(cfg.broker));
     ctx.stall_limit_ms.store(stall_limit(cfg).count());
     std::unique_ptr<http::Server> http_server;
     try {

@@ -121,9 +121,10 @@ void Housekeeper::run() {
             health_.set_kafka(kafka_error.empty(), kafka_error);
             if (kafka_error != last_kafka_error) {
                 if (kafka_error.empty()) {
-                    log->info("kafka answers again");
+                    log->info("{} answers again", config::broker_name(cfg.broker));
                 } else {
-                    log->warn("health refresh: kafka: {}", kafka_error);
+                    log->warn("health refresh: {}: {}", config::broker_name(cfg.broker),
+                              kafka_error);
                 }
                 last_kafka_error = kafka_error;
             }

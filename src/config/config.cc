@@ -612,8 +612,12 @@ private:
     // mistake yields one problem.
     void check_whole(Config& config) {
         check_dsn(config);
+        check_rabbitmq_url(config);
         for (const Option& o : options()) {
-            if (o.required && o.key != "postgres.dsn" && !is_set(o.key)) {
+            // The Kafka section is needed only when Kafka is the broker.
+            const bool needed =
+                o.key != "kafka.bootstrap_servers" || config.broker == BrokerKind::kKafka;
+            if (o.required && needed && o.key != "postgres.dsn" && !is_set(o.key)) {
                 add_problem(o.key,
                             "is required (set it in the file or with " + env_var_name(o.key) + ")");
             }
@@ -660,6 +664,43 @@ private:
         }
         config.postgres.dsn = *dsn;
         check_dsn_syntax(*dsn, it->second.origin);
+    }
+
+    // rabbitmq.url or rabbitmq.url_file, like the DSN: exactly one of them
+    // when RabbitMQ is the broker; the file's content becomes the URL.
+    void check_rabbitmq_url(Config& config) {
+        const bool has_url = is_set("rabbitmq.url");
+        const bool has_file = is_set("rabbitmq.url_file");
+        if (has_url && has_file) {
+            add_problem(origin("rabbitmq.url_file"),
+                        "set either rabbitmq.url or rabbitmq.url_file, not both");
+            return;
+        }
+        if (config.broker != BrokerKind::kRabbitMq) {
+            return; // not used; its shape was checked like any option's
+        }
+        if (!has_url && !has_file) {
+            add_problem("rabbitmq.url", "is required with broker: rabbitmq (set rabbitmq.url or "
+                                        "rabbitmq.url_file in the file, or OUTBOXD_RABBITMQ_URL or "
+                                        "OUTBOXD_RABBITMQ_URL_FILE)");
+            return;
+        }
+        auto it = settings_.find("rabbitmq.url_file");
+        if (it == settings_.end()) {
+            return; // the URL itself, already checked
+        }
+        std::string file;
+        const auto url = read_secret_file(std::get<std::string>(it->second.value),
+                                          it->second.origin, it->second.from_env, &file);
+        if (!url) {
+            return;
+        }
+        const std::string problem = find_option("rabbitmq.url")->check_text(*url);
+        if (!problem.empty()) {
+            add_problem(it->second.origin, "the content of " + echo(file) + " " + problem);
+            return;
+        }
+        config.rabbitmq.url = *url;
     }
 
     // The trimmed content of a *_file secret, or nothing after a problem at
@@ -947,7 +988,10 @@ void emit_value(YAML::Emitter& out, const Option& o, const OptionValue& value, b
     case OptionType::kString: {
         std::string text = std::get<std::string>(value);
         if (redact && o.secret) {
-            text = o.key == "postgres.dsn" ? redact_dsn(text) : std::string(kRedacted);
+            text = o.key == "postgres.dsn" ? redact_dsn(text)
+                   : o.key == "rabbitmq.url" || o.key == "rabbitmq.management_url"
+                       ? redact_url(text)
+                       : std::string(kRedacted);
         }
         out << YAML::DoubleQuoted << text;
         break;
@@ -1018,6 +1062,29 @@ bool is_secret_property(const std::string& key) {
                        [&k](const char* part) { return k.find(part) != std::string::npos; });
 }
 
+const char* broker_name(BrokerKind kind) {
+    return kind == BrokerKind::kRabbitMq ? "rabbitmq" : "kafka";
+}
+
+std::string redact_url(const std::string& url) {
+    const std::size_t scheme = url.find("://");
+    if (scheme == std::string::npos) {
+        return url;
+    }
+    const std::size_t start = scheme + 3;
+    // The credentials end at the last '@' before the path.
+    const std::size_t slash = url.find('/', start);
+    const std::size_t at = url.rfind('@', slash == std::string::npos ? url.size() : slash);
+    if (at == std::string::npos || at < start) {
+        return url;
+    }
+    const std::size_t colon = url.find(':', start);
+    if (colon == std::string::npos || colon > at) {
+        return url; // a user name only
+    }
+    return url.substr(0, colon + 1) + std::string(kRedacted) + url.substr(at);
+}
+
 std::string redact_dsn(const std::string& dsn) {
     if (starts_with(dsn, "postgresql://") || starts_with(dsn, "postgres://")) {
         return redact_uri_dsn(dsn);
@@ -1032,6 +1099,14 @@ std::string to_yaml(const Config& config, bool redact) {
     for (const Option& o : options()) {
         if (o.load == nullptr) {
             continue; // postgres.dsn_file: its content is already the DSN
+        }
+        OptionValue value = o.load(config);
+        if (!o.default_value && !o.required && o.type == OptionType::kString
+            && std::get<std::string>(value).empty()) {
+            continue; // rabbitmq.url with broker: kafka: unset, and "" would not read back
+        }
+        if (o.required && o.type == OptionType::kString && std::get<std::string>(value).empty()) {
+            continue; // kafka.bootstrap_servers with broker: rabbitmq
         }
         std::vector<std::string> parts;
         std::stringstream in(o.key);
@@ -1053,7 +1128,6 @@ std::string to_yaml(const Config& config, bool redact) {
             open.push_back(parts[i]);
         }
         out << YAML::Key << leaf << YAML::Value;
-        OptionValue value = o.load(config);
         if (o.key == "kafka.properties") {
             // Values read from kafka.properties_files are shown as their
             // files (below), never as the secret, and reading the output

@@ -52,6 +52,20 @@ struct Kafka {
     std::map<std::string, std::string> properties_files;
 };
 
+// Which broker one process relays to (`broker`); one per process.
+enum class BrokerKind { kKafka, kRabbitMq };
+
+// RabbitMQ (docs/rabbitmq.md). `url` is an amqp:// or amqps:// URI with the
+// password in it: a secret, redacted wherever it is shown.
+struct RabbitMq {
+    std::string url;
+    std::vector<std::string> audit_exchanges; // audited beside pending rows' exchanges
+    bool require_durable = false;
+    // http://user:pass@host:15672 of the management plugin; empty: the audit
+    // checks only that exchanges exist (durability needs this API).
+    std::string management_url;
+};
+
 struct Relay {
     int batch_size = 500;
     std::chrono::milliseconds poll_interval{1000};
@@ -98,8 +112,10 @@ struct Log {
 };
 
 struct Config {
+    BrokerKind broker = BrokerKind::kKafka;
     Postgres postgres;
     Kafka kafka;
+    RabbitMq rabbitmq;
     Relay relay;
     Leader leader;
     Retention retention;
@@ -134,8 +150,15 @@ std::string format_problem(const Problem& p);
 // Librdkafka keys whose values are secrets; used to redact logs and output.
 bool is_secret_property(const std::string& key);
 
+// "kafka" or "rabbitmq", as `broker` is written.
+const char* broker_name(BrokerKind kind);
+
 // The DSN with any password replaced by "*****".
 std::string redact_dsn(const std::string& dsn);
+
+// A URL (amqp://, amqps://, http://) with the password of its user info
+// replaced by "*****"; text without one is returned as is.
+std::string redact_url(const std::string& url);
 
 // The effective configuration as YAML that load_config_text() reads back to
 // the same Config (for `print-config`). With `redact`, the DSN password and

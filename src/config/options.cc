@@ -102,6 +102,36 @@ std::string check_listen(const std::string& text) {
                                    "turns the endpoint off)";
 }
 
+// amqp://user:pass@host:port/vhost or amqps://...; the value is a secret,
+// so no message quotes it.
+std::string check_amqp_url(const std::string& text) {
+    if (text.rfind("amqp://", 0) != 0 && text.rfind("amqps://", 0) != 0) {
+        return "must be an AMQP URI starting with amqp:// or amqps:// (e.g. "
+               "amqp://user:password@127.0.0.1:5672/vhost)";
+    }
+    return "";
+}
+
+// The management plugin's base address. Only plain HTTP for now.
+std::string check_management_url(const std::string& text) {
+    if (text.empty() || text.rfind("http://", 0) == 0) {
+        return "";
+    }
+    if (text.rfind("https://", 0) == 0) {
+        return "https is not supported yet (write http://user:password@host:15672)";
+    }
+    return "must start with http:// (e.g. http://guest:guest@127.0.0.1:15672) or be empty";
+}
+
+// AMQP exchange names are short strings: 1 to 255 bytes here (the default
+// exchange "" cannot be audited).
+std::string check_exchange(const std::string& text) {
+    if (text.empty() || text.size() > 255) {
+        return "must be an exchange name of 1 to 255 bytes";
+    }
+    return "";
+}
+
 std::int64_t as_int(const OptionValue& v) {
     return std::get<std::int64_t>(v);
 }
@@ -158,7 +188,7 @@ void bind(Option& o) {
 
 std::vector<Option> build_options() {
     std::vector<Option> table;
-    table.reserve(48);
+    table.reserve(56);
     // Each reference is used only before the next add(), so growth cannot
     // invalidate it.
     auto add = [&table](std::string key, OptionType type, std::optional<std::string> def,
@@ -260,10 +290,25 @@ std::vector<Option> build_options() {
         col.bind(o);
     }
 
+    // --- broker -------------------------------------------------------------
+    {
+        Option& o = add("broker", OptionType::kEnum, std::string("kafka"),
+                        "The broker this process relays to: kafka (the kafka section) or "
+                        "rabbitmq (the rabbitmq section, docs/rabbitmq.md). One per process.");
+        o.allowed = {"kafka", "rabbitmq"};
+        o.store = [](Config& c, const OptionValue& v) {
+            c.broker = as_string(v) == "rabbitmq" ? BrokerKind::kRabbitMq : BrokerKind::kKafka;
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return std::string(broker_name(c.broker));
+        };
+    }
+
     // --- kafka --------------------------------------------------------------
     {
         Option& o = add("kafka.bootstrap_servers", OptionType::kString, std::nullopt,
-                        "Comma-separated host:port list of brokers to bootstrap from.");
+                        "Comma-separated host:port list of brokers to bootstrap from. Required "
+                        "with broker: kafka only.");
         o.required = true;
         o.check_text = check_not_empty;
         bind<&Config::kafka, &Kafka::bootstrap_servers>(o);
@@ -299,6 +344,51 @@ std::vector<Option> build_options() {
                         "Same refusals as kafka.properties; a property may not be set in both.");
         o.check_entry = check_property_file;
         bind<&Config::kafka, &Kafka::properties_files>(o);
+    }
+
+    // --- rabbitmq -----------------------------------------------------------
+    {
+        // Required with broker: rabbitmq; the loader checks it with the file.
+        Option& o = add("rabbitmq.url", OptionType::kString, std::nullopt,
+                        "AMQP URI amqp://user:password@host:5672/vhost (amqps:// for TLS). "
+                        "Required with broker: rabbitmq unless rabbitmq.url_file is set; never "
+                        "both. The password is never logged or printed.");
+        o.secret = true;
+        o.check_text = check_amqp_url;
+        bind<&Config::rabbitmq, &RabbitMq::url>(o);
+    }
+    {
+        // No store: the loader reads the file and stores its text as the URL.
+        Option& o = add("rabbitmq.url_file", OptionType::kString, std::nullopt,
+                        "File holding the AMQP URI, surrounding whitespace trimmed (for mounted "
+                        "secrets). A relative path is taken from the config file's directory.");
+        o.check_text = check_not_empty;
+    }
+    {
+        Option& o = add("rabbitmq.audit_exchanges", OptionType::kStringList, std::string(""),
+                        "Exchanges audited at start-up and by check besides the exchanges of "
+                        "pending rows.");
+        o.check_text = check_exchange;
+        bind<&Config::rabbitmq, &RabbitMq::audit_exchanges>(o);
+    }
+    {
+        Option& o = add("rabbitmq.require_durable", OptionType::kBool, std::string("false"),
+                        "Refuse to start when an audited exchange is missing or not durable, or "
+                        "(with rabbitmq.management_url) a queue bound to it is not durable, "
+                        "auto-delete, exclusive, not a quorum queue, or drops messages "
+                        "(x-message-ttl without a dead-letter exchange, x-overflow drop-head "
+                        "with a length limit); false: only report them.");
+        bind<&Config::rabbitmq, &RabbitMq::require_durable>(o);
+    }
+    {
+        Option& o = add("rabbitmq.management_url", OptionType::kString, std::string(""),
+                        "Base URL of the RabbitMQ management API "
+                        "(http://user:password@host:15672), for the durability audit of "
+                        "exchanges and their queues. Empty: the audit only checks that "
+                        "exchanges exist. The password is never logged or printed.");
+        o.secret = true;
+        o.check_text = check_management_url;
+        bind<&Config::rabbitmq, &RabbitMq::management_url>(o);
     }
 
     // --- relay --------------------------------------------------------------

@@ -174,7 +174,9 @@ void Supervisor::read_back() {
         parts_.waiter.wait(options_.read_back_retry);
         return;
     }
-    if (r.topics == 0) {
+    if (!r.skipped.empty()) {
+        log->info("no read-back: {}", r.skipped);
+    } else if (r.topics == 0) {
         log->info("nothing pending: no read-back needed");
     } else {
         log->info("read back {} messages ({} ours) from {} partitions of {} topics; {} pending "

@@ -72,6 +72,11 @@ void HealthState::set_kafka(bool ok, std::string error) {
     kafka_error_ = ok ? std::string() : std::move(error);
 }
 
+void HealthState::set_broker_name(std::string name) {
+    std::lock_guard<std::mutex> lk(mu_);
+    broker_name_ = std::move(name);
+}
+
 Role HealthState::role() const {
     std::lock_guard<std::mutex> lk(mu_);
     return role_;
@@ -104,7 +109,7 @@ Verdict HealthState::readiness() const {
     } else if (!pg) {
         why = "not ready: postgres unreachable";
     } else if (!kafka) {
-        why = "not ready: kafka unreachable";
+        why = "not ready: " + broker_name_ + " unreachable";
     } else if (role_ == Role::kStandby && !able_) {
         why = "not ready: standby cannot reach its lock session";
     } else {
@@ -116,7 +121,7 @@ Verdict HealthState::readiness() const {
         role_line += " (" + role_detail_ + ")";
     }
     v.body = why + "\n" + role_line + "\n" + service_line("postgres", postgres_ok_, postgres_error_)
-             + "\n" + service_line("kafka", kafka_ok_, kafka_error_) + "\n";
+             + "\n" + service_line(broker_name_.c_str(), kafka_ok_, kafka_error_) + "\n";
     return v;
 }
 

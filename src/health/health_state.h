@@ -46,7 +46,10 @@ public:
     void set_role(Role role, std::string detail = {}, bool able = true);
     // From the housekeeping thread's refresh: ok, or the error text.
     void set_postgres(bool ok, const std::string& error = {});
+    // The broker's reachability (Kafka or RabbitMQ, named by set_broker_name).
     void set_kafka(bool ok, std::string error = {});
+    // "kafka" (the default) or "rabbitmq": how /readyz names the broker.
+    void set_broker_name(std::string name);
 
     // `stall_timeout`: how long the loop may go without turning.
     Verdict liveness(Millis stall_timeout) const;
@@ -65,6 +68,7 @@ private:
     std::string postgres_error_;
     std::optional<bool> kafka_ok_;
     std::string kafka_error_;
+    std::string broker_name_ = "kafka";
 };
 
 } // namespace outboxd::health

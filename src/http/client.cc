@@ -24,8 +24,10 @@ constexpr std::uint64_t kBodyLimit = std::uint64_t{16} * 1024 * 1024;
 
 } // namespace
 
-ClientResponse
-get(const std::string& host_port, const std::string& path, std::chrono::milliseconds timeout) {
+ClientResponse get(const std::string& host_port,
+                   const std::string& path,
+                   std::chrono::milliseconds timeout,
+                   const std::string& authorization) {
     const std::string what = "GET http://" + host_port + path;
     HostPort hp;
     try {
@@ -68,6 +70,9 @@ get(const std::string& host_port, const std::string& path, std::chrono::millisec
     bh::request<bh::empty_body> req{bh::verb::get, path, 11};
     req.set(bh::field::host, host_port);
     req.set(bh::field::user_agent, "outboxd");
+    if (!authorization.empty()) {
+        req.set(bh::field::authorization, authorization);
+    }
     req.keep_alive(false);
     bh::async_write(stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
     wait();

@@ -17,7 +17,11 @@ struct ClientResponse {
 // ("GET http://127.0.0.1:9187/healthz: connection refused", "... timed out
 // after 2000 ms") when no complete response arrives. Any HTTP status is a
 // response, not an error.
-ClientResponse
-get(const std::string& host_port, const std::string& path, std::chrono::milliseconds timeout);
+// `authorization`, when not empty, is sent as the Authorization header
+// ("Basic ..."); it never appears in the error texts.
+ClientResponse get(const std::string& host_port,
+                   const std::string& path,
+                   std::chrono::milliseconds timeout,
+                   const std::string& authorization = {});
 
 } // namespace outboxd::http

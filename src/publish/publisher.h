@@ -1,5 +1,6 @@
-// The Kafka side as the relay sees it. KafkaPublisher implements it with
-// librdkafka; unit tests use a fake. Callers never include librdkafka.
+// The broker as the relay sees it. KafkaPublisher implements it with
+// librdkafka, RabbitPublisher with rabbitmq-c; unit tests use a fake.
+// Callers never include a broker library.
 // A publisher is used by one thread (the relay loop).
 #pragma once
 
@@ -30,6 +31,7 @@ enum class FailureReason {
     kNotAuthorized,
     kEncoding, // the row could not be turned into a message (no topic, bad headers)
     kPolicyViolation,
+    kUnroutable, // RabbitMQ returned it (basic.return): no queue bound for its routing key
     kOther,
 };
 
@@ -47,6 +49,8 @@ inline const char* to_label(FailureReason r) {
         return "encoding";
     case FailureReason::kPolicyViolation:
         return "policy_violation";
+    case FailureReason::kUnroutable:
+        return "unroutable";
     case FailureReason::kOther:
         return "other";
     }
@@ -64,7 +68,7 @@ inline constexpr const char* kOutboxSourceHeader = "outbox-source";
 inline constexpr FailureReason kAllFailureReasons[] = {
     FailureReason::kMessageTooLarge, FailureReason::kInvalidRecord, FailureReason::kUnknownTopic,
     FailureReason::kNotAuthorized,   FailureReason::kEncoding,      FailureReason::kPolicyViolation,
-    FailureReason::kOther,
+    FailureReason::kUnroutable,      FailureReason::kOther,
 };
 
 struct Header {
@@ -90,7 +94,8 @@ struct ProduceResult {
 
 struct DeliveryReport {
     std::int64_t id = 0;
-    bool ok = false; // true only when Kafka acknowledged the write (acks=all)
+    bool ok = false; // true only when the broker acknowledged the write (Kafka acks=all,
+                     // RabbitMQ basic.ack without a basic.return)
     ErrorClass error_class = ErrorClass::kTransient;
     std::string error;
     FailureReason reason = FailureReason::kOther; // meaningful for ErrorClass::kRow

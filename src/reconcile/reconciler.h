@@ -19,6 +19,9 @@ struct ReadBackResult {
     int partitions = 0;
     std::size_t topics = 0;
     std::size_t marked = 0; // pending rows found in the broker, now at status 1
+    // Not empty: this broker has no read-back, and why (logged instead of
+    // the counts above).
+    std::string skipped;
 };
 
 class Reconciler {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts/stops the real services the integration tests, the demo and the
 # benchmark use: PostgreSQL (DIR/pg, via pg.sh) and a 1-node Kafka
-# (DIR/kafka, via kafka.sh). See --help.
+# (DIR/kafka, via kafka.sh), and a RabbitMQ node (DIR/rabbitmq, via
+# rabbitmq.sh). See --help.
 set -euo pipefail
 
 PROG=services.sh
@@ -14,10 +15,14 @@ usage() {
 Usage: tests/scripts/services.sh COMMAND DIR
 
 Commands:
-  start DIR   start PostgreSQL in DIR/pg and a 1-node Kafka in DIR/kafka (in
-              parallel; both idempotent), write DIR/env and print it:
+  start DIR   start PostgreSQL in DIR/pg, a 1-node Kafka in DIR/kafka and a
+              RabbitMQ node in DIR/rabbitmq (in parallel; all idempotent),
+              write DIR/env and print it:
                 OUTBOXD_TEST_PG_DSN=host=127.0.0.1 port=P dbname=outboxd user=postgres
                 OUTBOXD_TEST_KAFKA_BOOTSTRAP=127.0.0.1:K
+                OUTBOXD_TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:A/%2f
+                OUTBOXD_TEST_RABBITMQ_MANAGEMENT_URL=http://guest:guest@127.0.0.1:M
+                OUTBOXD_TEST_RABBITMQ_DIR=DIR/rabbitmq (for rabbitmq.sh stop/start)
                 OUTBOXD_TEST_SERVICES_DIR=DIR
                 OUTBOXD_TEST_PG_RELAY_DSN=... user=outboxd_relay
                 OUTBOXD_TEST_PG_TLS_DSN=host=localhost hostaddr=127.0.0.1 port=P
@@ -33,7 +38,7 @@ Commands:
               DIR/env is plain KEY=VALUE lines (value = rest of the line,
               unquoted; the DSN contains spaces). DIR/env.sh holds the same
               as quoted `export` lines for shells: `. DIR/env.sh`.
-  stop DIR    stop Kafka and PostgreSQL (ok if not running / DIR missing);
+  stop DIR    stop RabbitMQ, Kafka and PostgreSQL (ok if not running / DIR missing);
               removes DIR/env and DIR/env.sh
   env DIR     print DIR/env
 
@@ -49,16 +54,26 @@ cmd_start() {
   [ "$(id -u)" -ne 0 ] || chmod a+rx "$DIR"
 
   local kout="$DIR/.kafka-start.out" kpid pg_dsn bootstrap krc=0
+  local rout="$DIR/.rabbitmq-start.out" rpid rrc=0 amqp_url mgmt_url
   "$SCRIPTS/kafka.sh" start "$DIR/kafka" --nodes 1 >"$kout" &
   kpid=$!
+  "$SCRIPTS/rabbitmq.sh" start "$DIR/rabbitmq" >"$rout" &
+  rpid=$!
   if ! pg_dsn="$("$SCRIPTS/pg.sh" start "$DIR/pg")"; then
     wait "$kpid" || true
+    wait "$rpid" || true
     die "PostgreSQL did not start (see messages above; log: $DIR/pg/postgresql.log)"
   fi
   wait "$kpid" || krc=$?
   [ "$krc" -eq 0 ] || die "Kafka did not start (see messages above; logs: $DIR/kafka/node-1/logs)"
   bootstrap="$(tail -n 1 "$kout")"
   rm -f "$kout"
+  wait "$rpid" || rrc=$?
+  [ "$rrc" -eq 0 ] || die "RabbitMQ did not start (see messages above; logs: $DIR/rabbitmq/log)"
+  amqp_url="$(sed -n 1p "$rout")"
+  mgmt_url="$(sed -n 2p "$rout")"
+  rm -f "$rout"
+  if [ -z "$amqp_url" ] || [ -z "$mgmt_url" ]; then die "empty RabbitMQ URLs"; fi
   if [ -z "$pg_dsn" ] || [ -z "$bootstrap" ]; then die "empty DSN or bootstrap list"; fi
   local port tls relay_dsn tls_dsn partition_dsn
   port="$(cat "$DIR/pg/port")"
@@ -70,6 +85,9 @@ cmd_start() {
   {
     echo "OUTBOXD_TEST_PG_DSN=$pg_dsn"
     echo "OUTBOXD_TEST_KAFKA_BOOTSTRAP=$bootstrap"
+    echo "OUTBOXD_TEST_RABBITMQ_URL=$amqp_url"
+    echo "OUTBOXD_TEST_RABBITMQ_MANAGEMENT_URL=$mgmt_url"
+    echo "OUTBOXD_TEST_RABBITMQ_DIR=$DIR/rabbitmq"
     echo "OUTBOXD_TEST_SERVICES_DIR=$DIR"
     echo "OUTBOXD_TEST_PG_RELAY_DSN=$relay_dsn"
     echo "OUTBOXD_TEST_PG_TLS_DSN=$tls_dsn"
@@ -79,6 +97,9 @@ cmd_start() {
   {
     printf "export OUTBOXD_TEST_PG_DSN='%s'\n" "$pg_dsn"
     printf "export OUTBOXD_TEST_KAFKA_BOOTSTRAP='%s'\n" "$bootstrap"
+    printf "export OUTBOXD_TEST_RABBITMQ_URL='%s'\n" "$amqp_url"
+    printf "export OUTBOXD_TEST_RABBITMQ_MANAGEMENT_URL='%s'\n" "$mgmt_url"
+    printf "export OUTBOXD_TEST_RABBITMQ_DIR='%s'\n" "$DIR/rabbitmq"
     printf "export OUTBOXD_TEST_SERVICES_DIR='%s'\n" "$DIR"
     printf "export OUTBOXD_TEST_PG_RELAY_DSN='%s'\n" "$relay_dsn"
     printf "export OUTBOXD_TEST_PG_TLS_DSN='%s'\n" "$tls_dsn"
@@ -97,6 +118,9 @@ cmd_stop() {
   # rules behind (they are only ever on 127.0.0.2).
   if [ "$(id -u)" -eq 0 ] && command -v iptables >/dev/null; then
     "$SCRIPTS/partition.sh" heal || rc=1
+  fi
+  if [ -d "$DIR/rabbitmq" ]; then
+    "$SCRIPTS/rabbitmq.sh" stop "$DIR/rabbitmq" || rc=1
   fi
   if [ -d "$DIR/kafka" ]; then
     "$SCRIPTS/kafka.sh" stop "$DIR/kafka" || rc=1

@@ -58,6 +58,12 @@ const Services& services() {
                 out.pg_tls_dsn = v;
             } else if (k == "OUTBOXD_TEST_PG_TLS_DIR") {
                 out.pg_tls_dir = v;
+            } else if (k == "OUTBOXD_TEST_RABBITMQ_URL") {
+                out.rabbitmq_url = v;
+            } else if (k == "OUTBOXD_TEST_RABBITMQ_MANAGEMENT_URL") {
+                out.rabbitmq_management_url = v;
+            } else if (k == "OUTBOXD_TEST_RABBITMQ_DIR") {
+                out.rabbitmq_dir = v;
             }
         }
         return out;

@@ -33,6 +33,11 @@ struct Services {
     // The relay role on 127.0.0.2, the address tests/scripts/partition.sh
     // cuts off while 127.0.0.1 keeps working.
     std::string pg_partition_dsn;
+    // The RabbitMQ node (tests/scripts/rabbitmq.sh): AMQP URI, management
+    // API base URL, and its directory for rabbitmq.sh stop/start.
+    std::string rabbitmq_url;
+    std::string rabbitmq_management_url;
+    std::string rabbitmq_dir;
 };
 
 // Reads $OUTBOXD_TEST_SERVICES_DIR/env (default: the build tree's services/).

@@ -155,7 +155,8 @@ TEST_CASE("option table: keys and environment names are unique and documented", 
         if (o.type == OptionType::kDurationMs) {
             CHECK_THAT(o.key, Catch::EndsWith("_ms"));
         }
-        CHECK((o.required || o.default_value.has_value() || o.key == "postgres.dsn_file"));
+        CHECK((o.required || o.default_value.has_value() || o.key == "postgres.dsn_file"
+               || o.key == "rabbitmq.url" || o.key == "rabbitmq.url_file"));
     }
     CHECK(find_option("relay.nope") == nullptr);
     CHECK(env_var_name("postgres.columns.key") == "OUTBOXD_POSTGRES_COLUMNS_KEY");
@@ -782,11 +783,13 @@ TEST_CASE("environment: bad values and unknown variables name the variable", "[u
 
 TEST_CASE("environment: every option except the property map has its variable", "[unit][config]") {
     for (const Option& o : options()) {
-        if (o.type == OptionType::kStringMap || o.key == "postgres.dsn_file") {
+        if (o.type == OptionType::kStringMap || o.key == "postgres.dsn_file"
+            || o.key == "rabbitmq.url_file") {
             continue;
         }
         INFO(o.key);
         const std::string value = o.key == "postgres.dsn"              ? "host=x"
+                                  : o.key == "rabbitmq.url"            ? "amqp://h"
                                   : o.key == "kafka.bootstrap_servers" ? "x"
                                   : o.default_value                    ? *o.default_value
                                                                        : "x";
@@ -1361,6 +1364,120 @@ TEST_CASE("postgres.dsn: libpq cannot parse it, a problem that never quotes the 
     const LoadResult ok = load("postgres:\n  dsn: \"postgresql://app:p%40ss@db/app\"\n"
                                "kafka:\n  bootstrap_servers: \"127.0.0.1:9092\"\n");
     CHECK(ok.problems.empty());
+}
+
+} // namespace outboxd::config
+
+namespace outboxd::config {
+
+// --- broker selection and RabbitMQ ------------------------------------------
+
+const std::string kRabbitRequired = "broker: rabbitmq\n"
+                                    "postgres:\n"
+                                    "  dsn: \"host=127.0.0.1 dbname=app\"\n"
+                                    "rabbitmq:\n"
+                                    "  url: \"amqp://relay:s3cret@127.0.0.1:5672/billing\"\n";
+
+TEST_CASE("broker: kafka by default; rabbitmq needs rabbitmq.url, not kafka", "[unit][config]") {
+    const LoadResult kafka = load(kRequired);
+    REQUIRE(kafka.config);
+    CHECK(kafka.config->broker == BrokerKind::kKafka);
+    CHECK(kafka.config->rabbitmq.url.empty());
+
+    const LoadResult rabbit = load(kRabbitRequired);
+    INFO(joined(rabbit));
+    REQUIRE(rabbit.config);
+    CHECK(rabbit.config->broker == BrokerKind::kRabbitMq);
+    CHECK(rabbit.config->rabbitmq.url == "amqp://relay:s3cret@127.0.0.1:5672/billing");
+    CHECK(rabbit.config->kafka.bootstrap_servers.empty());
+    CHECK(rabbit.config->rabbitmq.audit_exchanges.empty());
+    CHECK_FALSE(rabbit.config->rabbitmq.require_durable);
+    CHECK(rabbit.config->rabbitmq.management_url.empty());
+
+    require_single_problem(load("broker: rabbitmq\npostgres:\n  dsn: host=x\n"), "rabbitmq.url",
+                           "is required with broker: rabbitmq");
+    // With broker: kafka the RabbitMQ URL is not needed, the bootstrap list is.
+    require_single_problem(load("postgres:\n  dsn: host=x\nrabbitmq:\n  url: amqp://h\n"),
+                           "kafka.bootstrap_servers", "is required");
+    require_single_problem(load("broker: nats\n" + kRequired), "broker", "kafka");
+}
+
+TEST_CASE("broker and rabbitmq.*: environment, values and their checks", "[unit][config]") {
+    const LoadResult r = load("postgres:\n  dsn: host=x\n",
+                              {"OUTBOXD_BROKER=rabbitmq", "OUTBOXD_RABBITMQ_URL=amqps://u:p@h/v",
+                               "OUTBOXD_RABBITMQ_AUDIT_EXCHANGES=orders, billing",
+                               "OUTBOXD_RABBITMQ_REQUIRE_DURABLE=true",
+                               "OUTBOXD_RABBITMQ_MANAGEMENT_URL=http://u:p@127.0.0.1:15672"});
+    INFO(joined(r));
+    REQUIRE(r.config);
+    CHECK(r.config->broker == BrokerKind::kRabbitMq);
+    CHECK(r.config->rabbitmq.url == "amqps://u:p@h/v");
+    CHECK(r.config->rabbitmq.audit_exchanges == std::vector<std::string>{"orders", "billing"});
+    CHECK(r.config->rabbitmq.require_durable);
+    CHECK(r.config->rabbitmq.management_url == "http://u:p@127.0.0.1:15672");
+
+    // The URL is a secret: the problem never quotes it.
+    const LoadResult bad_url = load("broker: rabbitmq\npostgres:\n  dsn: host=x\nrabbitmq:\n"
+                                    "  url: \"http://u:topsecret@h\"\n");
+    require_single_problem(bad_url, "rabbitmq.url", "amqp:// or amqps://");
+    CHECK_THAT(joined(bad_url), !Catch::Contains("topsecret"));
+    require_single_problem(load(kRabbitRequired + "  management_url: \"https://u:p@h:15671\"\n"),
+                           "rabbitmq.management_url", "https is not supported");
+    require_single_problem(load(kRabbitRequired + "  audit_exchanges: [\"\"]\n"),
+                           "rabbitmq.audit_exchanges[0]", "1 to 255 bytes");
+}
+
+TEST_CASE("rabbitmq.url_file: read and trimmed; never both with rabbitmq.url", "[unit][config]") {
+    TempDir dir;
+    dir.write("amqp", "  amqp://relay:from-file@127.0.0.1:5672/%2f\n");
+    dir.write("bad", "postgres://nope\n");
+    const std::string head = "broker: rabbitmq\npostgres:\n  dsn: host=x\nrabbitmq:\n";
+    const LoadResult r = load_config(dir.write("c.yaml", head + "  url_file: amqp\n").string(), {});
+    INFO(joined(r));
+    REQUIRE(r.config);
+    CHECK(r.config->rabbitmq.url == "amqp://relay:from-file@127.0.0.1:5672/%2f");
+    // print-config shows the URL without its password.
+    CHECK_THAT(to_yaml(*r.config, true), !Catch::Contains("from-file"));
+    CHECK_THAT(to_yaml(*r.config, true),
+               Catch::Contains("url: \"amqp://relay:*****@127.0.0.1:5672/%2f\""));
+
+    const LoadResult bad =
+        load_config(dir.write("b.yaml", head + "  url_file: bad\n").string(), {});
+    REQUIRE(bad.problems.size() == 1);
+    CHECK_THAT(format_problem(bad.problems[0]), Catch::Contains("amqp://"));
+    CHECK_THAT(format_problem(bad.problems[0]), !Catch::Contains("postgres://nope"));
+
+    require_single_problem(load(kRabbitRequired + "  url_file: /x\n"), "rabbitmq.url_file",
+                           "not both");
+}
+
+TEST_CASE("redact_url and to_yaml: RabbitMQ passwords never printed, config reads back",
+          "[unit][config]") {
+    CHECK(redact_url("amqp://u:p@h:5672/v") == "amqp://u:*****@h:5672/v");
+    CHECK(redact_url("amqps://u:p%40ss@h/v") == "amqps://u:*****@h/v");
+    CHECK(redact_url("amqp://u@h/v") == "amqp://u@h/v");
+    CHECK(redact_url("amqp://h/v") == "amqp://h/v");
+    CHECK(redact_url("http://g:g@127.0.0.1:15672") == "http://g:*****@127.0.0.1:15672");
+
+    const LoadResult r = load(kRabbitRequired
+                              + "  management_url: \"http://admin:mgmtpw@127.0.0.1:15672\"\n"
+                                "  audit_exchanges: [orders]\n  require_durable: true\n");
+    INFO(joined(r));
+    REQUIRE(r.config);
+    const std::string redacted = to_yaml(*r.config, true);
+    INFO(redacted);
+    CHECK_THAT(redacted, !Catch::Contains("s3cret"));
+    CHECK_THAT(redacted, !Catch::Contains("mgmtpw"));
+    CHECK_THAT(redacted, Catch::Contains("broker: rabbitmq"));
+    const std::string plain = to_yaml(*r.config, false);
+    const LoadResult again = load(plain);
+    INFO(plain);
+    INFO(joined(again));
+    REQUIRE(again.config);
+    CHECK(to_yaml(*again.config, false) == plain);
+    CHECK(again.config->rabbitmq.require_durable);
+    CHECK(again.config->rabbitmq.audit_exchanges == std::vector<std::string>{"orders"});
+    CHECK(load(redacted).config); // still a valid file
 }
 
 } // namespace outboxd::config

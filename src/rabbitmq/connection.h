@@ -1,0 +1,61 @@
+// One AMQP 0-9-1 connection (rabbitmq-c) as a small RAII type, and the
+// parsed broker address. Nothing outside rabbitmq/ includes amqp.h; this
+// header only forward-declares the library's handle. One thread per instance.
+#pragma once
+
+#include "common/clock.h"
+#include "common/status.h"
+
+#include <cstdint>
+#include <string>
+
+struct amqp_connection_state_t_; // NOLINT(readability-identifier-naming): the C library's name
+
+namespace outboxd::rabbitmq {
+
+// An amqp:// or amqps:// URI, split. `password` is a secret: describe()
+// never shows it.
+struct Endpoint {
+    std::string host;
+    int port = 5672;
+    std::string user = "guest";
+    std::string password = "guest";
+    std::string vhost = "/";
+    bool tls = false;
+};
+
+// The URI's parts, or a message that never quotes the URI (it holds the
+// password).
+Status parse_url(const std::string& url, Endpoint* out);
+
+// "127.0.0.1:5672 vhost /", for logs and `check`.
+std::string describe(const Endpoint& ep);
+
+class Connection {
+public:
+    Connection() = default;
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // TCP (or TLS) connect, AMQP handshake and login, each bounded by
+    // `timeout`; every later synchronous call (channel.open, declare) too.
+    // `heartbeat_s` 0: none.
+    Status open(const Endpoint& ep, Millis timeout, int heartbeat_s);
+
+    // Opens `channel`; with `confirms` also confirm.select on it.
+    Status open_channel(std::uint16_t channel, bool confirms);
+
+    bool is_open() const { return state_ != nullptr; }
+    amqp_connection_state_t_* get() const { return state_; }
+
+    // connection.close when the link still works, then frees everything.
+    void close();
+    // Frees everything without a handshake: the socket is known broken.
+    void abandon();
+
+private:
+    amqp_connection_state_t_* state_ = nullptr;
+};
+
+} // namespace outboxd::rabbitmq

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Starts/stops a throw-away RabbitMQ node (Debian's rabbitmq-server 3.10)
+# for the tests: own node name, ports, data and log directories, the
+# management plugin, loopback only. See --help.
+set -euo pipefail
+
+PROG=rabbitmq.sh
+# shellcheck source=tests/scripts/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+RMQ_BIN="${OUTBOXD_RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}"
+RMQ_USER=rabbitmq      # OS user that runs the node when we are root
+READY_TIMEOUT=90       # seconds
+# Small, so the tests can send a larger message without 128 MiB of data.
+MAX_MESSAGE_SIZE=1048576
+
+usage() {
+  cat <<'EOF'
+Usage: tests/scripts/rabbitmq.sh COMMAND DIR
+
+Throw-away RabbitMQ node in DIR: data DIR/mnesia, logs DIR/log, Erlang
+cookie DIR/home, config DIR/rabbitmq.conf. AMQP and the management API
+listen on 127.0.0.1 only, on free ports chosen at first start and kept for
+later starts (DIR/ports). User guest/guest, vhost "/", max_message_size
+1 MiB (the oversize test), the management plugin on.
+
+Commands:
+  start DIR   start the node if needed, wait until it serves; prints two
+              lines (also written to DIR/urls):
+                amqp://guest:guest@127.0.0.1:PORT/%2f
+                http://guest:guest@127.0.0.1:MGMT_PORT
+  stop DIR    stop the node (ok if not running / DIR missing)
+  status DIR  exit 0 if running, 3 if not
+  ctl DIR ARGS...  rabbitmqctl against this node
+
+Run as root, the node runs as OS user rabbitmq: DIR is chowned to it, and
+every ancestor of DIR must be traversable by it (e.g. not under /root).
+EOF
+}
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Runs a RabbitMQ script with this node's environment (as the rabbitmq
+# user when we are root; the node refuses directories it cannot write).
+rmq_env() {
+  local amqp dist mgmt
+  read -r amqp dist mgmt <"$DIR/ports"
+  local envs=(
+    "HOME=$DIR/home"
+    "RABBITMQ_NODENAME=outboxd-$amqp@localhost"
+    "RABBITMQ_NODE_PORT=$amqp"
+    "RABBITMQ_DIST_PORT=$dist"
+    "RABBITMQ_MNESIA_BASE=$DIR/mnesia"
+    "RABBITMQ_LOG_BASE=$DIR/log"
+    "RABBITMQ_PID_FILE=$DIR/rabbitmq.pid"
+    "RABBITMQ_ENABLED_PLUGINS_FILE=$DIR/enabled_plugins"
+    "RABBITMQ_CONFIG_FILE=$DIR/rabbitmq"
+    "RABBITMQ_CONF_ENV_FILE=$DIR/rabbitmq-env.conf"
+    "LANG=C.UTF-8"
+  )
+  if is_root; then
+    runuser -u "$RMQ_USER" -- env "${envs[@]}" "$@"
+  else
+    env "${envs[@]}" "$@"
+  fi
+}
+
+node_name() {
+  local amqp dist mgmt
+  read -r amqp dist mgmt <"$DIR/ports"
+  echo "outboxd-$amqp@localhost"
+}
+
+ctl() { rmq_env "$RMQ_BIN/rabbitmqctl" -q -n "$(node_name)" "$@"; }
+
+urls() {
+  local amqp dist mgmt
+  read -r amqp dist mgmt <"$DIR/ports"
+  echo "amqp://guest:guest@127.0.0.1:$amqp/%2f"
+  echo "http://guest:guest@127.0.0.1:$mgmt"
+}
+
+init_dir() {
+  mkdir -p "$DIR/mnesia" "$DIR/log" "$DIR/home"
+  local amqp dist mgmt
+  if [ ! -f "$DIR/ports" ]; then
+    amqp="$(free_port)"
+    dist="$(free_port "$amqp")"
+    mgmt="$(free_port "$amqp" "$dist")"
+    echo "$amqp $dist $mgmt" >"$DIR/ports"
+  fi
+  read -r amqp dist mgmt <"$DIR/ports"
+  cat >"$DIR/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$amqp
+management.tcp.port = $mgmt
+management.tcp.ip = 127.0.0.1
+loopback_users = none
+max_message_size = $MAX_MESSAGE_SIZE
+log.file.level = info
+log.console = false
+CONF
+  echo '[rabbitmq_management].' >"$DIR/enabled_plugins"
+  : >"$DIR/rabbitmq-env.conf"
+  if is_root; then
+    chown -R "$RMQ_USER:$RMQ_USER" "$DIR"
+    chmod a+rx "$DIR"
+  fi
+}
+
+is_running() {
+  [ -f "$DIR/ports" ] || return 1
+  ctl status >/dev/null 2>&1
+}
+
+cmd_start() {
+  init_dir
+  if ! is_running; then
+    # Closed descriptors: the node must not hold a caller's pipes open.
+    rmq_env bash -c "$CLOSE_FDS_EXEC" _ "$RMQ_BIN/rabbitmq-server" \
+      >"$DIR/log/startup.out" 2>&1 </dev/null &
+    local server=$! deadline=$((SECONDS + READY_TIMEOUT))
+    # await_startup fails at once while the node has not registered its
+    # name yet (seen on restarts): ask again until the deadline.
+    until ctl await_startup --timeout 10 >/dev/null 2>&1; do
+      if ! pid_alive "$server" || [ "$SECONDS" -ge "$deadline" ]; then
+        tail -n 30 "$DIR/log/startup.out" >&2 || true
+        die "node $(node_name) not up after ${READY_TIMEOUT}s (logs: $DIR/log)"
+      fi
+      sleep 0.5
+    done
+  fi
+  local mgmt deadline=$((SECONDS + 30))
+  mgmt="$(awk '{print $3}' "$DIR/ports")"
+  until port_listening "$mgmt"; do
+    [ "$SECONDS" -lt "$deadline" ] || die "management API on port $mgmt not listening"
+    sleep 0.2
+  done
+  urls | tee "$DIR/urls"
+}
+
+cmd_stop() {
+  [ -f "$DIR/ports" ] || return 0
+  if is_running; then
+    ctl stop >/dev/null 2>&1 || die "rabbitmqctl stop failed for $(node_name)"
+  fi
+}
+
+main() {
+  case "${1:-}" in
+    -h|--help|help) usage; exit 0 ;;
+    "") usage >&2; exit 2 ;;
+  esac
+  local cmd="$1"
+  shift
+  [ -n "${1:-}" ] || die "missing DIR (see --help)"
+  DIR="$(abs_path "$1")"
+  DIR="${DIR%/}"
+  shift
+  case "$cmd" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) if is_running; then exit 0; else exit 3; fi ;;
+    ctl) ctl "$@" ;;
+    *) die "unknown command '$cmd' (see --help)" ;;
+  esac
+}
+
+main "$@"
