@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "common/iso_time.h"
 #include "common/parse_int.h"
+#include "config/options.h"
 #include "leader/pg_advisory_lease.h"
 #include "store/pg_outbox_store.h"
 
@@ -53,10 +54,6 @@ std::string check_row_id(const std::string& text) {
         return "\"" + text + "\" is not a row id (a whole number >= 1)";
     }
     return "";
-}
-
-std::string check_not_empty(const std::string& text) {
-    return text.empty() ? std::string("must not be empty") : std::string();
 }
 
 // "4.2 s", "3725 s (1h 2m 5s)": seconds for scripts that grep, the split for
@@ -340,7 +337,7 @@ AdminCommands::AdminCommands(CLI::App& app, const std::function<void(CLI::App*)>
     : args_(std::make_unique<Args>()) {
     Args& a = *args_;
     const CLI::Validator row_id(check_row_id, "ID");
-    const CLI::Validator not_empty(check_not_empty, "TEXT");
+    const CLI::Validator not_empty(config::check_not_empty, "TEXT");
 
     a.status = app.add_subcommand(
         "status", "Rows by status, age of the oldest pending row, the current publisher");

@@ -57,10 +57,6 @@ std::string check_table(const std::string& text) {
     return problem.empty() ? "" : problem + R"( (write "schema.table" or "table"))";
 }
 
-std::string check_not_empty(const std::string& text) {
-    return text.empty() ? "must not be empty" : "";
-}
-
 std::string check_topic(const std::string& text) {
     return kafka_topic_problem(text).empty()
                ? ""
@@ -621,6 +617,10 @@ std::string section_of(const std::string& key) {
 }
 
 } // namespace
+
+std::string check_not_empty(const std::string& text) {
+    return text.empty() ? "must not be empty" : "";
+}
 
 std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),

@@ -102,6 +102,10 @@ check_kafka_property(const std::string& key, const std::string& value, const std
 // ASCII lower case, for keys and enum values ("JSON" -> "json").
 std::string lower(std::string text);
 
+// The rule "must not be empty", for options and for the CLI's arguments
+// (CLI11 validators share the convention: "" when acceptable).
+std::string check_not_empty(const std::string& text);
+
 // The value text as written in YAML or the docs: 500, "public.outbox", [], {}.
 std::string describe_default(const Option& option);
 
