@@ -60,7 +60,7 @@ Status parse_url(const std::string& url, Endpoint* out) {
     out->password = info.password != nullptr ? info.password : "";
     out->vhost = info.vhost != nullptr && info.vhost[0] != '\0' ? info.vhost : "/";
     out->tls = info.ssl != 0;
-    return Status();
+    return {};
 }
 
 std::string describe(const Endpoint& ep) {
@@ -125,7 +125,7 @@ Status Connection::open(const Endpoint& ep, Millis timeout, int heartbeat_s) {
         abandon();
         return Status::failure(text);
     }
-    return Status();
+    return {};
 }
 
 Status Connection::open_channel(std::uint16_t channel, bool confirms) {
@@ -136,6 +136,31 @@ Status Connection::open_channel(std::uint16_t channel, bool confirms) {
         text = reply_text(amqp_get_rpc_reply(state_), "confirm.select");
     }
     return text.empty() ? Status() : Status::failure(text);
+}
+
+Connection::ExchangeAnswer Connection::check_exchange(std::uint16_t channel,
+                                                      const std::string& exchange) {
+    ExchangeAnswer out;
+    amqp_exchange_declare(state_, channel, as_bytes(exchange), amqp_empty_bytes, /*passive=*/1,
+                          /*durable=*/0, /*auto_delete=*/0, /*internal=*/0, amqp_empty_table);
+    const amqp_rpc_reply_t reply = amqp_get_rpc_reply(state_);
+    if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
+        out.answer = Exchange::kExists;
+        return out;
+    }
+    out.text = reply_text(reply, "exchange.declare (passive) of '" + exchange + "'");
+    if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION
+        && reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        const auto* m = static_cast<const amqp_channel_close_t*>(reply.reply.decoded);
+        amqp_channel_close_ok_t ok{};
+        amqp_send_method(state_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+        if (m->reply_code == AMQP_NOT_FOUND) {
+            out.answer = Exchange::kMissing;
+        } else if (m->reply_code == AMQP_ACCESS_REFUSED) {
+            out.answer = Exchange::kRefused;
+        }
+    }
+    return out;
 }
 
 void Connection::close() {

@@ -46,6 +46,17 @@ public:
     // Opens `channel`; with `confirms` also confirm.select on it.
     Status open_channel(std::uint16_t channel, bool confirms);
 
+    // exchange.declare passive on `channel`: does `exchange` exist? The
+    // broker answers "no" (404) or "not yours" (403) by closing the channel;
+    // this acknowledges the close, so the caller opens the channel again
+    // before its next use. kUnknown: no answer (the connection may be gone).
+    enum class Exchange { kExists, kMissing, kRefused, kUnknown };
+    struct ExchangeAnswer {
+        Exchange answer = Exchange::kUnknown;
+        std::string text; // the broker's reply for kMissing, kRefused, kUnknown
+    };
+    ExchangeAnswer check_exchange(std::uint16_t channel, const std::string& exchange);
+
     bool is_open() const { return state_ != nullptr; }
     amqp_connection_state_t_* get() const { return state_; }
 

@@ -114,7 +114,7 @@ get_json(const ManagementUrl& m, const std::string& path, Millis timeout, nlohma
                                                         : ""));
         }
         *out = nlohmann::json::parse(res.body);
-        return Status();
+        return {};
     } catch (const std::exception& e) {
         return Status::failure(what + ": " + e.what());
     }
@@ -256,7 +256,7 @@ Status RabbitAdmin::audit_with_management(publish::DestinationAudit& d, Millis t
         d.summary += " none";
         d.problems.emplace_back("no queue is bound: every message would be unroutable");
     }
-    return Status();
+    return {};
 }
 
 } // namespace outboxd::rabbitmq

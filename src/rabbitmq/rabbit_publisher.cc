@@ -127,10 +127,51 @@ bool RabbitPublisher::ensure_connected() {
         return false;
     }
     log_->info("rabbitmq connected: {} (confirms on, channel {})", describe(endpoint_), channel_);
+    probe_open_ = false;
+    known_exchanges_.clear();
     failed_connects_ = 0;
     next_tag_ = 1;
     blocked_ = false;
     return true;
+}
+
+std::optional<ProduceResult> RabbitPublisher::check_exchange(const std::string& exchange) {
+    // The default exchange always exists (and may not be declared).
+    if (exchange.empty() || known_exchanges_.count(exchange) != 0) {
+        return std::nullopt;
+    }
+    ProduceResult res;
+    if (!probe_open_) {
+        if (const Status st = conn_.open_channel(kProbeChannel, /*confirms=*/false); !st.ok()) {
+            lost("opening the exchange-check channel: " + st.error());
+            res.error = "rabbitmq connection lost: " + down_reason_;
+            return res;
+        }
+        probe_open_ = true;
+    }
+    const auto found = conn_.check_exchange(kProbeChannel, exchange);
+    switch (found.answer) {
+    case Connection::Exchange::kExists:
+        known_exchanges_.insert(exchange);
+        return std::nullopt;
+    case Connection::Exchange::kMissing:
+        probe_open_ = false;
+        res.error_class = ErrorClass::kRow;
+        res.reason = FailureReason::kUnknownTopic;
+        res.error = "exchange '" + exchange + "' does not exist (" + found.text + ")";
+        return res;
+    case Connection::Exchange::kRefused:
+        probe_open_ = false;
+        res.error_class = ErrorClass::kRow;
+        res.reason = FailureReason::kNotAuthorized;
+        res.error = "access to exchange '" + exchange + "' refused (" + found.text + ")";
+        return res;
+    case Connection::Exchange::kUnknown:
+        break;
+    }
+    lost(found.text);
+    res.error = "rabbitmq connection lost: " + down_reason_;
+    return res;
 }
 
 ProduceResult RabbitPublisher::produce(const Message& m) {
@@ -149,6 +190,9 @@ ProduceResult RabbitPublisher::produce(const Message& m) {
         }
     }
     const std::string exchange(m.topic);
+    if (auto refused = check_exchange(exchange)) {
+        return *refused;
+    }
     const std::string routing_key = m.key ? std::string(*m.key) : std::string();
     const std::string id_text = std::to_string(m.id);
     const std::string msg_id = message_id(source_, m.id);
@@ -416,6 +460,9 @@ void RabbitPublisher::on_channel_close(const void* raw) {
             report_transient(p, "rabbitmq closed the channel (" + text
                                     + ") before the confirm; published again");
         }
+    }
+    if (exchange) {
+        known_exchanges_.erase(*exchange); // checked again before its next message
     }
     log_->warn("rabbitmq closed channel {}: {}; {} rows counted as failed, {} published again",
                channel_, text, counted, pending_.size() - counted);

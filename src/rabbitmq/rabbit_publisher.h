@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,16 +71,22 @@ private:
     };
 
     bool ensure_connected();
+    // Before the first message to an exchange on this connection, a passive
+    // declare on the probe channel: a missing exchange then fails its own
+    // rows, instead of closing the publishing channel, which drops the
+    // confirms of every message in flight on it (they would go again, as
+    // duplicates). nullopt: the exchange exists; else the produce result.
+    std::optional<ProduceResult> check_exchange(const std::string& exchange);
     // Every unconfirmed row becomes a transient report; the connection is dropped.
     void lost(const std::string& why);
     // Reads frames until none is waiting, the first one waiting up to
     // `first_wait`. Stops early on a lost connection.
     void read_frames(Millis first_wait);
     // Handles one decoded frame; false when the connection is gone.
-    bool handle_frame(const void* frame);
+    bool handle_frame(const void* raw);
     void on_confirm(std::uint64_t tag, bool multiple, bool ack);
-    void on_return(const void* method);
-    void on_channel_close(const void* method);
+    void on_return(const void* raw);
+    void on_channel_close(const void* raw);
     void report_transient(const Pending& p, const std::string& why);
     void report_row(const Pending& p, FailureReason reason, const std::string& error);
 
@@ -89,6 +96,9 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     Connection conn_;
     std::uint16_t channel_ = 1;
+    static constexpr std::uint16_t kProbeChannel = 2;
+    bool probe_open_ = false;
+    std::set<std::string> known_exchanges_;    // seen to exist on this connection
     std::uint64_t next_tag_ = 1;               // delivery tag of the next publish on channel_
     std::map<std::uint64_t, Pending> pending_; // delivery tag -> row, unconfirmed
     std::vector<DeliveryReport> reports_;

@@ -131,7 +131,9 @@ int cnd_wait(cnd_t* c, mtx_t* m) {
     return result(pthread_cond_wait(as_cond(c), as_mutex(m)));
 }
 
-int cnd_timedwait(cnd_t* __restrict c, mtx_t* __restrict m, const struct timespec* __restrict until) {
+int cnd_timedwait(cnd_t* __restrict c,
+                  mtx_t* __restrict m,
+                  const struct timespec* __restrict until) {
     return result(pthread_cond_timedwait(as_cond(c), as_mutex(m), until));
 }
 
