@@ -4,8 +4,9 @@
 # then runs every test through ctest. ctest starts and stops the local
 # PostgreSQL and Kafka itself (the `services` fixture).
 #   scripts/test.sh --sanitize           same, under ASan/UBSan (build-asan/)
-#   scripts/test.sh --tsan               ThreadSanitizer (build-tsan/): the unit, net
-#                                        and config tiers only (see below)
+#   scripts/test.sh --tsan               ThreadSanitizer (build-tsan/): the whole suite
+#                                        but the memory bound (tests/tsan/c11_threads.cc
+#                                        lets TSan see librdkafka's threads)
 #   scripts/test.sh -L unit              other arguments go to ctest
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,12 +28,4 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # A race report fails the process that found it (exit code 66).
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp}"
 cd "$BUILD_DIR"
-if [ "${OUTBOXD_TEST_SANITIZE:-}" = "thread" ]; then
-  # Debian's librdkafka starts its threads with C11 thrd_create, which GCC's
-  # ThreadSanitizer does not intercept: the first allocation on such a thread
-  # crashes the process. So under TSan only the tiers that never load
-  # librdkafka run: unit, net (the shared Metrics/HealthState and the HTTP
-  # thread, tests/net/shared_state_test.cc) and config.
-  exec ctest --output-on-failure --timeout 900 -j2 -L 'unit|net|config' "$@"
-fi
 exec ctest --output-on-failure --timeout 900 -j2 "$@"
