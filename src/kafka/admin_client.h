@@ -27,8 +27,9 @@ public:
     // "" when a broker answered within `timeout`, else why not.
     std::string ping(std::chrono::milliseconds timeout);
 
+    struct Handle; // public only for librdkafka's log callback
+
 private:
-    struct Handle;
     std::unique_ptr<Handle> h_;
 };
 
