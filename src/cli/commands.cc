@@ -588,8 +588,12 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     MetricsObserver observer(ctx.metrics);
     Housekeeper housekeeper(cfg, ctx.metrics, ctx.health);
     KafkaPublishers publishers(cfg.kafka, cfg.relay.max_in_flight_bytes, source);
-    reconcile::KafkaReadBack reconciler(st, cfg.kafka, source, Millis(60000),
-                                        [&ctx] { ctx.turned(); });
+    // A stop asked for during the read-back ends it at once: the rows stay
+    // pending and the next publisher reads back again.
+    reconcile::KafkaReadBack reconciler(st, cfg.kafka, source, Millis(60000), [&ctx] {
+        ctx.turned();
+        return !stopping();
+    });
     SleepWaiter waiter;
     RunListener listener(cfg, ctx, housekeeper);
     daemon::Supervisor supervisor(supervisor_options(cfg),
