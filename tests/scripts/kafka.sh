@@ -114,6 +114,8 @@ check_tools() {
 
 load_conf() {
   [ -f "$CONF" ] || die "$DIR holds no cluster (no $CONF); run 'kafka.sh start $DIR' first"
+  # A cluster.conf from before --tls has no TLS line: no secured listeners.
+  TLS=0
   # shellcheck disable=SC1090
   . "$CONF"
   if [ -z "${NODES:-}" ] || [ -z "${CLUSTER_ID:-}" ]; then die "$CONF is incomplete"; fi
@@ -674,6 +676,7 @@ cmd_start() {
     fi
   else
     NODES="${want:-1}"
+    TLS="$want_tls"
     CLUSTER_ID="$(new_cluster_id)"
     choose_ports
     write_conf
