@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <string>
@@ -46,13 +47,22 @@ std::string file_text(const std::string& path) {
     return text;
 }
 
-// A secret file of our own next to the config (mode 0600 is not needed: the
-// tests run as one user).
-std::string secret_file(const std::string& name, const std::string& value) {
-    const std::string path = "/tmp/" + unique_name(name);
-    std::ofstream(path) << value << "\n";
-    return path;
-}
+// A secret file of our own, removed when the test case ends (mode 0600 is
+// not needed: the tests run as one user).
+class SecretFile {
+public:
+    SecretFile(const std::string& name, const std::string& value)
+        : path_("/tmp/" + unique_name(name)) {
+        std::ofstream(path_) << value << "\n";
+    }
+    ~SecretFile() { std::remove(path_.c_str()); }
+    SecretFile(const SecretFile&) = delete;
+    SecretFile& operator=(const SecretFile&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
 
 std::string port_of(const std::string& host_port) {
     return host_port.substr(host_port.rfind(':') + 1);
@@ -234,8 +244,9 @@ TEST_CASE("mutual TLS to Kafka: client certificate with the key password from a 
     {
         // A wrong key password is a configuration problem, named, not shown.
         const std::string wrong_password = "wrongKEYpass" + std::to_string(::getpid());
+        const SecretFile wrong_file("keypw", wrong_password);
         auto wrong = cfg;
-        wrong.kafka_prop_files["ssl.key.password"] = secret_file("keypw", wrong_password);
+        wrong.kafka_prop_files["ssl.key.password"] = wrong_file.path();
         auto [rc, out] = run_outboxd({"check", "--config", write_config(wrong)});
         INFO(out);
         CHECK(rc != 0);
@@ -269,7 +280,8 @@ TEST_CASE("SASL_SSL to Kafka: PLAIN with the password from a file relays; a wron
     }
 
     const std::string wrong_password = "wrongSASLpass" + std::to_string(::getpid());
-    auto wrong = sasl_config(p, "PLAIN", secret_file("saslpw", wrong_password));
+    const SecretFile wrong_file("saslpw", wrong_password);
+    auto wrong = sasl_config(p, "PLAIN", wrong_file.path());
     wrong.log_level = "debug";
     wrong.kafka_props["debug"] = "security";
     {
