@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # outboxd container image: build on Debian bookworm, run on bookworm-slim with
-# only the runtime libraries. NOT BUILT on the project's own machines (they
-# have no Docker engine); tests/scripts/check-deploy.py checks that the
-# runtime package list below covers every library the binary built there
-# links, and keeps the package names in step with scripts/install-deps.sh.
+# only the runtime libraries. Built and run with podman by
+# scripts/test-deploy.sh (bases made from Debian's packages by mmdebstrap;
+# docs/deployment.md lists what it proves); tests/scripts/check-deploy.py
+# checks that the runtime package list below covers every library the
+# binary links, and keeps the package names in step with
+# scripts/install-deps.sh.
 #
 #   docker build -t outboxd .
 #   docker run --rm -e OUTBOXD_POSTGRES_DSN=... -e OUTBOXD_KAFKA_BOOTSTRAP_SERVERS=... outboxd check
@@ -15,7 +17,10 @@ RUN apt-get update \
       libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsystemd-dev librabbitmq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY . .
+# Only what the daemon's build reads, so a change to docs, tests or scripts
+# does not invalidate the compile layer.
+COPY CMakeLists.txt ./
+COPY src/ src/
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DOUTBOXD_TESTS=OFF -DOUTBOXD_BENCH=OFF \
  && cmake --build /build --target outboxd \
@@ -25,11 +30,16 @@ FROM debian:bookworm-slim
 # One package per library the binary links directly (readelf -d NEEDED);
 # apt pulls in their own dependencies (libpq5, OpenSSL, SASL, zstd...).
 # libc6, libstdc++6 and libgcc-s1 are part of the base image.
+# apt's caches go in the same layer: the downloaded .debs and pkgcache.bin
+# (82 MB of the first image built here). The registry's Debian images
+# delete them through an apt hook; a base made with debootstrap or
+# mmdebstrap does not, so the Dockerfile must not rely on it.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       librdkafka1 libpqxx-6.4 libpq5 libyaml-cpp0.7 libspdlog1.10 libfmt9 libsystemd0 librabbitmq4 \
       ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 outboxd \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin outboxd
 COPY --from=build /build/src/outboxd /usr/local/bin/outboxd

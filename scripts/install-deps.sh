@@ -11,7 +11,7 @@ PACKAGES=(
   postgresql-15 postgresql-client-15 rabbitmq-server amqp-tools
   openjdk-17-jre-headless maven
   kcat procps iproute2 util-linux iptables
-  clang-format clang-tidy python3 python3-yaml systemd openssl
+  clang-format clang-tidy python3 python3-yaml python3-venv systemd openssl
 )
 
 missing=()

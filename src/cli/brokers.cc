@@ -69,7 +69,7 @@ std::unique_ptr<publish::BrokerAdmin> make_broker_admin(const config::Config& cf
 BrokerParts make_broker_parts(const config::Config& cfg,
                               store::PgOutboxStore& store,
                               const std::string& source,
-                              std::function<void()> progress) {
+                              std::function<bool()> progress) {
     BrokerParts parts;
     if (cfg.broker == config::BrokerKind::kRabbitMq) {
         parts.publishers = std::make_unique<RabbitPublishers>(cfg.rabbitmq, source);

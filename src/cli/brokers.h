@@ -32,11 +32,12 @@ struct BrokerParts {
     std::unique_ptr<reconcile::Reconciler> reconciler;
 };
 // `source` goes into every message's outbox-source header; `progress` is
-// called while a read-back waits (the main loop's liveness).
+// called while a read-back waits (the main loop's liveness) and returns
+// false to abandon it (a stop was asked for).
 BrokerParts make_broker_parts(const config::Config& cfg,
                               store::PgOutboxStore& store,
                               const std::string& source,
-                              std::function<void()> progress);
+                              std::function<bool()> progress);
 
 // The largest message (payload + key + headers) the publisher accepts: a
 // larger row is parked without being produced.

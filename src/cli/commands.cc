@@ -571,7 +571,12 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
                           ^ static_cast<std::uint64_t>(ctx.clock.now().time_since_epoch().count()));
     MetricsObserver observer(ctx.metrics);
     Housekeeper housekeeper(cfg, ctx.metrics, ctx.health);
-    auto broker = make_broker_parts(cfg, st, source, [&ctx] { ctx.turned(); });
+    // A stop asked for during the read-back ends it at once: the rows stay
+    // pending and the next publisher reads back again.
+    auto broker = make_broker_parts(cfg, st, source, [&ctx] {
+        ctx.turned();
+        return !stopping();
+    });
     SleepWaiter waiter;
     RunListener listener(cfg, ctx, housekeeper);
     daemon::Supervisor supervisor(supervisor_options(cfg),

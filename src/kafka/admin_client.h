@@ -28,8 +28,9 @@ public:
     Status ping(Millis timeout) override;
     publish::AuditReport audit(const std::vector<std::string>& names, Millis timeout) override;
 
+    struct Handle; // public only for librdkafka's log callback
+
 private:
-    struct Handle;
     std::unique_ptr<Handle> h_;
 };
 

@@ -1,5 +1,6 @@
 #include "kafka/tail_reader.h"
 
+#include "common/log.h"
 #include "common/parse_int.h"
 #include "kafka/conf.h"
 #include "kafka/kafka_publisher.h"
@@ -36,6 +37,25 @@ std::string header_value(rd_kafka_headers_t* hdrs, const char* name) {
     return {static_cast<const char*>(val), size};
 }
 
+// librdkafka's own lines at debug, through outboxd's logger (its format,
+// its redaction) instead of raw on stderr.
+void on_reader_log(const rd_kafka_t* /*rk*/,
+                   int /*level*/,
+                   const char* fac,
+                   const char* buf) noexcept {
+    try {
+        log::get("kafka")->debug("librdkafka read-back {}: {}", fac, buf);
+    } catch (...) {
+    }
+}
+
+// Errors a broker request ends with while no broker answers (yet): asked
+// again in slices until the read's deadline.
+bool no_answer_yet(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT
+           || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+}
+
 } // namespace
 
 TailReadResult read_tail(const config::Kafka& cfg,
@@ -43,7 +63,7 @@ TailReadResult read_tail(const config::Kafka& cfg,
                          std::int64_t since_ms,
                          const std::string& source,
                          std::chrono::milliseconds timeout,
-                         const std::function<void()>& progress) {
+                         const Progress& progress) {
     TailReadResult out;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     // Each broker request gets what is left of the one budget, at least 1 ms.
@@ -52,9 +72,27 @@ TailReadResult read_tail(const config::Kafka& cfg,
             deadline - std::chrono::steady_clock::now());
         return static_cast<int>(std::max<std::int64_t>(1, left.count()));
     };
+    // False when the caller asked to stop.
     const auto tick = [&progress] {
-        if (progress) {
-            progress();
+        return !progress || progress();
+    };
+    const auto stopped = [&out] {
+        out.status = Status::failure(kReadStopped);
+        return out;
+    };
+    // One broker request, asked in slices of kRequestSlice while no broker
+    // answers, ticking in between, until it answers or the deadline passes.
+    const auto sliced = [&](const auto& request, bool& stop) {
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        for (;;) {
+            err = request(std::min(left_ms(), static_cast<int>(kRequestSlice.count())));
+            if (!tick()) {
+                stop = true;
+                return err;
+            }
+            if (!no_answer_yet(err) || std::chrono::steady_clock::now() >= deadline) {
+                return err;
+            }
         }
     };
     if (topics.empty()) {
@@ -80,6 +118,7 @@ TailReadResult read_tail(const config::Kafka& cfg,
         out.status = std::move(set);
         return out;
     }
+    rd_kafka_conf_set_log_cb(conf, on_reader_log);
     std::unique_ptr<rd_kafka_t, HandleDeleter> rk(
         rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
     if (!rk) {
@@ -95,9 +134,16 @@ TailReadResult read_tail(const config::Kafka& cfg,
     for (const auto& t : topics) {
         const rd_kafka_metadata_t* md = nullptr;
         rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), t.c_str(), nullptr);
-        const auto merr = rd_kafka_metadata(rk.get(), 0, rkt, &md, left_ms());
+        bool stop = false;
+        const auto merr =
+            sliced([&](int ms) { return rd_kafka_metadata(rk.get(), 0, rkt, &md, ms); }, stop);
         rd_kafka_topic_destroy(rkt);
-        tick();
+        if (stop) {
+            if (merr == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                rd_kafka_metadata_destroy(md);
+            }
+            return stopped();
+        }
         if (merr != RD_KAFKA_RESP_ERR_NO_ERROR) {
             out.status = Status::failure("metadata for " + t + ": " + rd_kafka_err2str(merr));
             return out;
@@ -116,8 +162,12 @@ TailReadResult read_tail(const config::Kafka& cfg,
     if (wanted->cnt == 0) {
         return out;
     }
-    const auto terr = rd_kafka_offsets_for_times(rk.get(), wanted.get(), left_ms());
-    tick();
+    bool stop = false;
+    const auto terr = sliced(
+        [&](int ms) { return rd_kafka_offsets_for_times(rk.get(), wanted.get(), ms); }, stop);
+    if (stop) {
+        return stopped();
+    }
     if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         out.status = Status::failure(std::string("offsets for time: ") + rd_kafka_err2str(terr));
         return out;
@@ -138,9 +188,15 @@ TailReadResult read_tail(const config::Kafka& cfg,
         }
         std::int64_t low = 0;
         std::int64_t high = 0;
-        const auto werr = rd_kafka_query_watermark_offsets(rk.get(), tp.topic, tp.partition, &low,
-                                                           &high, left_ms());
-        tick();
+        const auto werr = sliced(
+            [&](int ms) {
+                return rd_kafka_query_watermark_offsets(rk.get(), tp.topic, tp.partition, &low,
+                                                        &high, ms);
+            },
+            stop);
+        if (stop) {
+            return stopped();
+        }
         if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
             out.status = Status::failure(std::string("watermarks of ") + tp.topic + ": "
                                          + rd_kafka_err2str(werr));
@@ -164,7 +220,9 @@ TailReadResult read_tail(const config::Kafka& cfg,
     while (!end_of.empty()) {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_tick >= kTickEvery) {
-            tick();
+            if (!tick()) {
+                return stopped();
+            }
             last_tick = now;
         }
         if (now >= deadline) {

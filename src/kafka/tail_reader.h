@@ -38,12 +38,18 @@ struct TailReadResult {
 // milliseconds), up to each partition's end at the time of the call.
 // `timeout` bounds the whole read, every broker request included;
 // `progress` is called at least every 200 ms while it waits, so the caller's
-// liveness signals (the systemd watchdog, /healthz) keep turning.
+// liveness signals (the systemd watchdog, /healthz) keep turning, even when
+// no broker answers (each broker request waits at most kRequestSlice, then
+// is asked again); when it returns false (a stop was asked for) the read
+// ends at once with a failed status whose error is kReadStopped.
+inline constexpr const char* kReadStopped = "stopped before the read finished";
+inline constexpr std::chrono::milliseconds kRequestSlice{200};
+using Progress = std::function<bool()>;
 TailReadResult read_tail(const config::Kafka& cfg,
                          const std::vector<std::string>& topics,
                          std::int64_t since_ms,
                          const std::string& source,
                          std::chrono::milliseconds timeout,
-                         const std::function<void()>& progress = {});
+                         const Progress& progress = {});
 
 } // namespace outboxd::kafka

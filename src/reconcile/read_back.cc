@@ -13,7 +13,7 @@ ReadBackResult read_back(store::PgOutboxStore& store,
                          const config::Kafka& kafka,
                          const std::string& source,
                          std::chrono::milliseconds timeout,
-                         const std::function<void()>& progress) {
+                         const std::function<bool()>& progress) {
     ReadBackResult out;
     try {
         const auto oldest = store.oldest_pending_created_ms();

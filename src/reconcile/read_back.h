@@ -25,17 +25,18 @@ ReadBackResult read_back(store::PgOutboxStore& store,
                          const config::Kafka& kafka,
                          const std::string& source,
                          std::chrono::milliseconds timeout,
-                         const std::function<void()>& progress = {});
+                         const std::function<bool()>& progress = {});
 
 // The Reconciler the daemon uses: read_back() with a fixed time budget,
-// ticking `progress` so the watchdog sees the loop alive meanwhile.
+// ticking `progress` so the watchdog sees the loop alive meanwhile; it
+// returns false to abandon the read (a stop was asked for).
 class KafkaReadBack final : public Reconciler {
 public:
     KafkaReadBack(store::PgOutboxStore& store,
                   config::Kafka kafka,
                   std::string source,
                   std::chrono::milliseconds timeout,
-                  std::function<void()> progress)
+                  std::function<bool()> progress)
         : store_(store)
         , kafka_(std::move(kafka))
         , source_(std::move(source))
@@ -51,7 +52,7 @@ private:
     config::Kafka kafka_;
     std::string source_;
     std::chrono::milliseconds timeout_;
-    std::function<void()> progress_;
+    std::function<bool()> progress_;
 };
 
 } // namespace outboxd::reconcile

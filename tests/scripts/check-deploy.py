@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Checks the deployment artefacts that cannot run on the project's machines.
+"""Static checks of the deployment artefacts, part of the test suite.
 
-No Docker engine, no Kubernetes, no Prometheus or Grafana here: what can be
+The image and the systemd unit also run for real in scripts/test-deploy.sh
+(podman, slow); no Kubernetes, Prometheus or Grafana here: what can be
 checked is that every file parses, that every alert rule and dashboard query
 names only metrics outboxd really exports (the string literals in
 src/metrics/), that the probes, HEALTHCHECK and systemd settings point at

@@ -26,11 +26,14 @@ DIR/cluster.conf, so restarts reuse them. auto.create.topics.enable=false:
 create topics explicitly.
 
 Commands:
-  start DIR [--nodes N]   N = 1 (default) or 3. Formats on first start, starts
+  start DIR [--nodes N] [--tls]
+                          N = 1 (default) or 3. Formats on first start, starts
                           every node that is not running, waits until each
                           node's own metadata lists all N brokers, prints the
                           bootstrap list host:port,... (also in DIR/bootstrap).
                           Already running: just prints the bootstrap list.
+                          --tls (1 node only; kept for the DIR once chosen):
+                          also secured listeners, see "Secured listeners".
   stop DIR                SIGTERM all nodes, SIGKILL after 30 s, or 10 s after
                           the controller majority is gone (ok if none runs)
   stop-node DIR I         graceful stop of node I (SIGTERM, SIGKILL after 30 s)
@@ -49,13 +52,31 @@ Commands:
 On a start/start-node failure the nodes launched by that call are killed
 again; their logs stay.
 
+Secured listeners (--tls): besides PLAINTEXT on 127.0.0.1:P, the broker
+serves, advertised as localhost (its certificate names DNS:localhost only,
+so 127.0.0.1 is a host name it does not match):
+  SSL       localhost:S  TLS, no client certificate
+  MTLS      localhost:M  TLS, client certificate required (protocol SSL)
+  SASL_SSL  localhost:Q  TLS + SASL: SCRAM-SHA-512 or PLAIN
+Their addresses are in DIR/ssl-bootstrap, DIR/mtls-bootstrap and
+DIR/sasl-bootstrap. DIR/tls holds what clients need, made at first start:
+ca.crt (openssl CA that signed the broker and client certificates),
+other-ca.crt (a CA that signed nothing here), client.crt, client.key (AES
+encrypted) with its password in client.key.password, and the SCRAM-SHA-512
+user "outboxd" with its password in scram-outboxd.password (created through
+the broker with kafka-configs' ConfigCommand and checked with the broker's
+Java client), and the PLAIN user "outboxd" with its password in
+plain-outboxd.password (the broker's JAAS configuration). The broker's
+keystore and truststore (PKCS12) are made with keytool.
+
 Settings: 1 node: internal topics RF 1 / min ISR 1. 3 nodes:
 default.replication.factor=3, min.insync.replicas=2,
 unclean.leader.election.enable=false, internal topics RF 3 / min ISR 2.
 Environment: OUTBOXD_KAFKA_LIBS (jar dir; default: tests/kafka/fetch-kafka.sh),
 OUTBOXD_KAFKA_HEAP_OPTS (default "-Xms256m -Xmx512m"),
 OUTBOXD_KAFKA_READY_TIMEOUT (default 90 s), OUTBOXD_KAFKA_STOP_TIMEOUT (30 s).
-Needs java (17+), kcat, ss (iproute2), flock/setsid (util-linux).
+Needs java (17+), kcat, ss (iproute2), flock/setsid (util-linux); --tls also
+openssl and keytool (Java).
 EOF
 }
 
@@ -84,13 +105,21 @@ check_tools() {
   for t in java kcat setsid flock timeout; do
     command -v "$t" >/dev/null 2>&1 || die "'$t' not found; run scripts/install-deps.sh"
   done
+  if [ "${TLS:-0}" = 1 ]; then
+    for t in openssl keytool; do
+      command -v "$t" >/dev/null 2>&1 || die "'$t' not found (needed by --tls); run scripts/install-deps.sh"
+    done
+  fi
 }
 
 load_conf() {
   [ -f "$CONF" ] || die "$DIR holds no cluster (no $CONF); run 'kafka.sh start $DIR' first"
+  # A cluster.conf from before --tls has no TLS line: no secured listeners.
+  TLS=0
   # shellcheck disable=SC1090
   . "$CONF"
   if [ -z "${NODES:-}" ] || [ -z "${CLUSTER_ID:-}" ]; then die "$CONF is incomplete"; fi
+  TLS="${TLS:-0}"
 }
 
 port_of() { local v="PORT_$1"; echo "${!v}"; }
@@ -131,11 +160,16 @@ any_node_running() {
 }
 
 any_port_busy() {
-  local i
+  local i p
   for ((i = 1; i <= NODES; i++)); do
     port_listening "$(port_of "$i")" && return 0
     port_listening "$(cport_of "$i")" && return 0
   done
+  if [ "${TLS:-0}" = 1 ]; then
+    for p in "$SSL_PORT" "$MTLS_PORT" "$SASL_PORT"; do
+      port_listening "$p" && return 0
+    done
+  fi
   return 1
 }
 
@@ -168,6 +202,11 @@ choose_ports() {
     p="$(free_port "${used[@]}")"; used+=("$p"); printf -v "PORT_$i" '%s' "$p"
     p="$(free_port "${used[@]}")"; used+=("$p"); printf -v "CPORT_$i" '%s' "$p"
   done
+  if [ "${TLS:-0}" = 1 ]; then
+    SSL_PORT="$(free_port "${used[@]}")"; used+=("$SSL_PORT")
+    MTLS_PORT="$(free_port "${used[@]}")"; used+=("$MTLS_PORT")
+    SASL_PORT="$(free_port "${used[@]}")"; used+=("$SASL_PORT")
+  fi
 }
 
 write_conf() {
@@ -180,6 +219,12 @@ write_conf() {
       echo "PORT_$i=$(port_of "$i")"
       echo "CPORT_$i=$(cport_of "$i")"
     done
+    echo "TLS=${TLS:-0}"
+    if [ "${TLS:-0}" = 1 ]; then
+      echo "SSL_PORT=$SSL_PORT"
+      echo "MTLS_PORT=$MTLS_PORT"
+      echo "SASL_PORT=$SASL_PORT"
+    fi
   } >"$CONF.tmp"
   mv -f "$CONF.tmp" "$CONF"
 }
@@ -239,14 +284,20 @@ write_node_props() {
     voters+="${voters:+,}$j@127.0.0.1:$(cport_of "$j")"
   done
   if [ "$NODES" -ge 3 ]; then rf=3; minisr=2; else rf=1; minisr=1; fi
+  local secure_listeners="" secure_advertised="" secure_map=""
+  if [ "${TLS:-0}" = 1 ]; then
+    secure_listeners=",SSL://127.0.0.1:$SSL_PORT,MTLS://127.0.0.1:$MTLS_PORT,SASL_SSL://127.0.0.1:$SASL_PORT"
+    secure_advertised=",SSL://localhost:$SSL_PORT,MTLS://localhost:$MTLS_PORT,SASL_SSL://localhost:$SASL_PORT"
+    secure_map=",SSL:SSL,MTLS:SSL,SASL_SSL:SASL_SSL"
+  fi
   mkdir -p "$nd/data" "$nd/logs"
   cat >"$nd/server.properties" <<EOF
 # Written by tests/scripts/kafka.sh (node $i of $NODES).
 process.roles=broker,controller
 node.id=$i
-listeners=PLAINTEXT://127.0.0.1:$(port_of "$i"),CONTROLLER://127.0.0.1:$(cport_of "$i")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(port_of "$i")
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$(port_of "$i"),CONTROLLER://127.0.0.1:$(cport_of "$i")$secure_listeners
+advertised.listeners=PLAINTEXT://127.0.0.1:$(port_of "$i")$secure_advertised
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT$secure_map
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 controller.quorum.voters=$voters
@@ -275,6 +326,164 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 background.threads=4
 EOF
+  if [ "${TLS:-0}" = 1 ]; then
+    local t="$DIR/tls" pw
+    pw="$(cat "$t/store.password")"
+    cat >>"$nd/server.properties" <<EOF
+
+# Secured listeners (kafka.sh --tls): keystore and truststore made by keytool.
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$t/broker.p12
+ssl.keystore.password=$pw
+ssl.key.password=$pw
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$t/truststore.p12
+ssl.truststore.password=$pw
+ssl.client.auth=none
+listener.name.mtls.ssl.client.auth=required
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_outboxd="$(cat "$t/plain-outboxd.password")";
+EOF
+  fi
+}
+
+# ---------------------------------------------------------------- TLS / SASL
+
+# A random secret for the test material (no '/', '+', '=': safe in
+# properties files and on kcat's command line).
+random_secret() { head -c 24 /dev/urandom | base64 | tr -d '/+=\n'; }
+
+# keytool KEYTOOL_ARGS...: Java's keytool, quiet, with a small quick JVM.
+keytool_q() {
+  keytool -J-XX:+UseSerialGC -J-XX:TieredStopAtLevel=1 -J-Xmx128m "$@" >>"$DIR/tls/make.log" 2>&1 ||
+    { cat "$DIR/tls/make.log" >&2; die "keytool $1 failed (log: $DIR/tls/make.log)"; }
+}
+
+openssl_q() {
+  openssl "$@" >>"$DIR/tls/make.log" 2>&1 ||
+    { cat "$DIR/tls/make.log" >&2; die "openssl $1 failed (log: $DIR/tls/make.log)"; }
+}
+
+# make_tls: the certificates, keystores and secrets of the secured listeners,
+# once per DIR (DIR/tls/.complete marks a finished set).
+make_tls() {
+  local t="$DIR/tls" pw
+  [ -f "$t/.complete" ] && return 0
+  rm -rf "$t"
+  mkdir -p "$t"
+  chmod 0755 "$t"
+  (
+    cd "$t"
+    # The CA the clients trust, and one that signed nothing here.
+    openssl_q req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=outboxd test Kafka CA" \
+      -keyout ca.key -out ca.crt
+    openssl_q req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=outboxd test other CA" \
+      -keyout other-ca.key -out other-ca.crt
+    rm -f other-ca.key
+    # The broker's key pair lives in a PKCS12 keystore made by keytool; the
+    # CA signs its request. SAN DNS:localhost only: 127.0.0.1 must not match.
+    pw="$(random_secret)"
+    printf '%s\n' "$pw" >store.password
+    keytool_q -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 \
+      -dname "CN=localhost" -ext "SAN=dns:localhost" \
+      -keystore broker.p12 -storetype PKCS12 -storepass "$pw" -keypass "$pw"
+    keytool_q -certreq -alias broker -keystore broker.p12 -storepass "$pw" -file broker.csr
+    printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >broker.ext
+    openssl_q x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile broker.ext -out broker.crt
+    keytool_q -importcert -noprompt -alias ca -file ca.crt -keystore broker.p12 -storepass "$pw"
+    keytool_q -importcert -noprompt -alias broker -file broker.crt -keystore broker.p12 -storepass "$pw"
+    # The broker trusts client certificates this CA signed (MTLS listener).
+    keytool_q -importcert -noprompt -alias ca -file ca.crt -keystore truststore.p12 \
+      -storetype PKCS12 -storepass "$pw"
+    # A client certificate whose key is encrypted with a password.
+    random_secret >client.key.password
+    openssl_q genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -aes-256-cbc \
+      -pass file:client.key.password -out client.key
+    openssl_q req -new -key client.key -passin file:client.key.password \
+      -subj "/CN=outboxd-test-client" -out client.csr
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl_q x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile client.ext -out client.crt
+    # The SCRAM user's password (the user is created through the broker),
+    # and the PLAIN user's (declared in the broker's JAAS configuration).
+    random_secret >scram-outboxd.password
+    random_secret >plain-outboxd.password
+    # Clients (the tests' daemons) read these; the CA key stays private.
+    chmod 0644 ca.crt other-ca.crt client.crt client.key client.key.password scram-outboxd.password \
+      plain-outboxd.password
+    chmod 0600 ca.key store.password broker.p12 truststore.p12
+  ) || exit 1
+  rm -f "$DIR/node-1/scram-user.done"
+  touch "$t/.complete"
+}
+
+# kcat_secure LISTENER: kcat -L against one secured listener, as a client
+# with the settings that listener needs. Fails when the handshake does.
+kcat_secure() {
+  local t="$DIR/tls" args=()
+  case "$1" in
+    ssl) args=(-b "localhost:$SSL_PORT" -X security.protocol=SSL) ;;
+    mtls) args=(-b "localhost:$MTLS_PORT" -X security.protocol=SSL
+      -X "ssl.certificate.location=$t/client.crt" -X "ssl.key.location=$t/client.key"
+      -X "ssl.key.password=$(cat "$t/client.key.password")") ;;
+    sasl) args=(-b "localhost:$SASL_PORT" -X security.protocol=SASL_SSL
+      -X sasl.mechanisms=PLAIN -X sasl.username=outboxd
+      -X "sasl.password=$(cat "$t/plain-outboxd.password")") ;;
+  esac
+  timeout 15 kcat -L "${args[@]}" -X "ssl.ca.location=$t/ca.crt" -m 5 -X log_level=0 >/dev/null 2>&1
+}
+
+# secure_ready: the SCRAM user exists (created once through the PLAINTEXT
+# listener with the broker's ConfigCommand) and every secured listener
+# answers a metadata request.
+secure_ready() {
+  local done_file="$DIR/node-1/scram-user.done" l deadline
+  if [ ! -f "$done_file" ]; then
+    local out
+    if ! out="$(java "${TOOL_JVM_OPTS[@]}" -Dlog4j2.configurationFile="$DIR/tools-log4j2.properties" \
+        -cp "$LIBS/*" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$(port_of 1)" \
+        --alter --entity-type users --entity-name outboxd \
+        --add-config "SCRAM-SHA-512=[iterations=4096,password=$(cat "$DIR/tls/scram-outboxd.password")]" 2>&1)"; then
+      echo "$out" >&2
+      stop_nodes KILL 1
+      die "creating the SCRAM-SHA-512 user 'outboxd' failed"
+    fi
+    # librdkafka before 2.6.1 (kcat here) fails SCRAM against Kafka 4.x
+    # (it repeats the client nonce in its final message), so the broker's
+    # own Java client proves the user and password work.
+    printf '%s\n' "security.protocol=SASL_SSL" "sasl.mechanism=SCRAM-SHA-512" \
+      "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"outboxd\" password=\"$(cat "$DIR/tls/scram-outboxd.password")\";" \
+      "ssl.truststore.type=PEM" "ssl.truststore.location=$DIR/tls/ca.crt" >"$DIR/tls/scram-client.properties"
+    chmod 0600 "$DIR/tls/scram-client.properties"
+    deadline=$((SECONDS + READY_TIMEOUT))
+    until out="$(timeout 60 java "${TOOL_JVM_OPTS[@]}" -Dlog4j2.configurationFile="$DIR/tools-log4j2.properties" \
+        -cp "$LIBS/*" org.apache.kafka.tools.BrokerApiVersionsCommand \
+        --bootstrap-server "localhost:$SASL_PORT" --command-config "$DIR/tls/scram-client.properties" 2>&1)"; do
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "$out" | tail -n 20 >&2
+        stop_nodes KILL 1
+        die "the SCRAM-SHA-512 user 'outboxd' cannot log in on localhost:$SASL_PORT"
+      fi
+      sleep 1
+    done
+    touch "$done_file"
+  fi
+  deadline=$((SECONDS + READY_TIMEOUT))
+  for l in ssl mtls sasl; do
+    until kcat_secure "$l"; do
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        log_tail 1
+        stop_nodes KILL 1
+        die "the $l listener did not answer a metadata request within ${READY_TIMEOUT}s"
+      fi
+      sleep 0.5
+    done
+  done
+  echo "localhost:$SSL_PORT" >"$DIR/ssl-bootstrap"
+  echo "localhost:$MTLS_PORT" >"$DIR/mtls-bootstrap"
+  echo "localhost:$SASL_PORT" >"$DIR/sasl-bootstrap"
 }
 
 format_nodes() {
@@ -433,15 +642,18 @@ lock_dir() {
 # ---------------------------------------------------------------- commands
 
 cmd_start() {
-  local want="" i
+  local want="" want_tls=0 i
   while [ $# -gt 0 ]; do
     case "$1" in
       --nodes) [ $# -ge 2 ] || die "--nodes needs a value"; want="$2"; shift 2 ;;
       --nodes=*) want="${1#--nodes=}"; shift ;;
+      --tls) want_tls=1; shift ;;
       *) die "unexpected argument '$1' (see --help)" ;;
     esac
   done
   [ -z "$want" ] || [ "$want" = 1 ] || [ "$want" = 3 ] || die "--nodes must be 1 or 3"
+  [ "$want_tls" = 0 ] || [ "${want:-1}" = 1 ] || die "--tls is for a 1-node cluster only"
+  TLS="$want_tls"
   check_tools
   libs_dir
   lock_dir
@@ -451,13 +663,26 @@ cmd_start() {
     load_conf
     [ -z "$want" ] || [ "$want" = "$NODES" ] ||
       die "$DIR already holds a $NODES-node cluster (asked for $want); use a fresh DIR"
+    if [ "$want_tls" = 1 ] && [ "${TLS:-0}" != 1 ]; then
+      # A cluster made before --tls existed: add the secured listeners
+      # (new ports), restarting the node if it runs without them.
+      [ "$NODES" = 1 ] || die "$DIR holds a $NODES-node cluster; --tls is for a 1-node cluster only"
+      any_node_running && stop_nodes TERM 1
+      TLS=1
+      SSL_PORT="$(free_port "$(port_of 1)" "$(cport_of 1)")"
+      MTLS_PORT="$(free_port "$(port_of 1)" "$(cport_of 1)" "$SSL_PORT")"
+      SASL_PORT="$(free_port "$(port_of 1)" "$(cport_of 1)" "$SSL_PORT" "$MTLS_PORT")"
+      write_conf
+    fi
   else
     NODES="${want:-1}"
+    TLS="$want_tls"
     CLUSTER_ID="$(new_cluster_id)"
     choose_ports
     write_conf
     fresh=1
   fi
+  [ "${TLS:-0}" != 1 ] || make_tls
   # Configs are rewritten at every start (same ports), so a changed script
   # applies to old directories too.
   write_log4j
@@ -475,6 +700,7 @@ cmd_start() {
     all+=("$i")
   done
   wait_nodes_ready "${all[@]}"
+  [ "${TLS:-0}" != 1 ] || secure_ready
   bootstrap_list >"$DIR/bootstrap.tmp"
   mv -f "$DIR/bootstrap.tmp" "$DIR/bootstrap"
   cat "$DIR/bootstrap"

@@ -32,6 +32,14 @@ Commands:
                   that signed nothing here)
                 OUTBOXD_TEST_PG_PARTITION_DSN=host=127.0.0.2 ... user=outboxd_relay
                   (the address tests/scripts/partition.sh can cut off)
+                OUTBOXD_TEST_KAFKA_SSL_BOOTSTRAP=localhost:S   (TLS)
+                OUTBOXD_TEST_KAFKA_MTLS_BOOTSTRAP=localhost:M  (TLS, client
+                  certificate required)
+                OUTBOXD_TEST_KAFKA_SASL_BOOTSTRAP=localhost:Q  (SASL_SSL,
+                  SCRAM-SHA-512 user "outboxd")
+                OUTBOXD_TEST_KAFKA_TLS_DIR=DIR/kafka/tls (ca.crt, other-ca.crt,
+                  client.crt, client.key, client.key.password,
+                  scram-outboxd.password; see kafka.sh --help)
               The first DSN is the owner (postgres): it creates tables. The
               relay DSNs log in as the least-privilege role outboxd_relay,
               which the integration tests run the daemon as.
@@ -55,7 +63,7 @@ cmd_start() {
 
   local kout="$DIR/.kafka-start.out" kpid pg_dsn bootstrap krc=0
   local rout="$DIR/.rabbitmq-start.out" rpid rrc=0 amqp_url mgmt_url
-  "$SCRIPTS/kafka.sh" start "$DIR/kafka" --nodes 1 >"$kout" &
+  "$SCRIPTS/kafka.sh" start "$DIR/kafka" --nodes 1 --tls >"$kout" &
   kpid=$!
   "$SCRIPTS/rabbitmq.sh" start "$DIR/rabbitmq" >"$rout" &
   rpid=$!
@@ -81,6 +89,10 @@ cmd_start() {
   relay_dsn="host=127.0.0.1 port=$port dbname=outboxd user=outboxd_relay"
   tls_dsn="host=localhost hostaddr=127.0.0.1 port=$port dbname=outboxd user=outboxd_relay sslmode=verify-full sslrootcert=$tls/ca.crt"
   partition_dsn="host=127.0.0.2 port=$port dbname=outboxd user=outboxd_relay"
+  local k="$DIR/kafka" ssl_bs mtls_bs sasl_bs
+  ssl_bs="$(cat "$k/ssl-bootstrap")"
+  mtls_bs="$(cat "$k/mtls-bootstrap")"
+  sasl_bs="$(cat "$k/sasl-bootstrap")"
 
   {
     echo "OUTBOXD_TEST_PG_DSN=$pg_dsn"
@@ -93,6 +105,10 @@ cmd_start() {
     echo "OUTBOXD_TEST_PG_TLS_DSN=$tls_dsn"
     echo "OUTBOXD_TEST_PG_TLS_DIR=$tls"
     echo "OUTBOXD_TEST_PG_PARTITION_DSN=$partition_dsn"
+    echo "OUTBOXD_TEST_KAFKA_SSL_BOOTSTRAP=$ssl_bs"
+    echo "OUTBOXD_TEST_KAFKA_MTLS_BOOTSTRAP=$mtls_bs"
+    echo "OUTBOXD_TEST_KAFKA_SASL_BOOTSTRAP=$sasl_bs"
+    echo "OUTBOXD_TEST_KAFKA_TLS_DIR=$k/tls"
   } >"$DIR/env.tmp"
   {
     printf "export OUTBOXD_TEST_PG_DSN='%s'\n" "$pg_dsn"
@@ -105,6 +121,10 @@ cmd_start() {
     printf "export OUTBOXD_TEST_PG_TLS_DSN='%s'\n" "$tls_dsn"
     printf "export OUTBOXD_TEST_PG_TLS_DIR='%s'\n" "$tls"
     printf "export OUTBOXD_TEST_PG_PARTITION_DSN='%s'\n" "$partition_dsn"
+    printf "export OUTBOXD_TEST_KAFKA_SSL_BOOTSTRAP='%s'\n" "$ssl_bs"
+    printf "export OUTBOXD_TEST_KAFKA_MTLS_BOOTSTRAP='%s'\n" "$mtls_bs"
+    printf "export OUTBOXD_TEST_KAFKA_SASL_BOOTSTRAP='%s'\n" "$sasl_bs"
+    printf "export OUTBOXD_TEST_KAFKA_TLS_DIR='%s'\n" "$k/tls"
   } >"$DIR/env.sh.tmp"
   mv -f "$DIR/env.sh.tmp" "$DIR/env.sh"
   mv -f "$DIR/env.tmp" "$DIR/env"

@@ -64,6 +64,14 @@ const Services& services() {
                 out.rabbitmq_management_url = v;
             } else if (k == "OUTBOXD_TEST_RABBITMQ_DIR") {
                 out.rabbitmq_dir = v;
+            } else if (k == "OUTBOXD_TEST_KAFKA_SSL_BOOTSTRAP") {
+                out.kafka_ssl_bootstrap = v;
+            } else if (k == "OUTBOXD_TEST_KAFKA_MTLS_BOOTSTRAP") {
+                out.kafka_mtls_bootstrap = v;
+            } else if (k == "OUTBOXD_TEST_KAFKA_SASL_BOOTSTRAP") {
+                out.kafka_sasl_bootstrap = v;
+            } else if (k == "OUTBOXD_TEST_KAFKA_TLS_DIR") {
+                out.kafka_tls_dir = v;
             }
         }
         return out;
@@ -589,13 +597,19 @@ std::string write_config(const DaemonConfig& c) {
             f << "    " << k << ": " << q(v) << "\n";
         }
     }
+    if (!c.kafka_prop_files.empty()) {
+        f << "  properties_files:\n";
+        for (const auto& [k, v] : c.kafka_prop_files) {
+            f << "    " << k << ": " << q(v) << "\n";
+        }
+    }
     if (!c.relay.empty()) {
         f << "relay:\n";
         for (const auto& [k, v] : c.relay) {
             f << "  " << k << ": " << v << "\n";
         }
     }
-    f << "log:\n  level: info\n";
+    f << "log:\n  level: " << c.log_level << "\n";
     if (!c.http_listen.empty()) {
         f << "http:\n  listen: " << q(c.http_listen) << "\n";
     }

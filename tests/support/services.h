@@ -38,6 +38,15 @@ struct Services {
     std::string rabbitmq_url;
     std::string rabbitmq_management_url;
     std::string rabbitmq_dir;
+    // The test broker's secured listeners (tests/scripts/kafka.sh --tls),
+    // advertised as localhost: TLS; TLS with a client certificate required;
+    // SASL_SSL (SCRAM-SHA-512 and PLAIN, user "outboxd"). kafka_tls_dir
+    // holds ca.crt, other-ca.crt, client.crt, client.key,
+    // client.key.password, scram-outboxd.password, plain-outboxd.password.
+    std::string kafka_ssl_bootstrap;
+    std::string kafka_mtls_bootstrap;
+    std::string kafka_sasl_bootstrap;
+    std::string kafka_tls_dir;
 };
 
 // Reads $OUTBOXD_TEST_SERVICES_DIR/env (default: the build tree's services/).
@@ -192,8 +201,10 @@ struct DaemonConfig {
     config::Postgres table;
     std::string pg_dsn;
     std::string bootstrap;
-    std::map<std::string, std::string> relay;       // relay.<key>: value (YAML scalars)
-    std::map<std::string, std::string> kafka_props; // kafka.properties
+    std::map<std::string, std::string> relay;            // relay.<key>: value (YAML scalars)
+    std::map<std::string, std::string> kafka_props;      // kafka.properties
+    std::map<std::string, std::string> kafka_prop_files; // kafka.properties_files
+    std::string log_level = "info";
     bool require_durable_topics = false;
     std::string extra_yaml; // appended verbatim
     // A free port per daemon, so tests running side by side never collide
