@@ -12,7 +12,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake ninja-build pkg-config \
       librdkafka-dev libpqxx-dev libpq-dev libyaml-cpp-dev libboost-dev libboost-system-dev \
-      libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsystemd-dev \
+      libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsystemd-dev librabbitmq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -27,7 +27,7 @@ FROM debian:bookworm-slim
 # libc6, libstdc++6 and libgcc-s1 are part of the base image.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka1 libpqxx-6.4 libpq5 libyaml-cpp0.7 libspdlog1.10 libfmt9 libsystemd0 \
+      librdkafka1 libpqxx-6.4 libpq5 libyaml-cpp0.7 libspdlog1.10 libfmt9 libsystemd0 librabbitmq4 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 outboxd \

@@ -136,7 +136,7 @@ class Checker:
         # What the issue asks for, by the metric each alert must watch.
         for m in ("outboxd_parked_rows", "outboxd_oldest_pending_age_seconds",
                   "outboxd_leader", "outboxd_producer_rebuilds_total",
-                  "outboxd_postgres_up", "outboxd_kafka_up"):
+                  "outboxd_postgres_up", "outboxd_broker_up"):
             if m in names and m not in used:
                 self.fail(rel, f"no rule watches {m}")
         exprs = " ".join(r.get("expr", "") for r in rules)
