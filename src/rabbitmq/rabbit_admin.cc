@@ -143,7 +143,7 @@ std::string encode_path_segment(const std::string& text) {
 
 RabbitAdmin::RabbitAdmin(config::RabbitMq cfg)
     : cfg_(std::move(cfg)) {
-    if (const Status parsed = parse_url(cfg_.url, &endpoint_); !parsed.ok()) {
+    if (const Status parsed = parse_url(cfg_.url, &endpoint_, cfg_.ca_file); !parsed.ok()) {
         throw std::invalid_argument(parsed.error());
     }
 }

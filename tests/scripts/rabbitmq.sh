@@ -19,16 +19,20 @@ usage() {
 Usage: tests/scripts/rabbitmq.sh COMMAND DIR
 
 Throw-away RabbitMQ node in DIR: data DIR/mnesia, logs DIR/log, Erlang
-cookie DIR/home, config DIR/rabbitmq.conf. AMQP and the management API
-listen on 127.0.0.1 only, on free ports chosen at first start and kept for
-later starts (DIR/ports). User guest/guest, vhost "/", max_message_size
-1 MiB (the oversize test), the management plugin on.
+cookie DIR/home, config DIR/rabbitmq.conf. AMQP, AMQP over TLS and the
+management API listen on 127.0.0.1 only, on free ports chosen at first
+start and kept for later starts (DIR/ports). User guest/guest, vhost "/",
+max_message_size 1 MiB (the oversize test), the management plugin on.
+TLS: at first start openssl makes a throw-away CA and a server certificate
+for the name localhost (not 127.0.0.1) in DIR/tls (ca.crt; other-ca.crt is a second CA
+that signed nothing here, for the wrong-CA test).
 
 Commands:
-  start DIR   start the node if needed, wait until it serves; prints two
+  start DIR   start the node if needed, wait until it serves; prints three
               lines (also written to DIR/urls):
                 amqp://guest:guest@127.0.0.1:PORT/%2f
                 http://guest:guest@127.0.0.1:MGMT_PORT
+                amqps://guest:guest@localhost:TLS_PORT/%2f
   stop DIR    stop the node (ok if not running / DIR missing)
   status DIR  exit 0 if running, 3 if not
   ctl DIR ARGS...  rabbitmqctl against this node
@@ -43,8 +47,8 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 # Runs a RabbitMQ script with this node's environment (as the rabbitmq
 # user when we are root; the node refuses directories it cannot write).
 rmq_env() {
-  local amqp dist mgmt
-  read -r amqp dist mgmt <"$DIR/ports"
+  local amqp dist mgmt amqps
+  read -r amqp dist mgmt amqps <"$DIR/ports"
   local envs=(
     "HOME=$DIR/home"
     "RABBITMQ_NODENAME=outboxd-$amqp@localhost"
@@ -66,32 +70,78 @@ rmq_env() {
 }
 
 node_name() {
-  local amqp dist mgmt
-  read -r amqp dist mgmt <"$DIR/ports"
+  local amqp dist mgmt amqps
+  read -r amqp dist mgmt amqps <"$DIR/ports"
   echo "outboxd-$amqp@localhost"
 }
 
 ctl() { rmq_env "$RMQ_BIN/rabbitmqctl" -q -n "$(node_name)" "$@"; }
 
 urls() {
-  local amqp dist mgmt
-  read -r amqp dist mgmt <"$DIR/ports"
+  local amqp dist mgmt amqps
+  read -r amqp dist mgmt amqps <"$DIR/ports"
   echo "amqp://guest:guest@127.0.0.1:$amqp/%2f"
   echo "http://guest:guest@127.0.0.1:$mgmt"
+  echo "amqps://guest:guest@localhost:$amqps/%2f"
+}
+
+# A self-signed CA (valid 30 days; the directory is throw-away), a server
+# certificate it signs for the name localhost only (so amqps://127.0.0.1
+# fails the host name check: the TLS test proves it is made), and a second
+# CA that signed nothing here (tests/scripts/pg.sh makes its own the same way).
+make_tls() {
+  [ -f "$DIR/tls/server.crt" ] && [ -f "$DIR/tls/other-ca.crt" ] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl not found (scripts/install-deps.sh installs it)"
+  local tmp="$DIR/tls.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  {
+    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=outboxd RabbitMQ test CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$tmp/ca.key" -out "$tmp/ca.crt" &&
+    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=unrelated test CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$tmp/other-ca.key" -out "$tmp/other-ca.crt" &&
+    openssl req "${ec[@]}" -subj "/CN=localhost" -keyout "$tmp/server.key" -out "$tmp/server.csr" &&
+    printf '%s\n' "subjectAltName=DNS:localhost" "extendedKeyUsage=serverAuth" \
+      >"$tmp/server.ext" &&
+    openssl x509 -req -days 30 -in "$tmp/server.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" \
+      -CAcreateserial -extfile "$tmp/server.ext" -out "$tmp/server.crt"
+  } >"$DIR/openssl.log" 2>&1 || {
+    cat "$DIR/openssl.log" >&2
+    die "openssl could not make the test certificates (log: $DIR/openssl.log)"
+  }
+  chmod 0600 "$tmp"/*.key
+  chmod 0644 "$tmp"/*.crt
+  chmod 0755 "$tmp"
+  rm -rf "$DIR/tls"
+  mv "$tmp" "$DIR/tls"
 }
 
 init_dir() {
   mkdir -p "$DIR/mnesia" "$DIR/log" "$DIR/home"
-  local amqp dist mgmt
+  local amqp dist mgmt amqps
   if [ ! -f "$DIR/ports" ]; then
     amqp="$(free_port)"
     dist="$(free_port "$amqp")"
     mgmt="$(free_port "$amqp" "$dist")"
     echo "$amqp $dist $mgmt" >"$DIR/ports"
   fi
-  read -r amqp dist mgmt <"$DIR/ports"
+  read -r amqp dist mgmt amqps <"$DIR/ports"
+  if [ -z "$amqps" ]; then # a directory made before the TLS listener
+    amqps="$(free_port "$amqp" "$dist" "$mgmt")"
+    echo "$amqp $dist $mgmt $amqps" >"$DIR/ports"
+  fi
+  make_tls
   cat >"$DIR/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$amqp
+listeners.ssl.default = 127.0.0.1:$amqps
+ssl_options.cacertfile = $DIR/tls/ca.crt
+ssl_options.certfile = $DIR/tls/server.crt
+ssl_options.keyfile = $DIR/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 management.tcp.port = $mgmt
 management.tcp.ip = 127.0.0.1
 loopback_users = none
@@ -133,6 +183,12 @@ cmd_start() {
   mgmt="$(awk '{print $3}' "$DIR/ports")"
   until port_listening "$mgmt"; do
     [ "$SECONDS" -lt "$deadline" ] || die "management API on port $mgmt not listening"
+    sleep 0.2
+  done
+  local amqps
+  amqps="$(awk '{print $4}' "$DIR/ports")"
+  until port_listening "$amqps"; do
+    [ "$SECONDS" -lt "$deadline" ] || die "AMQP TLS listener on port $amqps not listening"
     sleep 0.2
   done
   urls | tee "$DIR/urls"

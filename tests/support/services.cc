@@ -64,6 +64,10 @@ const Services& services() {
                 out.rabbitmq_management_url = v;
             } else if (k == "OUTBOXD_TEST_RABBITMQ_DIR") {
                 out.rabbitmq_dir = v;
+            } else if (k == "OUTBOXD_TEST_RABBITMQ_TLS_URL") {
+                out.rabbitmq_tls_url = v;
+            } else if (k == "OUTBOXD_TEST_RABBITMQ_TLS_DIR") {
+                out.rabbitmq_tls_dir = v;
             }
         }
         return out;
