@@ -36,6 +36,16 @@ Commands:
   stop DIR    stop the node (ok if not running / DIR missing)
   status DIR  exit 0 if running, 3 if not
   ctl DIR ARGS...  rabbitmqctl against this node
+  kill DIR    kill -9 the node (a crash, for fault tests); start DIR restarts it
+
+3-node cluster (the quorum-queue fault test):
+  start DIR --nodes 3   three nodes in DIR/node-1..3, each a node directory
+              as above (own name and ports; ctl, kill, start and stop work
+              on DIR/node-N), one Erlang cookie (DIR/cookie), nodes 2 and 3
+              joined to node 1 (join_cluster); prints one AMQP URL per node
+              (also DIR/urls)
+  stop DIR    stops every node of the cluster
+  leader DIR QUEUE  the node directory (DIR/node-N) of QUEUE's leader
 
 Run as root, the node runs as OS user rabbitmq: DIR is chowned to it, and
 every ancestor of DIR must be traversable by it (e.g. not under /root).
@@ -194,7 +204,98 @@ cmd_start() {
   urls | tee "$DIR/urls"
 }
 
+# The node of DIR/node-N as a name; DIR is the cluster's directory.
+node_dir_name() { (DIR="$1"; node_name); }
+
+cmd_start_cluster() {
+  local n="$1" i
+  [ "$n" -ge 1 ] && [ "$n" -le 5 ] || die "--nodes must be 1 to 5 (got $n)"
+  mkdir -p "$DIR"
+  if [ ! -f "$DIR/cookie" ]; then
+    # Same cookie on every node: Erlang distribution refuses others.
+    tr -dc 'A-Z' </dev/urandom | head -c 32 >"$DIR/cookie" || true
+  fi
+  echo "$n" >"$DIR/nodes"
+  [ "$(id -u)" -ne 0 ] || chmod a+rx "$DIR"
+  local cluster="$DIR" pids=() rc=0 tries
+  # Ports are chosen per node among those free now, before any node
+  # listens: pick again until no two nodes share one.
+  for tries in 1 2 3 4 5; do
+    for i in $(seq 1 "$n"); do
+      (DIR="$cluster/node-$i"; init_dir)
+    done
+    local dup
+    dup="$(cat "$cluster"/node-*/ports | tr ' ' '\n' | sort | uniq -d | head -n 1)"
+    [ -z "$dup" ] && break
+    grep -l -w "$dup" "$cluster"/node-*/ports | tail -n 1 | xargs rm -f
+    [ "$tries" -lt 5 ] || die "could not choose distinct ports for the nodes"
+  done
+  for i in $(seq 1 "$n"); do
+    install -m 0400 "$cluster/cookie" "$cluster/node-$i/home/.erlang.cookie"
+    if is_root; then chown "$RMQ_USER:$RMQ_USER" "$cluster/node-$i/home/.erlang.cookie"; fi
+    "$0" start "$cluster/node-$i" >"$cluster/node-$i.start.out" 2>&1 &
+    pids+=("$!")
+  done
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+      cat "$cluster/node-$((i + 1)).start.out" >&2
+      rc=1
+    fi
+  done
+  [ "$rc" -eq 0 ] || die "a node of the cluster did not start (logs: $DIR/node-N/log)"
+  local first
+  first="$(node_dir_name "$cluster/node-1")"
+  for i in $(seq 2 "$n"); do
+    DIR="$cluster/node-$i"
+    if ! ctl cluster_status 2>/dev/null | grep -q "$first"; then
+      { ctl stop_app && ctl join_cluster "$first" && ctl start_app; } >/dev/null 2>&1 ||
+        die "node $i could not join $first (logs: $DIR/log)"
+    fi
+  done
+  DIR="$cluster"
+  for i in $(seq 1 "$n"); do sed -n 1p "$DIR/node-$i/urls"; done | tee "$DIR/urls"
+}
+
+cmd_kill() {
+  [ -f "$DIR/rabbitmq.pid" ] || die "no $DIR/rabbitmq.pid: not started here"
+  local pid
+  pid="$(cat "$DIR/rabbitmq.pid")"
+  if pid_alive "$pid"; then
+    kill -9 "$pid"
+    local deadline=$((SECONDS + 10))
+    while pid_alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+  fi
+}
+
+# Prints DIR/node-N for the node that leads QUEUE (quorum queues).
+cmd_leader() {
+  local queue="$1" n i leader
+  n="$(cat "$DIR/nodes")"
+  for i in $(seq 1 "$n"); do
+    if (DIR="$DIR/node-$i"; is_running); then
+      leader="$(DIR="$DIR/node-$i"; ctl list_queues name leader --no-table-headers 2>/dev/null |
+        awk -v q="$queue" '$1 == q {print $2}')"
+      break
+    fi
+  done
+  [ -n "${leader:-}" ] || die "no leader found for queue '$queue'"
+  for i in $(seq 1 "$n"); do
+    if [ "$(node_dir_name "$DIR/node-$i")" = "$leader" ]; then
+      echo "$DIR/node-$i"
+      return 0
+    fi
+  done
+  die "queue '$queue' is led by $leader, not a node of $DIR"
+}
+
 cmd_stop() {
+  if [ -f "$DIR/nodes" ]; then
+    local i rc=0 cluster="$DIR"
+    for i in $(seq 1 "$(cat "$cluster/nodes")"); do
+      "$0" stop "$cluster/node-$i" || rc=1
+    done
+    return "$rc"
+  fi
   [ -f "$DIR/ports" ] || return 0
   if is_running; then
     ctl stop >/dev/null 2>&1 || die "rabbitmqctl stop failed for $(node_name)"
@@ -213,8 +314,19 @@ main() {
   DIR="${DIR%/}"
   shift
   case "$cmd" in
-    start) cmd_start ;;
+    start)
+      if [ "${1:-}" = "--nodes" ]; then
+        [ -n "${2:-}" ] || die "--nodes needs a number"
+        cmd_start_cluster "$2"
+      elif [ -f "$DIR/nodes" ]; then
+        cmd_start_cluster "$(cat "$DIR/nodes")"
+      else
+        cmd_start
+      fi
+      ;;
     stop) cmd_stop ;;
+    kill) cmd_kill ;;
+    leader) [ -n "${1:-}" ] || die "missing QUEUE"; cmd_leader "$1" ;;
     status) if is_running; then exit 0; else exit 3; fi ;;
     ctl) ctl "$@" ;;
     *) die "unknown command '$cmd' (see --help)" ;;
