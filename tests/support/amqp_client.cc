@@ -67,10 +67,19 @@ void AmqpClient::check(const std::string& what) {
     }
 }
 
-void AmqpClient::exchange(const std::string& name) {
-    amqp_exchange_declare(c_, 1, bytes(name), amqp_cstring_bytes("direct"), 0, 1, 0, 0,
-                          amqp_empty_table);
+void AmqpClient::exchange(const std::string& name, const std::string& type) {
+    amqp_exchange_declare(c_, 1, bytes(name), bytes(type), 0, 1, 0, 0, amqp_empty_table);
     check("exchange.declare " + name);
+}
+
+void AmqpClient::delete_queue(const std::string& name) {
+    amqp_queue_delete(c_, 1, bytes(name), 0, 0);
+    check("queue.delete " + name);
+}
+
+void AmqpClient::delete_exchange(const std::string& name) {
+    amqp_exchange_delete(c_, 1, bytes(name), 0);
+    check("exchange.delete " + name);
 }
 
 void AmqpClient::quorum_queue(const std::string& name) {

@@ -29,8 +29,11 @@ public:
     AmqpClient(const AmqpClient&) = delete;
     AmqpClient& operator=(const AmqpClient&) = delete;
 
-    void exchange(const std::string& name);     // durable direct
+    // Durable; `type` direct, fanout, topic...
+    void exchange(const std::string& name, const std::string& type = "direct");
     void quorum_queue(const std::string& name); // durable, x-queue-type quorum
+    void delete_queue(const std::string& name);
+    void delete_exchange(const std::string& name);
     void bind(const std::string& queue, const std::string& exchange, const std::string& key);
     // The queue's ready messages (queue.declare passive).
     std::int64_t count(const std::string& queue);
