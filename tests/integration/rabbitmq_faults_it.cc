@@ -134,6 +134,17 @@ TEST_CASE("rabbitmq: three processes on one table, one publishes; kill it, anoth
     topology(amqp, name);
     const auto path =
         write_config(rabbit_config(table, s.rabbitmq_url, "leader:\n  retry_interval_ms: 300\n"));
+    {
+        // The queue is bound with ten routing keys: audited and listed once.
+        auto [rc, out] = run_outboxd(
+            {"check", "--config",
+             write_config(rabbit_config(table, s.rabbitmq_url,
+                                        "  management_url: \"" + s.rabbitmq_management_url
+                                            + "\"\n  audit_exchanges: [" + name + "]\n"))});
+        INFO(out);
+        CHECK(rc == 0);
+        CHECK(out.find("queues: " + name + " (quorum durable))") != std::string::npos);
+    }
 
     RowInserter load(table, name, 100000000, 20);
     std::vector<std::unique_ptr<Daemon>> ds;
