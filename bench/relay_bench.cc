@@ -9,8 +9,13 @@
 //  3. latency    outboxd idle with LISTEN, rows inserted at a steady rate,
 //                (sent_at - created_at) percentiles computed in SQL.
 //  4. memory     VmHWM of every daemon run, read just before SIGTERM.
+// With --broker rabbitmq phases 2-4 relay to the local RabbitMQ node instead:
+// a durable fanout exchange per run bound to a durable quorum queue, every
+// message confirmed; the queue's depth is checked against the rows after a
+// drain and the queue deleted after the run.
 //
 // Progress goes to stderr; stdout gets the table and one final JSON line.
+#include "amqp_client.h"
 #include "services.h"
 #include "store/pg_outbox_store.h"
 #include "store/sql.h"
@@ -69,7 +74,48 @@ struct Options {
     bool skip_throughput = false;
     bool skip_latency = false;
     bool keep_tables = false;
+    std::string broker = "kafka"; // or "rabbitmq"
 };
+
+bool rabbit(const Options& opt) {
+    return opt.broker == "rabbitmq";
+}
+
+// A Kafka topic, or a RabbitMQ fanout exchange bound to a quorum queue of
+// the same name; returns the name the rows' topic column carries.
+std::string make_destination(const Options& opt,
+                             const std::string& prefix,
+                             const std::map<std::string, std::string>& topic_configs = {}) {
+    const std::string name = ot::unique_name(prefix);
+    if (rabbit(opt)) {
+        ot::AmqpClient amqp;
+        amqp.exchange(name, "fanout");
+        amqp.quorum_queue(name);
+        amqp.bind(name, name, "");
+    } else {
+        ot::create_topic(ot::services().kafka_bootstrap, name, kTopicPartitions, kTopicReplication,
+                         topic_configs);
+    }
+    return name;
+}
+
+// RabbitMQ: every row confirmed is in the queue (the count is checked
+// when `expect` >= 0), then the queue and exchange go: 200 MB per run.
+void drop_destination(const Options& opt, const std::string& name, std::int64_t expect) {
+    if (!rabbit(opt)) {
+        return;
+    }
+    ot::AmqpClient amqp;
+    const auto depth = amqp.count(name);
+    if (expect >= 0 && depth != expect) {
+        throw std::runtime_error("rabbitmq queue " + name + " holds " + std::to_string(depth)
+                                 + " messages, " + std::to_string(expect) + " rows were sent");
+    }
+    if (!opt.keep_tables) {
+        amqp.delete_queue(name);
+        amqp.delete_exchange(name);
+    }
+}
 
 void progress(const std::string& text) {
     std::cerr << "[bench] " << text << std::endl;
@@ -215,11 +261,18 @@ CeilingResult run_ceiling(const Options& opt, std::size_t batch) {
 // One outboxd process on one table, with what /proc says about it.
 class DaemonRun {
 public:
-    DaemonRun(const config::Postgres& table, int batch_size, int max_message_bytes) {
+    DaemonRun(const config::Postgres& table,
+              int batch_size,
+              int max_message_bytes,
+              const std::string& broker = "kafka") {
         ot::DaemonConfig dc;
         dc.table = table;
         dc.pg_dsn = ot::services().pg_dsn;
         dc.bootstrap = ot::services().kafka_bootstrap;
+        if (broker == "rabbitmq") {
+            dc.extra_yaml =
+                "broker: rabbitmq\nrabbitmq:\n  url: \"" + ot::services().rabbitmq_url + "\"\n";
+        }
         dc.relay["batch_size"] = std::to_string(batch_size);
         if (max_message_bytes > 0) {
             dc.kafka_props["message.max.bytes"] = std::to_string(max_message_bytes);
@@ -374,19 +427,17 @@ struct ThroughputResult {
 ThroughputResult run_throughput(const Options& opt, const std::string& name) {
     progress(name + ": pre-filling " + std::to_string(opt.rows) + " rows");
     auto t = fresh_table("bench_tput");
-    const std::string topic = ot::unique_name("bench-tput");
     std::map<std::string, std::string> topic_configs;
     if (opt.max_message_bytes > 0) {
         topic_configs["max.message.bytes"] = std::to_string(opt.max_message_bytes);
     }
-    ot::create_topic(ot::services().kafka_bootstrap, topic, kTopicPartitions, kTopicReplication,
-                     topic_configs);
+    const std::string topic = make_destination(opt, "bench-tput", topic_configs);
     prefill(opt, t, topic);
     const auto last_id = std::stoll(
         ot::sql_value(ot::services().pg_dsn,
                       "SELECT max(" + store::quote_ident(t.columns.id) + ") FROM " + qualified(t)));
     progress(name + ": starting outboxd (batch_size " + std::to_string(opt.batch_size) + ")");
-    DaemonRun run(t, opt.batch_size, opt.max_message_bytes);
+    DaemonRun run(t, opt.batch_size, opt.max_message_bytes, opt.broker);
     const auto timeout = std::chrono::seconds(std::max<std::int64_t>(120, opt.rows / 500));
     if (!wait_all_sent(run, t, last_id, timeout)) {
         run.stop();
@@ -405,6 +456,7 @@ ThroughputResult run_throughput(const Options& opt, const std::string& name) {
     r.peak_rss_mib = run.peak_rss_mib();
     progress(name + ": " + grouped(r.rows_per_s) + " rows/s (" + fixed(r.total_s, 2)
              + " s, first row after " + fixed(r.first_row_s * 1000, 0) + " ms)");
+    drop_destination(opt, topic, times.sent);
     drop_table(opt, t);
     return r;
 }
@@ -489,10 +541,9 @@ private:
 
 LatencyResult run_latency(const Options& opt) {
     auto t = fresh_table("bench_lat");
-    const std::string topic = ot::unique_name("bench-lat");
-    ot::create_topic(ot::services().kafka_bootstrap, topic, kTopicPartitions, kTopicReplication);
+    const std::string topic = make_destination(opt, "bench-lat");
     progress("latency: starting outboxd (LISTEN on channel " + t.notify_channel + ")");
-    DaemonRun run(t, opt.batch_size, opt.max_message_bytes);
+    DaemonRun run(t, opt.batch_size, opt.max_message_bytes, opt.broker);
     run.wait_until_relaying(std::chrono::seconds(60));
 
     // Warm-up rows, excluded from the figures: the first produce to a topic
@@ -580,6 +631,7 @@ LatencyResult run_latency(const Options& opt) {
     r.daemon_wall_s = run.stopped_wall_s() - run.start_wall_s();
     r.peak_rss_mib = run.peak_rss_mib();
     progress("latency: p50 " + fixed(r.p50_ms, 1) + " ms, p99 " + fixed(r.p99_ms, 1) + " ms");
+    drop_destination(opt, topic, r.rows + kWarmupRows);
     drop_table(opt, t);
     return r;
 }
@@ -639,7 +691,8 @@ int run_all(const Options& opt) {
                      {"latency_seconds", opt.latency_seconds},
                      {"rate", opt.rate},
                      {"insert_threads", opt.insert_threads},
-                     {"partitions", kTopicPartitions}};
+                     {"partitions", kTopicPartitions},
+                     {"broker", opt.broker}};
     std::vector<std::size_t> batches{static_cast<std::size_t>(opt.batch_size)};
     if (batches[0] != kExtraCeilingBatch) {
         batches.push_back(kExtraCeilingBatch);
@@ -677,9 +730,13 @@ int run_all(const Options& opt) {
     }
 
     const bool ranges = opt.repeat > 1;
-    std::printf("\noutboxd benchmark: %s rows of %d B, %d keys, topic %d partitions RF %d",
-                grouped(static_cast<double>(opt.rows)).c_str(), opt.payload_bytes, opt.keys,
-                kTopicPartitions, kTopicReplication);
+    std::printf("\noutboxd benchmark: %s rows of %d B, %d keys, ",
+                grouped(static_cast<double>(opt.rows)).c_str(), opt.payload_bytes, opt.keys);
+    if (rabbit(opt)) {
+        std::printf("RabbitMQ: fanout exchange -> quorum queue (1 node), confirms");
+    } else {
+        std::printf("topic %d partitions RF %d", kTopicPartitions, kTopicReplication);
+    }
     if (ranges) {
         std::printf("; median (min-max) of %d rounds", opt.repeat);
     }
@@ -802,7 +859,11 @@ int main(int argc, char** argv) {
     app.add_flag("--skip-ceiling", opt.skip_ceiling, "Skip the PostgreSQL ceiling phase");
     app.add_flag("--skip-throughput", opt.skip_throughput, "Skip the relay throughput phase");
     app.add_flag("--skip-latency", opt.skip_latency, "Skip the latency phase");
-    app.add_flag("--keep-tables", opt.keep_tables, "Keep the benchmark tables for inspection");
+    app.add_flag("--keep-tables", opt.keep_tables,
+                 "Keep the benchmark tables (and RabbitMQ queues) for inspection");
+    app.add_option("--broker", opt.broker,
+                   "Broker of the relay phases: kafka, or rabbitmq (the services' RabbitMQ node)")
+        ->check(CLI::IsMember({"kafka", "rabbitmq"}));
     CLI11_PARSE(app, argc, argv);
     try {
         return outboxd::bench::run_all(opt);

@@ -5,10 +5,30 @@
 # runs outboxd until every row has an outcome, then shows the table and the
 # messages read back from Kafka. Services are stopped on exit unless
 # OUTBOXD_DEMO_KEEP=1.
+#   --broker rabbitmq   the same to a RabbitMQ node instead: exchange
+#                       demo.orders, a durable quorum queue bound to each
+#                       customer key, the messages shown with their AMQP
+#                       properties (the queue is read without consuming it)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUN_DIR="${OUTBOXD_DEMO_DIR:-$ROOT/run/demo}"
+KEEP="${OUTBOXD_DEMO_KEEP:-0}"
+# outboxd refuses OUTBOXD_* variables it does not know: not for its children.
+unset OUTBOXD_DEMO_DIR OUTBOXD_DEMO_KEEP
 TOPIC="demo.orders"
+BROKER=kafka
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --broker) BROKER="${2:-}"; shift 2 || { echo "demo.sh: --broker needs kafka or rabbitmq" >&2; exit 2; } ;;
+    --broker=*) BROKER="${1#--broker=}"; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "demo.sh: unknown argument '$1' (--broker kafka|rabbitmq)" >&2; exit 2 ;;
+  esac
+done
+case "$BROKER" in
+  kafka|rabbitmq) ;;
+  *) echo "demo.sh: --broker must be kafka or rabbitmq, not '$BROKER'" >&2; exit 2 ;;
+esac
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -18,10 +38,10 @@ step "installing packages, fetching Kafka, building"
 BUILD_DIR="$("$ROOT/scripts/build.sh" | tail -n 1)"
 OUTBOXD="$BUILD_DIR/src/outboxd"
 
-step "starting PostgreSQL and Kafka in $RUN_DIR"
+step "starting PostgreSQL, Kafka and RabbitMQ in $RUN_DIR"
 mkdir -p "$RUN_DIR"
 "$ROOT/tests/scripts/services.sh" start "$RUN_DIR/services" >/dev/null
-if [ "${OUTBOXD_DEMO_KEEP:-0}" != "1" ]; then
+if [ "$KEEP" != "1" ]; then
   trap '"$ROOT/tests/scripts/services.sh" stop "$RUN_DIR/services" >/dev/null 2>&1 || true' EXIT
 fi
 # shellcheck disable=SC1091
@@ -29,8 +49,43 @@ fi
 DSN="$OUTBOXD_TEST_PG_DSN"
 BOOTSTRAP="$OUTBOXD_TEST_KAFKA_BOOTSTRAP"
 echo "PostgreSQL: $DSN"
-echo "Kafka:      $BOOTSTRAP"
-"$ROOT/tests/scripts/kafka.sh" create-topic "$RUN_DIR/services/kafka" "$TOPIC" 3 1 >/dev/null
+MGMT="$OUTBOXD_TEST_RABBITMQ_MANAGEMENT_URL"
+# The RabbitMQ management API (the demo's only RabbitMQ client): METHOD PATH [JSON].
+mgmt() {
+  python3 - "$MGMT" "$@" <<'PY'
+import base64, json, sys, urllib.parse, urllib.request
+base, method, path = sys.argv[1], sys.argv[2], sys.argv[3]
+body = sys.argv[4].encode() if len(sys.argv) > 4 else None
+u = urllib.parse.urlsplit(base)
+req = urllib.request.Request(f"{u.scheme}://{u.hostname}:{u.port}{path}", data=body, method=method)
+req.add_header("Authorization", "Basic " + base64.b64encode(f"{u.username}:{u.password}".encode()).decode())
+req.add_header("Content-Type", "application/json")
+with urllib.request.urlopen(req, timeout=10) as r:
+    sys.stdout.write(r.read().decode())
+PY
+}
+if [ "$BROKER" = kafka ]; then
+  echo "Kafka:      $BOOTSTRAP"
+  "$ROOT/tests/scripts/kafka.sh" create-topic "$RUN_DIR/services/kafka" "$TOPIC" 3 1 >/dev/null
+  BROKER_YAML="kafka:
+  bootstrap_servers: \"$BOOTSTRAP\""
+else
+  echo "RabbitMQ:   ${OUTBOXD_TEST_RABBITMQ_URL/guest:guest@/guest:*****@}"
+  # What an operator declares once: a durable exchange, a durable quorum
+  # queue, one binding per routing key (the rows' msg_key).
+  mgmt PUT "/api/exchanges/%2f/$TOPIC" '{"type":"direct","durable":true}' >/dev/null
+  mgmt DELETE "/api/queues/%2f/$TOPIC" >/dev/null 2>&1 || true # a fresh queue per run
+  mgmt PUT "/api/queues/%2f/$TOPIC" '{"durable":true,"arguments":{"x-queue-type":"quorum"}}' >/dev/null
+  for c in 0 1 2 3; do
+    mgmt POST "/api/bindings/%2f/e/$TOPIC/q/$TOPIC" "{\"routing_key\":\"customer-$c\"}" >/dev/null
+  done
+  BROKER_YAML="broker: rabbitmq
+rabbitmq:
+  url: \"$OUTBOXD_TEST_RABBITMQ_URL\"
+  management_url: \"$MGMT\"
+  audit_exchanges: [$TOPIC]
+  require_durable: true"
+fi
 # A free loopback port for the HTTP endpoint (/metrics, /healthz, /readyz).
 HTTP_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
@@ -39,8 +94,7 @@ postgres:
   dsn: "$DSN"
   table: public.outbox
   notify_channel: outbox
-kafka:
-  bootstrap_servers: "$BOOTSTRAP"
+$BROKER_YAML
 relay:
   batch_size: 500
   poll_interval_ms: 1000
@@ -107,12 +161,26 @@ sed 's/^/  log: /' "$RUN_DIR/outboxd.log" | tail -n 15
 step "the outbox table: 20 rows at status 1 (sent), the bad row parked at 2"
 psql "$DSN" -c "SELECT id, topic, msg_key, status, attempts, to_char(sent_at, 'HH24:MI:SS.MS') AS sent_at, last_error FROM outbox ORDER BY id"
 
-step "the same messages read back from Kafka topic $TOPIC"
-kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -e -q -f 'partition=%p offset=%o key=%k headers=%h value=%s\n' | sort -t= -k4,4n
+if [ "$BROKER" = kafka ]; then
+  step "the same messages read back from Kafka topic $TOPIC"
+  kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -e -q -f 'partition=%p offset=%o key=%k headers=%h value=%s\n' | sort -t= -k4,4n
+  in_broker="$(kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -e -q -f '%o\n' | wc -l)"
+else
+  step "the same messages in RabbitMQ quorum queue $TOPIC (looked at and requeued)"
+  mgmt POST "/api/queues/%2f/$TOPIC/get" '{"count":100,"ackmode":"ack_requeue_true","encoding":"auto"}' \
+    >"$RUN_DIR/messages.json"
+  python3 - "$RUN_DIR/messages.json" <<'PY'
+import json, sys
+for m in json.load(open(sys.argv[1])):
+    p = m["properties"]
+    print(f"routing_key={m['routing_key']} message_id={p.get('message_id')} "
+          f"delivery_mode={p.get('delivery_mode')} headers={p.get('headers')} body={m['payload']}")
+PY
+  in_broker="$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$RUN_DIR/messages.json")"
+fi
 
 sent="$(psql -tA "$DSN" -c "SELECT count(*) FROM outbox WHERE status = 1")"
-in_kafka="$(kcat -C -b "$BOOTSTRAP" -t "$TOPIC" -e -q -f '%o\n' | wc -l)"
 parked="$(psql -tA "$DSN" -c "SELECT count(*) FROM outbox WHERE status = 2")"
 echo
-echo "result: $sent rows sent, $in_kafka messages in Kafka, $parked row parked for review"
-[ "$sent" = "20" ] && [ "$in_kafka" = "20" ] && [ "$parked" = "1" ]
+echo "result: $sent rows sent, $in_broker messages in $BROKER, $parked row parked for review"
+[ "$sent" = "20" ] && [ "$in_broker" = "20" ] && [ "$parked" = "1" ]

@@ -545,6 +545,8 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     log->info("outboxd {} starting: table {} -> {}", kVersion, table_name(cfg), broker_target(cfg));
     RunContext ctx;
     ctx.health.set_broker_name(config::broker_name(cfg.broker));
+    // outboxd_broker_up serves every broker; outboxd_kafka_up only Kafka's.
+    ctx.metrics.kafka_up.set_exported(cfg.broker == config::BrokerKind::kKafka);
     ctx.stall_limit_ms.store(stall_limit(cfg).count());
     std::unique_ptr<http::Server> http_server;
     try {

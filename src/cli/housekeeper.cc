@@ -13,7 +13,7 @@ namespace {
 // health refresh run again; the rest waits for the next round.
 constexpr int kMaxBatchesPerRound = 100;
 // Longest wait for a broker during the health refresh.
-constexpr Millis kKafkaPingTimeout{5000};
+constexpr Millis kBrokerPingTimeout{5000};
 
 // The housekeeper's own session never LISTENs: it would receive every
 // insert's notification and, read only between refreshes, hold back
@@ -75,7 +75,7 @@ void Housekeeper::run() {
     auto next_refresh = Clock::now();
     auto next_retention = Clock::now();
     std::string last_pg_error;
-    std::string last_kafka_error;
+    std::string last_broker_error;
     std::unique_lock<std::mutex> lk(mu_);
     while (!stop_) {
         const config::Config cfg = cfg_;
@@ -107,26 +107,27 @@ void Housekeeper::run() {
                     last_pg_error = e.what();
                 }
             }
-            std::string kafka_error;
+            std::string broker_error;
             try {
                 if (!probe) {
                     probe = make_broker_admin(cfg);
                 }
-                kafka_error = probe->ping(kKafkaPingTimeout).error();
+                broker_error = probe->ping(kBrokerPingTimeout).error();
             } catch (const std::exception& e) {
-                kafka_error = e.what();
+                broker_error = e.what();
                 probe.reset();
             }
-            metrics_.kafka_up.set(kafka_error.empty() ? 1 : 0);
-            health_.set_kafka(kafka_error.empty(), kafka_error);
-            if (kafka_error != last_kafka_error) {
-                if (kafka_error.empty()) {
+            metrics_.broker_up.set(broker_error.empty() ? 1 : 0);
+            metrics_.kafka_up.set(broker_error.empty() ? 1 : 0); // exported only for Kafka
+            health_.set_broker(broker_error.empty(), broker_error);
+            if (broker_error != last_broker_error) {
+                if (broker_error.empty()) {
                     log->info("{} answers again", config::broker_name(cfg.broker));
                 } else {
                     log->warn("health refresh: {}: {}", config::broker_name(cfg.broker),
-                              kafka_error);
+                              broker_error);
                 }
-                last_kafka_error = kafka_error;
+                last_broker_error = broker_error;
             }
         }
         const bool retention_on = cfg.retention.sent_max_age.count() > 0;

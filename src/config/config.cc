@@ -613,6 +613,7 @@ private:
     void check_whole(Config& config) {
         check_dsn(config);
         check_rabbitmq_url(config);
+        check_rabbitmq_ca_file(config);
         for (const Option& o : options()) {
             // The Kafka section is needed only when Kafka is the broker.
             const bool needed =
@@ -701,6 +702,40 @@ private:
             return;
         }
         config.rabbitmq.url = *url;
+    }
+
+    // rabbitmq.ca_file: relative to the config file (as the *_file secrets),
+    // readable now, and only beside an amqps:// URL (a CA for a plain
+    // connection is a mistake that would leave the link unencrypted).
+    void check_rabbitmq_ca_file(Config& config) {
+        auto it = settings_.find("rabbitmq.ca_file");
+        if (it == settings_.end() || config.broker != BrokerKind::kRabbitMq) {
+            return;
+        }
+        const std::string& where = it->second.origin;
+        std::filesystem::path file(std::get<std::string>(it->second.value));
+        if (file.empty()) {
+            return;
+        }
+        if (file.is_relative() && !it->second.from_env && !base_dir_.empty()) {
+            file = std::filesystem::path(base_dir_) / file;
+        }
+        config.rabbitmq.ca_file = file.string();
+        if (!config.rabbitmq.url.empty() && config.rabbitmq.url.rfind("amqps://", 0) != 0) {
+            add_problem(where, "is set but rabbitmq.url is not an amqps:// URI (the CA verifies "
+                               "TLS connections only)");
+            return;
+        }
+        std::string text;
+        std::string error;
+        if (!read_file(config.rabbitmq.ca_file, &text, &error)) {
+            add_problem(where, "cannot read " + echo(config.rabbitmq.ca_file) + ": " + error);
+            return;
+        }
+        if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+            add_problem(where, echo(config.rabbitmq.ca_file) + " holds no PEM certificate");
+            return;
+        }
     }
 
     // The trimmed content of a *_file secret, or nothing after a problem at

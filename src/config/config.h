@@ -59,6 +59,9 @@ enum class BrokerKind { kKafka, kRabbitMq };
 // password in it: a secret, redacted wherever it is shown.
 struct RabbitMq {
     std::string url;
+    // amqps://: the CA file the broker's certificate must chain to (resolved
+    // path); empty: the system CA bundle (rabbitmq/connection.h).
+    std::string ca_file;
     std::vector<std::string> audit_exchanges; // audited beside pending rows' exchanges
     bool require_durable = false;
     // http://user:pass@host:15672 of the management plugin; empty: the audit

@@ -361,6 +361,15 @@ std::vector<Option> build_options() {
         o.check_text = check_not_empty;
     }
     {
+        // The loader resolves a relative path and checks the file is readable.
+        Option& o = add("rabbitmq.ca_file", OptionType::kString, std::string(""),
+                        "PEM file of the CA certificate(s) the broker's certificate is verified "
+                        "against, with an amqps:// rabbitmq.url (peer and host name are always "
+                        "verified). Empty: the system bundle /etc/ssl/certs/ca-certificates.crt. "
+                        "A relative path is taken from the config file's directory.");
+        bind<&Config::rabbitmq, &RabbitMq::ca_file>(o);
+    }
+    {
         Option& o = add("rabbitmq.audit_exchanges", OptionType::kStringList, std::string(""),
                         "Exchanges audited at start-up and by check besides the exchanges of "
                         "pending rows.");

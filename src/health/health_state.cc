@@ -66,10 +66,10 @@ void HealthState::set_postgres(bool ok, const std::string& /*error*/) {
     postgres_error_.clear();
 }
 
-void HealthState::set_kafka(bool ok, std::string error) {
+void HealthState::set_broker(bool ok, std::string error) {
     std::lock_guard<std::mutex> lk(mu_);
-    kafka_ok_ = ok;
-    kafka_error_ = ok ? std::string() : std::move(error);
+    broker_ok_ = ok;
+    broker_error_ = ok ? std::string() : std::move(error);
 }
 
 void HealthState::set_broker_name(std::string name) {
@@ -98,17 +98,17 @@ Verdict HealthState::readiness() const {
     std::lock_guard<std::mutex> lk(mu_);
     Verdict v;
     const bool pg = postgres_ok_.value_or(false);
-    const bool kafka = kafka_ok_.value_or(false);
+    const bool broker = broker_ok_.value_or(false);
     std::string why;
     if (role_ == Role::kStopping) {
         why = "not ready: stopping";
     } else if (role_ == Role::kStarting) {
         why = "not ready: starting";
-    } else if (!postgres_ok_ || !kafka_ok_) {
+    } else if (!postgres_ok_ || !broker_ok_) {
         why = "not ready: services not checked yet";
     } else if (!pg) {
         why = "not ready: postgres unreachable";
-    } else if (!kafka) {
+    } else if (!broker) {
         why = "not ready: " + broker_name_ + " unreachable";
     } else if (role_ == Role::kStandby && !able_) {
         why = "not ready: standby cannot reach its lock session";
@@ -121,7 +121,7 @@ Verdict HealthState::readiness() const {
         role_line += " (" + role_detail_ + ")";
     }
     v.body = why + "\n" + role_line + "\n" + service_line("postgres", postgres_ok_, postgres_error_)
-             + "\n" + service_line(broker_name_.c_str(), kafka_ok_, kafka_error_) + "\n";
+             + "\n" + service_line(broker_name_.c_str(), broker_ok_, broker_error_) + "\n";
     return v;
 }
 

@@ -47,7 +47,7 @@ public:
     // From the housekeeping thread's refresh: ok, or the error text.
     void set_postgres(bool ok, const std::string& error = {});
     // The broker's reachability (Kafka or RabbitMQ, named by set_broker_name).
-    void set_kafka(bool ok, std::string error = {});
+    void set_broker(bool ok, std::string error = {});
     // "kafka" (the default) or "rabbitmq": how /readyz names the broker.
     void set_broker_name(std::string name);
 
@@ -66,8 +66,8 @@ private:
     bool able_ = true;
     std::optional<bool> postgres_ok_; // unset: not checked yet
     std::string postgres_error_;
-    std::optional<bool> kafka_ok_;
-    std::string kafka_error_;
+    std::optional<bool> broker_ok_;
+    std::string broker_error_;
     std::string broker_name_ = "kafka";
 };
 

@@ -85,8 +85,15 @@ public:
                  "1 when this process is the active publisher, 0 when standby."};
     Gauge postgres_up{registry_, "outboxd_postgres_up",
                       "1 when PostgreSQL answered the last health refresh, else 0."};
+    // Both refreshed by the same probe: broker_up for every broker, kafka_up
+    // kept for Kafka configs (dashboards and alerts written before RabbitMQ)
+    // and not exported by a process with broker: rabbitmq.
+    Gauge broker_up{registry_, "outboxd_broker_up",
+                    "1 when the configured broker (Kafka or RabbitMQ) answered the last health "
+                    "refresh, else 0."};
     Gauge kafka_up{registry_, "outboxd_kafka_up",
-                   "1 when Kafka answered the last health refresh, else 0."};
+                   "1 when Kafka answered the last health refresh, else 0. Same value as "
+                   "outboxd_broker_up; exported only with broker: kafka."};
 
     Counter retention_deleted_rows{registry_, "outboxd_retention_deleted_rows_total",
                                    "Sent rows deleted by retention."};

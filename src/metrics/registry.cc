@@ -296,6 +296,9 @@ void Registry::add(const Metric& metric) {
 std::string Registry::render() const {
     std::string out;
     for (const auto* m : metrics_) {
+        if (!m->exported()) {
+            continue;
+        }
         out += "# HELP ";
         out += m->name();
         out += ' ';

@@ -41,6 +41,13 @@ public:
     const std::string& help() const { return help_; }
     Type type() const { return type_; }
 
+    // A family that means nothing for this process (outboxd_kafka_up with
+    // broker: rabbitmq) is left out of render(); it stays declared, so the
+    // reference page and the dashboards' name checks still know it. Set
+    // once at start-up; relaxed, as the HTTP thread may read it.
+    void set_exported(bool on) noexcept { exported_.store(on, std::memory_order_relaxed); }
+    bool exported() const noexcept { return exported_.load(std::memory_order_relaxed); }
+
     // Appends the sample lines (no # HELP / # TYPE) to `out`.
     virtual void render_samples(std::string& out) const = 0;
     // Names of the series this family exposes: the family name, or for a
@@ -56,6 +63,7 @@ private:
     std::string help_;
     Type type_;
     Labels labels_;
+    std::atomic<bool> exported_{true};
 };
 
 // One monotonically increasing count.

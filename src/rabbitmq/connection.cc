@@ -45,7 +45,7 @@ std::string reply_text(const amqp_rpc_reply_t& reply, const std::string& what) {
     return what + ": unknown reply";
 }
 
-Status parse_url(const std::string& url, Endpoint* out) {
+Status parse_url(const std::string& url, Endpoint* out, const std::string& ca_file) {
     // amqp_parse_url cuts the buffer it is given into the parts it returns.
     std::vector<char> buf(url.begin(), url.end());
     buf.push_back('\0');
@@ -60,6 +60,7 @@ Status parse_url(const std::string& url, Endpoint* out) {
     out->password = info.password != nullptr ? info.password : "";
     out->vhost = info.vhost != nullptr && info.vhost[0] != '\0' ? info.vhost : "/";
     out->tls = info.ssl != 0;
+    out->ca_file = ca_file;
     return {};
 }
 
@@ -83,8 +84,19 @@ Status Connection::open(const Endpoint& ep, Millis timeout, int heartbeat_s) {
     if (ep.tls) {
         socket = amqp_ssl_socket_new(conn);
         if (socket != nullptr) {
+            // Never a TLS link to a broker whose certificate is unchecked.
             amqp_ssl_socket_set_verify_peer(socket, 1);
             amqp_ssl_socket_set_verify_hostname(socket, 1);
+            // rabbitmq-c 0.11 loads no trust store of its own: without a
+            // CA file every certificate would fail to verify.
+            const std::string ca = ep.ca_file.empty() ? kSystemCaBundle : ep.ca_file;
+            const int rc = amqp_ssl_socket_set_cacert(socket, ca.c_str());
+            if (rc != AMQP_STATUS_OK) {
+                abandon();
+                return Status::failure(
+                    (ep.ca_file.empty() ? "the system CA bundle " : "rabbitmq.ca_file ") + ca
+                    + ": cannot load the CA certificates: " + amqp_error_string2(rc));
+            }
         }
     } else {
         socket = amqp_tcp_socket_new(conn);
@@ -98,7 +110,15 @@ Status Connection::open(const Endpoint& ep, Millis timeout, int heartbeat_s) {
     const int rc = amqp_socket_open_noblock(socket, ep.host.c_str(), ep.port, &tv);
     if (rc != AMQP_STATUS_OK) {
         abandon();
-        return Status::failure("connecting to " + where + ": " + amqp_error_string2(rc));
+        std::string text = "connecting to " + where + ": " + amqp_error_string2(rc);
+        if (ep.tls && rc <= AMQP_STATUS_SSL_ERROR && rc >= AMQP_STATUS_SSL_SET_ENGINE_FAILED) {
+            text +=
+                " (is the broker's certificate signed by "
+                + (ep.ca_file.empty() ? "a CA of the system bundle " + std::string(kSystemCaBundle)
+                                      : "the CA in " + ep.ca_file)
+                + ", for host name " + ep.host + "?)";
+        }
+        return Status::failure(text);
     }
     amqp_set_handshake_timeout(conn, &tv);
     amqp_set_rpc_timeout(conn, &tv);

@@ -22,11 +22,16 @@ struct Endpoint {
     std::string password = "guest";
     std::string vhost = "/";
     bool tls = false;
+    std::string ca_file; // amqps: PEM CA file; empty: kSystemCaBundle
 };
 
+// The CAs an amqps:// connection trusts when rabbitmq.ca_file is empty
+// (Debian's ca-certificates bundle, installed in the image).
+inline constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+
 // The URI's parts, or a message that never quotes the URI (it holds the
-// password).
-Status parse_url(const std::string& url, Endpoint* out);
+// password). `ca_file` is copied into the endpoint for TLS.
+Status parse_url(const std::string& url, Endpoint* out, const std::string& ca_file = {});
 
 // "127.0.0.1:5672 vhost /", for logs and `check`.
 std::string describe(const Endpoint& ep);

@@ -4,6 +4,7 @@
 #include "rabbitmq/amqp_text.h"
 #include "rabbitmq/durability_rules.h"
 
+#include <set>
 #include <stdexcept>
 
 #include <amqp.h>
@@ -143,7 +144,7 @@ std::string encode_path_segment(const std::string& text) {
 
 RabbitAdmin::RabbitAdmin(config::RabbitMq cfg)
     : cfg_(std::move(cfg)) {
-    if (const Status parsed = parse_url(cfg_.url, &endpoint_); !parsed.ok()) {
+    if (const Status parsed = parse_url(cfg_.url, &endpoint_, cfg_.ca_file); !parsed.ok()) {
         throw std::invalid_argument(parsed.error());
     }
 }
@@ -235,8 +236,14 @@ Status RabbitAdmin::audit_with_management(publish::DestinationAudit& d, Millis t
     }
     d.summary = std::string(exchange.value("durable", false) ? "durable " : "transient ")
                 + exchange.value("type", std::string("?")) + " exchange; queues:";
+    // A queue bound with several routing keys is one queue: audited and
+    // listed once.
+    std::set<std::string> seen;
     for (const auto& b : bindings) {
         const std::string dest = b.value("destination", std::string());
+        if (!seen.insert(b.value("destination_type", std::string()) + "/" + dest).second) {
+            continue;
+        }
         if (b.value("destination_type", std::string()) != "queue") {
             d.summary += " exchange " + dest + " (not followed)";
             continue;

@@ -93,7 +93,7 @@ RabbitPublisher::RabbitPublisher(config::RabbitMq cfg, std::string source)
     : cfg_(std::move(cfg))
     , source_(std::move(source))
     , log_(log::get("publish")) {
-    if (const Status parsed = parse_url(cfg_.url, &endpoint_); !parsed.ok()) {
+    if (const Status parsed = parse_url(cfg_.url, &endpoint_, cfg_.ca_file); !parsed.ok()) {
         throw std::invalid_argument(parsed.error());
     }
 }

@@ -97,6 +97,7 @@ TEST_CASE("metrics, liveness and readiness of the active publisher", "[integrati
     CHECK(sample(m, "outboxd_leader") == 1.0);
     CHECK(sample(m, "outboxd_postgres_up") == 1.0);
     CHECK(sample(m, "outboxd_kafka_up") == 1.0);
+    CHECK(sample(m, "outboxd_broker_up") == 1.0);
     CHECK(sample(m, "outboxd_in_flight_messages") == 0.0);
     CHECK(sample(m, "outboxd_oldest_pending_age_seconds") == 0.0);
     CHECK(sample(m, "outboxd_last_sent_timestamp_seconds").value_or(0) > 1.7e9);
@@ -164,6 +165,7 @@ TEST_CASE("readiness fails, liveness holds, while Kafka is unreachable", "[integ
     CHECK(http_get(*port, "/readyz").first == 503);
     CHECK(http_get(*port, "/healthz").first == 200);
     CHECK(metric_is(*port, "outboxd_kafka_up", 0));
+    CHECK(metric_is(*port, "outboxd_broker_up", 0));
     CHECK(metric_is(*port, "outboxd_postgres_up", 1));
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);

@@ -54,7 +54,7 @@ TEST_CASE("metrics and health written by two threads while HTTP renders them", "
         int n = 0;
         while (!stop.load()) {
             health.set_postgres(n % 3 != 0, n % 3 != 0 ? "" : "postgres down");
-            health.set_kafka(true);
+            health.set_broker(true);
             metrics.leader.set(n % 2);
             ++n;
             std::this_thread::sleep_for(1ms);

@@ -137,7 +137,7 @@ class Checker:
         # What the issue asks for, by the metric each alert must watch.
         for m in ("outboxd_parked_rows", "outboxd_oldest_pending_age_seconds",
                   "outboxd_leader", "outboxd_producer_rebuilds_total",
-                  "outboxd_postgres_up", "outboxd_kafka_up"):
+                  "outboxd_postgres_up", "outboxd_broker_up"):
             if m in names and m not in used:
                 self.fail(rel, f"no rule watches {m}")
         exprs = " ".join(r.get("expr", "") for r in rules)
@@ -430,6 +430,9 @@ class Checker:
             dsn = os.path.join(tmp, "dsn")
             with open(dsn, "w") as f:
                 f.write("postgresql://outboxd:secret@127.0.0.1:5432/app\n")
+            amqp = os.path.join(tmp, "amqp-url")
+            with open(amqp, "w") as f:
+                f.write("amqps://outboxd:secret@127.0.0.1:5671/%2f\n")
             base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
             # The image's file plus the image's ENV, with compose's variables.
             env = dict(base, OUTBOXD_HTTP_LISTEN="0.0.0.0:9187")
@@ -437,6 +440,16 @@ class Checker:
             env["OUTBOXD_POSTGRES_DSN_FILE"] = dsn
             self.run_check(binary, self.path("deploy", "docker", "outboxd.yaml"), env,
                            "deploy/docker/outboxd.yaml with deploy/compose.yaml's environment")
+            # The same image file with the RabbitMQ compose file's environment.
+            rel = "deploy/compose.rabbitmq.yaml"
+            if rel in docs and docs[rel]:
+                svc = docs[rel][0].get("services", {}).get("outboxd", {})
+                env = dict(base, OUTBOXD_HTTP_LISTEN="0.0.0.0:9187")
+                env.update({k: str(v) for k, v in svc.get("environment", {}).items()})
+                env["OUTBOXD_POSTGRES_DSN_FILE"] = dsn
+                env["OUTBOXD_RABBITMQ_URL_FILE"] = amqp
+                self.run_check(binary, self.path("deploy", "docker", "outboxd.yaml"), env,
+                               f"deploy/docker/outboxd.yaml with {rel}'s environment")
             # The same file with the systemd EnvironmentFile example.
             env = dict(base, OUTBOXD_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9092")
             for line in self.read("deploy", "systemd", "outboxd.env").splitlines():
@@ -453,8 +466,12 @@ class Checker:
                         with open(p, "w") as f:
                             f.write(d["data"]["outboxd.yaml"])
                         env = dict(base, OUTBOXD_HTTP_LISTEN="0.0.0.0:9187",
-                                   OUTBOXD_POSTGRES_DSN_FILE=dsn,
-                                   OUTBOXD_KAFKA_PROPERTY_SASL_PASSWORD="secret")
+                                   OUTBOXD_POSTGRES_DSN_FILE=dsn)
+                        cfg = yaml.safe_load(d["data"]["outboxd.yaml"]) or {}
+                        if cfg.get("broker") == "rabbitmq":
+                            env["OUTBOXD_RABBITMQ_URL_FILE"] = amqp
+                        else:
+                            env["OUTBOXD_KAFKA_PROPERTY_SASL_PASSWORD"] = "secret"
                         self.run_check(binary, p, env, f"{rel} ConfigMap {d['metadata']['name']}")
         finally:
             shutil.rmtree(tmp)

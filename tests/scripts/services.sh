@@ -23,6 +23,8 @@ Commands:
                 OUTBOXD_TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:A/%2f
                 OUTBOXD_TEST_RABBITMQ_MANAGEMENT_URL=http://guest:guest@127.0.0.1:M
                 OUTBOXD_TEST_RABBITMQ_DIR=DIR/rabbitmq (for rabbitmq.sh stop/start)
+                OUTBOXD_TEST_RABBITMQ_TLS_URL=amqps://guest:guest@localhost:T/%2f
+                OUTBOXD_TEST_RABBITMQ_TLS_DIR=DIR/rabbitmq/tls (ca.crt, other-ca.crt)
                 OUTBOXD_TEST_SERVICES_DIR=DIR
                 OUTBOXD_TEST_PG_RELAY_DSN=... user=outboxd_relay
                 OUTBOXD_TEST_PG_TLS_DSN=host=localhost hostaddr=127.0.0.1 port=P
@@ -62,7 +64,7 @@ cmd_start() {
   [ "$(id -u)" -ne 0 ] || chmod a+rx "$DIR"
 
   local kout="$DIR/.kafka-start.out" kpid pg_dsn bootstrap krc=0
-  local rout="$DIR/.rabbitmq-start.out" rpid rrc=0 amqp_url mgmt_url
+  local rout="$DIR/.rabbitmq-start.out" rpid rrc=0 amqp_url mgmt_url amqps_url
   "$SCRIPTS/kafka.sh" start "$DIR/kafka" --nodes 1 --tls >"$kout" &
   kpid=$!
   "$SCRIPTS/rabbitmq.sh" start "$DIR/rabbitmq" >"$rout" &
@@ -80,8 +82,9 @@ cmd_start() {
   [ "$rrc" -eq 0 ] || die "RabbitMQ did not start (see messages above; logs: $DIR/rabbitmq/log)"
   amqp_url="$(sed -n 1p "$rout")"
   mgmt_url="$(sed -n 2p "$rout")"
+  amqps_url="$(sed -n 3p "$rout")"
   rm -f "$rout"
-  if [ -z "$amqp_url" ] || [ -z "$mgmt_url" ]; then die "empty RabbitMQ URLs"; fi
+  if [ -z "$amqp_url" ] || [ -z "$mgmt_url" ] || [ -z "$amqps_url" ]; then die "empty RabbitMQ URLs"; fi
   if [ -z "$pg_dsn" ] || [ -z "$bootstrap" ]; then die "empty DSN or bootstrap list"; fi
   local port tls relay_dsn tls_dsn partition_dsn
   port="$(cat "$DIR/pg/port")"
@@ -100,6 +103,8 @@ cmd_start() {
     echo "OUTBOXD_TEST_RABBITMQ_URL=$amqp_url"
     echo "OUTBOXD_TEST_RABBITMQ_MANAGEMENT_URL=$mgmt_url"
     echo "OUTBOXD_TEST_RABBITMQ_DIR=$DIR/rabbitmq"
+    echo "OUTBOXD_TEST_RABBITMQ_TLS_URL=$amqps_url"
+    echo "OUTBOXD_TEST_RABBITMQ_TLS_DIR=$DIR/rabbitmq/tls"
     echo "OUTBOXD_TEST_SERVICES_DIR=$DIR"
     echo "OUTBOXD_TEST_PG_RELAY_DSN=$relay_dsn"
     echo "OUTBOXD_TEST_PG_TLS_DSN=$tls_dsn"
@@ -116,6 +121,8 @@ cmd_start() {
     printf "export OUTBOXD_TEST_RABBITMQ_URL='%s'\n" "$amqp_url"
     printf "export OUTBOXD_TEST_RABBITMQ_MANAGEMENT_URL='%s'\n" "$mgmt_url"
     printf "export OUTBOXD_TEST_RABBITMQ_DIR='%s'\n" "$DIR/rabbitmq"
+    printf "export OUTBOXD_TEST_RABBITMQ_TLS_URL='%s'\n" "$amqps_url"
+    printf "export OUTBOXD_TEST_RABBITMQ_TLS_DIR='%s'\n" "$DIR/rabbitmq/tls"
     printf "export OUTBOXD_TEST_SERVICES_DIR='%s'\n" "$DIR"
     printf "export OUTBOXD_TEST_PG_RELAY_DSN='%s'\n" "$relay_dsn"
     printf "export OUTBOXD_TEST_PG_TLS_DSN='%s'\n" "$tls_dsn"

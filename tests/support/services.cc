@@ -72,6 +72,10 @@ const Services& services() {
                 out.kafka_sasl_bootstrap = v;
             } else if (k == "OUTBOXD_TEST_KAFKA_TLS_DIR") {
                 out.kafka_tls_dir = v;
+            } else if (k == "OUTBOXD_TEST_RABBITMQ_TLS_URL") {
+                out.rabbitmq_tls_url = v;
+            } else if (k == "OUTBOXD_TEST_RABBITMQ_TLS_DIR") {
+                out.rabbitmq_tls_dir = v;
             }
         }
         return out;

@@ -47,6 +47,10 @@ struct Services {
     std::string kafka_mtls_bootstrap;
     std::string kafka_sasl_bootstrap;
     std::string kafka_tls_dir;
+    // Its TLS listener (amqps://...@localhost:PORT/%2f) and the directory
+    // with ca.crt (signed its certificate) and other-ca.crt (signed nothing).
+    std::string rabbitmq_tls_url;
+    std::string rabbitmq_tls_dir;
 };
 
 // Reads $OUTBOXD_TEST_SERVICES_DIR/env (default: the build tree's services/).

@@ -1451,6 +1451,34 @@ TEST_CASE("rabbitmq.url_file: read and trimmed; never both with rabbitmq.url", "
                            "not both");
 }
 
+TEST_CASE("rabbitmq.ca_file: relative to the config file, must hold a PEM certificate, only "
+          "with amqps://",
+          "[unit][config]") {
+    TempDir dir;
+    dir.write("ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    dir.write("junk.crt", "not a certificate\n");
+    const std::string head = "broker: rabbitmq\npostgres:\n  dsn: host=x\nrabbitmq:\n"
+                             "  url: \"amqps://u:p@broker:5671/%2f\"\n";
+    const LoadResult r =
+        load_config(dir.write("c.yaml", head + "  ca_file: ca.crt\n").string(), {});
+    INFO(joined(r));
+    REQUIRE(r.config);
+    CHECK(r.config->rabbitmq.ca_file == (dir.path() / "ca.crt").string());
+
+    const LoadResult missing =
+        load_config(dir.write("m.yaml", head + "  ca_file: nope.crt\n").string(), {});
+    REQUIRE(missing.problems.size() == 1);
+    CHECK_THAT(format_problem(missing.problems[0]), Catch::Contains("rabbitmq.ca_file"));
+    CHECK_THAT(format_problem(missing.problems[0]), Catch::Contains("cannot read"));
+    const LoadResult junk =
+        load_config(dir.write("j.yaml", head + "  ca_file: junk.crt\n").string(), {});
+    REQUIRE(junk.problems.size() == 1);
+    CHECK_THAT(format_problem(junk.problems[0]), Catch::Contains("holds no PEM certificate"));
+    require_single_problem(
+        load(kRabbitRequired + "  ca_file: /etc/ssl/certs/ca-certificates.crt\n"),
+        "rabbitmq.ca_file", "not an amqps:// URI");
+}
+
 TEST_CASE("redact_url and to_yaml: RabbitMQ passwords never printed, config reads back",
           "[unit][config]") {
     CHECK(redact_url("amqp://u:p@h:5672/v") == "amqp://u:*****@h:5672/v");

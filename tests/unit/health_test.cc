@@ -36,7 +36,7 @@ TEST_CASE("readiness: not ready until started and both services checked", "[unit
     CHECK(r.body.rfind("not ready: services not checked yet\n", 0) == 0);
     h.set_postgres(true);
     CHECK_FALSE(h.readiness().ok);
-    h.set_kafka(true);
+    h.set_broker(true);
     r = h.readiness();
     CHECK(r.ok);
     CHECK(r.body
@@ -50,18 +50,18 @@ TEST_CASE("readiness: a leader is ready; an unreachable service is not, with the
     HealthState h(clock);
     h.set_role(Role::kLeader);
     h.set_postgres(true);
-    h.set_kafka(true);
+    h.set_broker(true);
     auto r = h.readiness();
     CHECK(r.ok);
     CHECK(r.body.rfind("ready: active publisher\n", 0) == 0);
 
-    h.set_kafka(false, "all brokers down");
+    h.set_broker(false, "all brokers down");
     r = h.readiness();
     CHECK_FALSE(r.ok);
     CHECK(r.body.rfind("not ready: kafka unreachable\n", 0) == 0);
     CHECK(r.body.find("kafka: unreachable: all brokers down") != std::string::npos);
 
-    h.set_kafka(true);
+    h.set_broker(true);
     // libpq can echo a malformed DSN, password included: never shown.
     h.set_postgres(false, "could not translate host name \"secret@db\"");
     r = h.readiness();
@@ -80,7 +80,7 @@ TEST_CASE("readiness: a standby whose lock session fails is not ready", "[unit][
     ManualClock clock;
     HealthState h(clock);
     h.set_postgres(true);
-    h.set_kafka(true);
+    h.set_broker(true);
     h.set_role(Role::kStandby, "lock session unavailable", false);
     auto r = h.readiness();
     CHECK_FALSE(r.ok);

@@ -35,6 +35,20 @@ TEST_CASE("counter and gauge render HELP, TYPE and one sample", "[unit][metrics]
              "t_depth 4.5\n");
 }
 
+TEST_CASE("a family set not to be exported is left out of the text but stays declared",
+          "[unit][metrics]") {
+    Metrics m;
+    m.broker_up.set(1);
+    m.kafka_up.set(1);
+    CHECK(m.render().find("outboxd_kafka_up 1\n") != std::string::npos);
+    m.kafka_up.set_exported(false); // broker: rabbitmq
+    const auto text = m.render();
+    CHECK(text.find("outboxd_kafka_up") == std::string::npos);
+    CHECK(text.find("outboxd_broker_up 1\n") != std::string::npos);
+    const auto names = m.names();
+    CHECK(std::find(names.begin(), names.end(), "outboxd_kafka_up") != names.end());
+}
+
 TEST_CASE("histogram buckets are cumulative and end with +Inf", "[unit][metrics]") {
     Registry reg;
     Histogram h{reg, "t_latency_seconds", "Latency.", {0.1, 1, 10}};
@@ -128,6 +142,7 @@ TEST_CASE("Metrics declares exactly the metrics of the team plan", "[unit][metri
         "outboxd_db_reconnects_total",
         "outboxd_leader",
         "outboxd_postgres_up",
+        "outboxd_broker_up",
         "outboxd_kafka_up",
         "outboxd_retention_deleted_rows_total",
         "outboxd_config_reloads_total",

@@ -1,0 +1,193 @@
+#include "amqp_client.h"
+
+#include "services.h"
+#include "store/sql.h"
+
+#include <stdexcept>
+#include <vector>
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <sys/time.h>
+
+namespace outboxd::testing {
+namespace {
+
+std::string str(amqp_bytes_t b) {
+    return b.len == 0 ? std::string() : std::string(static_cast<const char*>(b.bytes), b.len);
+}
+
+amqp_bytes_t bytes(const std::string& s) {
+    return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
+}
+
+} // namespace
+
+AmqpClient::AmqpClient(const std::string& url_in) {
+    const std::string url = url_in.empty() ? services().rabbitmq_url : url_in;
+    if (url.empty()) {
+        throw std::runtime_error("test AMQP client: no RabbitMQ URL (services.sh env)");
+    }
+    std::vector<char> buf(url.begin(), url.end());
+    buf.push_back('\0');
+    amqp_connection_info info{};
+    if (amqp_parse_url(buf.data(), &info) != AMQP_STATUS_OK) {
+        throw std::runtime_error("test AMQP client: bad URL");
+    }
+    c_ = amqp_new_connection();
+    amqp_socket_t* s = amqp_tcp_socket_new(c_);
+    timeval tv{10, 0};
+    if (amqp_socket_open_noblock(s, info.host, info.port, &tv) != AMQP_STATUS_OK) {
+        amqp_destroy_connection(c_);
+        throw std::runtime_error("test AMQP client: cannot connect to " + std::string(info.host)
+                                 + ":" + std::to_string(info.port));
+    }
+    amqp_set_rpc_timeout(c_, &tv);
+    const amqp_rpc_reply_t r =
+        amqp_login(c_, info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, info.user, info.password);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        amqp_destroy_connection(c_);
+        throw std::runtime_error("test AMQP client: login failed");
+    }
+    amqp_channel_open(c_, 1);
+    check("channel.open");
+}
+
+AmqpClient::~AmqpClient() {
+    amqp_channel_close(c_, 1, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(c_, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(c_);
+}
+
+void AmqpClient::check(const std::string& what) {
+    const amqp_rpc_reply_t r = amqp_get_rpc_reply(c_);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        throw std::runtime_error("test AMQP client: " + what + " failed (reply type "
+                                 + std::to_string(r.reply_type) + ")");
+    }
+}
+
+void AmqpClient::exchange(const std::string& name, const std::string& type) {
+    amqp_exchange_declare(c_, 1, bytes(name), bytes(type), 0, 1, 0, 0, amqp_empty_table);
+    check("exchange.declare " + name);
+}
+
+void AmqpClient::delete_queue(const std::string& name) {
+    amqp_queue_delete(c_, 1, bytes(name), 0, 0);
+    check("queue.delete " + name);
+}
+
+void AmqpClient::delete_exchange(const std::string& name) {
+    amqp_exchange_delete(c_, 1, bytes(name), 0);
+    check("exchange.delete " + name);
+}
+
+void AmqpClient::quorum_queue(const std::string& name) {
+    amqp_table_entry_t type;
+    type.key = amqp_cstring_bytes("x-queue-type");
+    type.value.kind = AMQP_FIELD_KIND_UTF8;
+    type.value.value.bytes = amqp_cstring_bytes("quorum");
+    amqp_table_t args{1, &type};
+    amqp_queue_declare(c_, 1, bytes(name), 0, 1, 0, 0, args);
+    check("queue.declare " + name);
+}
+
+void AmqpClient::bind(const std::string& queue,
+                      const std::string& exchange,
+                      const std::string& key) {
+    amqp_queue_bind(c_, 1, bytes(queue), bytes(exchange), bytes(key), amqp_empty_table);
+    check("queue.bind " + queue);
+}
+
+std::int64_t AmqpClient::count(const std::string& queue) {
+    auto* ok = amqp_queue_declare(c_, 1, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+    check("queue.declare (passive) " + queue);
+    return ok->message_count;
+}
+
+std::vector<AmqpMessage> AmqpClient::drain(const std::string& queue) {
+    std::vector<AmqpMessage> out;
+    const std::int64_t n = count(queue);
+    if (n == 0) {
+        return out;
+    }
+    amqp_basic_qos(c_, 1, 0, 2000, 0);
+    check("basic.qos");
+    amqp_basic_consume(c_, 1, bytes(queue), amqp_empty_bytes, 0, /*no_ack=*/1, 0, amqp_empty_table);
+    check("basic.consume " + queue);
+    out.reserve(static_cast<std::size_t>(n));
+    while (static_cast<std::int64_t>(out.size()) < n) {
+        amqp_envelope_t env;
+        amqp_maybe_release_buffers(c_);
+        timeval tv{10, 0};
+        const amqp_rpc_reply_t r = amqp_consume_message(c_, &env, &tv, 0);
+        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+            throw std::runtime_error("test AMQP client: consuming " + queue + " stopped after "
+                                     + std::to_string(out.size()) + " of " + std::to_string(n)
+                                     + " messages");
+        }
+        AmqpMessage m;
+        m.routing_key = str(env.routing_key);
+        const auto& p = env.message.properties;
+        if ((p._flags & AMQP_BASIC_HEADERS_FLAG) != 0) {
+            for (int i = 0; i < p.headers.num_entries; ++i) {
+                const auto& e = p.headers.entries[i];
+                if (str(e.key) == "outbox-id"
+                    && (e.value.kind == AMQP_FIELD_KIND_UTF8
+                        || e.value.kind == AMQP_FIELD_KIND_BYTES)) {
+                    m.outbox_id = std::stoll(str(e.value.value.bytes));
+                }
+            }
+        }
+        amqp_destroy_envelope(&env);
+        out.push_back(std::move(m));
+    }
+    // Closing the channel ends the consumer; a fresh channel for later calls.
+    amqp_channel_close(c_, 1, AMQP_REPLY_SUCCESS);
+    amqp_channel_open(c_, 1);
+    check("channel.open");
+    return out;
+}
+
+QueueTally tally_queue(const std::vector<AmqpMessage>& messages,
+                       const std::string& dsn,
+                       const config::Postgres& table) {
+    QueueTally t;
+    std::map<std::string, std::int64_t> last_per_key;
+    for (const auto& m : messages) {
+        const int c = ++t.copies[m.outbox_id];
+        if (c > 1) {
+            ++t.duplicates;
+            continue;
+        }
+        auto [it, first] = last_per_key.emplace(m.routing_key, m.outbox_id);
+        if (!first) {
+            if (m.outbox_id < it->second) {
+                ++t.order_violations;
+            }
+            it->second = std::max(it->second, m.outbox_id);
+        }
+    }
+    for (const auto& [id, st] : row_states(dsn, table)) {
+        ++t.rows;
+        if (st.status != 1) {
+            ++t.not_sent;
+            ++t.lost;
+        } else if (t.copies.count(id) == 0) {
+            ++t.lost;
+        }
+    }
+    return t;
+}
+
+std::set<std::int64_t> pending_ids(const std::string& dsn, const config::Postgres& table) {
+    std::set<std::int64_t> out;
+    for (const auto& r : sql(dsn, "SELECT " + store::quote_ident(table.columns.id) + " FROM "
+                                      + store::qualified_table(table) + " WHERE "
+                                      + store::quote_ident(table.columns.status) + " = 0")) {
+        out.insert(std::stoll(r[0]));
+    }
+    return out;
+}
+
+} // namespace outboxd::testing

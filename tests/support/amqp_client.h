@@ -1,0 +1,66 @@
+// The tests' own AMQP client (rabbitmq-c) for the RabbitMQ fault tests:
+// declares the topology, counts and consumes a queue, and tallies what a
+// run delivered against the outbox table. Test-thread only.
+#pragma once
+
+#include "config/config.h"
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+struct amqp_connection_state_t_; // NOLINT(readability-identifier-naming): the C library's name
+
+namespace outboxd::testing {
+
+// One message as consumed: what the fault tallies need.
+struct AmqpMessage {
+    std::string routing_key;
+    std::int64_t outbox_id = -1; // header outbox-id, -1 if absent
+};
+
+class AmqpClient {
+public:
+    // Plain AMQP to `url` (default: the shared test node), channel 1.
+    explicit AmqpClient(const std::string& url = {});
+    ~AmqpClient();
+    AmqpClient(const AmqpClient&) = delete;
+    AmqpClient& operator=(const AmqpClient&) = delete;
+
+    // Durable; `type` direct, fanout, topic...
+    void exchange(const std::string& name, const std::string& type = "direct");
+    void quorum_queue(const std::string& name); // durable, x-queue-type quorum
+    void delete_queue(const std::string& name);
+    void delete_exchange(const std::string& name);
+    void bind(const std::string& queue, const std::string& exchange, const std::string& key);
+    // The queue's ready messages (queue.declare passive).
+    std::int64_t count(const std::string& queue);
+    // Consumes (no-ack) every message in `queue` now, in queue order.
+    std::vector<AmqpMessage> drain(const std::string& queue);
+
+private:
+    void check(const std::string& what);
+    amqp_connection_state_t_* c_ = nullptr;
+};
+
+// A queue's content against the table: lost = rows at 1 not in the queue
+// plus rows not at 1; duplicates = extra copies; order violations = per
+// routing key, first copies out of id order.
+struct QueueTally {
+    int rows = 0;
+    int lost = 0;
+    int duplicates = 0;
+    int order_violations = 0;
+    int not_sent = 0;                   // rows not at status 1
+    std::map<std::int64_t, int> copies; // outbox id -> copies in the queue
+};
+QueueTally tally_queue(const std::vector<AmqpMessage>& messages,
+                       const std::string& dsn,
+                       const config::Postgres& table);
+
+// Ids at status 0 now (rows not yet marked: possibly published, unconfirmed).
+std::set<std::int64_t> pending_ids(const std::string& dsn, const config::Postgres& table);
+
+} // namespace outboxd::testing
