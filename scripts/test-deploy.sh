@@ -147,9 +147,15 @@ make_base() {
   shift
   while [ $# -gt 0 ] && [ "$1" != -- ]; do tags+=("$1"); shift; done
   [ "${1:-}" != -- ] || { shift; include="$(IFS=,; echo "$*")"; }
+  # A directory or a .tmp left by an interrupted run (a full disk) is not a
+  # base: make it again.
+  [ ! -d "$tar" ] || rm -rf "$tar"
+  rm -rf "$tar.tmp"
   if [ ! -s "$tar" ]; then
     say "making $(basename "$tar") with mmdebstrap (about a minute)"
-    mmdebstrap --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    # --format=tar: the .tmp name would otherwise make mmdebstrap write a
+    # directory, which podman import does not take.
+    mmdebstrap --variant=minbase --format=tar --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
       ${include:+--include="$include"} \
       --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
       --dpkgopt='path-include=/usr/share/doc/*/copyright' \
