@@ -151,6 +151,10 @@ make_base() {
   # base: make it again.
   [ ! -d "$tar" ] || rm -rf "$tar"
   rm -rf "$tar.tmp"
+  # Made with other packages (the Dockerfile's runtime list changed): again.
+  if [ -s "$tar" ] && [ "$(cat "$tar.packages" 2>/dev/null)" != "$include" ]; then
+    rm -f "$tar"
+  fi
   if [ ! -s "$tar" ]; then
     say "making $(basename "$tar") with mmdebstrap (about a minute)"
     # --format=tar: the .tmp name would otherwise make mmdebstrap write a
@@ -164,6 +168,7 @@ make_base() {
       bookworm "$tar.tmp" >"$LOG/mmdebstrap-$(basename "$tar").log" 2>&1 ||
       { tail -n 20 "$LOG/mmdebstrap-$(basename "$tar").log" >&2; say "mmdebstrap failed"; exit 1; }
     mv -f "$tar.tmp" "$tar"
+    printf '%s' "$include" >"$tar.packages"
   fi
   local id t
   id="$("${PODMAN[@]}" import "$tar" "${tags[0]}" 2>/dev/null | tail -n 1)"
@@ -331,8 +336,14 @@ restarted_since() { [ "$(sd_prop NRestarts)" -gt "$1" ] && [ "$(sd_prop ActiveSt
 
 systemd_boot() {
   TABLE="$SD_TABLE" TOPIC="$SD_TOPIC" HTTP_PORT="$SD_PORT"
-  make_base bookworm-systemd.tar "$SD_IMAGE" -- systemd systemd-sysv dbus procps \
-    librdkafka1 libpqxx-6.4 libpq5 libyaml-cpp0.7 libspdlog1.10 libfmt9 libsystemd0 ca-certificates
+  # The runtime packages are the Dockerfile's runtime stage's, read from it,
+  # so the two cannot drift apart.
+  local runtime
+  runtime="$(awk '/^FROM debian:bookworm-slim/{rt=1} rt && /apt-get install/{f=1; next}
+                  f { if ($0 ~ /&&/) exit; gsub(/\\/, ""); printf "%s ", $0 }' "$ROOT/Dockerfile")"
+  [ -n "$runtime" ] || fail "no runtime package list found in ./Dockerfile"
+  # shellcheck disable=SC2086 # one word per package
+  make_base bookworm-systemd.tar "$SD_IMAGE" -- systemd systemd-sysv dbus procps $runtime
   "${PODMAN[@]}" run -d --name "$SD_C" --systemd=always "${RUN_FLAGS[@]}" "$SD_IMAGE" /sbin/init >/dev/null ||
     fail "could not start systemd in a container"
   local st
