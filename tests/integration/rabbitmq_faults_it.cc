@@ -156,26 +156,11 @@ TEST_CASE("rabbitmq: three processes on one table, one publishes; kill it, anoth
     const int kills = fault_rounds(5);
     for (int round = 0; round < kills; ++round) {
         Daemon* leader = nullptr;
-        REQUIRE(eventually(
-            [&] {
-                int n = 0;
-                for (auto& d : ds) {
-                    if (publishes(*d)) {
-                        ++n;
-                        leader = d.get();
-                    }
-                }
-                return n == 1;
-            },
-            30s));
+        REQUIRE(eventually([&] { return publishing_count(ds, &leader) == 1; }, 30s));
         // Exactly one publisher, seen several times while rows flow.
         for (int probe = 0; probe < 5; ++probe) {
             std::this_thread::sleep_for(100ms);
-            int n = 0;
-            for (auto& d : ds) {
-                n += publishes(*d) ? 1 : 0;
-            }
-            CHECK(n == 1);
+            CHECK(publishing_count(ds) == 1);
         }
         const int sent_before = status_counts(s.pg_dsn, table)[1];
         const auto t0 = std::chrono::steady_clock::now();

@@ -845,6 +845,19 @@ bool publishes(Daemon& d) {
     }
 }
 
+int publishing_count(const std::vector<std::unique_ptr<Daemon>>& ds, Daemon** leader) {
+    int n = 0;
+    for (const auto& d : ds) {
+        if (publishes(*d)) {
+            ++n;
+            if (leader != nullptr) {
+                *leader = d.get();
+            }
+        }
+    }
+    return n;
+}
+
 bool Daemon::running() {
     return !exit_code_ && !wait(std::chrono::milliseconds(0));
 }

@@ -289,6 +289,8 @@ std::pair<int, std::string> http_get(int port, const std::string& path);
 // starting, stopping, or does not answer. Needs the daemon's HTTP endpoint
 // (daemon_config() turns it on).
 bool publishes(Daemon& d);
+// How many of `ds` say they publish; with `leader`, the last one that does.
+int publishing_count(const std::vector<std::unique_ptr<Daemon>>& ds, Daemon** leader = nullptr);
 
 // Runs the binary to completion; returns exit code and combined output.
 std::pair<int, std::string>
