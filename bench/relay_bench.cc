@@ -9,13 +9,20 @@
 //  3. latency    outboxd idle with LISTEN, rows inserted at a steady rate,
 //                (sent_at - created_at) percentiles computed in SQL.
 //  4. memory     VmHWM of every daemon run, read just before SIGTERM.
-// With --broker rabbitmq phases 2-4 relay to the local RabbitMQ node instead:
+//  5. publish ceiling  the broker's publisher class alone (no PostgreSQL):
+//                N messages of the same size and keys, at most
+//                relay.max_in_flight unconfirmed, until every one is confirmed.
+//                What the broker and its client take, with nothing else.
+// With --broker rabbitmq phases 2-5 relay to the local RabbitMQ node instead:
 // a durable fanout exchange per run bound to a durable quorum queue, every
 // message confirmed; the queue's depth is checked against the rows after a
-// drain and the queue deleted after the run.
+// drain and the queue deleted after the run. --broker kafka,rabbitmq runs
+// phases 2-5 for both, alternating within each round, on the same services.
 //
 // Progress goes to stderr; stdout gets the table and one final JSON line.
 #include "amqp_client.h"
+#include "kafka/kafka_publisher.h"
+#include "rabbitmq/rabbit_publisher.h"
 #include "services.h"
 #include "store/pg_outbox_store.h"
 #include "store/sql.h"
@@ -74,7 +81,9 @@ struct Options {
     bool skip_throughput = false;
     bool skip_latency = false;
     bool keep_tables = false;
-    std::string broker = "kafka"; // or "rabbitmq"
+    bool skip_publish_ceiling = false;
+    std::vector<std::string> brokers{"kafka"}; // --broker: phases 2-5 for each
+    std::string broker = "kafka";              // the one the current phase uses
 };
 
 bool rabbit(const Options& opt) {
@@ -461,6 +470,105 @@ ThroughputResult run_throughput(const Options& opt, const std::string& name) {
     return r;
 }
 
+// ---- 5. publish ceiling ---------------------------------------------------
+
+struct PublishCeilingResult {
+    double rows_per_s = 0;
+    double total_s = 0;
+};
+
+std::unique_ptr<publish::Publisher> make_publisher(const Options& opt) {
+    if (rabbit(opt)) {
+        config::RabbitMq cfg;
+        cfg.url = ot::services().rabbitmq_url;
+        return std::make_unique<rabbitmq::RabbitPublisher>(cfg, "bench");
+    }
+    config::Kafka cfg;
+    cfg.bootstrap_servers = ot::services().kafka_bootstrap;
+    if (opt.max_message_bytes > 0) {
+        cfg.properties["message.max.bytes"] = std::to_string(opt.max_message_bytes);
+    }
+    return std::make_unique<kafka::KafkaPublisher>(cfg, "bench");
+}
+
+// The publisher outboxd uses, with its defaults, fed from memory: the rate
+// the broker and its client reach on this machine without PostgreSQL.
+PublishCeilingResult run_publish_ceiling(const Options& opt) {
+    std::map<std::string, std::string> topic_configs;
+    if (opt.max_message_bytes > 0) {
+        topic_configs["max.message.bytes"] = std::to_string(opt.max_message_bytes);
+    }
+    const std::string topic = make_destination(opt, "bench-pub", topic_configs);
+    auto publisher = make_publisher(opt);
+    const std::size_t max_in_flight = static_cast<std::size_t>(config::Relay{}.max_in_flight);
+    std::vector<std::string> keys;
+    keys.reserve(static_cast<std::size_t>(opt.keys));
+    for (int k = 0; k < opt.keys; ++k) {
+        keys.push_back("key-" + std::to_string(k));
+    }
+    std::string payload(static_cast<std::size_t>(opt.payload_bytes), '\0');
+    for (std::size_t i = 0; i < payload.size(); ++i) {
+        payload[i] = static_cast<char>((i * 131 + 7) & 0xff);
+    }
+    // One message first, outside the clock: metadata and connections.
+    auto deliver = [&](std::int64_t id) {
+        publish::Message m;
+        m.id = id;
+        m.topic = topic;
+        m.key = std::string_view(keys[static_cast<std::size_t>(id) % keys.size()]);
+        m.payload = std::string_view(payload);
+        for (int attempt = 0;; ++attempt) {
+            const auto res = publisher->produce(m);
+            if (res.accepted) {
+                return;
+            }
+            if (res.error_class != publish::ErrorClass::kTransient || attempt > 100) {
+                throw std::runtime_error("publish ceiling: produce failed: " + res.error);
+            }
+            publisher->poll(std::chrono::milliseconds(10));
+        }
+    };
+    auto count_ok = [](const std::vector<publish::DeliveryReport>& reports) {
+        std::int64_t ok = 0;
+        for (const auto& r : reports) {
+            if (!r.ok) {
+                throw std::runtime_error("publish ceiling: row " + std::to_string(r.id)
+                                         + " not confirmed: " + r.error);
+            }
+            ++ok;
+        }
+        return ok;
+    };
+    deliver(0);
+    for (std::int64_t got = 0; got < 1;) {
+        got += count_ok(publisher->poll(std::chrono::milliseconds(100)));
+    }
+    progress("publish ceiling (" + opt.broker + "): " + std::to_string(opt.rows) + " messages");
+    const auto start = Clock::now();
+    std::int64_t sent = 0;
+    std::int64_t confirmed = 0;
+    const auto deadline = start + std::chrono::seconds(std::max<std::int64_t>(120, opt.rows / 500));
+    while (confirmed < opt.rows) {
+        if (Clock::now() > deadline) {
+            throw std::runtime_error("publish ceiling: " + std::to_string(opt.rows - confirmed)
+                                     + " messages unconfirmed at the deadline");
+        }
+        while (sent < opt.rows && static_cast<std::size_t>(sent - confirmed) < max_in_flight) {
+            deliver(++sent);
+        }
+        const bool full =
+            sent == opt.rows || static_cast<std::size_t>(sent - confirmed) >= max_in_flight;
+        confirmed += count_ok(publisher->poll(std::chrono::milliseconds(full ? 100 : 0)));
+    }
+    PublishCeilingResult r;
+    r.total_s = Seconds(Clock::now() - start).count();
+    r.rows_per_s = static_cast<double>(opt.rows) / r.total_s;
+    progress("publish ceiling (" + opt.broker + "): " + grouped(r.rows_per_s) + " messages/s");
+    publisher.reset();
+    drop_destination(opt, topic, opt.rows + 1);
+    return r;
+}
+
 // ---- 3. latency ------------------------------------------------------------
 
 struct LatencyResult {
@@ -679,8 +787,31 @@ void row(const std::string& name, const std::string& value) {
     std::printf("  %-44s %26s\n", name.c_str(), value.c_str());
 }
 
+std::string broker_title(const std::string& broker) {
+    return broker == "rabbitmq" ? "RabbitMQ" : "Kafka";
+}
+
+std::string destination_text(const Options& opt) {
+    if (rabbit(opt)) {
+        return "RabbitMQ: fanout exchange -> quorum queue (1 node), confirms";
+    }
+    return "Kafka: topic " + std::to_string(kTopicPartitions) + " partitions RF "
+           + std::to_string(kTopicReplication) + ", acks=all";
+}
+
+// What phases 2-5 measured for one broker.
+struct BrokerRuns {
+    std::vector<PublishCeilingResult> publish;
+    std::vector<ThroughputResult> tputs;
+    std::optional<LatencyResult> lat;
+};
+
 int run_all(const Options& opt) {
     nlohmann::json out;
+    std::string broker_list;
+    for (const auto& b : opt.brokers) {
+        broker_list += (broker_list.empty() ? "" : ",") + b;
+    }
     out["config"] = {{"rows", opt.rows},
                      {"batch_size", opt.batch_size},
                      {"payload_bytes", opt.payload_bytes},
@@ -692,27 +823,34 @@ int run_all(const Options& opt) {
                      {"rate", opt.rate},
                      {"insert_threads", opt.insert_threads},
                      {"partitions", kTopicPartitions},
-                     {"broker", opt.broker}};
+                     {"broker", broker_list}};
     std::vector<std::size_t> batches{static_cast<std::size_t>(opt.batch_size)};
     if (batches[0] != kExtraCeilingBatch) {
         batches.push_back(kExtraCeilingBatch);
     }
+    auto for_broker = [&](const std::string& b) {
+        Options o = opt;
+        o.broker = b;
+        return o;
+    };
     std::map<std::size_t, std::vector<CeilingResult>> ceilings;
-    std::vector<ThroughputResult> tputs;
-    std::optional<LatencyResult> lat;
+    std::map<std::string, BrokerRuns> runs;
 
     // A broker started moments ago is still warming up (JIT, caches): on
     // fresh services the first relay round came out 10-20 % slower than the
     // ones after it. One unreported run takes that out of the figures.
-    if (opt.warmup_rows > 0 && (!opt.skip_throughput || !opt.skip_latency)) {
-        Options warm = opt;
-        warm.rows = opt.warmup_rows;
-        run_throughput(warm, "warm-up");
+    if (opt.warmup_rows > 0
+        && (!opt.skip_throughput || !opt.skip_latency || !opt.skip_publish_ceiling)) {
+        for (const auto& b : opt.brokers) {
+            Options warm = for_broker(b);
+            warm.rows = opt.warmup_rows;
+            run_throughput(warm, "warm-up (" + b + ")");
+        }
     }
 
-    // Ceiling and relay alternate within each round, so background load on
-    // the machine hits both figures of the ratio alike.
-    if (!opt.skip_ceiling || !opt.skip_throughput) {
+    // Ceiling and relay alternate within each round (and the brokers with
+    // them), so background load on the machine hits every figure alike.
+    if (!opt.skip_ceiling || !opt.skip_throughput || !opt.skip_publish_ceiling) {
         for (int round = 1; round <= opt.repeat; ++round) {
             progress("round " + std::to_string(round) + " of " + std::to_string(opt.repeat));
             if (!opt.skip_ceiling) {
@@ -720,23 +858,26 @@ int run_all(const Options& opt) {
                     ceilings[b].push_back(run_ceiling(opt, b));
                 }
             }
-            if (!opt.skip_throughput) {
-                tputs.push_back(run_throughput(opt, "throughput"));
+            for (const auto& b : opt.brokers) {
+                const Options o = for_broker(b);
+                if (!opt.skip_publish_ceiling) {
+                    runs[b].publish.push_back(run_publish_ceiling(o));
+                }
+                if (!opt.skip_throughput) {
+                    runs[b].tputs.push_back(run_throughput(o, "throughput (" + b + ")"));
+                }
             }
         }
     }
     if (!opt.skip_latency) {
-        lat = run_latency(opt);
+        for (const auto& b : opt.brokers) {
+            runs[b].lat = run_latency(for_broker(b));
+        }
     }
 
     const bool ranges = opt.repeat > 1;
-    std::printf("\noutboxd benchmark: %s rows of %d B, %d keys, ",
+    std::printf("\noutboxd benchmark: %s rows of %d B, %d keys",
                 grouped(static_cast<double>(opt.rows)).c_str(), opt.payload_bytes, opt.keys);
-    if (rabbit(opt)) {
-        std::printf("RabbitMQ: fanout exchange -> quorum queue (1 node), confirms");
-    } else {
-        std::printf("topic %d partitions RF %d", kTopicPartitions, kTopicReplication);
-    }
     if (ranges) {
         std::printf("; median (min-max) of %d rounds", opt.repeat);
     }
@@ -745,10 +886,10 @@ int run_all(const Options& opt) {
     std::map<std::size_t, Spread> ceiling_rate;
     if (!ceilings.empty()) {
         std::printf("PostgreSQL ceiling (keyset fetch_pending + mark_sent, one connection)\n");
-        for (const auto& [b, runs] : ceilings) {
-            const auto rate = spread(runs, [](const CeilingResult& c) { return c.rows_per_s; });
-            const auto fetch = spread(runs, [](const CeilingResult& c) { return c.fetch_ms_avg; });
-            const auto mark = spread(runs, [](const CeilingResult& c) { return c.mark_ms_avg; });
+        for (const auto& [b, cruns] : ceilings) {
+            const auto rate = spread(cruns, [](const CeilingResult& c) { return c.rows_per_s; });
+            const auto fetch = spread(cruns, [](const CeilingResult& c) { return c.fetch_ms_avg; });
+            const auto mark = spread(cruns, [](const CeilingResult& c) { return c.mark_ms_avg; });
             ceiling_rate[b] = rate;
             const std::string name = "batch " + std::to_string(b);
             row(name + ": rows/s", with_range(rate, ranges));
@@ -759,61 +900,91 @@ int run_all(const Options& opt) {
                                                  {"mark_ms_per_batch", mark.median}};
         }
     }
-    if (!tputs.empty()) {
-        const auto rate = spread(tputs, [](const ThroughputResult& t) { return t.rows_per_s; });
-        const auto steady =
-            spread(tputs, [](const ThroughputResult& t) { return t.steady_rows_per_s; });
-        const auto first =
-            spread(tputs, [](const ThroughputResult& t) { return t.first_row_s * 1000; });
-        const auto total = spread(tputs, [](const ThroughputResult& t) { return t.total_s; });
-        const auto cores =
-            spread(tputs, [](const ThroughputResult& t) { return t.daemon_cpu_s / t.total_s; });
-        const auto rss = spread(tputs, [](const ThroughputResult& t) { return t.peak_rss_mib; });
-        std::printf("Relay throughput (outboxd, batch_size %d)\n", opt.batch_size);
-        row("rows/s (start to last row at status 1)", with_range(rate, ranges));
-        row("rows/s (first to last row sent)", with_range(steady, ranges));
-        row("time to first row sent, ms", with_range(first, ranges));
-        row("total time, s", fixed(total.median, 2));
-        row("daemon CPU, cores busy", fixed(cores.median, 2));
-        out["throughput"] = {
-            {"rows_per_s", to_json(rate)},    {"steady_rows_per_s", to_json(steady)},
-            {"first_row_ms", to_json(first)}, {"total_s", total.median},
-            {"daemon_cores", cores.median},   {"peak_rss_mib", rss.max}};
-        peak_rss = std::max(peak_rss, rss.max);
-        if (auto it = ceiling_rate.find(static_cast<std::size_t>(opt.batch_size));
-            it != ceiling_rate.end()) {
-            const double ratio = rate.median / it->second.median;
-            row("relay / ceiling, same batch size (medians)", fixed(ratio * 100, 1) + " %");
-            // Without the daemon's start-up: what the hot loop itself reaches.
-            const double steady_ratio = steady.median / it->second.median;
-            row("first-to-last rate / ceiling", fixed(steady_ratio * 100, 1) + " %");
-            out["throughput"]["ratio_to_ceiling"] = ratio;
-            out["throughput"]["steady_ratio_to_ceiling"] = steady_ratio;
+    std::map<std::string, double> drain_median;
+    for (const auto& b : opt.brokers) {
+        const BrokerRuns& br = runs[b];
+        const Options o = for_broker(b);
+        nlohmann::json& jb = out["brokers"][b];
+        jb["destination"] = destination_text(o);
+        std::printf("%s (%s)\n", broker_title(b).c_str(), destination_text(o).c_str());
+        std::optional<Spread> publish_rate;
+        if (!br.publish.empty()) {
+            publish_rate =
+                spread(br.publish, [](const PublishCeilingResult& p) { return p.rows_per_s; });
+            row("publish ceiling (publisher alone), msgs/s", with_range(*publish_rate, ranges));
+            jb["publish_ceiling"] = {{"rows_per_s", to_json(*publish_rate)}};
+        }
+        if (!br.tputs.empty()) {
+            const auto& tputs = br.tputs;
+            const auto rate = spread(tputs, [](const ThroughputResult& t) { return t.rows_per_s; });
+            const auto steady =
+                spread(tputs, [](const ThroughputResult& t) { return t.steady_rows_per_s; });
+            const auto first =
+                spread(tputs, [](const ThroughputResult& t) { return t.first_row_s * 1000; });
+            const auto total = spread(tputs, [](const ThroughputResult& t) { return t.total_s; });
+            const auto cores =
+                spread(tputs, [](const ThroughputResult& t) { return t.daemon_cpu_s / t.total_s; });
+            const auto rss =
+                spread(tputs, [](const ThroughputResult& t) { return t.peak_rss_mib; });
+            drain_median[b] = rate.median;
+            std::printf(" relay drain (outboxd, batch_size %d)\n", opt.batch_size);
+            row("rows/s (start to last row at status 1)", with_range(rate, ranges));
+            row("rows/s (first to last row sent)", with_range(steady, ranges));
+            row("time to first row sent, ms", with_range(first, ranges));
+            row("total time, s", fixed(total.median, 2));
+            row("daemon CPU, cores busy", fixed(cores.median, 2));
+            jb["throughput"] = {
+                {"rows_per_s", to_json(rate)},    {"steady_rows_per_s", to_json(steady)},
+                {"first_row_ms", to_json(first)}, {"total_s", total.median},
+                {"daemon_cores", cores.median},   {"peak_rss_mib", rss.max}};
+            peak_rss = std::max(peak_rss, rss.max);
+            if (auto it = ceiling_rate.find(static_cast<std::size_t>(opt.batch_size));
+                it != ceiling_rate.end()) {
+                const double ratio = rate.median / it->second.median;
+                row("relay / PostgreSQL ceiling, same batch size", fixed(ratio * 100, 1) + " %");
+                // Without the daemon's start-up: what the hot loop itself reaches.
+                const double steady_ratio = steady.median / it->second.median;
+                row("first-to-last rate / PostgreSQL ceiling", fixed(steady_ratio * 100, 1) + " %");
+                jb["throughput"]["ratio_to_ceiling"] = ratio;
+                jb["throughput"]["steady_ratio_to_ceiling"] = steady_ratio;
+            }
+            if (publish_rate) {
+                const double ratio = steady.median / publish_rate->median;
+                row("first-to-last rate / publish ceiling", fixed(ratio * 100, 1) + " %");
+                jb["throughput"]["steady_ratio_to_publish_ceiling"] = ratio;
+            }
+        }
+        if (br.lat) {
+            const auto& lat = br.lat;
+            std::printf(" latency, created_at -> sent_at (%d rows/s target, %d s)\n", opt.rate,
+                        opt.latency_seconds);
+            row("rows measured", grouped(static_cast<double>(lat->rows)));
+            row("achieved insert rate, rows/s", grouped(lat->achieved_rate));
+            row("worst insert lag behind schedule, ms", fixed(lat->max_schedule_lag_ms, 1));
+            row("p50, ms", fixed(lat->p50_ms, 1));
+            row("p90, ms", fixed(lat->p90_ms, 1));
+            row("p99, ms", fixed(lat->p99_ms, 1));
+            row("max, ms", fixed(lat->max_ms, 1));
+            row("daemon CPU, cores busy", fixed(lat->daemon_cpu_s / lat->daemon_wall_s, 2));
+            jb["latency"] = {{"rows", lat->rows},
+                             {"achieved_rate", lat->achieved_rate},
+                             {"max_schedule_lag_ms", lat->max_schedule_lag_ms},
+                             {"p50_ms", lat->p50_ms},
+                             {"p90_ms", lat->p90_ms},
+                             {"p99_ms", lat->p99_ms},
+                             {"max_ms", lat->max_ms},
+                             {"daemon_cores", lat->daemon_cpu_s / lat->daemon_wall_s},
+                             {"peak_rss_mib", lat->peak_rss_mib}};
+            peak_rss = std::max(peak_rss, lat->peak_rss_mib);
         }
     }
-    if (lat) {
-        std::printf("Latency, created_at -> sent_at (%d rows/s target, %d s)\n", opt.rate,
-                    opt.latency_seconds);
-        row("rows measured", grouped(static_cast<double>(lat->rows)));
-        row("achieved insert rate, rows/s", grouped(lat->achieved_rate));
-        row("worst insert lag behind schedule, ms", fixed(lat->max_schedule_lag_ms, 1));
-        row("p50, ms", fixed(lat->p50_ms, 1));
-        row("p90, ms", fixed(lat->p90_ms, 1));
-        row("p99, ms", fixed(lat->p99_ms, 1));
-        row("max, ms", fixed(lat->max_ms, 1));
-        row("daemon CPU, cores busy", fixed(lat->daemon_cpu_s / lat->daemon_wall_s, 2));
-        out["latency"] = {{"rows", lat->rows},
-                          {"achieved_rate", lat->achieved_rate},
-                          {"max_schedule_lag_ms", lat->max_schedule_lag_ms},
-                          {"p50_ms", lat->p50_ms},
-                          {"p90_ms", lat->p90_ms},
-                          {"p99_ms", lat->p99_ms},
-                          {"max_ms", lat->max_ms},
-                          {"daemon_cores", lat->daemon_cpu_s / lat->daemon_wall_s},
-                          {"peak_rss_mib", lat->peak_rss_mib}};
-        peak_rss = std::max(peak_rss, lat->peak_rss_mib);
+    if (drain_median.count("kafka") != 0 && drain_median.count("rabbitmq") != 0) {
+        const double ratio = drain_median["rabbitmq"] / drain_median["kafka"];
+        std::printf("Brokers\n");
+        row("RabbitMQ drain / Kafka drain (medians)", fixed(ratio * 100, 1) + " %");
+        out["rabbitmq_to_kafka_drain"] = ratio;
     }
-    if (!tputs.empty() || lat) {
+    if (peak_rss > 0) {
         std::printf("Daemon memory\n");
         row("peak RSS (VmHWM, max over runs), MiB", fixed(peak_rss, 1));
         out["peak_rss_mib"] = peak_rss;
@@ -861,8 +1032,12 @@ int main(int argc, char** argv) {
     app.add_flag("--skip-latency", opt.skip_latency, "Skip the latency phase");
     app.add_flag("--keep-tables", opt.keep_tables,
                  "Keep the benchmark tables (and RabbitMQ queues) for inspection");
-    app.add_option("--broker", opt.broker,
-                   "Broker of the relay phases: kafka, or rabbitmq (the services' RabbitMQ node)")
+    app.add_flag("--skip-publish-ceiling", opt.skip_publish_ceiling,
+                 "Skip the broker's publish ceiling (the publisher alone, no PostgreSQL)");
+    app.add_option("--broker", opt.brokers,
+                   "Broker(s) of phases 2-5: kafka, rabbitmq (the services' RabbitMQ node), or "
+                   "kafka,rabbitmq for both in one run")
+        ->delimiter(',')
         ->check(CLI::IsMember({"kafka", "rabbitmq"}));
     CLI11_PARSE(app, argc, argv);
     try {

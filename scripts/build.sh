@@ -20,5 +20,7 @@ BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
   -DOUTBOXD_SANITIZE="$([ "$SANITIZE" = "1" ] && echo ON || echo OFF)" \
   -DOUTBOXD_TSAN="$([ "$SANITIZE" = "thread" ] && echo ON || echo OFF)" >/dev/null
-cmake --build "$BUILD_DIR" -- -j"$(nproc)"
+# Compiler output to stderr: callers read the directory from stdout
+# (test.sh: `build.sh | tail -n 1`), and a failed build must still show why.
+cmake --build "$BUILD_DIR" -- -j"$(nproc)" >&2
 echo "$BUILD_DIR"

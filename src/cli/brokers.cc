@@ -101,6 +101,26 @@ std::string broker_address(const config::Config& cfg) {
     return cfg.kafka.bootstrap_servers;
 }
 
+std::string declare_summary(const config::Config& cfg) {
+    if (cfg.broker != config::BrokerKind::kRabbitMq || cfg.rabbitmq.declare.empty()) {
+        return {};
+    }
+    const auto& t = cfg.rabbitmq.declare;
+    auto count = [](std::size_t n, const char* noun) {
+        return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+    };
+    std::string out = t.file + ": " + count(t.exchanges.size(), "exchange") + ", "
+                      + count(t.queues.size(), "queue") + ", "
+                      + count(t.bindings.size(), "binding");
+    if (!t.ignored.empty()) {
+        out += "; not applied:";
+        for (const auto& section : t.ignored) {
+            out += " " + section;
+        }
+    }
+    return out;
+}
+
 std::string broker_target(const config::Config& cfg) {
     return std::string(config::broker_name(cfg.broker)) + " " + broker_address(cfg);
 }

@@ -46,6 +46,10 @@ std::int64_t max_message_bytes(const config::Config& cfg);
 // "localhost:9092"; "127.0.0.1:5672 vhost /" (never a password).
 std::string broker_address(const config::Config& cfg);
 
+// "/etc/outboxd/topology.json: 1 exchange, 2 queues, 2 bindings" for a
+// configured declare file; empty when there is none.
+std::string declare_summary(const config::Config& cfg);
+
 // "kafka localhost:9092", for the start-up line.
 std::string broker_target(const config::Config& cfg);
 

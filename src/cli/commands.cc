@@ -305,6 +305,10 @@ int cmd_check(const config::Config& cfg) {
             ++problems;
         } else {
             std::cout << name << ": ok (" << broker_address(cfg) << ")\n";
+            if (const auto declared = declare_summary(cfg); !declared.empty()) {
+                // Read-only: the daemon declares these at start, check does not.
+                std::cout << name << ": declares at start " << declared << "\n";
+            }
             if (!audit.complete.ok()) {
                 std::cout << name << ": audit incomplete: " << audit.complete.error() << "\n";
                 ++problems;
@@ -376,9 +380,10 @@ std::unique_ptr<http::Server> start_http(const config::Config& cfg, RunContext& 
 }
 
 // PostgreSQL may come up after us (sidecar start order): wait for the table,
-// but give up at once on a problem retrying cannot fix. Then audit the
-// topics (before leadership, so standbys warn about weak topics too) and
-// read the outbox's source id. nullopt: go on; a value: exit with it.
+// but give up at once on a problem retrying cannot fix. Then declare the
+// broker topology the config names, audit the topics (before leadership, so
+// standbys warn about weak topics too) and read the outbox's source id. nullopt: go on; a value:
+// exit with it.
 std::optional<int> start_up(const config::Config& cfg,
                             store::PgOutboxStore& st,
                             RunContext& ctx,
@@ -405,6 +410,37 @@ std::optional<int> start_up(const config::Config& cfg,
     }
     {
         const auto admin = make_broker_admin(cfg);
+        // The topology first (rabbitmq.declare_file), so the audit below and
+        // the first rows find their exchanges and queues. Unreachable: wait
+        // for the broker, as for PostgreSQL above; refused: do not start.
+        if (const auto declared = declare_summary(cfg); !declared.empty()) {
+            log->info("declaring the topology of {}", declared);
+        }
+        Backoff declare_backoff(Millis(500), Millis(5000));
+        while (!stopping()) {
+            ctx.turned();
+            const auto d = admin->declare(Millis(10000));
+            for (const auto& what : d.skipped) {
+                log->warn("not declared: {}", what);
+            }
+            if (d.status.ok()) {
+                for (const auto& what : d.declared) {
+                    log->info("declared {}", what);
+                }
+                break;
+            }
+            if (!d.retry) {
+                log->critical("refusing to start: {}", d.status.error());
+                return kExitFailure;
+            }
+            const Millis delay = declare_backoff.next();
+            log->warn("declaring the {} topology: {}; retry in {} ms", admin->broker_name(),
+                      d.status.error(), delay.count());
+            std::this_thread::sleep_for(delay);
+        }
+        if (stopping()) {
+            return kExitOk;
+        }
         std::vector<std::string> topics;
         try {
             topics = topics_to_audit(cfg, st);

@@ -614,6 +614,7 @@ private:
         check_dsn(config);
         check_rabbitmq_url(config);
         check_rabbitmq_ca_file(config);
+        check_rabbitmq_declare_file(config);
         for (const Option& o : options()) {
             // The Kafka section is needed only when Kafka is the broker.
             const bool needed =
@@ -735,6 +736,34 @@ private:
         if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
             add_problem(where, echo(config.rabbitmq.ca_file) + " holds no PEM certificate");
             return;
+        }
+    }
+
+    // rabbitmq.declare_file: relative to the config file, read and parsed
+    // now, so a malformed topology is listed with every other problem.
+    void check_rabbitmq_declare_file(Config& config) {
+        auto it = settings_.find("rabbitmq.declare_file");
+        if (it == settings_.end() || config.broker != BrokerKind::kRabbitMq) {
+            return;
+        }
+        const std::string& where = it->second.origin;
+        std::filesystem::path file(std::get<std::string>(it->second.value));
+        if (file.empty()) {
+            return;
+        }
+        if (file.is_relative() && !it->second.from_env && !base_dir_.empty()) {
+            file = std::filesystem::path(base_dir_) / file;
+        }
+        std::string text;
+        std::string error;
+        if (!read_file(file.string(), &text, &error)) {
+            add_problem(where, "cannot read " + echo(file.string()) + ": " + error);
+            return;
+        }
+        std::vector<std::string> found;
+        config.rabbitmq.declare = parse_rabbit_topology(text, file.string(), &found);
+        for (const auto& f : found) {
+            add_problem(where, echo(file.string()) + ": " + f);
         }
     }
 

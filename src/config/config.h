@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/log_format.h"
+#include "config/rabbit_topology.h"
 
 #include <chrono>
 #include <cstdint>
@@ -67,6 +68,8 @@ struct RabbitMq {
     // http://user:pass@host:15672 of the management plugin; empty: the audit
     // checks only that exchanges exist (durability needs this API).
     std::string management_url;
+    // rabbitmq.declare_file, parsed (empty: declare nothing).
+    RabbitTopology declare;
 };
 
 struct Relay {

@@ -377,6 +377,18 @@ std::vector<Option> build_options() {
         bind<&Config::rabbitmq, &RabbitMq::audit_exchanges>(o);
     }
     {
+        // The loader resolves the path, reads and parses the file (every
+        // problem in it is a config problem) into RabbitMq::declare.
+        add("rabbitmq.declare_file", OptionType::kString, std::string(""),
+            "File of exchanges, queues and bindings outboxd declares at start, "
+            "before the audit: RabbitMQ's definitions format (JSON, as "
+            "rabbitmqctl export_definitions writes it) or the same keys in YAML. "
+            "Other sections of an export (users, policies, ...) are never applied. "
+            "A declaration that differs from the broker's refuses the start. Empty: "
+            "declare nothing. A relative path is taken from the config file's "
+            "directory.");
+    }
+    {
         Option& o = add("rabbitmq.require_durable", OptionType::kBool, std::string("false"),
                         "Refuse to start when an audited exchange is missing or not durable, or "
                         "(with rabbitmq.management_url) a queue bound to it is not durable, "

@@ -27,6 +27,9 @@ public:
     std::string destination_noun() const override { return "topic"; }
     Status ping(Millis timeout) override;
     publish::AuditReport audit(const std::vector<std::string>& names, Millis timeout) override;
+    // Topics are created by their owners (or the broker's auto-creation),
+    // never by the relay: nothing to declare.
+    publish::DeclareResult declare(Millis /*timeout*/) override { return {}; }
 
     struct Handle; // public only for librdkafka's log callback
 

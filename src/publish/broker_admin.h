@@ -32,6 +32,14 @@ struct AuditReport {
     std::vector<DestinationAudit> destinations;
 };
 
+// What declare() did.
+struct DeclareResult {
+    Status status;                     // failure: not everything was declared
+    bool retry = false;                // with a failure: the broker could not be reached; try again
+    std::vector<std::string> declared; // "exchange 'orders' (topic, durable)", in order
+    std::vector<std::string> skipped;  // entries for another virtual host, and why
+};
+
 class BrokerAdmin {
 public:
     virtual ~BrokerAdmin() = default;
@@ -45,6 +53,11 @@ public:
 
     // Every destination in `names`, in that order.
     virtual AuditReport audit(const std::vector<std::string>& names, Millis timeout) = 0;
+
+    // Declares the topology the config names (RabbitMQ: rabbitmq.declare_file),
+    // idempotently; a declaration the broker holds differently is a failure
+    // without retry. Brokers without such a setting declare nothing.
+    virtual DeclareResult declare(Millis timeout) = 0;
 };
 
 } // namespace outboxd::publish

@@ -2,6 +2,7 @@
 
 #include "http/client.h"
 #include "rabbitmq/amqp_text.h"
+#include "rabbitmq/declare.h"
 #include "rabbitmq/durability_rules.h"
 
 #include <set>
@@ -147,6 +148,22 @@ RabbitAdmin::RabbitAdmin(config::RabbitMq cfg)
     if (const Status parsed = parse_url(cfg_.url, &endpoint_, cfg_.ca_file); !parsed.ok()) {
         throw std::invalid_argument(parsed.error());
     }
+}
+
+publish::DeclareResult RabbitAdmin::declare(Millis timeout) {
+    if (cfg_.declare.empty()) {
+        return {};
+    }
+    Connection conn;
+    if (Status st = conn.open(endpoint_, timeout, 0); !st.ok()) {
+        publish::DeclareResult out;
+        out.status = std::move(st);
+        out.retry = true;
+        return out;
+    }
+    auto out = declare_topology(conn, 1, cfg_.declare, endpoint_.vhost);
+    conn.close();
+    return out;
 }
 
 Status RabbitAdmin::ping(Millis timeout) {

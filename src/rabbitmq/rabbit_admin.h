@@ -24,6 +24,10 @@ public:
     std::string destination_noun() const override { return "exchange"; }
     Status ping(Millis timeout) override;
     publish::AuditReport audit(const std::vector<std::string>& names, Millis timeout) override;
+    // rabbitmq.declare_file: exchanges, then queues, then bindings, on one
+    // connection of its own; stops at the first refusal (a 406 mismatch, a
+    // 403), which is no reason to retry.
+    publish::DeclareResult declare(Millis timeout) override;
 
 private:
     // Adds what the management API says about `d` (exchange and bound

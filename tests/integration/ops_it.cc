@@ -21,19 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The value of one sample line ("name{labels} value") in a /metrics body;
-// nullopt when absent.
-std::optional<double> sample(const std::string& body, const std::string& series) {
-    std::istringstream in(body);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind(series + " ", 0) == 0) {
-            return std::stod(line.substr(series.size() + 1));
-        }
-    }
-    return std::nullopt;
-}
-
 std::string metrics_of(int port) {
     auto [status, body] = http_get(port, "/metrics");
     REQUIRE(status == 200);
@@ -41,7 +28,7 @@ std::string metrics_of(int port) {
 }
 
 bool metric_is(int port, const std::string& series, double want) {
-    const auto v = sample(metrics_of(port), series);
+    const auto v = metric_sample(metrics_of(port), series);
     return v && *v == want;
 }
 
@@ -87,20 +74,20 @@ TEST_CASE("metrics, liveness and readiness of the active publisher", "[integrati
     REQUIRE(eventually([&] { return metric_is(*port, "outboxd_pending_rows", 0); }, 20s));
 
     const std::string m = metrics_of(*port);
-    CHECK(sample(m, "outboxd_rows_sent_total") == 20.0);
-    CHECK(sample(m, "outboxd_rows_failed_total{reason=\"encoding\"}") == 2.0);
-    CHECK(sample(m, "outboxd_rows_failed_total{reason=\"message_too_large\"}") == 0.0);
-    CHECK(sample(m, "outboxd_rows_parked_total") == 1.0);
-    CHECK(sample(m, "outboxd_relay_latency_seconds_count") == 20.0);
-    CHECK(sample(m, "outboxd_relay_latency_seconds_sum").value_or(-1) > 0);
-    CHECK(sample(m, "outboxd_batch_size_rows_count").value_or(0) >= 1);
-    CHECK(sample(m, "outboxd_leader") == 1.0);
-    CHECK(sample(m, "outboxd_postgres_up") == 1.0);
-    CHECK(sample(m, "outboxd_kafka_up") == 1.0);
-    CHECK(sample(m, "outboxd_broker_up") == 1.0);
-    CHECK(sample(m, "outboxd_in_flight_messages") == 0.0);
-    CHECK(sample(m, "outboxd_oldest_pending_age_seconds") == 0.0);
-    CHECK(sample(m, "outboxd_last_sent_timestamp_seconds").value_or(0) > 1.7e9);
+    CHECK(metric_sample(m, "outboxd_rows_sent_total") == 20.0);
+    CHECK(metric_sample(m, "outboxd_rows_failed_total{reason=\"encoding\"}") == 2.0);
+    CHECK(metric_sample(m, "outboxd_rows_failed_total{reason=\"message_too_large\"}") == 0.0);
+    CHECK(metric_sample(m, "outboxd_rows_parked_total") == 1.0);
+    CHECK(metric_sample(m, "outboxd_relay_latency_seconds_count") == 20.0);
+    CHECK(metric_sample(m, "outboxd_relay_latency_seconds_sum").value_or(-1) > 0);
+    CHECK(metric_sample(m, "outboxd_batch_size_rows_count").value_or(0) >= 1);
+    CHECK(metric_sample(m, "outboxd_leader") == 1.0);
+    CHECK(metric_sample(m, "outboxd_postgres_up") == 1.0);
+    CHECK(metric_sample(m, "outboxd_kafka_up") == 1.0);
+    CHECK(metric_sample(m, "outboxd_broker_up") == 1.0);
+    CHECK(metric_sample(m, "outboxd_in_flight_messages") == 0.0);
+    CHECK(metric_sample(m, "outboxd_oldest_pending_age_seconds") == 0.0);
+    CHECK(metric_sample(m, "outboxd_last_sent_timestamp_seconds").value_or(0) > 1.7e9);
     CHECK(m.find("outboxd_build_info{version=\"") != std::string::npos);
     CHECK(m.find("# TYPE outboxd_relay_latency_seconds histogram") != std::string::npos);
 

@@ -7,7 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <csignal>
+#include <fstream>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -408,20 +411,65 @@ TEST_CASE("rabbitmq outage under load: nothing counted or parked, everything del
             amqp.bind(name, name, "key-" + std::to_string(k));
         }
     }
+    // About 200 rows/s for 30 s: the load goes on through the first half of
+    // the outage, and the rows of the whole outage wait at 0 for the broker.
     const int total = 6000;
-    RowInserter load(table, name, total, 20);
-    Daemon d({"run", "--config", write_config(rabbit_config(table))});
+    constexpr int kMaxInFlight = 200;
+    auto cfg = rabbit_config(table);
+    cfg.relay["max_in_flight"] = std::to_string(kMaxInFlight);
+    cfg.relay["batch_size"] = "50";
+    RowInserter load(table, name, total, 2);
+    Daemon d({"run", "--config", write_config(cfg)});
+    const auto port = d.http_port();
+    REQUIRE(port);
+    // Back-pressure: what the daemon holds unconfirmed, sampled all along
+    // (the drain after the outage included), never exceeds max_in_flight.
+    std::atomic<bool> sampling{true};
+    std::atomic<int> max_in_flight{0};
+    std::atomic<int> samples{0};
+    std::thread sampler([&] {
+        while (sampling) {
+            try {
+                const auto [code, body] = http_get(*port, "/metrics");
+                if (code == 200) {
+                    const int v = static_cast<int>(
+                        metric_sample(body, "outboxd_in_flight_messages").value_or(0));
+                    max_in_flight = std::max(max_in_flight.load(), v);
+                    ++samples;
+                }
+            } catch (const std::exception&) {
+                // The daemon is between terms: sample again.
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+    });
+    struct StopSampler {
+        std::atomic<bool>& flag;
+        std::thread& th;
+        ~StopSampler() {
+            flag = false;
+            th.join();
+        }
+    } stop_sampler{sampling, sampler};
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] >= 500; }, 60s));
 
     script("rabbitmq.sh stop " + s.rabbitmq_dir);
-    const int outage = outage_seconds(20);
+    const int outage = outage_seconds(60);
     std::this_thread::sleep_for(std::chrono::seconds(outage));
     auto during = status_counts(s.pg_dsn, table);
+    const int attempts_during =
+        std::stoi(sql_value(s.pg_dsn, "SELECT coalesce(max(attempts), 0) FROM " + name));
     script("rabbitmq.sh start " + s.rabbitmq_dir);
     CHECK(during[2] == 0);
+    CHECK(attempts_during == 0);
+    CHECK(during[0] > kMaxInFlight); // the outage left more waiting than max_in_flight
 
     REQUIRE(load.stop() == total);
     REQUIRE(eventually([&] { return all_at(table, 1, total); }, 120s));
+    sampling = false;
+    CHECK(samples > 100);
+    CHECK(max_in_flight > 0);
+    CHECK(max_in_flight <= kMaxInFlight);
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);
     INFO(d.log().substr(0, 4000));
@@ -440,5 +488,78 @@ TEST_CASE("rabbitmq outage under load: nothing counted or parked, everything del
     }
     CHECK(copies.size() == static_cast<std::size_t>(total)); // none lost
     WARN("rabbitmq outage of " << outage << " s under load: " << total << " rows, 0 lost, "
-                               << duplicates << " duplicates (unconfirmed at the stop)");
+                               << duplicates << " duplicates (unconfirmed at the stop), "
+                               << during[0] << " rows waiting at the end of the outage, at most "
+                               << max_in_flight << " in flight (max_in_flight " << kMaxInFlight
+                               << ")");
+}
+
+TEST_CASE("rabbitmq.declare_file: the topology is declared at start, again without harm at the "
+          "next start, and a declaration the broker holds differently refuses the start",
+          "[integration][rabbitmq][rabbitmq-declare]") {
+    const auto& s = services();
+    const auto name = unique_name("rmq_declare");
+    auto table = make_table(s.pg_dsn, name);
+    auto cfg = rabbit_config(table, "  declare_file: topology.yaml\n");
+    const std::string path = write_config(cfg);
+    const std::string dir = path.substr(0, path.rfind('/'));
+    // RabbitMQ's definitions format, as an export writes it (JSON), with a
+    // section outboxd must not apply.
+    std::ofstream(dir + "/topology.yaml")
+        << R"({"users": [{"name": "intruder", "password_hash": "x"}],
+  "exchanges": [{"name": ")"
+        << name << R"(", "vhost": "/", "type": "fanout", "durable": true,
+                 "auto_delete": false, "internal": false, "arguments": {}}],
+  "queues": [{"name": ")"
+        << name << R"(", "vhost": "/", "durable": true, "auto_delete": false,
+              "arguments": {"x-queue-type": "quorum"}},
+             {"name": "elsewhere", "vhost": "another", "durable": true}],
+  "bindings": [{"source": ")"
+        << name << R"(", "vhost": "/", "destination": ")" << name
+        << R"(", "destination_type": "queue", "routing_key": "", "arguments": {}}]})";
+
+    {
+        const auto [rc, out] = run_outboxd({"check", "--config", path});
+        INFO(out);
+        CHECK(out.find("rabbitmq: declares at start " + dir
+                       + "/topology.yaml: 1 exchange, 2 queues, 1 binding; not applied: users")
+              != std::string::npos);
+    }
+    for (int start = 1; start <= 2; ++start) {
+        Daemon d({"run", "--config", path});
+        std::vector<NewRow> rows;
+        for (int i = 0; i < 50; ++i) {
+            rows.push_back({name, "key-" + std::to_string(i % 5), "v" + std::to_string(i), {}});
+        }
+        insert_rows(s.pg_dsn, table, rows);
+        REQUIRE(eventually([&] { return all_at(table, 1, start * 50); }, 60s));
+        d.signal(SIGTERM);
+        REQUIRE(d.wait(30s) == 0);
+        INFO(d.log().substr(0, 4000));
+        CHECK_THAT(d.log(), Catch::Contains("declared exchange '" + name + "' (fanout, durable)"));
+        CHECK_THAT(d.log(), Catch::Contains("declared queue '" + name + "' (quorum, durable)"));
+        CHECK_THAT(d.log(), Catch::Contains("declared binding '" + name + "' -> queue '" + name));
+        CHECK_THAT(d.log(), Catch::Contains("not declared: queue 'elsewhere'"));
+    }
+    {
+        Client amqp;
+        CHECK(amqp.drain(name).size() == 100); // the declared queue took every row
+    }
+
+    // The broker holds a classic queue; the file says quorum: no start.
+    const std::string classic = name + "_classic";
+    {
+        Client amqp;
+        amqp.queue(classic, /*quorum=*/false);
+    }
+    std::ofstream(dir + "/topology.yaml")
+        << "queues:\n  - {name: " << classic << ", durable: false, type: quorum}\n";
+    Daemon refused({"run", "--config", path});
+    REQUIRE(refused.wait(60s) == 1);
+    INFO(refused.log());
+    CHECK_THAT(refused.log(), Catch::Contains("refusing to start: declaring queue '" + classic
+                                              + "' (quorum, not durable)"));
+    CHECK_THAT(refused.log(), Catch::Contains("PRECONDITION_FAILED"));
+    CHECK_THAT(refused.log(), Catch::Contains("x-queue-type"));
+    CHECK_THAT(refused.log(), Catch::Contains("already holds it with other settings"));
 }

@@ -829,6 +829,17 @@ std::pair<int, std::string> http_get(int port, const std::string& path) {
     return {r.status, r.body};
 }
 
+std::optional<double> metric_sample(const std::string& body, const std::string& series) {
+    std::istringstream in(body);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(series + " ", 0) == 0) {
+            return std::stod(line.substr(series.size() + 1));
+        }
+    }
+    return std::nullopt;
+}
+
 bool publishes(Daemon& d) {
     if (!d.running()) {
         return false;

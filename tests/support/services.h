@@ -284,6 +284,10 @@ private:
 // connection can be made.
 std::pair<int, std::string> http_get(int port, const std::string& path);
 
+// The value of one sample line ("name{labels} value") in a /metrics body;
+// nullopt when absent.
+std::optional<double> metric_sample(const std::string& body, const std::string& series);
+
 // What the daemon itself says on /readyz: true while its role is "active
 // publisher" (it holds the lock and relays). False while it is a standby,
 // starting, stopping, or does not answer. Needs the daemon's HTTP endpoint
