@@ -295,7 +295,7 @@ public:
     ~DaemonRun() {
         daemon_.reset(); // kills the process if still running
         // write_config made a private directory for the file; the daemon's
-        // log stays in /tmp for a look after a failed run.
+        // log stays in the test scratch directory for a look after a failed run.
         std::error_code ignored;
         std::filesystem::remove_all(std::filesystem::path(config_path_).parent_path(), ignored);
     }

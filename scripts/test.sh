@@ -27,5 +27,7 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_su
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # A race report fails the process that found it (exit code 66).
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp}"
+# The tests' configs, daemon logs and scratch brokers of the last run only.
+rm -rf "$BUILD_DIR/test-scratch"
 cd "$BUILD_DIR"
 exec ctest --output-on-failure --timeout 900 -j2 "$@"

@@ -39,7 +39,7 @@ std::string shell_quote(const std::string& s) {
 std::pair<int, std::string> run_stdout(const std::vector<std::string>& args,
                                        const std::string& env_prefix = "",
                                        std::string* err = nullptr) {
-    const std::string err_path = "/tmp/" + unique_name("admin-err");
+    const std::string err_path = scratch_path("admin-err");
     std::string cmd = "env " + env_prefix + " " + shell_quote(outboxd_binary());
     for (const auto& a : args) {
         cmd += " " + shell_quote(a);

@@ -24,7 +24,7 @@ int max_attempts(const outboxd::config::Postgres& t) {
 TEST_CASE("3 brokers, RF 3, min ISR 2: leader killed, a second broker stopped, both back",
           "[integration][cluster]") {
     const auto& s = services();
-    const std::string dir = "/tmp/" + unique_name("cluster3");
+    const std::string dir = scratch_path("cluster3");
     const std::string bootstrap = script("kafka.sh start " + dir + " --nodes 3");
     struct StopCluster {
         std::string dir;

@@ -256,7 +256,7 @@ TEST_CASE("SIGTERM under load: stop fetching, record in-flight reports, exit 0",
 TEST_CASE("broker outage longer than every time-out: rows wait at 0, nothing counted or parked",
           "[integration][outage]") {
     const auto& s = services();
-    const std::string dir = "/tmp/" + unique_name("outage-kafka");
+    const std::string dir = scratch_path("outage-kafka");
     const std::string bootstrap = script("kafka.sh start " + dir);
     struct StopBroker {
         std::string dir;

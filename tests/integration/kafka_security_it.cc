@@ -52,7 +52,7 @@ std::string file_text(const std::string& path) {
 class SecretFile {
 public:
     SecretFile(const std::string& name, const std::string& value)
-        : path_("/tmp/" + unique_name(name)) {
+        : path_(scratch_path(name)) {
         std::ofstream(path_) << value << "\n";
     }
     ~SecretFile() { std::remove(path_.c_str()); }

@@ -143,38 +143,14 @@ ssl_ca_file = '$TLS/ca.crt'
 EOF
 }
 
-# A self-signed CA (valid 30 days; the directory is throw-away), a server
-# certificate it signs for localhost and 127.0.0.1, and a second CA that
-# signed nothing here. Made once per DIR; the server key must belong to the
-# server's OS user and be 0600, or PostgreSQL refuses to start.
+# The test CA, a server certificate for localhost and 127.0.0.1 and a CA
+# that signed nothing (tests/scripts/test-ca.sh), once per DIR; the server
+# key must belong to the server's OS user, or PostgreSQL refuses to start.
 make_tls() {
-  [ -f "$TLS/server.crt" ] && [ -f "$TLS/other-ca.crt" ] && return 0
-  local tmp="$DIR/tls.tmp"
-  rm -rf "$tmp"
-  mkdir -p "$tmp"
-  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-  {
-    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=outboxd test CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-      -keyout "$tmp/ca.key" -out "$tmp/ca.crt" &&
-    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=unrelated test CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-      -keyout "$tmp/other-ca.key" -out "$tmp/other-ca.crt" &&
-    openssl req "${ec[@]}" -subj "/CN=localhost" -keyout "$tmp/server.key" -out "$tmp/server.csr" &&
-    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
-      >"$tmp/server.ext" &&
-    openssl x509 -req -days 30 -in "$tmp/server.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" \
-      -CAcreateserial -extfile "$tmp/server.ext" -out "$tmp/server.crt"
-  } >"$DIR/openssl.log" 2>&1 || {
-    cat "$DIR/openssl.log" >&2
-    die "openssl could not make the test certificates (log: $DIR/openssl.log)"
-  }
-  chmod 0600 "$tmp"/*.key
-  chmod 0644 "$tmp"/*.crt
-  chmod 0755 "$tmp"
-  if is_root; then chown -R "$PG_USER:$PG_USER" "$tmp"; fi
-  rm -rf "$TLS"
-  mv "$tmp" "$TLS"
+  local owner=""
+  if is_root; then owner="$PG_USER"; fi
+  "$(dirname "${BASH_SOURCE[0]}")/test-ca.sh" "$TLS" "outboxd test CA" \
+    "DNS:localhost,IP:127.0.0.1" $owner
 }
 
 init_cluster() {

@@ -95,38 +95,11 @@ urls() {
   echo "amqps://guest:guest@localhost:$amqps/%2f"
 }
 
-# A self-signed CA (valid 30 days; the directory is throw-away), a server
-# certificate it signs for the name localhost only (so amqps://127.0.0.1
-# fails the host name check: the TLS test proves it is made), and a second
-# CA that signed nothing here (tests/scripts/pg.sh makes its own the same way).
+# The test CA, a server certificate for the name localhost only (so
+# amqps://127.0.0.1 fails the host name check: the TLS test proves it is
+# made) and a CA that signed nothing (tests/scripts/test-ca.sh), once per DIR.
 make_tls() {
-  [ -f "$DIR/tls/server.crt" ] && [ -f "$DIR/tls/other-ca.crt" ] && return 0
-  command -v openssl >/dev/null 2>&1 || die "openssl not found (scripts/install-deps.sh installs it)"
-  local tmp="$DIR/tls.tmp"
-  rm -rf "$tmp"
-  mkdir -p "$tmp"
-  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-  {
-    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=outboxd RabbitMQ test CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-      -keyout "$tmp/ca.key" -out "$tmp/ca.crt" &&
-    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=unrelated test CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-      -keyout "$tmp/other-ca.key" -out "$tmp/other-ca.crt" &&
-    openssl req "${ec[@]}" -subj "/CN=localhost" -keyout "$tmp/server.key" -out "$tmp/server.csr" &&
-    printf '%s\n' "subjectAltName=DNS:localhost" "extendedKeyUsage=serverAuth" \
-      >"$tmp/server.ext" &&
-    openssl x509 -req -days 30 -in "$tmp/server.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" \
-      -CAcreateserial -extfile "$tmp/server.ext" -out "$tmp/server.crt"
-  } >"$DIR/openssl.log" 2>&1 || {
-    cat "$DIR/openssl.log" >&2
-    die "openssl could not make the test certificates (log: $DIR/openssl.log)"
-  }
-  chmod 0600 "$tmp"/*.key
-  chmod 0644 "$tmp"/*.crt
-  chmod 0755 "$tmp"
-  rm -rf "$DIR/tls"
-  mv "$tmp" "$DIR/tls"
+  "$(dirname "${BASH_SOURCE[0]}")/test-ca.sh" "$DIR/tls" "outboxd RabbitMQ test CA" "DNS:localhost"
 }
 
 init_dir() {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -90,6 +91,21 @@ std::string unique_name(const std::string& prefix) {
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count()
                             % 100000000);
+}
+
+std::string scratch_path(const std::string& prefix) {
+    static const std::string root = [] {
+        const char* env = std::getenv("OUTBOXD_TEST_SCRATCH_DIR");
+        std::string r = env != nullptr && *env != '\0' ? env : OUTBOXD_TEST_SCRATCH_DIR_DEFAULT;
+        std::error_code ec;
+        std::filesystem::create_directories(r, ec);
+        if (ec) {
+            throw std::runtime_error("cannot create the test scratch directory " + r + ": "
+                                     + ec.message());
+        }
+        return r;
+    }();
+    return root + "/" + unique_name(prefix);
 }
 
 std::vector<std::vector<std::string>> sql(const std::string& dsn, const std::string& query) {
@@ -576,7 +592,7 @@ DaemonConfig daemon_config(const config::Postgres& table, const std::string& boo
 }
 
 std::string write_config(const DaemonConfig& c) {
-    const std::string dir = "/tmp/" + unique_name("outboxd-test");
+    const std::string dir = scratch_path("config");
     ::mkdir(dir.c_str(), 0700);
     const std::string path = dir + "/outboxd.yaml";
     std::ofstream f(path);
@@ -711,7 +727,7 @@ std::int64_t MemoryCgroup::oom_kills() const {
 }
 
 Daemon::Daemon(std::vector<std::string> args, std::string cgroup) {
-    log_path_ = "/tmp/" + unique_name("outboxd-log") + ".log";
+    log_path_ = scratch_path("outboxd") + ".log";
     const std::string bin = outboxd_binary();
     std::string owner_dsn;
     if (!args.empty() && args[0] == "migrate" && std::getenv("OUTBOXD_POSTGRES_DSN") == nullptr) {

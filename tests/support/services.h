@@ -59,6 +59,13 @@ const Services& services();
 // A name no other test (or earlier run) uses: prefix + pid + counter.
 std::string unique_name(const std::string& prefix);
 
+// A fresh path for a test's files (configs, daemon logs, scratch brokers):
+// <scratch root>/<unique_name(prefix)>, nothing created there yet. The root
+// is OUTBOXD_TEST_SCRATCH_DIR, else <build>/test-scratch (made on first
+// use), so a run leaves nothing in /tmp; scripts/test.sh empties it before
+// each run and keeps it after, for a look at a failed test's logs.
+std::string scratch_path(const std::string& prefix);
+
 // ---- PostgreSQL --------------------------------------------------------
 
 // Runs SQL on a fresh connection; returns rows as text (NULL -> "<null>").
