@@ -464,8 +464,11 @@ TEST_CASE("rabbitmq outage under load: nothing counted or parked, everything del
     CHECK(attempts_during == 0);
     CHECK(during[0] > kMaxInFlight); // the outage left more waiting than max_in_flight
 
-    REQUIRE(load.stop() == total);
-    REQUIRE(eventually([&] { return all_at(table, 1, total); }, 120s));
+    // On a slow machine (a sanitizer build) the load may still be running:
+    // what went in is what must come out.
+    const int inserted = load.stop();
+    REQUIRE(inserted > during[0]);
+    REQUIRE(eventually([&] { return all_at(table, 1, inserted); }, 120s));
     sampling = false;
     CHECK(samples > 100);
     CHECK(max_in_flight > 0);
@@ -486,8 +489,8 @@ TEST_CASE("rabbitmq outage under load: nothing counted or parked, everything del
     for (const auto& [id, c] : copies) {
         duplicates += c - 1;
     }
-    CHECK(copies.size() == static_cast<std::size_t>(total)); // none lost
-    WARN("rabbitmq outage of " << outage << " s under load: " << total << " rows, 0 lost, "
+    CHECK(copies.size() == static_cast<std::size_t>(inserted)); // none lost
+    WARN("rabbitmq outage of " << outage << " s under load: " << inserted << " rows, 0 lost, "
                                << duplicates << " duplicates (unconfirmed at the stop), "
                                << during[0] << " rows waiting at the end of the outage, at most "
                                << max_in_flight << " in flight (max_in_flight " << kMaxInFlight
