@@ -237,15 +237,15 @@ CeilingResult run_ceiling(const Options& opt, std::size_t batch) {
         if (rows.empty()) {
             break;
         }
-        std::vector<std::int64_t> ids;
-        ids.reserve(rows.size());
+        std::vector<store::SentMark> marks;
+        marks.reserve(rows.size());
         for (const auto& row : rows) {
-            ids.push_back(row.id);
+            marks.push_back(store::SentMark{row.id});
         }
-        cursor = ids.back();
-        st.mark_sent(ids);
+        cursor = marks.back().id;
+        st.mark_sent(marks);
         mark_time += Clock::now() - f1;
-        done += static_cast<std::int64_t>(ids.size());
+        done += static_cast<std::int64_t>(marks.size());
         ++r.batches;
     }
     const double secs = Seconds(Clock::now() - start).count();

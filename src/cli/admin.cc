@@ -2,6 +2,7 @@
 // the same configuration as `run`, opens its own short PostgreSQL session and
 // never takes the publisher's lock, so it is safe beside a running daemon.
 #include "cli/commands.h"
+#include "cli/confirm_worker.h"
 #include "common/iso_time.h"
 #include "common/parse_int.h"
 #include "config/options.h"
@@ -10,7 +11,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -28,6 +31,7 @@ struct AdminCommands::Args {
     CLI::App* failed = nullptr;
     CLI::App* requeue = nullptr;
     CLI::App* print_config = nullptr;
+    CLI::App* unconfirmed = nullptr;
 
     bool json = false; // status and failed each set it; only one subcommand runs
     std::string topic_text;
@@ -155,8 +159,12 @@ int store_error(const std::string& command, const std::exception& e) {
 int cmd_status(const config::Config& cfg, bool json) {
     store::PgOutboxStore st(cfg.postgres);
     store::StatusSummary sum;
+    std::optional<std::int64_t> unconfirmed; // rows at 1 past confirm.deadline_ms
     try {
         sum = st.status_summary();
+        if (cfg.confirm.enabled()) {
+            unconfirmed = st.unconfirmed_count(cfg.confirm.deadline, INT64_MAX);
+        }
     } catch (const std::exception& e) {
         return store_error("status", e);
     }
@@ -177,6 +185,12 @@ int cmd_status(const config::Config& cfg, bool json) {
         j["pending"] = sum.pending;
         j["sent"] = sum.sent;
         j["failed"] = sum.failed;
+        if (cfg.confirm.enabled()) {
+            j["consumed"] = sum.consumed;
+            j["consumer_failed"] = sum.consumer_failed;
+            j["unconfirmed"] = unconfirmed ? Json(*unconfirmed) : Json(nullptr);
+            j["confirm_deadline_ms"] = cfg.confirm.deadline.count();
+        }
         j["other"] = sum.other;
         j["oldest_pending_age_seconds"] =
             sum.oldest_pending_age_s ? Json(*sum.oldest_pending_age_s) : Json(nullptr);
@@ -196,6 +210,17 @@ int cmd_status(const config::Config& cfg, bool json) {
     std::cout << "sent (1)        " << sum.sent << "\n";
     std::cout << "failed (2)      " << sum.failed
               << (sum.failed > 0 ? "  (list with `outboxd failed`)" : "") << "\n";
+    if (cfg.confirm.enabled()) {
+        std::cout << "consumed (3)    " << sum.consumed << "\n";
+        std::cout << "consumer failed (4) " << sum.consumer_failed
+                  << (sum.consumer_failed > 0 ? "  (list with `outboxd failed`)" : "") << "\n";
+        std::cout << "unconfirmed     " << *unconfirmed << " of the sent rows, past "
+                  << cfg.confirm.deadline.count() << " ms"
+                  << (*unconfirmed > 0 ? "  (list with `outboxd unconfirmed`)" : "") << "\n";
+    } else if (sum.consumed + sum.consumer_failed > 0) {
+        std::cout << "at 3 or 4       " << sum.consumed + sum.consumer_failed
+                  << "  (consumer confirmation is off: confirm.consumers is empty)\n";
+    }
     if (sum.other > 0) {
         std::cout << "other status    " << sum.other << "  (values outboxd never writes)\n";
     }
@@ -227,6 +252,7 @@ int cmd_failed(const config::Config& cfg, const AdminCommands::Args& a) {
         for (const auto& r : rows) {
             Json j;
             j["id"] = r.id;
+            j["status"] = r.status;
             j["topic"] = r.topic;
             j["key"] = r.key ? Json(*r.key) : Json(nullptr);
             j["attempts"] = r.attempts;
@@ -240,38 +266,43 @@ int cmd_failed(const config::Config& cfg, const AdminCommands::Args& a) {
         return kExitOk;
     }
     const std::string scope = table_name(cfg) + (a.topic ? " for topic " + *a.topic : "");
+    const std::string statuses = cfg.confirm.enabled() ? "status 2 or 4" : "status 2";
     if (rows.empty()) {
-        std::cout << "no rows at status 2 in " << scope << "\n";
+        std::cout << "no rows at " << statuses << " in " << scope << "\n";
         return kExitOk;
     }
     struct Line {
-        std::string id, topic, key, attempts, error;
+        std::string id, status, topic, key, attempts, error;
     };
     std::vector<Line> lines;
-    Line head{"ID", "TOPIC", "KEY", "ATTEMPTS", "LAST_ERROR"};
+    Line head{"ID", "STATUS", "TOPIC", "KEY", "ATTEMPTS", "LAST_ERROR"};
     std::size_t wid = width(head.id);
+    std::size_t wstatus = width(head.status);
     std::size_t wtopic = width(head.topic);
     std::size_t wkey = width(head.key);
     std::size_t watt = width(head.attempts);
     for (const auto& r : rows) {
-        Line l{std::to_string(r.id), cell(r.topic, 40), r.key ? cell(*r.key, 24) : "(none)",
+        Line l{std::to_string(r.id),       r.status == 4 ? "4 consumer failed" : "2 failed",
+               cell(r.topic, 40),          r.key ? cell(*r.key, 24) : "(none)",
                std::to_string(r.attempts), r.last_error ? cell(*r.last_error, 100) : "(none)"};
         wid = std::max(wid, width(l.id));
+        wstatus = std::max(wstatus, width(l.status));
         wtopic = std::max(wtopic, width(l.topic));
         wkey = std::max(wkey, width(l.key));
         watt = std::max(watt, width(l.attempts));
         lines.push_back(std::move(l));
     }
     const auto print = [&](const Line& l) {
-        std::cout << pad(l.id, wid) << "  " << pad(l.topic, wtopic) << "  " << pad(l.key, wkey)
-                  << "  " << pad(l.attempts, watt) << "  " << l.error << "\n";
+        std::cout << pad(l.id, wid) << "  " << pad(l.status, wstatus) << "  "
+                  << pad(l.topic, wtopic) << "  " << pad(l.key, wkey) << "  "
+                  << pad(l.attempts, watt) << "  " << l.error << "\n";
     };
     print(head);
     for (const auto& l : lines) {
         print(l);
     }
-    std::cout << rows.size() << " row" << (rows.size() == 1 ? "" : "s") << " at status 2 in "
-              << scope;
+    std::cout << rows.size() << " row" << (rows.size() == 1 ? "" : "s") << " at " << statuses
+              << " in " << scope;
     if (rows.size() == static_cast<std::size_t>(a.limit)) {
         std::cout << " (the first " << a.limit << "; there may be more: raise --limit)";
     }
@@ -289,9 +320,9 @@ int cmd_requeue(const config::Config& cfg, const AdminCommands::Args& a) {
         } catch (const std::exception& e) {
             return store_error("requeue", e);
         }
-        std::cout << "requeued " << n << " row" << (n == 1 ? "" : "s")
-                  << " from status 2 to 0 (attempts reset) in " << table_name(cfg)
-                  << (a.topic ? " for topic " + *a.topic : "") << "\n";
+        std::cout << "requeued " << n << " row" << (n == 1 ? "" : "s") << " from status "
+                  << (cfg.confirm.enabled() ? "2 or 4" : "2") << " to 0 (attempts reset) in "
+                  << table_name(cfg) << (a.topic ? " for topic " + *a.topic : "") << "\n";
         return kExitOk;
     }
     // Checked at parse time; duplicates are dropped, order kept.
@@ -315,11 +346,101 @@ int cmd_requeue(const config::Config& cfg, const AdminCommands::Args& a) {
     print_ids("not found", skipped.not_found);
     print_ids("already pending (status 0)", skipped.already_pending);
     print_ids("already sent (status 1; add --include-sent to send them again)", skipped.sent);
-    print_ids("status other than 0, 1, 2", skipped.other_status);
+    print_ids(cfg.confirm.enabled() ? "consumed (status 3) or a status outboxd never writes"
+                                    : "status other than 0, 1, 2",
+              skipped.other_status);
     // Success means: every requested row is now pending.
     const bool all_pending =
         skipped.not_found.empty() && skipped.sent.empty() && skipped.other_status.empty();
     return all_pending ? kExitOk : kExitFailure;
+}
+
+// Rows at 1 past confirm.deadline_ms, oldest first, with who has not
+// confirmed them.
+int cmd_unconfirmed(const config::Config& cfg, const AdminCommands::Args& a) {
+    if (!cfg.confirm.enabled()) {
+        std::cerr << "outboxd: unconfirmed: confirm.consumers is empty, so no row waits for a "
+                     "consumer (docs/consumers.md)\n";
+        return kExitFailure;
+    }
+    store::PgOutboxStore st(cfg.postgres);
+    std::vector<store::UnconfirmedRow> rows;
+    try {
+        rows = st.unconfirmed_rows(cfg.confirm.deadline, static_cast<std::size_t>(a.limit));
+    } catch (const std::exception& e) {
+        return store_error("unconfirmed", e);
+    }
+    const auto opt = confirm_options(cfg.confirm);
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    auto names = [](const std::vector<std::string>& v) {
+        std::string out;
+        for (const auto& s : v) {
+            out += (out.empty() ? "" : ",") + s;
+        }
+        return out.empty() ? std::string("-") : out;
+    };
+    if (a.json) {
+        Json arr = Json::array();
+        for (const auto& r : rows) {
+            Json j;
+            j["id"] = r.id;
+            j["topic"] = r.topic;
+            j["key"] = r.key ? Json(*r.key) : Json(nullptr);
+            j["sent_at"] = iso8601_utc(r.sent_at_ms);
+            j["confirmed_by"] = r.confirmed_by;
+            j["not_confirmed_by"] = confirm::missing_consumers(opt, r.confirmed_by);
+            j["resends"] = r.resends;
+            arr.push_back(std::move(j));
+        }
+        std::cout << dump(arr) << "\n";
+        return kExitOk;
+    }
+    if (rows.empty()) {
+        std::cout << "no unconfirmed rows in " << table_name(cfg) << " (every row at 1 is younger "
+                  << "than confirm.deadline_ms " << cfg.confirm.deadline.count() << " ms)\n";
+        return kExitOk;
+    }
+    struct Line {
+        std::string id, topic, key, age, missing, resends;
+    };
+    std::vector<Line> lines;
+    Line head{"ID", "TOPIC", "KEY", "SENT", "NOT_CONFIRMED_BY", "RESENDS"};
+    std::vector<std::size_t> w{width(head.id), width(head.topic), width(head.key), width(head.age),
+                               width(head.missing)};
+    for (const auto& r : rows) {
+        Line l{std::to_string(r.id),
+               cell(r.topic, 40),
+               r.key ? cell(*r.key, 24) : "(none)",
+               human_age(static_cast<double>(now_ms - r.sent_at_ms) / 1000.0) + " ago",
+               cell(names(confirm::missing_consumers(opt, r.confirmed_by)), 60),
+               std::to_string(r.resends)};
+        w[0] = std::max(w[0], width(l.id));
+        w[1] = std::max(w[1], width(l.topic));
+        w[2] = std::max(w[2], width(l.key));
+        w[3] = std::max(w[3], width(l.age));
+        w[4] = std::max(w[4], width(l.missing));
+        lines.push_back(std::move(l));
+    }
+    const auto print = [&](const Line& l) {
+        std::cout << pad(l.id, w[0]) << "  " << pad(l.topic, w[1]) << "  " << pad(l.key, w[2])
+                  << "  " << pad(l.age, w[3]) << "  " << pad(l.missing, w[4]) << "  " << l.resends
+                  << "\n";
+    };
+    print(head);
+    for (const auto& l : lines) {
+        print(l);
+    }
+    std::cout << rows.size() << " unconfirmed row" << (rows.size() == 1 ? "" : "s") << " in "
+              << table_name(cfg) << " (at 1 longer than " << cfg.confirm.deadline.count() << " ms)";
+    if (rows.size() == static_cast<std::size_t>(a.limit)) {
+        std::cout << "; the first " << a.limit << ", there may be more: raise --limit";
+    }
+    std::cout << (cfg.confirm.resend_unconfirmed
+                      ? "; outboxd sends them again (confirm.resend_unconfirmed)\n"
+                      : "; confirm.resend_unconfirmed is off: they are only reported\n");
+    return kExitOk;
 }
 
 int cmd_print_config(const config::Config& cfg, const AdminCommands::Args& a) {
@@ -344,7 +465,8 @@ AdminCommands::AdminCommands(CLI::App& app, const std::function<void(CLI::App*)>
     add_config(a.status);
     a.status->add_flag("--json", a.json, "One JSON object instead of text");
 
-    a.failed = app.add_subcommand("failed", "List rows at status 2 (parked: they need a person)");
+    a.failed = app.add_subcommand(
+        "failed", "List rows at status 2 (parked) and 4 (a consumer failed): they need a person");
     add_config(a.failed);
     a.failed_topic =
         a.failed->add_option("--topic", a.topic_text, "Only rows of this topic")->check(not_empty);
@@ -359,7 +481,8 @@ AdminCommands::AdminCommands(CLI::App& app, const std::function<void(CLI::App*)>
     auto* ids = a.requeue->add_option("--id", a.ids, "Row ids (repeat, or separate with commas)")
                     ->check(row_id)
                     ->delimiter(',');
-    auto* all = a.requeue->add_flag("--all-failed", a.all_failed, "Every row at status 2");
+    auto* all = a.requeue->add_flag("--all-failed", a.all_failed,
+                                    "Every row at status 2 (and 4 with confirm.consumers)");
     auto* topic =
         a.requeue->add_option("--topic", a.topic_text, "With --all-failed: only this topic")
             ->check(not_empty);
@@ -377,6 +500,15 @@ AdminCommands::AdminCommands(CLI::App& app, const std::function<void(CLI::App*)>
         }
     });
 
+    a.unconfirmed = app.add_subcommand(
+        "unconfirmed", "List sent rows no consumer confirmed within confirm.deadline_ms");
+    add_config(a.unconfirmed);
+    a.unconfirmed
+        ->add_option("--limit", a.limit, "At most this many rows, oldest first (1..100000)")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    a.unconfirmed->add_flag("--json", a.json, "A JSON array, with confirmed_by per row");
+
     a.print_config = app.add_subcommand(
         "print-config", "Print the effective configuration (file + environment) as YAML");
     add_config(a.print_config);
@@ -392,7 +524,7 @@ AdminCommands::~AdminCommands() = default;
 bool AdminCommands::selected() const {
     const Args& a = *args_;
     return a.status->parsed() || a.failed->parsed() || a.requeue->parsed()
-           || a.print_config->parsed();
+           || a.print_config->parsed() || a.unconfirmed->parsed();
 }
 
 int AdminCommands::run(const config::Config& cfg) const {
@@ -409,6 +541,9 @@ int AdminCommands::run(const config::Config& cfg) const {
     }
     if (a.requeue->parsed()) {
         return cmd_requeue(cfg, a);
+    }
+    if (a.unconfirmed->parsed()) {
+        return cmd_unconfirmed(cfg, a);
     }
     return cmd_print_config(cfg, a);
 }

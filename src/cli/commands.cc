@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include "cli/brokers.h"
+#include "cli/confirm_worker.h"
 #include "cli/housekeeper.h"
 #include "cli/systemd_notify.h"
 #include "common/backoff.h"
@@ -262,6 +263,10 @@ int cmd_migrate(const config::Config& cfg) {
         const auto stmts = st.migrate();
         std::cout << "outboxd: migrated " << table_name(cfg) << " (" << stmts.size()
                   << " statements: table, pending and failed indexes, autovacuum settings, "
+                  << (cfg.confirm.enabled()
+                          ? "confirmation columns (kafka_partition, kafka_offset, confirmed_by, "
+                            "resends) and indexes, "
+                          : "")
                   << (cfg.postgres.notify_channel.empty()
                           ? "no NOTIFY trigger"
                           : "NOTIFY trigger on channel " + cfg.postgres.notify_channel)
@@ -487,7 +492,8 @@ void apply_reload(config::Config& cfg,
                   const ReloadFn& reload,
                   RunContext& ctx,
                   daemon::Supervisor& supervisor,
-                  Housekeeper& housekeeper) {
+                  Housekeeper& housekeeper,
+                  ConfirmWorker* confirm_worker) {
     auto reload_log = log::get("config");
     auto loaded = reload();
     if (!loaded.problems.empty()) {
@@ -524,6 +530,9 @@ void apply_reload(config::Config& cfg,
     log::setup(cfg.log.level, cfg.log.format);
     supervisor.set_options(supervisor_options(cfg));
     housekeeper.update(cfg);
+    if (confirm_worker != nullptr) {
+        confirm_worker->update(cfg);
+    }
     ctx.stall_limit_ms.store(stall_limit(cfg).count());
     ctx.metrics.config_reloads.with("ok").inc();
     reload_log->info("reloaded (batch_size={} poll_interval_ms={} max_attempts={} log.level={} "
@@ -542,14 +551,21 @@ public:
 // housekeeper (retention runs on the publisher only) at once.
 class RunListener final : public daemon::Listener {
 public:
-    RunListener(const config::Config& cfg, RunContext& ctx, Housekeeper& housekeeper)
+    RunListener(const config::Config& cfg,
+                RunContext& ctx,
+                Housekeeper& housekeeper,
+                ConfirmWorker* confirm_worker)
         : cfg_(cfg)
         , ctx_(ctx)
-        , housekeeper_(housekeeper) {}
+        , housekeeper_(housekeeper)
+        , confirm_worker_(confirm_worker) {}
     void on_role(health::Role role, const std::string& detail, bool able) override {
         ctx_.health.set_role(role, detail, able);
         ctx_.metrics.leader.set(role == health::Role::kLeader ? 1 : 0);
         housekeeper_.set_leading(role == health::Role::kLeader);
+        if (confirm_worker_ != nullptr) {
+            confirm_worker_->set_leading(role == health::Role::kLeader);
+        }
         cli::SystemdNotifier::status(std::string(health::to_string(role))
                                      + (detail.empty() ? "" : ": " + detail));
     }
@@ -570,6 +586,7 @@ private:
     const config::Config& cfg_;
     RunContext& ctx_;
     Housekeeper& housekeeper_;
+    ConfirmWorker* confirm_worker_;
 };
 
 } // namespace
@@ -583,6 +600,12 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     ctx.health.set_broker_name(config::broker_name(cfg.broker));
     // outboxd_broker_up serves every broker; outboxd_kafka_up only Kafka's.
     ctx.metrics.kafka_up.set_exported(cfg.broker == config::BrokerKind::kKafka);
+    // The confirmation families exist only where rows are confirmed; the
+    // per-consumer gauge's label values are the configured consumers.
+    for (metrics::Metric* m : ctx.metrics.confirm_families()) {
+        m->set_exported(cfg.confirm.enabled());
+    }
+    ctx.metrics.unconfirmed_by_consumer.set_values(cfg.confirm.consumers);
     ctx.stall_limit_ms.store(stall_limit(cfg).count());
     std::unique_ptr<http::Server> http_server;
     try {
@@ -609,6 +632,10 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
                           ^ static_cast<std::uint64_t>(ctx.clock.now().time_since_epoch().count()));
     MetricsObserver observer(ctx.metrics);
     Housekeeper housekeeper(cfg, ctx.metrics, ctx.health);
+    std::unique_ptr<ConfirmWorker> confirm_worker;
+    if (cfg.confirm.enabled()) {
+        confirm_worker = std::make_unique<ConfirmWorker>(cfg, source, ctx.metrics);
+    }
     // A stop asked for during the read-back ends it at once: the rows stay
     // pending and the next publisher reads back again.
     auto broker = make_broker_parts(cfg, st, source, [&ctx] {
@@ -616,7 +643,7 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
         return !stopping();
     });
     SleepWaiter waiter;
-    RunListener listener(cfg, ctx, housekeeper);
+    RunListener listener(cfg, ctx, housekeeper, confirm_worker.get());
     daemon::Supervisor supervisor(supervisor_options(cfg),
                                   daemon::Parts{st, lease.get(), *broker.publishers,
                                                 *broker.reconciler, ctx.clock, random, waiter,
@@ -625,17 +652,23 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     while (supervisor.state() != daemon::State::kStopped) {
         ctx.turned();
         if (g_reload.exchange(false)) {
-            apply_reload(cfg, reload, ctx, supervisor, housekeeper);
+            apply_reload(cfg, reload, ctx, supervisor, housekeeper, confirm_worker.get());
         }
         if (stopping()) {
             const std::string why = "signal " + std::to_string(g_stop_signal.load());
             housekeeper.set_leading(false);
+            if (confirm_worker) {
+                confirm_worker->set_leading(false);
+            }
             cli::SystemdNotifier::stopping("stopping: " + why);
             supervisor.request_stop(why);
         }
         supervisor.step();
     }
     housekeeper.stop();
+    if (confirm_worker) {
+        confirm_worker->stop();
+    }
     ctx.metrics.leader.set(0);
     const auto total = supervisor.totals();
     log->info("stopped: sent={} failed_attempts={} parked={}", total.sent, total.failed_attempts,

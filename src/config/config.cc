@@ -615,6 +615,7 @@ private:
         check_rabbitmq_url(config);
         check_rabbitmq_ca_file(config);
         check_rabbitmq_declare_file(config);
+        check_confirm(config);
         for (const Option& o : options()) {
             // The Kafka section is needed only when Kafka is the broker.
             const bool needed =
@@ -736,6 +737,32 @@ private:
         if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
             add_problem(where, echo(config.rabbitmq.ca_file) + " holds no PEM certificate");
             return;
+        }
+    }
+
+    // confirm.*: which report channel belongs to which broker, and whether
+    // there is anything to confirm.
+    void check_confirm(Config& config) {
+        const Confirm& c = config.confirm;
+        config.postgres.confirm_consumers = c.consumers;
+        std::vector<std::string> seen;
+        for (const auto& name : c.consumers) {
+            if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+                add_problem(origin("confirm.consumers"), "names " + echo(name) + " twice");
+            }
+            seen.push_back(name);
+        }
+        const bool rabbit = config.broker == BrokerKind::kRabbitMq;
+        if (c.enabled() && rabbit) {
+            // Reports from a RabbitMQ queue are the only confirmation there,
+            // and outboxd does not read them yet (docs/consumers.md).
+            add_problem(origin("confirm.consumers"),
+                        "consumer confirmation works with broker: kafka only so far (committed "
+                        "offsets and confirm.ack_topic); leave it empty with broker: rabbitmq");
+        }
+        if (!c.enabled() && !c.ack_topic.empty()) {
+            add_problem(origin("confirm.ack_topic"),
+                        "is set but confirm.consumers is empty (nothing would be confirmed)");
         }
     }
 

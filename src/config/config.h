@@ -29,6 +29,12 @@ struct Columns {
     std::string next_attempt_at = "next_attempt_at";
     std::string created_at = "created_at";
     std::string sent_at = "sent_at";
+    // Consumer confirmation (confirm.consumers); added by `migrate`, read
+    // and written only while confirmation is on.
+    std::string kafka_partition = "kafka_partition"; // from the delivery report
+    std::string kafka_offset = "kafka_offset";
+    std::string confirmed_by = "confirmed_by"; // text[]: consumers that confirmed
+    std::string resends = "resends";           // sent again past confirm.deadline_ms
 };
 
 struct Postgres {
@@ -40,6 +46,12 @@ struct Postgres {
     // leader.session_timeout_ms: every session notices a dead link within
     // this, and asks the server to drop it within this (store/pg_session.h).
     std::chrono::milliseconds session_timeout{10000};
+    // confirm.consumers, copied here by the loader: when not empty the relay
+    // records each row's partition and offset, migrate adds the confirmation
+    // columns and indexes, the start-up check requires them, and the admin
+    // statements know statuses 3 and 4.
+    std::vector<std::string> confirm_consumers;
+    bool confirming() const { return !confirm_consumers.empty(); }
 };
 
 struct Kafka {
@@ -117,6 +129,18 @@ struct Log {
     LogFormat format = LogFormat::kText;
 };
 
+// Consumer confirmation (statuses 3 and 4, docs/consumers.md).
+struct Confirm {
+    std::vector<std::string> consumers; // Kafka consumer group ids / report names; empty: off
+    std::string ack_topic; // Kafka topic of explicit consumer reports; empty: offsets only
+    std::chrono::milliseconds deadline{600000};
+    bool resend_unconfirmed = false;
+    int max_resends = 3;
+    std::chrono::milliseconds interval{1000}; // pause between confirmation rounds
+    int batch_size = 1000;                    // rows per statement of a round
+    bool enabled() const { return !consumers.empty(); }
+};
+
 struct Config {
     BrokerKind broker = BrokerKind::kKafka;
     Postgres postgres;
@@ -125,6 +149,7 @@ struct Config {
     Relay relay;
     Leader leader;
     Retention retention;
+    Confirm confirm;
     Http http;
     Log log;
 };

@@ -128,6 +128,24 @@ std::string check_exchange(const std::string& text) {
     return "";
 }
 
+std::string check_topic_or_empty(const std::string& text) {
+    return text.empty() ? "" : check_topic(text);
+}
+
+// A consumer name is a Kafka consumer group id and a header value: printable
+// text without commas (lists from the environment are comma-separated).
+std::string check_consumer(const std::string& text) {
+    if (text.empty() || text.size() > 255) {
+        return "must be a consumer name (a consumer group id) of 1 to 255 bytes";
+    }
+    for (char c : text) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == ',') {
+            return "must be a consumer name without control characters or commas";
+        }
+    }
+    return "";
+}
+
 std::int64_t as_int(const OptionValue& v) {
     return std::get<std::int64_t>(v);
 }
@@ -278,6 +296,19 @@ std::vector<Option> build_options() {
          bind<&Config::postgres, &Postgres::columns, &Columns::created_at>},
         {"sent_at", "sent_at", "Time Kafka acknowledged the row (timestamptz).",
          bind<&Config::postgres, &Postgres::columns, &Columns::sent_at>},
+        {"kafka_partition", "kafka_partition",
+         "Partition of the row's message (integer), kept for confirm.consumers.",
+         bind<&Config::postgres, &Postgres::columns, &Columns::kafka_partition>},
+        {"kafka_offset", "kafka_offset",
+         "Offset of the row's message (bigint), kept for confirm.consumers.",
+         bind<&Config::postgres, &Postgres::columns, &Columns::kafka_offset>},
+        {"confirmed_by", "confirmed_by",
+         "Consumers that confirmed the row (text[] NOT NULL DEFAULT '{}'), for "
+         "confirm.consumers.",
+         bind<&Config::postgres, &Postgres::columns, &Columns::confirmed_by>},
+        {"resends", "resends",
+         "Times the row was sent again for want of confirmation (integer NOT NULL DEFAULT 0).",
+         bind<&Config::postgres, &Postgres::columns, &Columns::resends>},
     };
     for (const ColumnOption& col : columns) {
         Option& o = add(std::string("postgres.columns.") + col.key, OptionType::kString,
@@ -547,6 +578,60 @@ std::vector<Option> build_options() {
                             "Pause between retention rounds.");
         o.reloadable = true;
         bind<&Config::retention, &Retention::interval>(o);
+    }
+
+    // --- confirm ------------------------------------------------------------
+    {
+        Option& o = add("confirm.consumers", OptionType::kStringList, std::string(""),
+                        "Consumers that must confirm every row (docs/consumers.md): on Kafka "
+                        "consumer group ids, whose committed offsets confirm rows; names in "
+                        "explicit reports on both brokers. A row is 3 once all confirmed it, 4 "
+                        "when one reported a failure. Empty: off, statuses stay 0/1/2.");
+        o.check_text = check_consumer;
+        bind<&Config::confirm, &Confirm::consumers>(o);
+    }
+    {
+        Option& o = add("confirm.ack_topic", OptionType::kString, std::string(""),
+                        "Kafka: topic of explicit consumer reports (headers outbox-source, "
+                        "outbox-id, outbox-consumer, outbox-result consumed|failed; the body is "
+                        "the reason). Empty: committed offsets only.");
+        o.check_text = check_topic_or_empty;
+        bind<&Config::confirm, &Confirm::ack_topic>(o);
+    }
+    {
+        Option& o = add_int("confirm.deadline_ms", OptionType::kDurationMs, 1000,
+                            INT64_C(2592000000), 600000,
+                            "A row at 1 not confirmed by every consumer this long after sent_at "
+                            "is unconfirmed (gauge, outboxd status, outboxd unconfirmed).");
+        o.reloadable = true;
+        bind<&Config::confirm, &Confirm::deadline>(o);
+    }
+    {
+        Option& o = add("confirm.resend_unconfirmed", OptionType::kBool, std::string("false"),
+                        "Send an unconfirmed row again (consumers deduplicate by outbox-id), at "
+                        "most confirm.max_resends times, then park it at 2 naming the consumers "
+                        "that never confirmed. false: only report it.");
+        o.reloadable = true;
+        bind<&Config::confirm, &Confirm::resend_unconfirmed>(o);
+    }
+    {
+        Option& o = add_int("confirm.max_resends", OptionType::kInt, 0, 100, 3,
+                            "Resends of an unconfirmed row before it is parked at 2.");
+        o.reloadable = true;
+        bind<&Config::confirm, &Confirm::max_resends>(o);
+    }
+    {
+        Option& o = add_int("confirm.interval_ms", OptionType::kDurationMs, 100, 3600000, 1000,
+                            "Pause between confirmation rounds (committed offsets asked, "
+                            "reports applied, the deadline checked).");
+        o.reloadable = true;
+        bind<&Config::confirm, &Confirm::interval>(o);
+    }
+    {
+        Option& o = add_int("confirm.batch_size", OptionType::kInt, 1, 100000, 1000,
+                            "Most rows one confirmation statement touches.");
+        o.reloadable = true;
+        bind<&Config::confirm, &Confirm::batch_size>(o);
     }
 
     // --- http ---------------------------------------------------------------

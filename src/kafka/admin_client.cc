@@ -173,6 +173,16 @@ publish::AuditReport AdminClient::audit(const std::vector<std::string>& names, M
     return r;
 }
 
+GroupOffsets AdminClient::committed_offsets(const std::string& group,
+                                            const std::vector<TopicPartition>& partitions,
+                                            Millis timeout) {
+    GroupOffsets r = list_group_offsets(h_->rk, group, partitions, timeout);
+    if (!r.status.ok()) {
+        r.status = Status::failure(h_->with_last_error(r.status.error()));
+    }
+    return r;
+}
+
 Status AdminClient::ping(Millis timeout) {
     const Status s = ping_cluster(h_->rk, timeout);
     const std::string text = h_->with_last_error(s.error());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "kafka/group_offsets.h"
 #include "publish/broker_admin.h"
 
 #include <chrono>
@@ -30,6 +31,12 @@ public:
     // Topics are created by their owners (or the broker's auto-creation),
     // never by the relay: nothing to declare.
     publish::DeclareResult declare(Millis /*timeout*/) override { return {}; }
+
+    // A consumer group's committed offsets for `partitions` (consumer
+    // confirmation); a failure names the group and the broker's answer.
+    GroupOffsets committed_offsets(const std::string& group,
+                                   const std::vector<TopicPartition>& partitions,
+                                   Millis timeout);
 
     struct Handle; // public only for librdkafka's log callback
 

@@ -34,7 +34,10 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque
         DeliveryReport r;
         r.id = static_cast<std::int64_t>(reinterpret_cast<std::intptr_t>(msg->_private));
         r.ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (!r.ok) {
+        if (r.ok) {
+            r.partition = msg->partition;
+            r.offset = msg->offset;
+        } else {
             r.error_class = classify(msg->err);
             r.reason = failure_reason(msg->err);
             r.error = std::string(rd_kafka_err2name(msg->err)) + ": " + rd_kafka_err2str(msg->err);
@@ -108,6 +111,18 @@ config::Kafka with_queue_limit(config::Kafka kafka, std::int64_t max_in_flight_b
     kafka.properties["queue.buffering.max.kbytes"] =
         std::to_string(std::min(kMaxKbytes, bytes / 1024 + 1));
     return kafka;
+}
+
+std::vector<std::pair<std::string, std::string>> consumer_properties(const config::Kafka& cfg) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& [k, v] : producer_properties(cfg)) {
+        if (k == "enable.idempotence" || k == "acks" || k == "linger.ms"
+            || k == "message.timeout.ms") {
+            continue;
+        }
+        out.emplace_back(std::move(k), std::move(v));
+    }
+    return out;
 }
 
 std::vector<std::pair<std::string, std::string>> producer_properties(const config::Kafka& cfg) {

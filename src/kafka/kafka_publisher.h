@@ -91,4 +91,9 @@ std::int64_t producer_max_message_bytes(const config::Kafka& kafka);
 // user's kafka.properties, then the settings outboxd never lets go of.
 std::vector<std::pair<std::string, std::string>> producer_properties(const config::Kafka& cfg);
 
+// The same for outboxd's consumers (the read-back, consumer reports): the
+// user's properties carry TLS and SASL settings; producer-only keys are left
+// out (a consumer would only warn about them).
+std::vector<std::pair<std::string, std::string>> consumer_properties(const config::Kafka& cfg);
+
 } // namespace outboxd::kafka

@@ -100,16 +100,7 @@ TailReadResult read_tail(const config::Kafka& cfg,
     }
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    // The user's properties carry TLS and SASL settings; producer-only keys
-    // are left out (a consumer would only warn about them).
-    Properties props;
-    for (const auto& [k, v] : producer_properties(cfg)) {
-        if (k == "enable.idempotence" || k == "acks" || k == "linger.ms"
-            || k == "message.timeout.ms") {
-            continue;
-        }
-        props.emplace_back(k, v);
-    }
+    Properties props = consumer_properties(cfg);
     props.emplace_back("group.id", "outboxd-readback");
     props.emplace_back("enable.auto.commit", "false");
     props.emplace_back("enable.partition.eof", "true");
@@ -257,6 +248,8 @@ TailReadResult read_tail(const config::Kafka& cfg,
                 FoundMessage f;
                 f.topic = topic;
                 f.id = to_int64(id).value_or(0); // not one of our ids: never matches a row
+                f.partition = m->partition;
+                f.offset = m->offset;
                 if (m->key != nullptr) {
                     f.key = std::string(static_cast<const char*>(m->key), m->key_len);
                 }

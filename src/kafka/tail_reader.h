@@ -25,6 +25,8 @@ struct FoundMessage {
     std::string topic;
     std::int64_t id = 0;
     std::optional<std::string> key;
+    std::int32_t partition = -1;
+    std::int64_t offset = -1;
 };
 
 struct TailReadResult {

@@ -97,6 +97,38 @@ public:
 
     Counter retention_deleted_rows{registry_, "outboxd_retention_deleted_rows_total",
                                    "Sent rows deleted by retention."};
+
+    // Consumer confirmation (confirm.consumers; docs/consumers.md).
+    Counter rows_consumed{registry_, "outboxd_rows_consumed_total",
+                          "Rows this process moved to status 3: every configured consumer "
+                          "confirmed them."};
+    Counter consumer_confirmations{
+        registry_, "outboxd_consumer_confirmations_total",
+        "Confirmations recorded (one per row and consumer), from committed offsets or reports."};
+    Counter consumer_failures{registry_, "outboxd_consumer_failures_total",
+                              "Rows moved to status 4: a consumer reported it could not process "
+                              "them."};
+    LabeledCounter reports_ignored{registry_,
+                                   "outboxd_consumer_reports_ignored_total",
+                                   "Consumer reports ignored, by reason: for another outbox, "
+                                   "malformed, from a consumer not in confirm.consumers, or for a "
+                                   "row that is gone or already final.",
+                                   "reason",
+                                   {"other_source", "malformed", "unknown_consumer", "no_row"},
+                                   "malformed"};
+    Gauge unconfirmed_rows{registry_, "outboxd_unconfirmed_rows",
+                           "Rows at 1 not confirmed by every consumer confirm.deadline_ms after "
+                           "sent_at (counted up to 1,000,000)."};
+    LabeledGauge unconfirmed_by_consumer{
+        registry_, "outboxd_unconfirmed_by_consumer_rows",
+        "Rows at 1 this consumer has not confirmed yet, deadline or not (counted up to "
+        "1,000,000).",
+        "consumer"};
+    Counter rows_resent{registry_, "outboxd_rows_resent_total",
+                        "Unconfirmed rows sent again (confirm.resend_unconfirmed)."};
+    Counter rows_parked_unconfirmed{registry_, "outboxd_rows_parked_unconfirmed_total",
+                                    "Rows parked at 2 after confirm.max_resends resends without "
+                                    "every consumer's confirmation."};
     // An unrecognised result counts as an error: only a known success is ok.
     LabeledCounter config_reloads{registry_,
                                   "outboxd_config_reloads_total",
@@ -113,6 +145,13 @@ public:
     Metrics(Metrics&&) = delete;
     Metrics& operator=(Metrics&&) = delete;
     ~Metrics() = default;
+
+    // The consumer-confirmation families, exported only with confirm.consumers.
+    std::vector<Metric*> confirm_families() {
+        return {&rows_consumed,   &consumer_confirmations, &consumer_failures,
+                &reports_ignored, &unconfirmed_rows,       &unconfirmed_by_consumer,
+                &rows_resent,     &rows_parked_unconfirmed};
+    }
 
     // Prometheus text exposition format 0.0.4, for GET /metrics.
     std::string render() const { return registry_.render(); }

@@ -201,6 +201,52 @@ void LabeledCounter::render_samples(std::string& out) const {
     }
 }
 
+LabeledGauge::LabeledGauge(Registry& registry,
+                           std::string name,
+                           std::string help,
+                           std::string label)
+    : Metric(std::move(name), std::move(help), Type::kGauge, {})
+    , label_(std::move(label)) {
+    check_label_name(this->name(), label_);
+    registry.add(*this);
+}
+
+void LabeledGauge::set_values(std::vector<std::string> values) {
+    if (std::set<std::string>(values.begin(), values.end()).size() != values.size()) {
+        throw std::invalid_argument("metric " + name() + ": duplicate label values");
+    }
+    values_ = std::move(values);
+    cells_ = std::make_unique<std::atomic<double>[]>(values_.size());
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+        cells_[i].store(0.0, std::memory_order_relaxed);
+    }
+}
+
+void LabeledGauge::set(std::string_view value, double v) noexcept {
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+        if (values_[i] == value) {
+            cells_[i].store(v, std::memory_order_relaxed);
+            return;
+        }
+    }
+}
+
+double LabeledGauge::value(std::string_view value) const noexcept {
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+        if (values_[i] == value) {
+            return cells_[i].load(std::memory_order_relaxed);
+        }
+    }
+    return 0.0;
+}
+
+void LabeledGauge::render_samples(std::string& out) const {
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+        append_sample(out, name(), label_block({{label_, values_[i]}}),
+                      format_value(cells_[i].load(std::memory_order_relaxed)));
+    }
+}
+
 Gauge::Gauge(Registry& registry, std::string name, std::string help, Labels labels)
     : Metric(std::move(name), std::move(help), Type::kGauge, std::move(labels)) {
     registry.add(*this);

@@ -129,6 +129,27 @@ private:
     std::atomic<double> value_{0.0};
 };
 
+// One gauge per value of a label whose values come from the configuration
+// (outboxd_unconfirmed_by_consumer_rows{consumer="inventory"}): a bounded set
+// an operator wrote, never values from rows. set_values() runs once at
+// start-up, before the HTTP server exists; until then the family renders no
+// samples.
+class LabeledGauge final : public Metric {
+public:
+    LabeledGauge(Registry& registry, std::string name, std::string help, std::string label);
+    void set_values(std::vector<std::string> values);
+    // No-op for a value that was not declared.
+    void set(std::string_view value, double v) noexcept;
+    double value(std::string_view value) const noexcept;
+    const std::string& label() const { return label_; }
+    void render_samples(std::string& out) const override;
+
+private:
+    std::string label_;
+    std::vector<std::string> values_;
+    std::unique_ptr<std::atomic<double>[]> cells_;
+};
+
 // Observations counted in buckets with fixed, strictly increasing, finite
 // upper bounds (Prometheus "le", inclusive); +Inf is implicit.
 class Histogram final : public Metric {

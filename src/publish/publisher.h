@@ -99,6 +99,10 @@ struct DeliveryReport {
     ErrorClass error_class = ErrorClass::kTransient;
     std::string error;
     FailureReason reason = FailureReason::kOther; // meaningful for ErrorClass::kRow
+    // Where the broker put it (Kafka, with ok): kept for consumer
+    // confirmation by committed offsets. -1: not known (RabbitMQ).
+    std::int32_t partition = -1;
+    std::int64_t offset = -1;
 };
 
 class Publisher {

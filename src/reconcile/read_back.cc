@@ -31,15 +31,20 @@ ReadBackResult read_back(store::PgOutboxStore& store,
             out.status = r.status;
             return out;
         }
-        std::map<std::string,
-                 std::pair<std::vector<std::int64_t>, std::vector<std::optional<std::string>>>>
-            by_topic;
+        struct Found {
+            std::vector<std::int64_t> ids;
+            std::vector<std::optional<std::string>> keys;
+            std::vector<store::SentMark> marks; // where each is, for consumer confirmation
+        };
+        std::map<std::string, Found> by_topic;
         for (const auto& f : r.found) {
-            by_topic[f.topic].first.push_back(f.id);
-            by_topic[f.topic].second.push_back(f.key);
+            auto& t = by_topic[f.topic];
+            t.ids.push_back(f.id);
+            t.keys.push_back(f.key);
+            t.marks.push_back(store::SentMark{f.id, f.partition, f.offset});
         }
         for (const auto& [topic, v] : by_topic) {
-            out.marked += store.mark_found(topic, v.first, v.second);
+            out.marked += store.mark_found(topic, v.ids, v.keys, v.marks);
         }
     } catch (const store::StoreUnavailable& e) {
         out.status = Status::failure(e.what());

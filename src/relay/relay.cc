@@ -126,7 +126,7 @@ void Relay::collect(const std::vector<publish::DeliveryReport>& reports) {
         if (rep.ok) {
             // The only place a row becomes "sent": Kafka acknowledged it (G1).
             it->second.state = RowState::kSentUnwritten;
-            sent_unwritten_.push_back(rep.id);
+            sent_unwritten_.push_back(store::SentMark{rep.id, rep.partition, rep.offset});
             counting_.on_acked(it->second.created_at_us);
             continue;
         }
@@ -245,8 +245,8 @@ void Relay::write_outcomes() {
     try {
         if (!sent_unwritten_.empty()) {
             store_.mark_sent(sent_unwritten_);
-            for (auto id : sent_unwritten_) {
-                tracked_.erase(id);
+            for (const auto& m : sent_unwritten_) {
+                tracked_.erase(m.id);
             }
             counting_.on_marked_sent(sent_unwritten_.size());
             sent_unwritten_.clear();

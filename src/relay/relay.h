@@ -183,7 +183,7 @@ private:
     std::unordered_map<std::int64_t, Tracked> tracked_; // rows between fetch and outcome write
     std::size_t in_flight_count_ = 0;
     std::size_t in_flight_bytes_ = 0;
-    std::vector<std::int64_t> sent_unwritten_;
+    std::vector<store::SentMark> sent_unwritten_;
     std::vector<store::FailureUpdate> failures_unwritten_;
 
     // Keys held back in the current pass: rows waiting for a retry (G4).

@@ -63,6 +63,13 @@ public:
 // progress). Empty: libpq gave no SQLSTATE (client-side connection trouble).
 bool is_outage_sqlstate(const std::string& sqlstate);
 
+// A row the broker acknowledged, with where it put it (-1: not known).
+struct SentMark {
+    std::int64_t id = 0;
+    std::int32_t partition = -1;
+    std::int64_t offset = -1;
+};
+
 class OutboxStore {
 public:
     virtual ~OutboxStore() = default;
@@ -80,8 +87,9 @@ public:
                                                   std::size_t max_bytes,
                                                   std::size_t max_row_bytes) = 0;
 
-    // status 0 -> 1, sent_at = now(), for the given ids still at 0.
-    virtual void mark_sent(const std::vector<std::int64_t>& ids) = 0;
+    // status 0 -> 1, sent_at = now(), for the given rows still at 0; with
+    // consumer confirmation on also their partition and offset.
+    virtual void mark_sent(const std::vector<SentMark>& rows) = 0;
 
     // Counts one attempt per update; parks those marked `park`.
     virtual void record_failures(const std::vector<FailureUpdate>& updates) = 0;

@@ -13,6 +13,60 @@
 namespace outboxd::store {
 namespace {
 
+// "{3,NULL,...}" for the partitions and offsets of mark_sent: -1 (not
+// known, RabbitMQ) is NULL.
+std::pair<std::string, std::string> placement_literals(const std::vector<SentMark>& rows) {
+    std::string parts = "{";
+    std::string offsets = "{";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const char* sep = i == 0 ? "" : ",";
+        parts +=
+            sep + (rows[i].partition < 0 ? std::string("NULL") : std::to_string(rows[i].partition));
+        offsets +=
+            sep + (rows[i].offset < 0 ? std::string("NULL") : std::to_string(rows[i].offset));
+    }
+    return {parts + "}", offsets + "}"};
+}
+
+// confirmed_by as array_to_string(.., ','): consumer names have no commas
+// (the config refuses them, and reports name only configured consumers).
+std::vector<std::string> split_names(const pqxx::field& f) {
+    std::vector<std::string> out;
+    if (f.is_null()) {
+        return out;
+    }
+    const std::string text(f.c_str(), f.size());
+    std::size_t from = 0;
+    while (from < text.size()) {
+        const auto comma = text.find(',', from);
+        const auto end = comma == std::string::npos ? text.size() : comma;
+        if (end > from) {
+            out.push_back(text.substr(from, end - from));
+        }
+        from = end + 1;
+    }
+    return out;
+}
+
+// With confirm.consumers the four confirmation columns must exist: said
+// now, with what to do, rather than at the first mark.
+void check_confirm_columns(pqxx::connection& conn, const config::Postgres& pg) {
+    const auto& c = pg.columns;
+    pqxx::nontransaction tx(conn);
+    for (const auto* col : {&c.kafka_partition, &c.kafka_offset, &c.confirmed_by, &c.resends}) {
+        const auto r = tx.exec_params(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 AND "
+            "NOT attisdropped",
+            qualified_table(pg), *col);
+        if (r.empty()) {
+            throw StoreMisconfigured("table " + qualified_table(pg) + " has no column \"" + *col
+                                     + "\", which confirm.consumers needs: run `outboxd migrate` "
+                                       "with this config (it adds the confirmation columns and "
+                                       "indexes)");
+        }
+    }
+}
+
 // Records that a notification arrived; runs inside libpqxx calls on the
 // relay thread, so a plain flag is enough.
 class WakeupReceiver final : public pqxx::notification_receiver {
@@ -91,6 +145,7 @@ struct PgOutboxStore::Session {
     std::unique_ptr<WakeupReceiver> receiver; // destroyed before conn
     Statements sql;
     AdminStatements admin;
+    ConfirmStatements confirm; // empty unless cfg.confirming()
 
     Session() = default;
     Session(const Session&) = delete;
@@ -220,9 +275,12 @@ PgOutboxStore::Session& PgOutboxStore::session() {
     }
     s->sql = build_statements(cfg_, payload_type_of(type, cfg_.columns.payload));
     s->admin = build_admin_statements(cfg_);
+    if (cfg_.confirming()) {
+        s->confirm = build_confirm_statements(cfg_);
+    }
     try {
         s->conn->prepare("fetch", s->sql.fetch);
-        s->conn->prepare("mark_sent", s->sql.mark_sent);
+        s->conn->prepare("mark_sent", cfg_.confirming() ? s->confirm.mark_sent : s->sql.mark_sent);
         s->conn->prepare("record_failures", s->sql.record_failures);
         // Preparing is lazy in libpqxx 6; run a harmless fetch so a missing
         // column is reported now, with its name, not on the first batch.
@@ -230,9 +288,14 @@ PgOutboxStore::Session& PgOutboxStore::session() {
             pqxx::nontransaction tx(*s->conn);
             tx.exec_prepared("fetch", std::int64_t{0}, 0, std::int64_t{1}, std::int64_t{0});
         }
+        if (cfg_.confirming()) {
+            check_confirm_columns(*s->conn, cfg_);
+        }
         if (!cfg_.notify_channel.empty()) {
             s->receiver = std::make_unique<WakeupReceiver>(*s->conn, cfg_.notify_channel);
         }
+    } catch (const StoreMisconfigured&) {
+        throw;
     } catch (const pqxx::broken_connection& e) {
         throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
     } catch (const pqxx::sql_error& e) {
@@ -285,14 +348,24 @@ std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id,
     return rows;
 }
 
-void PgOutboxStore::mark_sent(const std::vector<std::int64_t>& ids) {
-    if (ids.empty()) {
+void PgOutboxStore::mark_sent(const std::vector<SentMark>& rows) {
+    if (rows.empty()) {
         return;
     }
     auto& s = session();
+    std::vector<std::int64_t> ids;
+    ids.reserve(rows.size());
+    for (const auto& r : rows) {
+        ids.push_back(r.id);
+    }
     try {
         pqxx::nontransaction tx(*s.conn);
-        tx.exec_prepared("mark_sent", int_array_literal(ids));
+        if (cfg_.confirming()) {
+            const auto [parts, offsets] = placement_literals(rows);
+            tx.exec_prepared("mark_sent", int_array_literal(ids), parts, offsets);
+        } else {
+            tx.exec_prepared("mark_sent", int_array_literal(ids));
+        }
     } catch (const std::exception& e) {
         fail("marking rows sent", e);
     }
@@ -408,7 +481,8 @@ std::optional<std::int64_t> PgOutboxStore::oldest_pending_created_ms() {
 
 std::size_t PgOutboxStore::mark_found(const std::string& topic,
                                       const std::vector<std::int64_t>& ids,
-                                      const std::vector<std::optional<std::string>>& keys) {
+                                      const std::vector<std::optional<std::string>>& keys,
+                                      const std::vector<SentMark>& marks) {
     if (ids.empty()) {
         return 0;
     }
@@ -424,15 +498,31 @@ std::size_t PgOutboxStore::mark_found(const std::string& topic,
         pqxx::nontransaction tx(*s.conn);
         // Same id, same topic, same key: the message is this row, already
         // acknowledged by Kafka. Only then is the row marked sent (G1, G6).
-        auto r = tx.exec_params(
-            "UPDATE " + s.sql.qualified_table + " AS t SET " + quote_ident(c.status) + " = 1, "
-                + quote_ident(c.sent_at) + " = now() FROM unnest($1::bigint[], $2::text[], "
-                + "$3::bool[]) AS f(id, k, k_null) WHERE t." + quote_ident(c.id) + " = f.id AND t."
-                + quote_ident(c.status) + " = 0 AND t." + quote_ident(c.topic)
-                + "::text = $4 AND ((f.k_null AND t." + quote_ident(c.key) + " IS NULL) OR (NOT "
-                + "f.k_null AND t." + quote_ident(c.key) + "::text = f.k))",
-            int_array_literal(ids), text_array_literal(key_text), text_array_literal(key_null),
-            topic);
+        const std::string match = " WHERE t." + quote_ident(c.id) + " = f.id AND t."
+                                  + quote_ident(c.status) + " = 0 AND t." + quote_ident(c.topic)
+                                  + "::text = $4 AND ((f.k_null AND t." + quote_ident(c.key)
+                                  + " IS NULL) OR (NOT f.k_null AND t." + quote_ident(c.key)
+                                  + "::text = f.k))";
+        if (cfg_.confirming() && marks.size() == ids.size()) {
+            // Where the message is, for the consumers' committed offsets.
+            const auto [parts, offsets] = placement_literals(marks);
+            auto r = tx.exec_params(
+                "UPDATE " + s.sql.qualified_table + " AS t SET " + quote_ident(c.status) + " = 1, "
+                    + quote_ident(c.sent_at) + " = now(), " + quote_ident(c.kafka_partition)
+                    + " = f.p, " + quote_ident(c.kafka_offset)
+                    + " = f.o FROM unnest($1::bigint[], $2::text[], $3::bool[], $5::int[], "
+                      "$6::bigint[]) AS f(id, k, k_null, p, o)"
+                    + match,
+                int_array_literal(ids), text_array_literal(key_text), text_array_literal(key_null),
+                topic, parts, offsets);
+            return r.affected_rows();
+        }
+        auto r = tx.exec_params("UPDATE " + s.sql.qualified_table + " AS t SET "
+                                    + quote_ident(c.status) + " = 1, " + quote_ident(c.sent_at)
+                                    + " = now() FROM unnest($1::bigint[], $2::text[], "
+                                    + "$3::bool[]) AS f(id, k, k_null)" + match,
+                                int_array_literal(ids), text_array_literal(key_text),
+                                text_array_literal(key_null), topic);
         return r.affected_rows();
     } catch (const std::exception& e) {
         fail("marking rows found in Kafka", e);
@@ -449,7 +539,10 @@ StatusSummary PgOutboxStore::status_summary() {
         out.pending = f[0].as<std::int64_t>();
         out.sent = f[1].as<std::int64_t>();
         out.failed = f[2].as<std::int64_t>();
-        out.other = f[3].as<std::int64_t>() - out.pending - out.sent - out.failed;
+        out.consumed = f[5].as<std::int64_t>();
+        out.consumer_failed = f[6].as<std::int64_t>();
+        out.other = f[3].as<std::int64_t>() - out.pending - out.sent - out.failed - out.consumed
+                    - out.consumer_failed;
         if (out.pending > 0 && !f[4].is_null()) {
             out.oldest_pending_age_s = f[4].as<double>();
         }
@@ -501,6 +594,7 @@ std::vector<FailedRow> PgOutboxStore::failed_rows(const std::optional<std::strin
             if (!f[6].is_null()) {
                 row.next_attempt_at_ms = f[6].as<std::int64_t>();
             }
+            row.status = f[7].as<int>();
             out.push_back(std::move(row));
         }
     } catch (const std::exception& e) {
@@ -537,7 +631,9 @@ std::size_t PgOutboxStore::requeue_ids(const std::vector<std::int64_t>& ids,
                 left.already_pending.push_back(id);
             } else if (it->second == 1 && !include_sent) {
                 left.sent.push_back(id);
-            } else if (it->second != 1 && it->second != 2) {
+            } else if (it->second != 1 && it->second != 2
+                       && !(it->second == 4 && cfg_.confirming())) {
+                // 3 (consumed) is done; 4 is requeued only while confirmation is on.
                 left.other_status.push_back(id);
             }
         }
@@ -616,6 +712,174 @@ std::vector<std::string> PgOutboxStore::migrate() {
     }
     session_.reset();
     return stmts;
+}
+
+// ---- consumer confirmation ------------------------------------------------
+
+std::vector<SentPartition> PgOutboxStore::waiting_partitions() {
+    auto& s = session();
+    std::vector<SentPartition> out;
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        for (const auto& f : tx.exec(s.confirm.waiting_partitions)) {
+            out.push_back(
+                SentPartition{std::string(f[0].c_str(), f[0].size()), f[1].as<std::int32_t>()});
+        }
+    } catch (const std::exception& e) {
+        fail("listing partitions with unconfirmed rows", e);
+    }
+    return out;
+}
+
+namespace {
+
+// The statuses an UPDATE ... RETURNING status gave: rows changed, and of
+// them those now at 3.
+ConfirmCount count_statuses(const pqxx::result& r) {
+    ConfirmCount out;
+    out.confirmed = r.size();
+    for (const auto& f : r) {
+        out.consumed += f[0].as<int>() == 3 ? 1 : 0;
+    }
+    return out;
+}
+
+} // namespace
+
+ConfirmCount PgOutboxStore::confirm_offsets(const std::string& group,
+                                            const SentPartition& p,
+                                            std::int64_t below,
+                                            std::size_t limit) {
+    auto& s = session();
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        return count_statuses(tx.exec_params(s.confirm.confirm_offsets, group, p.topic, p.partition,
+                                             below, static_cast<std::int64_t>(limit)));
+    } catch (const std::exception& e) {
+        fail("confirming rows by committed offsets", e);
+    }
+}
+
+ConfirmCount PgOutboxStore::report_consumed(std::int64_t id, const std::string& consumer) {
+    auto& s = session();
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        return count_statuses(tx.exec_params(s.confirm.report_consumed, id, consumer));
+    } catch (const std::exception& e) {
+        fail("applying a consumer's report", e);
+    }
+}
+
+bool PgOutboxStore::report_failed(std::int64_t id, const std::string& last_error) {
+    auto& s = session();
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        return tx.exec_params(s.confirm.report_failed, id, sanitize_error(last_error))
+                   .affected_rows()
+               > 0;
+    } catch (const std::exception& e) {
+        fail("applying a consumer's failure report", e);
+    }
+}
+
+std::vector<OverdueRow> PgOutboxStore::overdue(Millis deadline, std::size_t limit) {
+    auto& s = session();
+    std::vector<OverdueRow> out;
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        for (const auto& f :
+             tx.exec_params(s.confirm.overdue, static_cast<std::int64_t>(deadline.count()),
+                            static_cast<std::int64_t>(limit))) {
+            out.push_back(OverdueRow{f[0].as<std::int64_t>(), split_names(f[1]), f[2].as<int>()});
+        }
+    } catch (const std::exception& e) {
+        fail("listing unconfirmed rows", e);
+    }
+    return out;
+}
+
+std::size_t PgOutboxStore::resend(const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) {
+        return 0;
+    }
+    auto& s = session();
+    try {
+        pqxx::work tx(*s.conn);
+        const auto n = tx.exec_params(s.confirm.resend, int_array_literal(ids)).affected_rows();
+        notify_relay(tx, cfg_.notify_channel);
+        tx.commit();
+        return n;
+    } catch (const std::exception& e) {
+        fail("sending unconfirmed rows again", e);
+    }
+}
+
+std::size_t PgOutboxStore::park(const std::vector<std::int64_t>& ids,
+                                const std::vector<std::string>& errors) {
+    if (ids.empty()) {
+        return 0;
+    }
+    auto& s = session();
+    std::vector<std::string> clean;
+    clean.reserve(errors.size());
+    for (const auto& e : errors) {
+        clean.push_back(sanitize_error(e));
+    }
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        return tx.exec_params(s.confirm.park, int_array_literal(ids), text_array_literal(clean))
+            .affected_rows();
+    } catch (const std::exception& e) {
+        fail("parking unconfirmed rows", e);
+    }
+}
+
+std::int64_t PgOutboxStore::unconfirmed_count(Millis deadline, std::int64_t cap) {
+    auto& s = session();
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        return tx
+            .exec_params(s.confirm.unconfirmed_count, static_cast<std::int64_t>(deadline.count()),
+                         cap)[0][0]
+            .as<std::int64_t>();
+    } catch (const std::exception& e) {
+        fail("counting unconfirmed rows", e);
+    }
+}
+
+std::int64_t PgOutboxStore::not_confirmed_by(const std::string& consumer, std::int64_t cap) {
+    auto& s = session();
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        return tx.exec_params(s.confirm.not_confirmed_by, consumer, cap)[0][0].as<std::int64_t>();
+    } catch (const std::exception& e) {
+        fail("counting rows a consumer has not confirmed", e);
+    }
+}
+
+std::vector<UnconfirmedRow> PgOutboxStore::unconfirmed_rows(Millis deadline, std::size_t limit) {
+    auto& s = session();
+    std::vector<UnconfirmedRow> out;
+    try {
+        pqxx::nontransaction tx(*s.conn);
+        for (const auto& f :
+             tx.exec_params(s.confirm.unconfirmed_rows, static_cast<std::int64_t>(deadline.count()),
+                            static_cast<std::int64_t>(limit))) {
+            UnconfirmedRow row;
+            row.id = f[0].as<std::int64_t>();
+            row.topic = std::string(f[1].c_str(), f[1].size());
+            if (!f[2].is_null()) {
+                row.key = std::string(f[2].c_str(), f[2].size());
+            }
+            row.sent_at_ms = f[3].is_null() ? 0 : f[3].as<std::int64_t>();
+            row.confirmed_by = split_names(f[4]);
+            row.resends = f[5].as<int>();
+            out.push_back(std::move(row));
+        }
+    } catch (const std::exception& e) {
+        fail("listing unconfirmed rows", e);
+    }
+    return out;
 }
 
 } // namespace outboxd::store

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "store/confirm_store.h"
 #include "store/outbox_store.h"
 #include "store/sql.h"
 
@@ -25,10 +26,12 @@ public:
 
 // `outboxd status`: exact, from one snapshot of the whole table.
 struct StatusSummary {
-    std::int64_t pending = 0; // status 0
-    std::int64_t sent = 0;    // status 1
-    std::int64_t failed = 0;  // status 2
-    std::int64_t other = 0;   // any other status value (not written by outboxd)
+    std::int64_t pending = 0;         // status 0
+    std::int64_t sent = 0;            // status 1
+    std::int64_t failed = 0;          // status 2
+    std::int64_t consumed = 0;        // status 3 (consumer confirmation on)
+    std::int64_t consumer_failed = 0; // status 4
+    std::int64_t other = 0;           // any other status value (not written by outboxd)
     // Age of the oldest pending row by created_at and the database clock;
     // nullopt when nothing is pending.
     std::optional<double> oldest_pending_age_s;
@@ -45,9 +48,10 @@ struct HealthSummary {
     double oldest_pending_age_s = 0; // 0 when nothing is pending
 };
 
-// A row at status 2, for `outboxd failed`.
+// A row at status 2 (or 4: a consumer failed on it), for `outboxd failed`.
 struct FailedRow {
     std::int64_t id = 0;
+    int status = 2;
     std::string topic;
     std::optional<std::string> key;
     std::int32_t attempts = 0;
@@ -64,7 +68,7 @@ struct RequeueSkipped {
     std::vector<std::int64_t> other_status;    // a status value outboxd does not use
 };
 
-class PgOutboxStore final : public OutboxStore {
+class PgOutboxStore final : public OutboxStore, public ConfirmStore {
 public:
     explicit PgOutboxStore(config::Postgres cfg);
     ~PgOutboxStore() override;
@@ -79,7 +83,7 @@ public:
                                           std::size_t limit,
                                           std::size_t max_bytes,
                                           std::size_t max_row_bytes) override;
-    void mark_sent(const std::vector<std::int64_t>& ids) override;
+    void mark_sent(const std::vector<SentMark>& rows) override;
     void record_failures(const std::vector<FailureUpdate>& updates) override;
     bool wait_for_wakeup(std::chrono::milliseconds timeout) override;
     bool take_wakeup() override;
@@ -103,9 +107,12 @@ public:
 
     // Marks sent the pending rows found in Kafka by the read-back: a row
     // matches only with the same id, topic and key. Returns rows marked.
+    // With consumer confirmation on, `marks` gives each row's partition
+    // and offset (as ids, or empty).
     std::size_t mark_found(const std::string& topic,
                            const std::vector<std::int64_t>& ids,
-                           const std::vector<std::optional<std::string>>& keys);
+                           const std::vector<std::optional<std::string>>& keys,
+                           const std::vector<SentMark>& marks = {});
 
     // ---- admin and maintenance; each call is one short statement or
     // transaction, errors as StoreUnavailable like the relay's calls.
@@ -135,6 +142,23 @@ public:
 
     // `outboxd migrate`: creates what is missing; returns the statements run.
     std::vector<std::string> migrate();
+
+    // ---- consumer confirmation (ConfirmStore; cfg.confirming() only) -------
+    std::vector<SentPartition> waiting_partitions() override;
+    ConfirmCount confirm_offsets(const std::string& group,
+                                 const SentPartition& p,
+                                 std::int64_t below,
+                                 std::size_t limit) override;
+    ConfirmCount report_consumed(std::int64_t id, const std::string& consumer) override;
+    bool report_failed(std::int64_t id, const std::string& last_error) override;
+    std::vector<OverdueRow> overdue(Millis deadline, std::size_t limit) override;
+    std::size_t resend(const std::vector<std::int64_t>& ids) override;
+    std::size_t park(const std::vector<std::int64_t>& ids,
+                     const std::vector<std::string>& errors) override;
+    std::int64_t unconfirmed_count(Millis deadline, std::int64_t cap) override;
+    std::int64_t not_confirmed_by(const std::string& consumer, std::int64_t cap) override;
+    // `outboxd unconfirmed`: oldest first, at most `limit`.
+    std::vector<UnconfirmedRow> unconfirmed_rows(Millis deadline, std::size_t limit);
 
 private:
     struct Session;

@@ -159,13 +159,18 @@ AdminStatements build_admin_statements(const config::Postgres& pg) {
     const std::string reset = quote_ident(c.attempts) + " = 0, " + quote_ident(c.last_error)
                               + " = NULL, " + quote_ident(c.next_attempt_at) + " = now()";
     AdminStatements s;
+    const bool confirming = pg.confirming();
+    // Statuses an operator reviews: 2, and 4 (a consumer failed) when
+    // confirmation is on.
+    const std::string review = confirming ? status + " IN (2, 4)" : status + " = 2";
     // One statement, so the counts and the age come from one snapshot.
     // greatest(0, ..): a created_at set ahead of the database clock is not
     // a negative age.
     s.status_summary = "SELECT count(*) FILTER (WHERE " + status + " = 0), count(*) FILTER (WHERE "
                        + status + " = 1), count(*) FILTER (WHERE " + status
                        + " = 2), count(*), greatest(0, extract(epoch FROM now() - min(" + created
-                       + ") FILTER (WHERE " + status + " = 0)))::float8 FROM " + t;
+                       + ") FILTER (WHERE " + status + " = 0)))::float8, count(*) FILTER (WHERE "
+                       + status + " = 3), count(*) FILTER (WHERE " + status + " = 4) FROM " + t;
     // `ORDER BY id` over `WHERE status = N` matches the partial indexes
     // exactly (id, predicate), so each count walks its own small index and
     // stops at $1 entries; the lowest pending id stands in for the oldest
@@ -176,28 +181,37 @@ AdminStatements build_admin_statements(const config::Postgres& pg) {
         + " = 2 ORDER BY " + id + " LIMIT $1) f), (SELECT greatest(0, extract(epoch FROM now() - "
         + created + "))::float8 FROM " + t + " WHERE " + status + " = 0 ORDER BY " + id
         + " LIMIT 1)";
-    s.failed_rows =
-        "SELECT " + id + ", " + topic + "::text, " + quote_ident(c.key) + "::text, "
-        + quote_ident(c.attempts) + ", " + quote_ident(c.last_error)
-        + "::text, (extract(epoch FROM " + created + ") * 1000)::bigint, (extract(epoch FROM "
-        + quote_ident(c.next_attempt_at) + ") * 1000)::bigint FROM " + t + " WHERE " + status
-        + " = 2 AND (NOT $1::bool OR " + topic + "::text = $2) ORDER BY " + id + " LIMIT $3";
+    s.failed_rows = "SELECT " + id + ", " + topic + "::text, " + quote_ident(c.key) + "::text, "
+                    + quote_ident(c.attempts) + ", " + quote_ident(c.last_error)
+                    + "::text, (extract(epoch FROM " + created
+                    + ") * 1000)::bigint, (extract(epoch FROM " + quote_ident(c.next_attempt_at)
+                    + ") * 1000)::bigint, " + status + "::int FROM " + t + " WHERE " + review
+                    + " AND (NOT $1::bool OR " + topic + "::text = $2) ORDER BY " + id
+                    + " LIMIT $3";
     // FOR UPDATE: the statuses read here stay true until the UPDATE below in
     // the same transaction (the relay may be marking these rows meanwhile).
     s.lock_ids = "SELECT " + id + ", " + status + "::int FROM " + t + " WHERE " + id
                  + " = ANY($1::bigint[]) ORDER BY " + id + " FOR UPDATE";
+    // A requeued row starts its consumers' confirmation over: a row a
+    // consumer failed on is sent again to be processed again.
+    const std::string forget = confirming ? ", " + quote_ident(c.confirmed_by) + " = '{}', "
+                                                + quote_ident(c.resends) + " = 0"
+                                          : std::string();
     // Rows at 0 are never touched: the relay may have them in flight.
-    s.requeue_ids = "UPDATE " + t + " SET " + status + " = 0, " + reset + ", "
+    s.requeue_ids = "UPDATE " + t + " SET " + status + " = 0, " + reset + forget + ", "
                     + quote_ident(c.sent_at) + " = CASE WHEN " + status + " = 1 THEN NULL ELSE "
                     + quote_ident(c.sent_at) + " END WHERE " + id + " = ANY($1::bigint[]) AND ("
-                    + status + " = 2 OR ($2::bool AND " + status + " = 1)) RETURNING " + id;
-    s.requeue_failed = "UPDATE " + t + " SET " + status + " = 0, " + reset + " WHERE " + status
-                       + " = 2 AND (NOT $1::bool OR " + topic + "::text = $2)";
+                    + review + " OR ($2::bool AND " + status + " = 1)) RETURNING " + id;
+    s.requeue_failed = "UPDATE " + t + " SET " + status + " = 0, " + reset + forget + " WHERE "
+                       + review + " AND (NOT $1::bool OR " + topic + "::text = $2)";
     // The sub-select picks and locks at most $2 rows (SKIP LOCKED: a row an
     // operator is requeuing right now waits for the next round), the DELETE
     // finds them by ctid; the outer conditions are re-checked so only rows
     // still at 1 and still old enough go.
-    const std::string old_sent = status + " = 1 AND " + quote_ident(c.sent_at)
+    // With confirmation on a row is done at 3 (consumed); at 1 it still
+    // waits for its consumers and is never deleted.
+    const std::string old_sent = status + (confirming ? " = 3" : " = 1") + " AND "
+                                 + quote_ident(c.sent_at)
                                  + " < now() - $1::bigint * interval '1 millisecond'";
     s.delete_sent = "DELETE FROM " + t + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + t + " WHERE "
                     + old_sent + " LIMIT $2 FOR UPDATE SKIP LOCKED)) AND " + old_sent;
@@ -237,6 +251,25 @@ std::vector<std::string> migration_statements(const config::Postgres& pg) {
                     " autovacuum_vacuum_insert_scale_factor = 0,"
                     " autovacuum_vacuum_insert_threshold = 5000,"
                     " autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 1)");
+    if (pg.confirming()) {
+        // Adding a column with a constant default rewrites nothing
+        // (PostgreSQL 11+): quick on a large table too.
+        out.push_back("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS "
+                      + quote_ident(c.kafka_partition) + " integer, ADD COLUMN IF NOT EXISTS "
+                      + quote_ident(c.kafka_offset) + " bigint, ADD COLUMN IF NOT EXISTS "
+                      + quote_ident(c.confirmed_by)
+                      + " text[] NOT NULL DEFAULT '{}', ADD COLUMN IF NOT EXISTS "
+                      + quote_ident(c.resends) + " integer NOT NULL DEFAULT 0");
+        const std::string sent = quote_ident(c.status) + " = 1";
+        out.push_back("CREATE INDEX IF NOT EXISTS " + quote_ident(pg.table + "_sent") + " ON " + t
+                      + " (" + quote_ident(c.topic) + ", " + quote_ident(c.kafka_partition) + ", "
+                      + quote_ident(c.kafka_offset) + ") WHERE " + sent);
+        out.push_back("CREATE INDEX IF NOT EXISTS " + quote_ident(pg.table + "_unconfirmed")
+                      + " ON " + t + " (" + quote_ident(c.sent_at) + ") WHERE " + sent);
+        out.push_back("CREATE INDEX IF NOT EXISTS " + quote_ident(pg.table + "_consumer_failed")
+                      + " ON " + t + " (" + quote_ident(c.id) + ") WHERE " + quote_ident(c.status)
+                      + " = 4");
+    }
     if (pg.notify_channel.empty()) {
         out.push_back("DROP TRIGGER IF EXISTS " + trig + " ON " + t);
     } else {
@@ -251,6 +284,72 @@ std::vector<std::string> migration_statements(const config::Postgres& pg) {
                       + " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "()");
     }
     return out;
+}
+
+ConfirmStatements build_confirm_statements(const config::Postgres& pg) {
+    const auto& c = pg.columns;
+    const std::string t = qualified_table(pg);
+    const std::string id = quote_ident(c.id);
+    const std::string status = quote_ident(c.status);
+    const std::string topic = quote_ident(c.topic) + "::text";
+    const std::string part = quote_ident(c.kafka_partition);
+    const std::string offset = quote_ident(c.kafka_offset);
+    const std::string by = quote_ident(c.confirmed_by);
+    const std::string sent_at = quote_ident(c.sent_at);
+    const std::string everyone =
+        quote_literal(text_array_literal(pg.confirm_consumers)) + "::text[]";
+    const std::string overdue_cond =
+        status + " = 1 AND " + sent_at + " < now() - $1::bigint * interval '1 millisecond'";
+    ConfirmStatements s;
+    s.mark_sent = "UPDATE " + t + " AS t SET " + status + " = CASE WHEN t." + by + " @> " + everyone
+                  + " THEN 3 ELSE 1 END, " + sent_at + " = now(), " + part + " = f.p, " + offset
+                  + " = f.o FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS f(id, "
+                  + "p, o) WHERE t." + id + " = f.id AND t." + status + " = 0";
+    // A loose index scan: each step is one probe of <table>_sent for the
+    // next (topic, partition) after the last, however many rows wait.
+    const std::string next = "SELECT " + topic + " AS topic, " + part + " AS part FROM " + t
+                             + " WHERE " + status + " = 1 AND " + part + " IS NOT NULL";
+    s.waiting_partitions = "WITH RECURSIVE w(topic, part) AS ((" + next + " ORDER BY "
+                           + quote_ident(c.topic) + ", " + part + " LIMIT 1) UNION ALL SELECT n.* "
+                           + "FROM w, LATERAL (" + next + " AND (" + quote_ident(c.topic) + ", "
+                           + part + ") > (w.topic, w.part) ORDER BY " + quote_ident(c.topic) + ", "
+                           + part + " LIMIT 1) n) SELECT topic, part FROM w";
+    const std::string newly = "array_append(" + by + ", $1::text)";
+    const std::string pick = "SELECT ctid FROM " + t + " WHERE " + status + " = 1 AND " + topic
+                             + " = $2 AND " + part + " = $3 AND " + offset
+                             + " < $4 AND NOT ($1 = ANY(" + by + ")) LIMIT $5";
+    s.confirm_offsets = "UPDATE " + t + " SET " + by + " = " + newly + ", " + status
+                        + " = CASE WHEN " + newly + " @> " + everyone
+                        + " THEN 3 ELSE 1 END WHERE ctid = ANY(ARRAY(" + pick + ")) AND " + status
+                        + " = 1 AND NOT ($1 = ANY(" + by + ")) RETURNING " + status;
+    const std::string with = "CASE WHEN $2 = ANY(" + by + ") THEN " + by + " ELSE array_append("
+                             + by + ", $2::text) END";
+    s.report_consumed = "UPDATE " + t + " SET " + by + " = " + with + ", " + status
+                        + " = CASE WHEN " + status + " = 1 AND " + with + " @> " + everyone
+                        + " THEN 3 ELSE " + status + " END WHERE " + id + " = $1 AND " + status
+                        + " IN (0, 1) RETURNING " + status;
+    s.report_failed = "UPDATE " + t + " SET " + status + " = 4, " + quote_ident(c.last_error)
+                      + " = $2 WHERE " + id + " = $1 AND " + status + " IN (0, 1, 3)";
+    s.overdue = "SELECT " + id + ", array_to_string(" + by + ", ','), " + quote_ident(c.resends)
+                + " FROM " + t + " WHERE " + overdue_cond + " ORDER BY " + sent_at + " LIMIT $2";
+    // next_attempt_at = now(): due at once, and the read-back after a crash
+    // starts from the resend, not from the row's creation.
+    s.resend = "UPDATE " + t + " SET " + status + " = 0, " + quote_ident(c.resends) + " = "
+               + quote_ident(c.resends) + " + 1, " + quote_ident(c.next_attempt_at) + " = now(), "
+               + part + " = NULL, " + offset + " = NULL WHERE " + id + " = ANY($1::bigint[]) AND "
+               + status + " = 1";
+    s.park = "UPDATE " + t + " AS t SET " + status + " = 2, " + quote_ident(c.last_error)
+             + " = f.err FROM unnest($1::bigint[], $2::text[]) AS f(id, err) WHERE t." + id
+             + " = f.id AND t." + status + " = 1";
+    s.unconfirmed_count =
+        "SELECT count(*) FROM (SELECT 1 FROM " + t + " WHERE " + overdue_cond + " LIMIT $2) u";
+    s.not_confirmed_by = "SELECT count(*) FROM (SELECT 1 FROM " + t + " WHERE " + status
+                         + " = 1 AND NOT ($1 = ANY(" + by + ")) LIMIT $2) u";
+    s.unconfirmed_rows = "SELECT " + id + ", " + topic + ", " + quote_ident(c.key)
+                         + "::text, (extract(epoch FROM " + sent_at + ") * 1000)::bigint, "
+                         + "array_to_string(" + by + ", ','), " + quote_ident(c.resends) + " FROM "
+                         + t + " WHERE " + overdue_cond + " ORDER BY " + sent_at + " LIMIT $2";
+    return s;
 }
 
 std::string sanitize_error(const std::string& error, std::size_t max_bytes) {

@@ -66,6 +66,41 @@ struct AdminStatements {
 
 AdminStatements build_admin_statements(const config::Postgres& pg);
 
+// Consumer confirmation (pg.confirming() only; docs/consumers.md). Every
+// statement walks rows at 1 through the partial indexes migrate adds
+// (<table>_sent on topic, partition, offset; <table>_unconfirmed on sent_at).
+struct ConfirmStatements {
+    // $1 ids, $2 partitions, $3 offsets (NULL for RabbitMQ): status 0 -> 1
+    // (3 when the row's confirmed_by already holds every consumer).
+    std::string mark_sent;
+    // The distinct (topic, partition) of rows at 1, one index probe each.
+    std::string waiting_partitions;
+    // $1 group, $2 topic, $3 partition, $4 below, $5 limit: up to $5 rows of
+    // that partition below the offset, at 1, not yet confirmed by $1 get it;
+    // those confirmed by every consumer go to 3.
+    std::string confirm_offsets;
+    // $1 id, $2 consumer: an explicit `consumed` report (rows at 0 or 1).
+    std::string report_consumed;
+    // $1 id, $2 last_error: an explicit `failed` report (rows at 0, 1 or 3 -> 4).
+    std::string report_failed;
+    // $1 deadline_ms, $2 limit: rows at 1 sent longer ago than the deadline,
+    // oldest first: id, confirmed_by joined by ',', resends.
+    std::string overdue;
+    // $1 ids: back to 0 to be sent again, resends + 1.
+    std::string resend;
+    // $1 ids, $2 errors: rows still at 1 parked at 2.
+    std::string park;
+    // $1 deadline_ms, $2 cap: how many rows are unconfirmed (at most $2).
+    std::string unconfirmed_count;
+    // $1 consumer, $2 cap: rows at 1 that consumer has not confirmed (at most $2).
+    std::string not_confirmed_by;
+    // $1 deadline_ms, $2 limit: the unconfirmed rows for `outboxd
+    // unconfirmed`: id, topic, key, sent_at (ms), confirmed_by, resends.
+    std::string unconfirmed_rows;
+};
+
+ConfirmStatements build_confirm_statements(const config::Postgres& pg);
+
 // DDL for `outboxd migrate`: table, partial indexes (pending, failed), NOTIFY
 // trigger, autovacuum.
 std::vector<std::string> migration_statements(const config::Postgres& pg);

@@ -180,6 +180,11 @@ TEST_CASE("option table: exactly the agreed options are reloadable", "[unit][con
         "retention.sent_max_age_ms",
         "retention.batch_size",
         "retention.interval_ms",
+        "confirm.deadline_ms",
+        "confirm.resend_unconfirmed",
+        "confirm.max_resends",
+        "confirm.interval_ms",
+        "confirm.batch_size",
     };
     for (const Option& o : options()) {
         INFO(o.key);

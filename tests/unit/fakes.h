@@ -86,11 +86,12 @@ public:
         return out;
     }
 
-    void mark_sent(const std::vector<std::int64_t>& ids) override {
+    void mark_sent(const std::vector<store::SentMark>& marks) override {
         if (down) {
             throw store::StoreUnavailable("fake: database down");
         }
-        for (auto id : ids) {
+        for (const auto& m : marks) {
+            const auto id = m.id;
             auto& r = rows_.at(id);
             if (r.status == 0) {
                 r.status = 1;

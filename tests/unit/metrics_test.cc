@@ -145,6 +145,14 @@ TEST_CASE("Metrics declares exactly the metrics of the team plan", "[unit][metri
         "outboxd_broker_up",
         "outboxd_kafka_up",
         "outboxd_retention_deleted_rows_total",
+        "outboxd_rows_consumed_total",
+        "outboxd_consumer_confirmations_total",
+        "outboxd_consumer_failures_total",
+        "outboxd_consumer_reports_ignored_total",
+        "outboxd_unconfirmed_rows",
+        "outboxd_unconfirmed_by_consumer_rows",
+        "outboxd_rows_resent_total",
+        "outboxd_rows_parked_unconfirmed_total",
         "outboxd_config_reloads_total",
         "outboxd_last_sent_timestamp_seconds",
     };
@@ -254,4 +262,20 @@ TEST_CASE("docs/metrics.md matches the declared metrics", "[unit][metrics]") {
     for (const auto& name : m.names()) {
         CHECK_THAT(expected, Catch::Contains("`" + name + "`"));
     }
+}
+
+TEST_CASE("LabeledGauge: one sample per configured value, none before set_values",
+          "[unit][metrics]") {
+    Registry r;
+    LabeledGauge g(r, "outboxd_test_rows", "Test.", "consumer");
+    CHECK(r.render().find("outboxd_test_rows{") == std::string::npos);
+    g.set_values({"inventory", "billing"});
+    g.set("billing", 7);
+    g.set("stranger", 9); // not declared: ignored
+    const std::string text = r.render();
+    CHECK(text.find("outboxd_test_rows{consumer=\"inventory\"} 0\n") != std::string::npos);
+    CHECK(text.find("outboxd_test_rows{consumer=\"billing\"} 7\n") != std::string::npos);
+    CHECK(text.find("stranger") == std::string::npos);
+    CHECK(g.value("billing") == 7.0);
+    CHECK_THROWS_AS(g.set_values({"a", "a"}), std::invalid_argument);
 }
