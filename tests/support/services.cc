@@ -727,10 +727,22 @@ std::int64_t MemoryCgroup::oom_kills() const {
 }
 
 Daemon::Daemon(std::vector<std::string> args, std::string cgroup) {
-    log_path_ = scratch_path("outboxd") + ".log";
-    const std::string bin = outboxd_binary();
+    start(outboxd_binary(), std::move(args), cgroup, true);
+}
+
+Daemon::Daemon(Program program, std::vector<std::string> args) {
+    start(program.path, std::move(args), {}, false);
+}
+
+void Daemon::start(const std::string& bin,
+                   std::vector<std::string> args,
+                   const std::string& cgroup,
+                   bool outboxd) {
+    log_path_ =
+        scratch_path(outboxd ? "outboxd" : std::filesystem::path(bin).filename().string()) + ".log";
     std::string owner_dsn;
-    if (!args.empty() && args[0] == "migrate" && std::getenv("OUTBOXD_POSTGRES_DSN") == nullptr) {
+    if (outboxd && !args.empty() && args[0] == "migrate"
+        && std::getenv("OUTBOXD_POSTGRES_DSN") == nullptr) {
         try {
             owner_dsn = services().pg_dsn;
         } catch (const std::exception&) {

@@ -233,6 +233,11 @@ DaemonConfig daemon_config(const config::Postgres& table, const std::string& boo
 // that turns retention on also grants the relay role DELETE on the table.
 std::string write_config(const DaemonConfig& c);
 
+// A program other than outboxd run the same way (the example consumer).
+struct Program {
+    std::string path;
+};
+
 class Daemon {
 public:
     // Starts `outboxd <args...>` with stderr/stdout to a log file.
@@ -243,6 +248,8 @@ public:
     // the child joins it before exec, so every byte the daemon ever uses is
     // charged there.
     explicit Daemon(std::vector<std::string> args, std::string cgroup = {});
+    // `program <args...>`, its output to a log file of its own.
+    Daemon(Program program, std::vector<std::string> args);
     ~Daemon(); // SIGKILLs the child if still running
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
@@ -259,6 +266,11 @@ public:
     std::optional<int> http_port(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 private:
+    void start(const std::string& bin,
+               std::vector<std::string> args,
+               const std::string& cgroup,
+               bool outboxd);
+
     int pid_ = -1;
     std::string log_path_;
     std::optional<int> exit_code_;

@@ -1,0 +1,280 @@
+// The reference consumer (examples/inventory_consumer) against the real
+// services: outboxd relays orders while the consumer is killed with kill -9
+// again and again; every order must be applied exactly once (inbox table),
+// and the poison orders reported to the ack topic, not applied.
+#include "services.h"
+#include "store/sql.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <random>
+#include <set>
+#include <thread>
+
+using namespace outboxd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<std::string> kSkus = {"A-1", "B-2", "C-3", "D-4", "E-5", "F-6", "G-7"};
+
+// Inserts orders into the outbox from a thread of its own, 5 per
+// transaction about every 100 ms (keyed by sku, as an order service would),
+// until finish() was called and at least `min_total` are in. Two poison
+// orders go in on the way: one whose payload is not JSON, one with qty 0.
+// The expectations are read after finish() only.
+class OrderFeed {
+public:
+    OrderFeed(outboxd::config::Postgres table, std::string topic, int min_total)
+        : table_(std::move(table))
+        , topic_(std::move(topic))
+        , min_total_(min_total)
+        , thread_([this] { run(); }) {}
+    ~OrderFeed() { finish(); }
+    OrderFeed(const OrderFeed&) = delete;
+    OrderFeed& operator=(const OrderFeed&) = delete;
+
+    void finish() {
+        finish_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+    int inserted() const { return inserted_; }
+
+    std::map<std::string, long long> expected; // sku -> sum of qty of the valid orders
+    std::vector<std::int64_t> valid_ids;
+    std::int64_t bad_json_id = 0;
+    std::int64_t zero_qty_id = 0;
+    std::string error; // the last insert error, when inserts kept failing
+
+private:
+    void run() {
+        std::mt19937 rng(7);
+        int failures = 0;
+        while (!(finish_ && inserted_ >= min_total_)) {
+            std::vector<NewRow> rows;
+            std::vector<std::pair<std::string, int>> orders;
+            for (int i = 0; i < 5; ++i) {
+                const std::string sku = kSkus[rng() % kSkus.size()];
+                const int qty = 1 + static_cast<int>(rng() % 9);
+                rows.push_back({topic_, sku,
+                                R"({"sku": ")" + sku + R"(", "qty": )" + std::to_string(qty) + "}",
+                                std::nullopt});
+                orders.emplace_back(sku, qty);
+            }
+            // Keyed like the orders of A-1, so orders after them on the same
+            // partition prove they were passed.
+            const int poison_at = inserted_ == 300 ? 1 : inserted_ == 900 ? 2 : 0;
+            if (poison_at == 1) {
+                rows.push_back(
+                    {topic_, std::string("A-1"), R"({"sku": "A-1", "qty": )", std::nullopt});
+            } else if (poison_at == 2) {
+                rows.push_back(
+                    {topic_, std::string("A-1"), R"({"sku": "A-1", "qty": 0})", std::nullopt});
+            }
+            std::vector<std::int64_t> ids;
+            try {
+                ids = insert_rows(services().pg_dsn, table_, rows);
+            } catch (const std::exception& e) {
+                error = e.what();
+                if (++failures > 50) {
+                    return;
+                }
+                std::this_thread::sleep_for(100ms);
+                continue;
+            }
+            for (size_t i = 0; i < orders.size(); ++i) {
+                expected[orders[i].first] += orders[i].second;
+                valid_ids.push_back(ids[i]);
+            }
+            if (poison_at == 1) {
+                bad_json_id = ids.back();
+            } else if (poison_at == 2) {
+                zero_qty_id = ids.back();
+            }
+            inserted_ += 5;
+            std::this_thread::sleep_for(100ms);
+        }
+        error.clear();
+    }
+
+    outboxd::config::Postgres table_;
+    std::string topic_;
+    int min_total_;
+    std::atomic<bool> finish_{false};
+    std::atomic<int> inserted_{0};
+    std::thread thread_;
+};
+
+int count_of(const std::string& text, const std::string& what) {
+    int n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+// "A-1=120 B-2=98 ...", so a failed comparison shows the numbers.
+std::string totals_text(const std::map<std::string, long long>& m) {
+    std::string out;
+    for (const auto& [sku, n] : m) {
+        out += (out.empty() ? "" : " ") + sku + "=" + std::to_string(n);
+    }
+    return out;
+}
+
+// The end of a log: enough to see how a run ended.
+std::string tail_of(const std::string& log) {
+    return log.size() <= 4000 ? log : "..." + log.substr(log.size() - 4000);
+}
+
+std::string header_value(const Consumed& m, const std::string& name) {
+    for (const auto& [k, v] : m.headers) {
+        if (k == name) {
+            return v;
+        }
+    }
+    return "<absent>";
+}
+
+} // namespace
+
+TEST_CASE("reference consumer killed with kill -9 again and again: every order applied once",
+          "[integration][consumer]") {
+    const auto& s = services();
+    const auto name = unique_name("consumer");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 3, 1);
+    const std::string ack_topic = name + "_acks";
+    create_topic(s.kafka_bootstrap, ack_topic, 1, 1);
+    // The consumer's own tables in a schema of their own, so tests running
+    // side by side never share an inbox.
+    const std::string schema = name;
+    const std::string inbox = outboxd::store::quote_ident(schema) + ".inventory_inbox";
+    const std::string inventory = outboxd::store::quote_ident(schema) + ".inventory";
+    const std::string group = name + "_inventory";
+    const std::string source = sql_value(s.pg_dsn, "SELECT current_database()") + "/public." + name;
+
+    Daemon relay({"run", "--config", write_config(daemon_config(table))});
+    REQUIRE(eventually([&] { return publishes(relay); }, 30s));
+
+    const auto consumer_args = [&](int commit_every) {
+        return std::vector<std::string>{
+            "--bootstrap", s.kafka_bootstrap, "--group", group, "--topic", name, "--dsn", s.pg_dsn,
+            "--schema", schema, "--ack-topic", ack_topic,
+            // Static membership: a restart takes its partitions back at once
+            // instead of waiting for the dead member's session to expire.
+            "--instance-id", "inventory-0", "--commit-every", std::to_string(commit_every),
+            "--summary-interval-ms", "1000"};
+    };
+    const auto applied = [&] {
+        if (sql_value(s.pg_dsn, "SELECT to_regclass('" + inbox + "') IS NULL") == "t") {
+            return 0L;
+        }
+        return std::stol(sql_value(s.pg_dsn, "SELECT count(*) FROM " + inbox));
+    };
+    const Program consumer{OUTBOXD_TEST_CONSUMER_BINARY};
+
+    const int kKills = 20;
+    const int kOrders = 2000;
+    int kills = 0;
+    int duplicates = 0; // redeliveries the inbox turned away, from the consumers' logs
+    int failure_lines = 0;
+    std::mt19937 rng(11);
+    OrderFeed feed(table, name, kOrders);
+    // Kills for as long as orders flow (about 40 s at 50 orders/s), and at
+    // least kKills of them.
+    while (kills < kKills || feed.inserted() < kOrders) {
+        // Every other life commits per 25 messages (or 1 s): more is
+        // uncommitted at each kill, so redeliveries are certain.
+        const int commit_every = kills % 2 == 0 ? 1 : 25;
+        const long before = applied();
+        Daemon c(consumer, consumer_args(commit_every));
+        // Killed only while it is applying orders, never before it started.
+        const bool progressed = eventually([&] { return applied() > before; }, 60s);
+        if (!progressed) {
+            FAIL("no progress in 60 s in life " << kills << "; consumer log:\n"
+                                                << tail_of(c.log()));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 1000));
+        c.signal(SIGKILL);
+        REQUIRE(c.wait(10s) == 128 + SIGKILL);
+        ++kills;
+        const std::string log = c.log();
+        duplicates += count_of(log, "] duplicate: ");
+        failure_lines += count_of(log, "] failed: ");
+    }
+    feed.finish();
+    REQUIRE(feed.error.empty());
+    REQUIRE(feed.bad_json_id > 0);
+    REQUIRE(feed.zero_qty_id > 0);
+    const int rows = feed.inserted() + 2;
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == rows; }, 120s));
+
+    // The last life runs to the end and stops on SIGTERM.
+    Daemon last(consumer, consumer_args(1));
+    const long valid = static_cast<long>(feed.valid_ids.size());
+    if (!eventually([&] { return applied() == valid; }, 120s)) {
+        FAIL("applied " << applied() << " of " << valid << "; consumer log:\n"
+                        << tail_of(last.log()));
+    }
+    last.signal(SIGTERM);
+    REQUIRE(last.wait(30s) == 0);
+    const std::string last_log = last.log();
+    INFO("last consumer log:\n" << tail_of(last_log));
+    CHECK(last_log.find("] stopped: applied=") != std::string::npos);
+    duplicates += count_of(last_log, "] duplicate: ");
+    failure_lines += count_of(last_log, "] failed: ");
+
+    // Exactly once: the totals are the sums of the valid orders, no more.
+    std::map<std::string, long long> totals;
+    for (const auto& r : sql(s.pg_dsn, "SELECT sku, reserved FROM " + inventory)) {
+        totals[r[0]] = std::stoll(r[1]);
+    }
+    CHECK(totals_text(totals) == totals_text(feed.expected));
+    // One inbox row per valid order, none for the poison ones.
+    std::vector<std::int64_t> inbox_ids;
+    for (const auto& r : sql(s.pg_dsn, "SELECT outbox_id FROM " + inbox + " ORDER BY 1")) {
+        inbox_ids.push_back(std::stoll(r[0]));
+    }
+    auto want_ids = feed.valid_ids;
+    std::sort(want_ids.begin(), want_ids.end());
+    CHECK(inbox_ids == want_ids);
+    CHECK(sql(s.pg_dsn, "SELECT DISTINCT source FROM " + inbox)
+          == std::vector<std::vector<std::string>>{{source}});
+
+    // Each poison order reported with the four headers and a reason a person
+    // can read; a report may repeat (a kill between its delivery and the
+    // commit), which outboxd applies idempotently.
+    const auto reports = read_topic(s.kafka_bootstrap, ack_topic);
+    std::map<std::int64_t, int> reported;
+    for (const auto& m : reports) {
+        INFO("report for outbox-id " << m.outbox_id << ": " << m.payload.value_or("<null>"));
+        CHECK(header_value(m, "outbox-source") == source);
+        CHECK(header_value(m, "outbox-consumer") == group);
+        CHECK(header_value(m, "outbox-result") == "failed");
+        ++reported[m.outbox_id];
+        if (m.outbox_id == feed.bad_json_id) {
+            CHECK(m.payload.value_or("").find("payload is not JSON") != std::string::npos);
+        } else if (m.outbox_id == feed.zero_qty_id) {
+            CHECK(m.payload.value_or("") == "qty must be positive, got 0");
+        }
+    }
+    CHECK(reported.size() == 2);
+    CHECK(reported[feed.bad_json_id] >= 1);
+    CHECK(reported[feed.zero_qty_id] >= 1);
+    const int repeated_reports = static_cast<int>(reports.size()) - 2;
+
+    WARN("consumer: kills=" << kills << " orders=" << valid << " duplicates_skipped=" << duplicates
+                            << " failure_reports=" << reports.size()
+                            << " (repeated=" << repeated_reports << ")");
+    CHECK(kills >= kKills);
+    // The inbox was exercised: lives that commit per 25 were killed with
+    // applied but uncommitted messages, which came again.
+    CHECK(duplicates > 0);
+    CHECK(failure_lines >= 2);
+}
