@@ -1,7 +1,11 @@
-// The reference consumer (examples/inventory_consumer) against the real
-// services: outboxd relays orders while the consumer is killed with kill -9
-// again and again; every order must be applied exactly once (inbox table),
-// and the poison orders reported to the ack topic, not applied.
+// The reference consumer (examples/inventory_consumer) and consumer
+// confirmation end to end, against the real services: outboxd relays orders
+// and confirms them from the consumer group's committed offsets and the ack
+// topic, while the consumer and outboxd are killed with kill -9 again and
+// again; every order must be applied exactly once (inbox table) and end at
+// 3, the poison orders at 4 with the consumer's reason. And a consumer
+// stopped past confirm.deadline_ms: its rows are sent again and confirmed
+// once it is back, still applied once.
 #include "services.h"
 #include "store/sql.h"
 
@@ -10,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <memory>
 #include <random>
 #include <set>
 #include <thread>
@@ -141,9 +146,68 @@ std::string header_value(const Consumed& m, const std::string& name) {
     return "<absent>";
 }
 
+// outboxd relaying `config`, killed with kill -9 and started again every
+// 1.5-4 s from a thread of its own until stop(), at least `min_kills` times.
+class KilledRelay {
+public:
+    KilledRelay(std::string config, int min_kills)
+        : config_(std::move(config))
+        , min_kills_(min_kills)
+        , thread_([this] { run(); }) {}
+    ~KilledRelay() { stop(); }
+    KilledRelay(const KilledRelay&) = delete;
+    KilledRelay& operator=(const KilledRelay&) = delete;
+    // Returns after the last kill and a final start that is left running.
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+    int kills() const { return kills_; }
+    Daemon& last() { return *daemon_; }
+
+private:
+    void run() {
+        std::mt19937 rng(23);
+        daemon_ = std::make_unique<Daemon>(std::vector<std::string>{"run", "--config", config_});
+        while (!stop_ || kills_ < min_kills_) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1500 + rng() % 2500));
+            daemon_->signal(SIGKILL);
+            daemon_->wait(10s);
+            ++kills_;
+            daemon_ =
+                std::make_unique<Daemon>(std::vector<std::string>{"run", "--config", config_});
+        }
+    }
+
+    std::string config_;
+    int min_kills_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> kills_{0};
+    std::unique_ptr<Daemon> daemon_;
+    std::thread thread_;
+};
+
+// The config of a relay whose rows the consumer group `group` confirms,
+// with failure reports from `ack_topic`; migrated for it.
+std::string confirming_config(const outboxd::config::Postgres& table,
+                              const std::string& group,
+                              const std::string& ack_topic,
+                              const std::string& more = {}) {
+    DaemonConfig cfg = daemon_config(table);
+    cfg.extra_yaml = "confirm:\n  consumers: [\"" + group + "\"]\n  ack_topic: " + ack_topic
+                     + "\n  interval_ms: 300\n" + more;
+    const std::string path = write_config(cfg);
+    Daemon m({"migrate", "--config", path});
+    REQUIRE(m.wait(60s) == 0);
+    return path;
+}
+
 } // namespace
 
-TEST_CASE("reference consumer killed with kill -9 again and again: every order applied once",
+TEST_CASE("end to end: outboxd and the reference consumer killed with kill -9 again and again: "
+          "every order applied once and at 3, the poison orders at 4",
           "[integration][consumer]") {
     const auto& s = services();
     const auto name = unique_name("consumer");
@@ -159,8 +223,8 @@ TEST_CASE("reference consumer killed with kill -9 again and again: every order a
     const std::string group = name + "_inventory";
     const std::string source = sql_value(s.pg_dsn, "SELECT current_database()") + "/public." + name;
 
-    Daemon relay({"run", "--config", write_config(daemon_config(table))});
-    REQUIRE(eventually([&] { return publishes(relay); }, 30s));
+    // outboxd is killed at least 10 times while the orders flow.
+    KilledRelay relay(confirming_config(table, group, ack_topic), 10);
 
     const auto consumer_args = [&](int commit_every) {
         return std::vector<std::string>{
@@ -209,11 +273,12 @@ TEST_CASE("reference consumer killed with kill -9 again and again: every order a
         failure_lines += count_of(log, "] failed: ");
     }
     feed.finish();
+    relay.stop(); // the last start stays up
     REQUIRE(feed.error.empty());
     REQUIRE(feed.bad_json_id > 0);
     REQUIRE(feed.zero_qty_id > 0);
     const int rows = feed.inserted() + 2;
-    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == rows; }, 120s));
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[0] == 0; }, 120s));
 
     // The last life runs to the end and stops on SIGTERM.
     Daemon last(consumer, consumer_args(1));
@@ -277,4 +342,95 @@ TEST_CASE("reference consumer killed with kill -9 again and again: every order a
     // applied but uncommitted messages, which came again.
     CHECK(duplicates > 0);
     CHECK(failure_lines >= 2);
+
+    // Confirmed end to end: every valid order at 3, the poison ones at 4
+    // with the consumer's reason, nothing left at 0, 1 or 2.
+    const auto done = [&] {
+        auto c = status_counts(s.pg_dsn, table);
+        return c[3] == static_cast<int>(valid) && c[4] == 2;
+    };
+    if (!eventually(done, 60s)) {
+        FAIL("statuses " << sql_value(s.pg_dsn, "SELECT string_agg(status || '=' || n, ' ') FROM "
+                                                "(SELECT status, count(*) n FROM "
+                                                    + name + " GROUP BY 1 ORDER BY 1) c")
+                         << "; outboxd log:\n"
+                         << tail_of(relay.last().log()));
+    }
+    auto counts = status_counts(s.pg_dsn, table);
+    CHECK(counts[0] == 0);
+    CHECK(counts[1] == 0);
+    CHECK(counts[2] == 0);
+    CHECK(counts[3] + counts[4] == rows);
+    CHECK_THAT(sql_value(s.pg_dsn, "SELECT last_error FROM " + name
+                                       + " WHERE id = " + std::to_string(feed.bad_json_id)),
+               Catch::StartsWith(group + ": payload is not JSON"));
+    CHECK(sql_value(s.pg_dsn, "SELECT last_error FROM " + name
+                                  + " WHERE id = " + std::to_string(feed.zero_qty_id))
+          == group + ": qty must be positive, got 0");
+    WARN("end to end: outboxd kills=" << relay.kills() << ", consumer kills=" << kills << ", "
+                                      << counts[3] << " rows at 3, " << counts[4] << " at 4");
+    CHECK(relay.kills() >= 10);
+    relay.last().signal(SIGTERM);
+    CHECK(relay.last().wait(30s) == 0);
+}
+
+TEST_CASE("end to end: a consumer stopped past confirm.deadline_ms: its rows are unconfirmed, "
+          "sent again, and confirmed once it is back, each applied once",
+          "[integration][consumer]") {
+    const auto& s = services();
+    const auto name = unique_name("consumer_late");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    const std::string ack_topic = name + "_acks";
+    create_topic(s.kafka_bootstrap, ack_topic, 1, 1);
+    const std::string schema = name;
+    const std::string inbox = outboxd::store::quote_ident(schema) + ".inventory_inbox";
+    const std::string group = name + "_inventory";
+    const std::string path =
+        confirming_config(table, group, ack_topic,
+                          "  deadline_ms: 2000\n  resend_unconfirmed: true\n  max_resends: 50\n");
+    Daemon relay({"run", "--config", path});
+
+    // 50 orders while the consumer is down.
+    std::vector<NewRow> rows;
+    long long total = 0;
+    for (int i = 0; i < 50; ++i) {
+        const int qty = 1 + i % 5;
+        total += qty;
+        rows.push_back({name, std::string("A-1"),
+                        R"({"sku": "A-1", "qty": )" + std::to_string(qty) + "}", std::nullopt});
+    }
+    insert_rows(s.pg_dsn, table, rows);
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 50; }, 60s));
+    // Past the deadline: listed, then sent again (nobody confirmed).
+    REQUIRE(eventually(
+        [&] {
+            const auto [rc, out] = run_outboxd({"unconfirmed", "--config", path});
+            return rc == 0 && out.find("50 unconfirmed rows") != std::string::npos;
+        },
+        30s));
+    REQUIRE(eventually(
+        [&] { return sql_value(s.pg_dsn, "SELECT min(resends) FROM " + name) != "0"; }, 30s));
+
+    // The consumer comes back: every row confirmed, each order applied once
+    // although the topic holds several copies of each.
+    Daemon consumer(Program{OUTBOXD_TEST_CONSUMER_BINARY},
+                    {"--bootstrap", s.kafka_bootstrap, "--group", group, "--topic", name, "--dsn",
+                     s.pg_dsn, "--schema", schema, "--ack-topic", ack_topic});
+    if (!eventually([&] { return status_counts(s.pg_dsn, table)[3] == 50; }, 60s)) {
+        FAIL("not all at 3; consumer log:\n"
+             << tail_of(consumer.log()) << "\noutboxd log:\n"
+             << tail_of(relay.log()));
+    }
+    const auto copies = read_topic(s.kafka_bootstrap, name).size();
+    CHECK(copies > 50);
+    CHECK(sql_value(s.pg_dsn, "SELECT count(*) FROM " + inbox) == "50");
+    CHECK(sql_value(s.pg_dsn, "SELECT reserved FROM " + outboxd::store::quote_ident(schema)
+                                  + ".inventory WHERE sku = 'A-1'")
+          == std::to_string(total));
+    WARN("late consumer: 50 orders, " << copies << " messages in the topic, each applied once");
+    consumer.signal(SIGTERM);
+    CHECK(consumer.wait(30s) == 0);
+    relay.signal(SIGTERM);
+    CHECK(relay.wait(30s) == 0);
 }
