@@ -27,6 +27,7 @@
 #include "store/pg_outbox_store.h"
 #include "store/sql.h"
 
+#include <librdkafka/rdkafka.h>
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -37,9 +38,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -82,6 +86,11 @@ struct Options {
     bool skip_latency = false;
     bool keep_tables = false;
     bool skip_publish_ceiling = false;
+    // --confirm (Kafka): each round also drains with confirm.consumers on
+    // while a consumer group keeps up, and a confirmation-lag phase runs.
+    bool confirm = false;
+    // Set per run: this daemon confirms rows for this consumer group.
+    std::string confirm_group;
     std::vector<std::string> brokers{"kafka"}; // --broker: phases 2-5 for each
     std::string broker = "kafka";              // the one the current phase uses
 };
@@ -273,7 +282,8 @@ public:
     DaemonRun(const config::Postgres& table,
               int batch_size,
               int max_message_bytes,
-              const std::string& broker = "kafka") {
+              const std::string& broker = "kafka",
+              const std::string& confirm_group = {}) {
         ot::DaemonConfig dc;
         dc.table = table;
         dc.pg_dsn = ot::services().pg_dsn;
@@ -281,6 +291,9 @@ public:
         if (broker == "rabbitmq") {
             dc.extra_yaml =
                 "broker: rabbitmq\nrabbitmq:\n  url: \"" + ot::services().rabbitmq_url + "\"\n";
+        }
+        if (!confirm_group.empty()) {
+            dc.extra_yaml += "confirm:\n  consumers: [\"" + confirm_group + "\"]\n";
         }
         dc.relay["batch_size"] = std::to_string(batch_size);
         if (max_message_bytes > 0) {
@@ -417,9 +430,110 @@ SentTimes sent_times(const config::Postgres& t) {
     auto r = ot::sql(ot::services().pg_dsn,
                      "SELECT extract(epoch FROM min(" + s + ")), extract(epoch FROM max(" + s
                          + ")), count(*) FILTER (WHERE " + store::quote_ident(c.status)
-                         + " = 1) FROM " + qualified(t));
+                         + " IN (1, 3)) FROM " + qualified(t));
     return SentTimes{std::stod(r[0][0]), std::stod(r[0][1]), std::stoll(r[0][2])};
 }
+
+// ---- consumer confirmation (--confirm) ---------------------------------------
+
+// The columns and indexes confirm.consumers needs, on a fresh table.
+void migrate_for_confirm(const config::Postgres& t, const std::string& group) {
+    auto pg = t;
+    pg.confirm_consumers = {group};
+    store::PgOutboxStore(pg).migrate();
+}
+
+// A consumer group that keeps up: every `every` it commits the high
+// watermark of each partition of `topic` (everything produced so far counts
+// as processed), from a thread of its own. on_commit is called after each
+// commit with the committed offsets, on that thread.
+class KeepingUpGroup {
+public:
+    using Offsets = std::map<int, std::int64_t>;
+    KeepingUpGroup(std::string topic,
+                   std::string group,
+                   std::chrono::milliseconds every,
+                   std::function<void(const Offsets&)> on_commit = {})
+        : topic_(std::move(topic))
+        , group_(std::move(group))
+        , every_(every)
+        , on_commit_(std::move(on_commit)) {
+        char err[512];
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", ot::services().kafka_bootstrap.c_str(), err,
+                          sizeof err);
+        rd_kafka_conf_set(conf, "group.id", group_.c_str(), err, sizeof err);
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+        rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+        if (rk_ == nullptr) {
+            throw std::runtime_error(std::string("bench consumer: ") + err);
+        }
+        thread_ = std::thread([this] { run(); });
+    }
+    ~KeepingUpGroup() {
+        stop_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+        rd_kafka_destroy(rk_);
+    }
+    KeepingUpGroup(const KeepingUpGroup&) = delete;
+    KeepingUpGroup& operator=(const KeepingUpGroup&) = delete;
+    std::string error() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return error_;
+    }
+
+private:
+    void run() {
+        while (!stop_) {
+            const auto next = Clock::now() + every_;
+            Offsets offsets;
+            for (int p = 0; p < kTopicPartitions; ++p) {
+                std::int64_t low = 0;
+                std::int64_t high = 0;
+                if (rd_kafka_query_watermark_offsets(rk_, topic_.c_str(), p, &low, &high, 5000)
+                        == RD_KAFKA_RESP_ERR_NO_ERROR
+                    && high > 0) {
+                    offsets[p] = high;
+                }
+            }
+            if (!offsets.empty()) {
+                rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(3);
+                for (const auto& [p, o] : offsets) {
+                    rd_kafka_topic_partition_list_add(list, topic_.c_str(), p)->offset = o;
+                }
+                const auto rc = rd_kafka_commit(rk_, list, /*async=*/0);
+                rd_kafka_topic_partition_list_destroy(list);
+                if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                    std::lock_guard<std::mutex> lk(mu_);
+                    error_ = rd_kafka_err2str(rc);
+                } else if (on_commit_) {
+                    on_commit_(offsets);
+                }
+            }
+            if (on_commit_) {
+                // A measuring caller blocks until its rows are confirmed, which
+                // lines the next commit up with the confirmer's round: start
+                // it at a random point of the round instead.
+                std::this_thread::sleep_for(std::chrono::milliseconds(rng_() % 1000));
+            } else {
+                std::this_thread::sleep_until(next);
+            }
+        }
+    }
+
+    std::mt19937 rng_{42};
+    std::string topic_;
+    std::string group_;
+    std::chrono::milliseconds every_;
+    std::function<void(const Offsets&)> on_commit_;
+    rd_kafka_t* rk_ = nullptr;
+    std::atomic<bool> stop_{false};
+    mutable std::mutex mu_;
+    std::string error_;
+    std::thread thread_;
+};
 
 // ---- 2. throughput ---------------------------------------------------------
 
@@ -442,11 +556,17 @@ ThroughputResult run_throughput(const Options& opt, const std::string& name) {
     }
     const std::string topic = make_destination(opt, "bench-tput", topic_configs);
     prefill(opt, t, topic);
+    std::unique_ptr<KeepingUpGroup> group;
+    if (!opt.confirm_group.empty()) {
+        migrate_for_confirm(t, opt.confirm_group);
+        group = std::make_unique<KeepingUpGroup>(topic, opt.confirm_group,
+                                                 std::chrono::milliseconds(100));
+    }
     const auto last_id = std::stoll(
         ot::sql_value(ot::services().pg_dsn,
                       "SELECT max(" + store::quote_ident(t.columns.id) + ") FROM " + qualified(t)));
     progress(name + ": starting outboxd (batch_size " + std::to_string(opt.batch_size) + ")");
-    DaemonRun run(t, opt.batch_size, opt.max_message_bytes, opt.broker);
+    DaemonRun run(t, opt.batch_size, opt.max_message_bytes, opt.broker, opt.confirm_group);
     const auto timeout = std::chrono::seconds(std::max<std::int64_t>(120, opt.rows / 500));
     if (!wait_all_sent(run, t, last_id, timeout)) {
         run.stop();
@@ -744,6 +864,102 @@ LatencyResult run_latency(const Options& opt) {
     return r;
 }
 
+// ---- 6. confirmation lag (--confirm) ------------------------------------------
+
+struct ConfirmLagResult {
+    std::int64_t samples = 0;
+    double p50_ms = 0;
+    double p99_ms = 0;
+    double max_ms = 0;
+    std::int64_t rows = 0;
+    std::int64_t consumed = 0; // rows at 3 at the end
+};
+
+// Rows inserted at --rate while a consumer group commits the high
+// watermarks at random moments (0-1 s apart); each sample is the time from
+// one commit until no row below the committed offsets is still at 1 (the
+// confirmer's round is confirm.interval_ms, 1 s by default, so the lag is
+// up to one round plus the round's own work).
+ConfirmLagResult run_confirm_lag(const Options& opt) {
+    auto t = fresh_table("bench_clag");
+    const std::string topic = make_destination(opt, "bench-clag");
+    const std::string group = ot::unique_name("bench-consumer");
+    migrate_for_confirm(t, group);
+    progress("confirmation lag: starting outboxd (confirm.consumers [" + group + "])");
+    DaemonRun run(t, opt.batch_size, opt.max_message_bytes, opt.broker, group);
+    run.wait_until_relaying(std::chrono::seconds(60));
+    const auto& c = t.columns;
+    std::vector<double> lags;
+    std::mutex lags_mu;
+    {
+        pqxx::connection poll_conn(ot::services().pg_dsn);
+        KeepingUpGroup keeping_up(
+            topic, group, std::chrono::milliseconds(200),
+            [&](const KeepingUpGroup::Offsets& committed) {
+                const auto at = Clock::now();
+                std::string below;
+                for (const auto& [p, o] : committed) {
+                    below += std::string(below.empty() ? "" : " OR ") + "("
+                             + store::quote_ident(c.kafka_partition) + " = " + std::to_string(p)
+                             + " AND " + store::quote_ident(c.kafka_offset) + " < "
+                             + std::to_string(o) + ")";
+                }
+                const std::string q = "SELECT count(*) FROM " + qualified(t) + " WHERE "
+                                      + store::quote_ident(c.status) + " = 1 AND (" + below + ")";
+                while (Clock::now() - at < std::chrono::seconds(10)) {
+                    pqxx::nontransaction tx(poll_conn);
+                    if (tx.exec(q)[0][0].as<std::int64_t>() == 0) {
+                        std::lock_guard<std::mutex> lk(lags_mu);
+                        lags.push_back(
+                            std::chrono::duration<double, std::milli>(Clock::now() - at).count());
+                        return;
+                    }
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                }
+            });
+        progress("confirmation lag: inserting " + std::to_string(opt.rate) + " rows/s for "
+                 + std::to_string(opt.latency_seconds) + " s");
+        const auto start = Clock::now() + std::chrono::milliseconds(200);
+        const auto end = start + std::chrono::seconds(opt.latency_seconds);
+        std::vector<std::unique_ptr<Inserter>> inserters;
+        for (int i = 0; i < opt.insert_threads; ++i) {
+            inserters.push_back(std::make_unique<Inserter>(t, topic, opt, i, start, end));
+        }
+        std::vector<std::thread> threads;
+        for (auto& ins : inserters) {
+            threads.emplace_back([&ins] { ins->run(); });
+        }
+        for (auto& th : threads) {
+            th.join();
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(3)); // the last commits
+        if (!keeping_up.error().empty()) {
+            throw std::runtime_error("confirmation lag: committing: " + keeping_up.error());
+        }
+    }
+    run.stop();
+    ConfirmLagResult r;
+    std::sort(lags.begin(), lags.end());
+    r.samples = static_cast<std::int64_t>(lags.size());
+    if (!lags.empty()) {
+        const auto at = [&](double q) {
+            return lags[std::min(lags.size() - 1, static_cast<std::size_t>(q * lags.size()))];
+        };
+        r.p50_ms = at(0.5);
+        r.p99_ms = at(0.99);
+        r.max_ms = lags.back();
+    }
+    const auto counts = ot::sql(ot::services().pg_dsn, "SELECT count(*), count(*) FILTER (WHERE "
+                                                           + store::quote_ident(c.status)
+                                                           + " = 3) FROM " + qualified(t));
+    r.rows = std::stoll(counts[0][0]);
+    r.consumed = std::stoll(counts[0][1]);
+    progress("confirmation lag: p50 " + fixed(r.p50_ms, 1) + " ms, p99 " + fixed(r.p99_ms, 1)
+             + " ms over " + std::to_string(r.samples) + " commits");
+    drop_table(opt, t);
+    return r;
+}
+
 // ---- report ----------------------------------------------------------------
 
 // Median and range of one figure over the rounds: a single 3-second drain on
@@ -803,7 +1019,9 @@ std::string destination_text(const Options& opt) {
 struct BrokerRuns {
     std::vector<PublishCeilingResult> publish;
     std::vector<ThroughputResult> tputs;
+    std::vector<ThroughputResult> tputs_confirm; // --confirm: the same drain, confirmation on
     std::optional<LatencyResult> lat;
+    std::optional<ConfirmLagResult> confirm_lag;
 };
 
 int run_all(const Options& opt) {
@@ -865,6 +1083,12 @@ int run_all(const Options& opt) {
                 }
                 if (!opt.skip_throughput) {
                     runs[b].tputs.push_back(run_throughput(o, "throughput (" + b + ")"));
+                    if (opt.confirm && b == "kafka") {
+                        Options on = o;
+                        on.confirm_group = ot::unique_name("bench-consumer");
+                        runs[b].tputs_confirm.push_back(
+                            run_throughput(on, "throughput (" + b + ", confirmation on)"));
+                    }
                 }
             }
         }
@@ -872,6 +1096,9 @@ int run_all(const Options& opt) {
     if (!opt.skip_latency) {
         for (const auto& b : opt.brokers) {
             runs[b].lat = run_latency(for_broker(b));
+            if (opt.confirm && b == "kafka") {
+                runs[b].confirm_lag = run_confirm_lag(for_broker(b));
+            }
         }
     }
 
@@ -953,6 +1180,37 @@ int run_all(const Options& opt) {
                 row("first-to-last rate / publish ceiling", fixed(ratio * 100, 1) + " %");
                 jb["throughput"]["steady_ratio_to_publish_ceiling"] = ratio;
             }
+            if (!br.tputs_confirm.empty()) {
+                const auto on = spread(br.tputs_confirm,
+                                       [](const ThroughputResult& t) { return t.rows_per_s; });
+                const auto on_cores = spread(br.tputs_confirm, [](const ThroughputResult& t) {
+                    return t.daemon_cpu_s / t.total_s;
+                });
+                std::printf(" relay drain with confirmation on (a consumer group committing "
+                            "every 100 ms)\n");
+                row("rows/s (start to last row at 1 or 3)", with_range(on, ranges));
+                row("daemon CPU, cores busy", fixed(on_cores.median, 2));
+                row("confirmation on / off (medians)",
+                    fixed(on.median / rate.median * 100, 1) + " %");
+                jb["throughput_confirm"] = {{"rows_per_s", to_json(on)},
+                                            {"daemon_cores", on_cores.median},
+                                            {"ratio_to_off", on.median / rate.median}};
+            }
+        }
+        if (br.confirm_lag) {
+            const auto& cl = *br.confirm_lag;
+            std::printf(" confirmation lag, consumer commit -> status 3 (%d rows/s, %d s, "
+                        "confirm.interval_ms 1000)\n",
+                        opt.rate, opt.latency_seconds);
+            row("commits measured", grouped(static_cast<double>(cl.samples)));
+            row("p50, ms", fixed(cl.p50_ms, 1));
+            row("p99, ms", fixed(cl.p99_ms, 1));
+            row("max, ms", fixed(cl.max_ms, 1));
+            row("rows at 3 at the end / rows", grouped(static_cast<double>(cl.consumed)) + " / "
+                                                   + grouped(static_cast<double>(cl.rows)));
+            jb["confirm_lag"] = {{"samples", cl.samples}, {"p50_ms", cl.p50_ms},
+                                 {"p99_ms", cl.p99_ms},   {"max_ms", cl.max_ms},
+                                 {"rows", cl.rows},       {"consumed", cl.consumed}};
         }
         if (br.lat) {
             const auto& lat = br.lat;
@@ -1032,6 +1290,9 @@ int main(int argc, char** argv) {
     app.add_flag("--skip-latency", opt.skip_latency, "Skip the latency phase");
     app.add_flag("--keep-tables", opt.keep_tables,
                  "Keep the benchmark tables (and RabbitMQ queues) for inspection");
+    app.add_flag("--confirm", opt.confirm,
+                 "Kafka: also drain with confirm.consumers on (a consumer group keeping up) and "
+                 "measure the confirmation lag at --rate");
     app.add_flag("--skip-publish-ceiling", opt.skip_publish_ceiling,
                  "Skip the broker's publish ceiling (the publisher alone, no PostgreSQL)");
     app.add_option("--broker", opt.brokers,

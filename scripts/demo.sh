@@ -5,6 +5,10 @@
 # runs outboxd until every row has an outcome, then shows the table and the
 # messages read back from Kafka. Services are stopped on exit unless
 # OUTBOXD_DEMO_KEEP=1.
+# With Kafka it then shows consumer confirmation: a second outbox table
+# whose rows the reference consumer (examples/inventory_consumer) applies;
+# outboxd moves them 0 -> 1 -> 3 from the consumer group's committed offsets,
+# and an order the consumer rejects to 4 with its reason.
 #   --broker rabbitmq   the same to a RabbitMQ node instead: exchange
 #                       demo.orders, a durable quorum queue bound to each
 #                       customer key, the messages shown with their AMQP
@@ -21,7 +25,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --broker) BROKER="${2:-}"; shift 2 || { echo "demo.sh: --broker needs kafka or rabbitmq" >&2; exit 2; } ;;
     --broker=*) BROKER="${1#--broker=}"; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown argument '$1' (--broker kafka|rabbitmq)" >&2; exit 2 ;;
   esac
 done
@@ -184,3 +188,65 @@ parked="$(psql -tA "$DSN" -c "SELECT count(*) FROM outbox WHERE status = 2")"
 echo
 echo "result: $sent rows sent, $in_broker messages in $BROKER, $parked row parked for review"
 [ "$sent" = "20" ] && [ "$in_broker" = "20" ] && [ "$parked" = "1" ]
+[ "$BROKER" = kafka ] || exit 0
+
+step "consumer confirmation: the inventory service's outbox, confirmed by its consumer group"
+CONSUMER="$BUILD_DIR/examples/inventory_consumer/outboxd-inventory-consumer"
+for t in demo.inventory:3 demo.acks:1; do
+  "$ROOT/tests/scripts/kafka.sh" create-topic "$RUN_DIR/services/kafka" "${t%:*}" "${t#*:}" 1 >/dev/null
+done
+cat >"$RUN_DIR/confirm.yaml" <<YAML
+postgres:
+  dsn: "$DSN"
+  table: public.inventory_outbox
+  notify_channel: inventory_outbox
+kafka:
+  bootstrap_servers: "$BOOTSTRAP"
+confirm:
+  consumers: [demo-inventory]   # the consumer group whose commits confirm rows
+  ack_topic: demo.acks          # where it reports rows it cannot process
+  interval_ms: 300
+log:
+  level: info
+  format: text
+http:
+  listen: ""
+YAML
+"$OUTBOXD" migrate --config "$RUN_DIR/confirm.yaml"
+psql -q "$DSN" <<'SQL'
+TRUNCATE inventory_outbox RESTART IDENTITY;
+INSERT INTO inventory_outbox (topic, msg_key, payload)
+SELECT 'demo.inventory', sku, convert_to(json_build_object('sku', sku, 'qty', qty)::text, 'UTF8')
+FROM (VALUES ('A-1', 3), ('B-2', 1), ('A-1', 2), ('C-3', 5), ('B-2', 4), ('C-3', 0)) AS o(sku, qty);
+SQL
+echo "6 orders at status 0; the last one (qty 0) is one the consumer will refuse"
+"$OUTBOXD" run --config "$RUN_DIR/confirm.yaml" 2>"$RUN_DIR/confirm-outboxd.log" &
+CPID=$!
+for _ in $(seq 1 60); do
+  [ "$(psql -tA "$DSN" -c "SELECT count(*) FROM inventory_outbox WHERE status = 0")" = "0" ] && break
+  sleep 0.5
+done
+step "sent (1): Kafka acknowledged them; no consumer has confirmed them yet"
+psql "$DSN" -c "SELECT id, msg_key, status, kafka_partition AS partition, kafka_offset AS offset, confirmed_by FROM inventory_outbox ORDER BY id"
+"$CONSUMER" --bootstrap "$BOOTSTRAP" --group demo-inventory --topic demo.inventory \
+  --ack-topic demo.acks --dsn "$DSN" --schema demo_inventory 2>"$RUN_DIR/consumer.log" &
+CONSUMER_PID=$!
+for _ in $(seq 1 120); do
+  done_rows="$(psql -tA "$DSN" -c "SELECT count(*) FROM inventory_outbox WHERE status IN (3, 4)")"
+  [ "$done_rows" = "6" ] && break
+  sleep 0.5
+done
+kill -TERM "$CONSUMER_PID" "$CPID"
+wait "$CONSUMER_PID" || true
+wait "$CPID" || true
+sed 's/^/  consumer: /' "$RUN_DIR/consumer.log" | tail -n 4
+step "consumed (3) once the group committed past them; the refused order at 4 with the consumer's reason"
+psql "$DSN" -c "SELECT id, msg_key, status, confirmed_by, last_error FROM inventory_outbox ORDER BY id"
+psql "$DSN" -c "SELECT sku, reserved FROM demo_inventory.inventory ORDER BY sku"
+"$OUTBOXD" status --config "$RUN_DIR/confirm.yaml"
+"$OUTBOXD" failed --config "$RUN_DIR/confirm.yaml"
+consumed="$(psql -tA "$DSN" -c "SELECT count(*) FROM inventory_outbox WHERE status = 3")"
+refused="$(psql -tA "$DSN" -c "SELECT count(*) FROM inventory_outbox WHERE status = 4")"
+echo
+echo "result: $consumed rows consumed (status 3), $refused refused by the consumer (status 4)"
+[ "$consumed" = "5" ] && [ "$refused" = "1" ]

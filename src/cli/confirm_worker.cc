@@ -4,6 +4,7 @@
 #include "confirm/confirmer.h"
 #include "kafka/admin_client.h"
 #include "kafka/report_consumer.h"
+#include "rabbitmq/report_consumer.h"
 #include "store/pg_outbox_store.h"
 
 #include <algorithm>
@@ -57,6 +58,19 @@ public:
 
 private:
     kafka::ReportConsumer consumer_;
+};
+
+class RabbitReports final : public confirm::ReportSource {
+public:
+    RabbitReports(const config::RabbitMq& cfg, const std::string& queue)
+        : consumer_(cfg, queue) {}
+    Status take(std::size_t max, std::vector<confirm::Report>* out) override {
+        return consumer_.poll(max, out);
+    }
+    Status done() override { return consumer_.ack(); }
+
+private:
+    rabbitmq::ReportConsumer consumer_;
 };
 
 // What one process needs while it leads; dropped when it stops leading.
@@ -153,6 +167,10 @@ void ConfirmWorker::run() {
                             c.reports = std::make_unique<KafkaReports>(
                                 cfg.kafka, cfg.confirm.ack_topic, report_group(source_));
                         }
+                    } else {
+                        // A queue has no committed offsets: reports only.
+                        c.reports =
+                            std::make_unique<RabbitReports>(cfg.rabbitmq, cfg.confirm.ack_queue);
                     }
                     c.confirmer = std::make_unique<confirm::Confirmer>(
                         confirm_options(cfg.confirm), source_,
@@ -169,8 +187,10 @@ void ConfirmWorker::run() {
                         }(),
                         cfg.confirm.deadline.count(),
                         cfg.confirm.resend_unconfirmed ? ", resend on" : "",
-                        cfg.confirm.ack_topic.empty() ? std::string()
-                                                      : ", reports from " + cfg.confirm.ack_topic);
+                        !cfg.confirm.ack_topic.empty() ? ", reports from " + cfg.confirm.ack_topic
+                        : !cfg.confirm.ack_queue.empty()
+                            ? ", reports from queue " + cfg.confirm.ack_queue
+                            : std::string());
                 }
                 c.confirmer->set_options(confirm_options(cfg.confirm));
                 const auto r = c.confirmer->round();

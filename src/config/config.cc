@@ -753,16 +753,32 @@ private:
             seen.push_back(name);
         }
         const bool rabbit = config.broker == BrokerKind::kRabbitMq;
-        if (c.enabled() && rabbit) {
-            // Reports from a RabbitMQ queue are the only confirmation there,
-            // and outboxd does not read them yet (docs/consumers.md).
-            add_problem(origin("confirm.consumers"),
-                        "consumer confirmation works with broker: kafka only so far (committed "
-                        "offsets and confirm.ack_topic); leave it empty with broker: rabbitmq");
-        }
-        if (!c.enabled() && !c.ack_topic.empty()) {
+        if (!c.ack_topic.empty() && rabbit) {
             add_problem(origin("confirm.ack_topic"),
-                        "is set but confirm.consumers is empty (nothing would be confirmed)");
+                        "is for Kafka; with broker: rabbitmq set confirm.ack_queue");
+        }
+        if (!c.ack_queue.empty() && !rabbit) {
+            add_problem(origin("confirm.ack_queue"),
+                        "is for RabbitMQ; with broker: kafka set confirm.ack_topic");
+        }
+        if (c.ack_queue.size() > 255) {
+            add_problem(origin("confirm.ack_queue"), "must be a queue name of 1 to 255 bytes");
+        }
+        if (!c.enabled()) {
+            for (const char* key : {"confirm.ack_topic", "confirm.ack_queue"}) {
+                const auto it = settings_.find(key);
+                if (it != settings_.end() && !std::get<std::string>(it->second.value).empty()) {
+                    add_problem(it->second.origin, "is set but confirm.consumers is empty "
+                                                   "(nothing would be confirmed)");
+                }
+            }
+            return;
+        }
+        if (rabbit && c.ack_queue.empty()) {
+            add_problem("confirm.ack_queue",
+                        "is required with confirm.consumers on RabbitMQ: a queue has no "
+                        "committed offsets, so consumer reports are the only confirmation there "
+                        "(docs/consumers.md)");
         }
     }
 

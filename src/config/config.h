@@ -133,6 +133,7 @@ struct Log {
 struct Confirm {
     std::vector<std::string> consumers; // Kafka consumer group ids / report names; empty: off
     std::string ack_topic; // Kafka topic of explicit consumer reports; empty: offsets only
+    std::string ack_queue; // RabbitMQ queue of consumer reports (the only confirmation there)
     std::chrono::milliseconds deadline{600000};
     bool resend_unconfirmed = false;
     int max_resends = 3;

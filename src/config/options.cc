@@ -599,6 +599,13 @@ std::vector<Option> build_options() {
         bind<&Config::confirm, &Confirm::ack_topic>(o);
     }
     {
+        Option& o = add("confirm.ack_queue", OptionType::kString, std::string(""),
+                        "RabbitMQ: queue of consumer reports (the same headers), read with "
+                        "manual acknowledgements; required with confirm.consumers on RabbitMQ, "
+                        "where reports are the only confirmation.");
+        bind<&Config::confirm, &Confirm::ack_queue>(o);
+    }
+    {
         Option& o = add_int("confirm.deadline_ms", OptionType::kDurationMs, 1000,
                             INT64_C(2592000000), 600000,
                             "A row at 1 not confirmed by every consumer this long after sent_at "

@@ -45,7 +45,9 @@ struct ReportConsumer::Handle {
     }
 };
 
-ReportConsumer::ReportConsumer(const config::Kafka& cfg, std::string topic, std::string group)
+ReportConsumer::ReportConsumer(const config::Kafka& cfg,
+                               std::string topic,
+                               const std::string& group)
     : h_(std::make_unique<Handle>())
     , topic_(std::move(topic)) {
     Properties props = consumer_properties(cfg);

@@ -19,7 +19,7 @@ class ReportConsumer {
 public:
     // `group`: outboxd's own consumer group for the reports of this outbox.
     // Throws PublisherConfigError when librdkafka refuses the properties.
-    ReportConsumer(const config::Kafka& cfg, std::string topic, std::string group);
+    ReportConsumer(const config::Kafka& cfg, std::string topic, const std::string& group);
     ~ReportConsumer(); // leaves the group
     ReportConsumer(const ReportConsumer&) = delete;
     ReportConsumer& operator=(const ReportConsumer&) = delete;

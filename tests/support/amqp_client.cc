@@ -99,6 +99,48 @@ void AmqpClient::bind(const std::string& queue,
     check("queue.bind " + queue);
 }
 
+void AmqpClient::publish(const std::string& exchange,
+                         const std::string& routing_key,
+                         const std::vector<std::pair<std::string, std::string>>& headers,
+                         const std::string& body) {
+    if (!confirming_) {
+        amqp_confirm_select(c_, 1);
+        check("confirm.select");
+        confirming_ = true;
+    }
+    std::vector<amqp_table_entry_t> entries(headers.size());
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        entries[i].key = bytes(headers[i].first);
+        entries[i].value.kind = AMQP_FIELD_KIND_UTF8;
+        entries[i].value.value.bytes = bytes(headers[i].second);
+    }
+    amqp_basic_properties_t props{};
+    props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    props.delivery_mode = 2;
+    props.headers.num_entries = static_cast<int>(entries.size());
+    props.headers.entries = entries.data();
+    if (amqp_basic_publish(c_, 1, bytes(exchange), bytes(routing_key), 1, 0, &props, bytes(body))
+        != AMQP_STATUS_OK) {
+        throw std::runtime_error("basic.publish to '" + exchange + "' failed");
+    }
+    // The broker's basic.ack (a return would come first).
+    for (;;) {
+        amqp_frame_t frame;
+        timeval tv{10, 0};
+        if (amqp_simple_wait_frame_noblock(c_, &frame, &tv) != AMQP_STATUS_OK) {
+            throw std::runtime_error("no confirm for a message to '" + exchange + "'");
+        }
+        if (frame.frame_type != AMQP_FRAME_METHOD) {
+            continue;
+        }
+        if (frame.payload.method.id == AMQP_BASIC_ACK_METHOD) {
+            return;
+        }
+        throw std::runtime_error("message to '" + exchange + "' not confirmed (method "
+                                 + std::to_string(frame.payload.method.id) + ")");
+    }
+}
+
 std::int64_t AmqpClient::count(const std::string& queue) {
     auto* ok = amqp_queue_declare(c_, 1, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
     check("queue.declare (passive) " + queue);

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct amqp_connection_state_t_; // NOLINT(readability-identifier-naming): the C library's name
@@ -35,6 +36,12 @@ public:
     void delete_queue(const std::string& name);
     void delete_exchange(const std::string& name);
     void bind(const std::string& queue, const std::string& exchange, const std::string& key);
+    // A persistent message with string headers, to `exchange` ("" : the
+    // default exchange, routing_key = the queue), waited for (confirms).
+    void publish(const std::string& exchange,
+                 const std::string& routing_key,
+                 const std::vector<std::pair<std::string, std::string>>& headers,
+                 const std::string& body);
     // The queue's ready messages (queue.declare passive).
     std::int64_t count(const std::string& queue);
     // Consumes (no-ack) every message in `queue` now, in queue order.
@@ -43,6 +50,7 @@ public:
 private:
     void check(const std::string& what);
     amqp_connection_state_t_* c_ = nullptr;
+    bool confirming_ = false;
 };
 
 // A queue's content against the table: lost = rows at 1 not in the queue

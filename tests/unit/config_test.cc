@@ -1513,4 +1513,41 @@ TEST_CASE("redact_url and to_yaml: RabbitMQ passwords never printed, config read
     CHECK(load(redacted).config); // still a valid file
 }
 
+TEST_CASE("confirm: consumers, report channels per broker, and what needs what",
+          "[unit][config][confirm]") {
+    {
+        const auto r = load_with("confirm:\n  consumers: [inventory, billing]\n"
+                                 "  ack_topic: outbox.acks\n");
+        INFO(joined(r));
+        REQUIRE(r.config);
+        CHECK(r.config->confirm.enabled());
+        CHECK(r.config->postgres.confirm_consumers
+              == std::vector<std::string>{"inventory", "billing"});
+        CHECK(r.config->confirm.deadline.count() == 600000);
+    }
+    {
+        const auto r = load_with("");
+        REQUIRE(r.config);
+        CHECK_FALSE(r.config->confirm.enabled());
+        CHECK_FALSE(r.config->postgres.confirming()); // off: nothing of it anywhere
+    }
+    require_single_problem(load_with("confirm:\n  consumers: [a, b, a]\n"), "confirm.consumers",
+                           "names \"a\" twice");
+    require_single_problem(load_with("confirm:\n  ack_topic: acks\n"), "confirm.ack_topic",
+                           "confirm.consumers is empty");
+    require_single_problem(load_with("confirm:\n  consumers: [a]\n  ack_queue: acks\n"),
+                           "confirm.ack_queue", "is for RabbitMQ");
+    require_single_problem(load_with("confirm:\n  consumers: [\"bad,name\"]\n"),
+                           "confirm.consumers[0]", "without control characters or commas");
+    const std::string rabbit = "broker: rabbitmq\nrabbitmq:\n  url: \"amqp://u:p@h:5672/%2F\"\n";
+    require_single_problem(load_with(rabbit + "confirm:\n  consumers: [a]\n"), "confirm.ack_queue",
+                           "is required with confirm.consumers on RabbitMQ");
+    require_single_problem(
+        load_with(rabbit + "confirm:\n  consumers: [a]\n  ack_queue: q\n  ack_topic: t\n"),
+        "confirm.ack_topic", "is for Kafka");
+    const auto ok = load_with(rabbit + "confirm:\n  consumers: [a]\n  ack_queue: q\n");
+    INFO(joined(ok));
+    CHECK(ok.config);
+}
+
 } // namespace outboxd::config

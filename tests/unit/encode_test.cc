@@ -99,3 +99,50 @@ TEST_CASE("statements use the configured, quoted names", "[unit][sql]") {
     CHECK(s.fetch.find("WHERE f_before < $3") != std::string::npos);
     CHECK(s.mark_sent.find("ANY($1::bigint[])") != std::string::npos);
 }
+
+TEST_CASE("confirmation statements exist only with confirm.consumers, and change what 'done' "
+          "means",
+          "[unit][sql][confirm]") {
+    outboxd::config::Postgres pg;
+    pg.table = "outbox";
+    const auto off = outboxd::store::build_admin_statements(pg);
+    CHECK(off.delete_sent.find("\"status\" = 1 AND") != std::string::npos);
+    CHECK(off.failed_rows.find("\"status\" = 2 AND") != std::string::npos);
+    CHECK(off.requeue_ids.find("confirmed_by") == std::string::npos);
+    for (const auto& stmt : outboxd::store::migration_statements(pg)) {
+        CHECK(stmt.find("confirmed_by") == std::string::npos); // nothing added while off
+    }
+
+    pg.confirm_consumers = {"inventory", "bill'ing"};
+    const auto on = outboxd::store::build_admin_statements(pg);
+    // Retention deletes consumed rows; rows at 1 still wait for a consumer.
+    CHECK(on.delete_sent.find("\"status\" = 3 AND") != std::string::npos);
+    CHECK(on.delete_sent.find("\"status\" = 1") == std::string::npos);
+    CHECK(on.failed_rows.find("\"status\" IN (2, 4)") != std::string::npos);
+    // A requeued row starts its confirmations over.
+    CHECK(on.requeue_ids.find("\"confirmed_by\" = '{}'") != std::string::npos);
+    CHECK(on.requeue_failed.find("\"resends\" = 0") != std::string::npos);
+    std::string ddl;
+    for (const auto& stmt : outboxd::store::migration_statements(pg)) {
+        ddl += stmt + "\n";
+    }
+    CHECK(ddl.find("ADD COLUMN IF NOT EXISTS \"confirmed_by\" text[] NOT NULL DEFAULT '{}'")
+          != std::string::npos);
+    CHECK(ddl.find("\"outbox_sent\" ON \"public\".\"outbox\" (\"topic\", \"kafka_partition\", "
+                   "\"kafka_offset\") WHERE \"status\" = 1")
+          != std::string::npos);
+    CHECK(ddl.find("\"outbox_unconfirmed\" ON \"public\".\"outbox\" (\"sent_at\") WHERE "
+                   "\"status\" = 1")
+          != std::string::npos);
+
+    const auto c = outboxd::store::build_confirm_statements(pg);
+    // The consumer list is a quoted literal, never pasted.
+    CHECK(c.confirm_offsets.find("'{\"inventory\",\"bill''ing\"}'::text[]") != std::string::npos);
+    // Only rows at 1 move by offsets; a failure report wins over 3.
+    CHECK(c.confirm_offsets.find("\"status\" = 1 AND \"topic\"::text = $2") != std::string::npos);
+    CHECK(c.report_failed.find("\"status\" IN (0, 1, 3)") != std::string::npos);
+    // The relay's mark keeps where the message is, and completes rows
+    // already confirmed before a resend.
+    CHECK(c.mark_sent.find("\"kafka_offset\" = f.o") != std::string::npos);
+    CHECK(c.mark_sent.find("THEN 3 ELSE 1 END") != std::string::npos);
+}
