@@ -192,7 +192,8 @@ void ConfirmWorker::run() {
                             ? ", reports from queue " + cfg.confirm.ack_queue
                             : std::string());
                 }
-                c.confirmer->set_options(confirm_options(cfg.confirm));
+                c.confirmer->set_options(confirm_options(cfg.confirm),
+                                         static_cast<std::size_t>(cfg.confirm.batch_size));
                 const auto r = c.confirmer->round();
                 metrics_.consumer_confirmations.inc(r.confirmations);
                 metrics_.rows_consumed.inc(r.consumed);

@@ -65,7 +65,11 @@ public:
     // May throw store::StoreUnavailable (the caller retries later).
     RoundResult round();
 
-    void set_options(Options opt) { opt_ = std::move(opt); }
+    // A reload: the rules' options and confirm.batch_size.
+    void set_options(Options opt, std::size_t batch) {
+        opt_ = std::move(opt);
+        batch_ = batch == 0 ? 1 : batch;
+    }
 
 private:
     void confirm_by_offsets(RoundResult& r);

@@ -321,3 +321,33 @@ TEST_CASE("confirm: a config with consumers needs the migrated columns, and says
     CHECK_THAT(d.log(), Catch::Contains("has no column \"kafka_partition\", which "
                                         "confirm.consumers needs: run `outboxd migrate`"));
 }
+
+TEST_CASE("confirm: retention deletes rows at 3, never a row still waiting at 1",
+          "[integration][confirm]") {
+    const auto& s = services();
+    const auto name = unique_name("confirm_retention");
+    auto table = make_table(s.pg_dsn, name);
+    create_topic(s.kafka_bootstrap, name, 1, 1);
+    auto cfg = confirm_config(table, confirm_yaml("inventory")
+                                         + "retention:\n"
+                                           "  sent_max_age_ms: 500\n"
+                                           "  interval_ms: 200\n");
+    migrate_for_confirm(cfg);
+    Daemon d({"run", "--config", write_config(cfg)});
+    std::vector<NewRow> rows;
+    for (int i = 0; i < 10; ++i) {
+        rows.push_back({name, "k", "v" + std::to_string(i), {}});
+    }
+    const auto ids = insert_rows(s.pg_dsn, table, rows);
+    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 10; }, 60s));
+    commit_offsets("inventory", name, {{0, 9}}); // all but the last
+    // The nine consumed rows go; the one the consumer has not confirmed stays,
+    // however old its sent_at.
+    REQUIRE(eventually([&] { return sql_value(s.pg_dsn, "SELECT count(*) FROM " + name) == "1"; },
+                       30s));
+    std::this_thread::sleep_for(1s);
+    CHECK(sql_value(s.pg_dsn, "SELECT id || ' ' || status FROM " + name)
+          == std::to_string(ids.back()) + " 1");
+    d.signal(SIGTERM);
+    CHECK(d.wait(30s) == 0);
+}
