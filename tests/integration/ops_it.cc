@@ -203,6 +203,9 @@ TEST_CASE("systemd notify: READY=1, WATCHDOG=1, then STOPPING=1 on SIGTERM", "[i
         REQUIRE(d.wait(30s) == 0);
     }
     ::close(fd);
+    // Under /tmp for a short socket path (sun_path holds 108 bytes): removed.
+    ::unlink(sock_path.c_str());
+    ::rmdir(dir.c_str());
     CHECK(messages.find("STATUS=") != std::string::npos);
     CHECK(messages.find("READY=1") < messages.find("STOPPING=1"));
 }
