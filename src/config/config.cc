@@ -706,22 +706,35 @@ private:
         config.rabbitmq.url = *url;
     }
 
+    // A RabbitMQ file option that is set and not empty (broker: rabbitmq
+    // only): its setting, and its path resolved against the config file's
+    // directory (from the environment there is none to be relative to).
+    const Setting*
+    rabbitmq_file(const Config& config, const std::string& key, std::filesystem::path* file) const {
+        auto it = settings_.find(key);
+        if (it == settings_.end() || config.broker != BrokerKind::kRabbitMq) {
+            return nullptr;
+        }
+        *file = std::filesystem::path(std::get<std::string>(it->second.value));
+        if (file->empty()) {
+            return nullptr;
+        }
+        if (file->is_relative() && !it->second.from_env && !base_dir_.empty()) {
+            *file = std::filesystem::path(base_dir_) / *file;
+        }
+        return &it->second;
+    }
+
     // rabbitmq.ca_file: relative to the config file (as the *_file secrets),
     // readable now, and only beside an amqps:// URL (a CA for a plain
     // connection is a mistake that would leave the link unencrypted).
     void check_rabbitmq_ca_file(Config& config) {
-        auto it = settings_.find("rabbitmq.ca_file");
-        if (it == settings_.end() || config.broker != BrokerKind::kRabbitMq) {
+        std::filesystem::path file;
+        const Setting* set = rabbitmq_file(config, "rabbitmq.ca_file", &file);
+        if (set == nullptr) {
             return;
         }
-        const std::string& where = it->second.origin;
-        std::filesystem::path file(std::get<std::string>(it->second.value));
-        if (file.empty()) {
-            return;
-        }
-        if (file.is_relative() && !it->second.from_env && !base_dir_.empty()) {
-            file = std::filesystem::path(base_dir_) / file;
-        }
+        const std::string& where = set->origin;
         config.rabbitmq.ca_file = file.string();
         if (!config.rabbitmq.url.empty() && config.rabbitmq.url.rfind("amqps://", 0) != 0) {
             add_problem(where, "is set but rabbitmq.url is not an amqps:// URI (the CA verifies "
@@ -785,18 +798,12 @@ private:
     // rabbitmq.declare_file: relative to the config file, read and parsed
     // now, so a malformed topology is listed with every other problem.
     void check_rabbitmq_declare_file(Config& config) {
-        auto it = settings_.find("rabbitmq.declare_file");
-        if (it == settings_.end() || config.broker != BrokerKind::kRabbitMq) {
+        std::filesystem::path file;
+        const Setting* set = rabbitmq_file(config, "rabbitmq.declare_file", &file);
+        if (set == nullptr) {
             return;
         }
-        const std::string& where = it->second.origin;
-        std::filesystem::path file(std::get<std::string>(it->second.value));
-        if (file.empty()) {
-            return;
-        }
-        if (file.is_relative() && !it->second.from_env && !base_dir_.empty()) {
-            file = std::filesystem::path(base_dir_) / file;
-        }
+        const std::string& where = set->origin;
         std::string text;
         std::string error;
         if (!read_file(file.string(), &text, &error)) {

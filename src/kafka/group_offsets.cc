@@ -1,16 +1,12 @@
 #include "kafka/group_offsets.h"
 
+#include "kafka/admin_handles.h"
+
 #include <memory>
 
 namespace outboxd::kafka {
 namespace {
 
-struct QueueDeleter {
-    void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
-};
-struct EventDeleter {
-    void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
-};
 struct ListDeleter {
     void operator()(rd_kafka_topic_partition_list_t* l) const {
         rd_kafka_topic_partition_list_destroy(l);

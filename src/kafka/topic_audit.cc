@@ -1,5 +1,7 @@
 #include "kafka/topic_audit.h"
 
+#include "kafka/admin_handles.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -9,13 +11,6 @@
 
 namespace outboxd::kafka {
 namespace {
-
-struct QueueDeleter {
-    void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
-};
-struct EventDeleter {
-    void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
-};
 
 struct TopicAudit {
     std::string topic;
