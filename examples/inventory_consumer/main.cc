@@ -2,106 +2,32 @@
 // "inventory" service (docs/consumers.md). One message at a time on the
 // main thread: apply it in one PostgreSQL transaction with its inbox row,
 // or report it to the ack topic if it cannot be processed; only then mark
-// its offset for the next synchronous commit.
+// its offset for the next synchronous commit. RabbitMQ: rabbit_app.h.
 #include "inventory_db.h"
 #include "kafka_clients.h"
 #include "log.h"
 #include "options.h"
 #include "order.h"
+#include "rabbit_app.h"
+#include "run_support.h"
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
-#include <thread>
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using inventory::Backoff;
+using inventory::Clock;
+using inventory::Counts;
+using inventory::Outcome;
+using inventory::sleep_unless_stopping;
+using inventory::Stop;
+using inventory::stopping;
+using inventory::with_db_retry;
 using std::chrono::milliseconds;
-
-std::atomic<int> g_signal{0}; // the stop signal, once one came
-
-void on_signal(int sig) {
-    g_signal.store(sig);
-}
-
-bool stopping() {
-    return g_signal.load() != 0;
-}
-
-// Sleeps up to `d`, waking early for a stop signal.
-void sleep_unless_stopping(milliseconds d) {
-    const auto until = Clock::now() + d;
-    while (!stopping() && Clock::now() < until) {
-        std::this_thread::sleep_for(
-            std::min<Clock::duration>(milliseconds(100), until - Clock::now()));
-    }
-}
-
-// Doubling waits between two bounds for the retry loops below.
-class Backoff {
-public:
-    milliseconds next() {
-        current_ =
-            current_.count() == 0 ? milliseconds(250) : std::min(current_ * 2, milliseconds(10000));
-        return current_;
-    }
-    void reset() { current_ = milliseconds(0); }
-
-private:
-    milliseconds current_{0};
-};
-
-struct Counts {
-    long applied = 0;
-    long duplicates = 0;
-    long failed = 0;
-};
-
-std::string summary(const Counts& c) {
-    return "applied=" + std::to_string(c.applied) + " duplicates=" + std::to_string(c.duplicates)
-           + " failed=" + std::to_string(c.failed);
-}
-
-// The consumer cannot go on (not an outage): a database error that
-// retrying will not fix, a report the broker refuses, a fatal Kafka error.
-struct Stop : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-enum class Outcome { kDone, kInterrupted };
-
-// Runs `fn` until it returns; DbUnavailable waits with back-off (one line
-// when the outage starts, one when it ends). DbFailure goes through.
-template <typename F>
-bool with_db_retry(const char* what, F fn) {
-    Backoff backoff;
-    bool down = false;
-    for (;;) {
-        try {
-            fn();
-            if (down) {
-                inventory::log::info("db") << "database reachable again";
-            }
-            return true;
-        } catch (const inventory::DbUnavailable& e) {
-            const auto wait = backoff.next();
-            if (!down || wait.count() >= 10000) {
-                inventory::log::warn("db") << "database unavailable while " << what << ": "
-                                           << e.what() << "; retrying in " << wait.count() << " ms";
-            }
-            down = true;
-            sleep_unless_stopping(wait);
-            if (stopping()) {
-                return false;
-            }
-        }
-    }
-}
 
 class App {
 public:
@@ -202,7 +128,7 @@ int App::run() {
             }
             if (o_.summary_interval_ms > 0
                 && Clock::now() - last_summary >= milliseconds(o_.summary_interval_ms)) {
-                inventory::log::info("consumer") << "summary: " << summary(counts_);
+                inventory::log::info("consumer") << "summary: " << inventory::summary(counts_);
                 last_summary = Clock::now();
             }
             // Offsets wait at most a second for a batch to fill: outboxd
@@ -248,7 +174,7 @@ int App::run() {
     // The current message is finished (or left uncommitted); commit what
     // is done and leave the group.
     consumer_.close();
-    inventory::log::info("consumer") << "stopped: " << summary(counts_);
+    inventory::log::info("consumer") << "stopped: " << inventory::summary(counts_);
     return code;
 }
 
@@ -274,11 +200,7 @@ int main(int argc, char** argv) {
     }
     const inventory::Options& o = parsed.options;
 
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
+    inventory::install_stop_handlers();
 
     inventory::InventoryDb db(o.dsn, o.schema);
     try {
@@ -288,6 +210,12 @@ int main(int argc, char** argv) {
                     << "tables ready: " << db.inbox_table() << ", " << db.inventory_table();
             }
             return 0;
+        }
+        if (o.broker == inventory::Broker::kRabbitmq) {
+            const bool ready =
+                o.no_migrate ? with_db_retry("checking the tables", [&] { db.check_tables(); })
+                             : with_db_retry("creating the tables", [&] { db.migrate(); });
+            return ready ? inventory::run_rabbitmq(o, db) : 0;
         }
         // Kafka clients first: a bad -X property is a bad argument (exit 2)
         // and should not wait for the database.

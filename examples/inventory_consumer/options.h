@@ -11,13 +11,22 @@
 
 namespace inventory {
 
+enum class Broker { kKafka, kRabbitmq };
+
 struct Options {
+    Broker broker = Broker::kKafka;  // --broker / INVENTORY_BROKER
     std::string bootstrap;           // --bootstrap / INVENTORY_BOOTSTRAP
     std::string group;               // --group / INVENTORY_GROUP; also `outbox-consumer`
     std::vector<std::string> topics; // --topic / INVENTORY_TOPICS
     std::string dsn;                 // --dsn / INVENTORY_DSN
     std::string schema = "public";   // --schema / INVENTORY_SCHEMA
     std::string ack_topic = "outbox.acks";
+    // RabbitMQ (--broker rabbitmq): the order queue and outboxd's
+    // confirm.ack_queue.
+    std::string amqp_url;     // --amqp-url / INVENTORY_AMQP_URL
+    std::string amqp_ca_file; // --amqp-ca-file / INVENTORY_AMQP_CA_FILE
+    std::string queue;        // --queue / INVENTORY_QUEUE
+    std::string ack_queue = "outbox.acks";
     std::string instance_id;         // group.instance.id (static membership); empty: none
     int commit_every = 1;            // messages per offset commit
     int summary_interval_ms = 30000; // 0: the summary only at exit

@@ -378,6 +378,8 @@ std::string Registry::markdown_rows() const {
             for (std::size_t i = 0; i < lc->values().size(); ++i) {
                 labels += (i == 0 ? " `" : ", `") + lc->values()[i] + "`";
             }
+        } else if (const auto* lg = dynamic_cast<const LabeledGauge*>(m)) {
+            labels = "`" + lg->label() + "`: one per configured value";
         } else if (const auto* h = dynamic_cast<const Histogram*>(m)) {
             labels = "buckets (`le`):";
             for (double b : h->upper_bounds()) {

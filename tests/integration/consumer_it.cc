@@ -6,6 +6,7 @@
 // 3, the poison orders at 4 with the consumer's reason. And a consumer
 // stopped past confirm.deadline_ms: its rows are sent again and confirmed
 // once it is back, still applied once.
+#include "consumer_harness.h"
 #include "services.h"
 #include "store/sql.h"
 
@@ -24,119 +25,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::vector<std::string> kSkus = {"A-1", "B-2", "C-3", "D-4", "E-5", "F-6", "G-7"};
-
-// Inserts orders into the outbox from a thread of its own, 5 per
-// transaction about every 100 ms (keyed by sku, as an order service would),
-// until finish() was called and at least `min_total` are in. Two poison
-// orders go in on the way: one whose payload is not JSON, one with qty 0.
-// The expectations are read after finish() only.
-class OrderFeed {
-public:
-    OrderFeed(outboxd::config::Postgres table, std::string topic, int min_total)
-        : table_(std::move(table))
-        , topic_(std::move(topic))
-        , min_total_(min_total)
-        , thread_([this] { run(); }) {}
-    ~OrderFeed() { finish(); }
-    OrderFeed(const OrderFeed&) = delete;
-    OrderFeed& operator=(const OrderFeed&) = delete;
-
-    void finish() {
-        finish_ = true;
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-    }
-    int inserted() const { return inserted_; }
-
-    std::map<std::string, long long> expected; // sku -> sum of qty of the valid orders
-    std::vector<std::int64_t> valid_ids;
-    std::int64_t bad_json_id = 0;
-    std::int64_t zero_qty_id = 0;
-    std::string error; // the last insert error, when inserts kept failing
-
-private:
-    void run() {
-        std::mt19937 rng(7);
-        int failures = 0;
-        while (!(finish_ && inserted_ >= min_total_)) {
-            std::vector<NewRow> rows;
-            std::vector<std::pair<std::string, int>> orders;
-            for (int i = 0; i < 5; ++i) {
-                const std::string sku = kSkus[rng() % kSkus.size()];
-                const int qty = 1 + static_cast<int>(rng() % 9);
-                rows.push_back({topic_, sku,
-                                R"({"sku": ")" + sku + R"(", "qty": )" + std::to_string(qty) + "}",
-                                std::nullopt});
-                orders.emplace_back(sku, qty);
-            }
-            // Keyed like the orders of A-1, so orders after them on the same
-            // partition prove they were passed.
-            const int poison_at = inserted_ == 300 ? 1 : inserted_ == 900 ? 2 : 0;
-            if (poison_at == 1) {
-                rows.push_back(
-                    {topic_, std::string("A-1"), R"({"sku": "A-1", "qty": )", std::nullopt});
-            } else if (poison_at == 2) {
-                rows.push_back(
-                    {topic_, std::string("A-1"), R"({"sku": "A-1", "qty": 0})", std::nullopt});
-            }
-            std::vector<std::int64_t> ids;
-            try {
-                ids = insert_rows(services().pg_dsn, table_, rows);
-            } catch (const std::exception& e) {
-                error = e.what();
-                if (++failures > 50) {
-                    return;
-                }
-                std::this_thread::sleep_for(100ms);
-                continue;
-            }
-            for (size_t i = 0; i < orders.size(); ++i) {
-                expected[orders[i].first] += orders[i].second;
-                valid_ids.push_back(ids[i]);
-            }
-            if (poison_at == 1) {
-                bad_json_id = ids.back();
-            } else if (poison_at == 2) {
-                zero_qty_id = ids.back();
-            }
-            inserted_ += 5;
-            std::this_thread::sleep_for(100ms);
-        }
-        error.clear();
-    }
-
-    outboxd::config::Postgres table_;
-    std::string topic_;
-    int min_total_;
-    std::atomic<bool> finish_{false};
-    std::atomic<int> inserted_{0};
-    std::thread thread_;
-};
-
-int count_of(const std::string& text, const std::string& what) {
-    int n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
-        ++n;
-    }
-    return n;
-}
-
-// "A-1=120 B-2=98 ...", so a failed comparison shows the numbers.
-std::string totals_text(const std::map<std::string, long long>& m) {
-    std::string out;
-    for (const auto& [sku, n] : m) {
-        out += (out.empty() ? "" : " ") + sku + "=" + std::to_string(n);
-    }
-    return out;
-}
-
-// The end of a log: enough to see how a run ended.
-std::string tail_of(const std::string& log) {
-    return log.size() <= 4000 ? log : "..." + log.substr(log.size() - 4000);
-}
-
 std::string header_value(const Consumed& m, const std::string& name) {
     for (const auto& [k, v] : m.headers) {
         if (k == name) {
@@ -145,49 +33,6 @@ std::string header_value(const Consumed& m, const std::string& name) {
     }
     return "<absent>";
 }
-
-// outboxd relaying `config`, killed with kill -9 and started again every
-// 1.5-4 s from a thread of its own until stop(), at least `min_kills` times.
-class KilledRelay {
-public:
-    KilledRelay(std::string config, int min_kills)
-        : config_(std::move(config))
-        , min_kills_(min_kills)
-        , thread_([this] { run(); }) {}
-    ~KilledRelay() { stop(); }
-    KilledRelay(const KilledRelay&) = delete;
-    KilledRelay& operator=(const KilledRelay&) = delete;
-    // Returns after the last kill and a final start that is left running.
-    void stop() {
-        stop_ = true;
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-    }
-    int kills() const { return kills_; }
-    Daemon& last() { return *daemon_; }
-
-private:
-    void run() {
-        std::mt19937 rng(23);
-        daemon_ = std::make_unique<Daemon>(std::vector<std::string>{"run", "--config", config_});
-        while (!stop_ || kills_ < min_kills_) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1500 + rng() % 2500));
-            daemon_->signal(SIGKILL);
-            daemon_->wait(10s);
-            ++kills_;
-            daemon_ =
-                std::make_unique<Daemon>(std::vector<std::string>{"run", "--config", config_});
-        }
-    }
-
-    std::string config_;
-    int min_kills_;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> kills_{0};
-    std::unique_ptr<Daemon> daemon_;
-    std::thread thread_;
-};
 
 // The config of a relay whose rows the consumer group `group` confirms,
 // with failure reports from `ack_topic`; migrated for it.
@@ -218,8 +63,7 @@ TEST_CASE("end to end: outboxd and the reference consumer killed with kill -9 ag
     // The consumer's own tables in a schema of their own, so tests running
     // side by side never share an inbox.
     const std::string schema = name;
-    const std::string inbox = outboxd::store::quote_ident(schema) + ".inventory_inbox";
-    const std::string inventory = outboxd::store::quote_ident(schema) + ".inventory";
+    const InventoryTables tables(schema);
     const std::string group = name + "_inventory";
     const std::string source = sql_value(s.pg_dsn, "SELECT current_database()") + "/public." + name;
 
@@ -236,10 +80,7 @@ TEST_CASE("end to end: outboxd and the reference consumer killed with kill -9 ag
             "--summary-interval-ms", "1000"};
     };
     const auto applied = [&] {
-        if (sql_value(s.pg_dsn, "SELECT to_regclass('" + inbox + "') IS NULL") == "t") {
-            return 0L;
-        }
-        return std::stol(sql_value(s.pg_dsn, "SELECT count(*) FROM " + inbox));
+        return tables.applied(s.pg_dsn);
     };
     const Program consumer{OUTBOXD_TEST_CONSUMER_BINARY};
 
@@ -303,20 +144,12 @@ TEST_CASE("end to end: outboxd and the reference consumer killed with kill -9 ag
     failure_lines += count_of(last_log, "] failed: ");
 
     // Exactly once: the totals are the sums of the valid orders, no more.
-    std::map<std::string, long long> totals;
-    for (const auto& r : sql(s.pg_dsn, "SELECT sku, reserved FROM " + inventory)) {
-        totals[r[0]] = std::stoll(r[1]);
-    }
-    CHECK(totals_text(totals) == totals_text(feed.expected));
+    CHECK(totals_text(tables.totals(s.pg_dsn)) == totals_text(feed.expected));
     // One inbox row per valid order, none for the poison ones.
-    std::vector<std::int64_t> inbox_ids;
-    for (const auto& r : sql(s.pg_dsn, "SELECT outbox_id FROM " + inbox + " ORDER BY 1")) {
-        inbox_ids.push_back(std::stoll(r[0]));
-    }
     auto want_ids = feed.valid_ids;
     std::sort(want_ids.begin(), want_ids.end());
-    CHECK(inbox_ids == want_ids);
-    CHECK(sql(s.pg_dsn, "SELECT DISTINCT source FROM " + inbox)
+    CHECK(tables.inbox_ids(s.pg_dsn) == want_ids);
+    CHECK(sql(s.pg_dsn, "SELECT DISTINCT source FROM " + tables.inbox)
           == std::vector<std::vector<std::string>>{{source}});
 
     // Each poison order reported with the four headers and a reason a person
@@ -357,10 +190,7 @@ TEST_CASE("end to end: outboxd and the reference consumer killed with kill -9 ag
         return c[3] == static_cast<int>(valid) && c[4] == 2;
     };
     if (!eventually(done, 60s)) {
-        FAIL("statuses " << sql_value(s.pg_dsn, "SELECT string_agg(status || '=' || n, ' ') FROM "
-                                                "(SELECT status, count(*) n FROM "
-                                                    + name + " GROUP BY 1 ORDER BY 1) c")
-                         << "; outboxd log:\n"
+        FAIL("statuses " << status_text(s.pg_dsn, name) << "; outboxd log:\n"
                          << tail_of(relay.last().log()));
     }
     auto counts = status_counts(s.pg_dsn, table);
@@ -391,7 +221,7 @@ TEST_CASE("end to end: a consumer stopped past confirm.deadline_ms: its rows are
     const std::string ack_topic = name + "_acks";
     create_topic(s.kafka_bootstrap, ack_topic, 1, 1);
     const std::string schema = name;
-    const std::string inbox = outboxd::store::quote_ident(schema) + ".inventory_inbox";
+    const InventoryTables tables(schema);
     const std::string group = name + "_inventory";
     const std::string path =
         confirming_config(table, group, ack_topic,
@@ -431,10 +261,8 @@ TEST_CASE("end to end: a consumer stopped past confirm.deadline_ms: its rows are
     }
     const auto copies = read_topic(s.kafka_bootstrap, name).size();
     CHECK(copies > 50);
-    CHECK(sql_value(s.pg_dsn, "SELECT count(*) FROM " + inbox) == "50");
-    CHECK(sql_value(s.pg_dsn, "SELECT reserved FROM " + outboxd::store::quote_ident(schema)
-                                  + ".inventory WHERE sku = 'A-1'")
-          == std::to_string(total));
+    CHECK(tables.applied(s.pg_dsn) == 50);
+    CHECK(tables.totals(s.pg_dsn) == std::map<std::string, long long>{{"A-1", total}});
     WARN("late consumer: 50 orders, " << copies << " messages in the topic, each applied once");
     consumer.signal(SIGTERM);
     CHECK(consumer.wait(30s) == 0);

@@ -1,0 +1,166 @@
+#include "consumer_harness.h"
+
+#include "store/sql.h"
+
+#include <csignal>
+#include <random>
+
+using namespace std::chrono_literals;
+
+namespace outboxd::testing {
+namespace {
+
+const std::vector<std::string> kSkus = {"A-1", "B-2", "C-3", "D-4", "E-5", "F-6", "G-7"};
+
+} // namespace
+
+OrderFeed::OrderFeed(config::Postgres table, std::string topic, int min_total)
+    : table_(std::move(table))
+    , topic_(std::move(topic))
+    , min_total_(min_total)
+    , thread_([this] { run(); }) {}
+
+OrderFeed::~OrderFeed() {
+    finish();
+}
+
+void OrderFeed::finish() {
+    finish_ = true;
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void OrderFeed::run() {
+    std::mt19937 rng(7);
+    int failures = 0;
+    while (!(finish_ && inserted_ >= min_total_)) {
+        std::vector<NewRow> rows;
+        std::vector<std::pair<std::string, int>> orders;
+        for (int i = 0; i < 5; ++i) {
+            const std::string sku = kSkus[rng() % kSkus.size()];
+            const int qty = 1 + static_cast<int>(rng() % 9);
+            rows.push_back({topic_, sku,
+                            R"({"sku": ")" + sku + R"(", "qty": )" + std::to_string(qty) + "}",
+                            std::nullopt});
+            orders.emplace_back(sku, qty);
+        }
+        // Keyed like the orders of A-1, so orders after them on the same
+        // partition prove they were passed.
+        const int poison_at = inserted_ == 300 ? 1 : inserted_ == 900 ? 2 : 0;
+        if (poison_at == 1) {
+            rows.push_back({topic_, std::string("A-1"), R"({"sku": "A-1", "qty": )", std::nullopt});
+        } else if (poison_at == 2) {
+            rows.push_back(
+                {topic_, std::string("A-1"), R"({"sku": "A-1", "qty": 0})", std::nullopt});
+        }
+        std::vector<std::int64_t> ids;
+        try {
+            ids = insert_rows(services().pg_dsn, table_, rows);
+        } catch (const std::exception& e) {
+            error = e.what();
+            if (++failures > 50) {
+                return;
+            }
+            std::this_thread::sleep_for(100ms);
+            continue;
+        }
+        for (size_t i = 0; i < orders.size(); ++i) {
+            expected[orders[i].first] += orders[i].second;
+            valid_ids.push_back(ids[i]);
+        }
+        if (poison_at == 1) {
+            bad_json_id = ids.back();
+        } else if (poison_at == 2) {
+            zero_qty_id = ids.back();
+        }
+        inserted_ += 5;
+        std::this_thread::sleep_for(100ms);
+    }
+    error.clear();
+}
+
+KilledRelay::KilledRelay(std::string config, int min_kills)
+    : config_(std::move(config))
+    , min_kills_(min_kills)
+    , thread_([this] { run(); }) {}
+
+KilledRelay::~KilledRelay() {
+    stop();
+}
+
+void KilledRelay::stop() {
+    stop_ = true;
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void KilledRelay::run() {
+    std::mt19937 rng(23);
+    daemon_ = std::make_unique<Daemon>(std::vector<std::string>{"run", "--config", config_});
+    while (!stop_ || kills_ < min_kills_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500 + rng() % 2500));
+        daemon_->signal(SIGKILL);
+        daemon_->wait(10s);
+        ++kills_;
+        daemon_ = std::make_unique<Daemon>(std::vector<std::string>{"run", "--config", config_});
+    }
+}
+
+InventoryTables::InventoryTables(const std::string& schema)
+    : inbox(store::quote_ident(schema) + ".inventory_inbox")
+    , inventory(store::quote_ident(schema) + ".inventory") {}
+
+long InventoryTables::applied(const std::string& dsn) const {
+    if (sql_value(dsn, "SELECT to_regclass('" + inbox + "') IS NULL") == "t") {
+        return 0L;
+    }
+    return std::stol(sql_value(dsn, "SELECT count(*) FROM " + inbox));
+}
+
+std::map<std::string, long long> InventoryTables::totals(const std::string& dsn) const {
+    std::map<std::string, long long> out;
+    for (const auto& r : sql(dsn, "SELECT sku, reserved FROM " + inventory)) {
+        out[r[0]] = std::stoll(r[1]);
+    }
+    return out;
+}
+
+std::vector<std::int64_t> InventoryTables::inbox_ids(const std::string& dsn) const {
+    std::vector<std::int64_t> out;
+    for (const auto& r : sql(dsn, "SELECT outbox_id FROM " + inbox + " ORDER BY 1")) {
+        out.push_back(std::stoll(r[0]));
+    }
+    return out;
+}
+
+int count_of(const std::string& text, const std::string& what) {
+    int n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+// "A-1=120 B-2=98 ...", so a failed comparison shows the numbers.
+std::string totals_text(const std::map<std::string, long long>& m) {
+    std::string out;
+    for (const auto& [sku, n] : m) {
+        out += (out.empty() ? "" : " ") + sku + "=" + std::to_string(n);
+    }
+    return out;
+}
+
+// The end of a log: enough to see how a run ended.
+std::string tail_of(const std::string& log) {
+    return log.size() <= 4000 ? log : "..." + log.substr(log.size() - 4000);
+}
+
+std::string status_text(const std::string& dsn, const std::string& table) {
+    return sql_value(dsn, "SELECT string_agg(status || '=' || n, ' ') FROM (SELECT status, "
+                          "count(*) n FROM "
+                              + table + " GROUP BY 1 ORDER BY 1) c");
+}
+
+} // namespace outboxd::testing

@@ -1,0 +1,99 @@
+// What the end-to-end consumer tests (consumer_it.cc on Kafka,
+// rabbitmq_consumer_it.cc on RabbitMQ) share: the order feed, outboxd killed
+// again and again, and the reference consumer's tables read back.
+#pragma once
+
+#include "services.h"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace outboxd::testing {
+
+// Inserts orders into the outbox from a thread of its own, 5 per
+// transaction about every 100 ms (keyed by sku, as an order service would),
+// until finish() was called and at least `min_total` are in. Two poison
+// orders go in on the way: one whose payload is not JSON, one with qty 0.
+// The expectations are read after finish() only.
+class OrderFeed {
+public:
+    // `topic`: the rows' topic column (the Kafka topic, or the RabbitMQ
+    // exchange).
+    OrderFeed(config::Postgres table, std::string topic, int min_total);
+    ~OrderFeed();
+    OrderFeed(const OrderFeed&) = delete;
+    OrderFeed& operator=(const OrderFeed&) = delete;
+
+    void finish();
+    int inserted() const { return inserted_; }
+
+    std::map<std::string, long long> expected; // sku -> sum of qty of the valid orders
+    std::vector<std::int64_t> valid_ids;
+    std::int64_t bad_json_id = 0;
+    std::int64_t zero_qty_id = 0;
+    std::string error; // the last insert error, when inserts kept failing
+
+private:
+    void run();
+
+    config::Postgres table_;
+    std::string topic_;
+    int min_total_;
+    std::atomic<bool> finish_{false};
+    std::atomic<int> inserted_{0};
+    std::thread thread_;
+};
+
+// outboxd running `config`, killed with kill -9 and started again every
+// 1.5-4 s from a thread of its own until stop(), at least `min_kills` times.
+class KilledRelay {
+public:
+    KilledRelay(std::string config, int min_kills);
+    ~KilledRelay();
+    KilledRelay(const KilledRelay&) = delete;
+    KilledRelay& operator=(const KilledRelay&) = delete;
+    // Returns after the last kill and a final start that is left running.
+    void stop();
+    int kills() const { return kills_; }
+    Daemon& last() { return *daemon_; }
+
+private:
+    void run();
+
+    std::string config_;
+    int min_kills_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> kills_{0};
+    std::unique_ptr<Daemon> daemon_;
+    std::thread thread_;
+};
+
+// The reference consumer's tables in `schema` (its --schema).
+struct InventoryTables {
+    explicit InventoryTables(const std::string& schema);
+    std::string inbox;     // quoted schema.inventory_inbox
+    std::string inventory; // quoted schema.inventory
+    // Inbox rows (0 while the table does not exist yet).
+    long applied(const std::string& dsn) const;
+    std::map<std::string, long long> totals(const std::string& dsn) const; // sku -> reserved
+    std::vector<std::int64_t> inbox_ids(const std::string& dsn) const;     // ascending
+};
+
+// How often `what` occurs in `text`.
+int count_of(const std::string& text, const std::string& what);
+
+// "A-1=120 B-2=98 ...", so a failed comparison shows the numbers.
+std::string totals_text(const std::map<std::string, long long>& m);
+
+// The end of a log: enough to see how a run ended.
+std::string tail_of(const std::string& log);
+
+// "0=3 1=12 3=40": a table's rows per status, for failure messages.
+std::string status_text(const std::string& dsn, const std::string& table);
+
+} // namespace outboxd::testing
