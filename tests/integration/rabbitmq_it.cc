@@ -3,6 +3,7 @@
 // exchange, oversized), the audit and `check`, and a broker outage under
 // load. The test's own AMQP client (rabbitmq-c) declares the topology and
 // consumes with basic.get.
+#include "amqp_client.h"
 #include "services.h"
 
 #include <catch2/catch.hpp>
@@ -17,136 +18,10 @@
 #include <thread>
 #include <vector>
 
-#include <amqp.h>
-#include <amqp_tcp_socket.h>
-
 using namespace outboxd::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-int occurrences(const std::string& text, const std::string& needle) {
-    int n = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-        ++n;
-    }
-    return n;
-}
-
-std::string str(amqp_bytes_t b) {
-    return b.len == 0 ? std::string() : std::string(static_cast<const char*>(b.bytes), b.len);
-}
-
-void check_reply(amqp_connection_state_t c, const std::string& what) {
-    const amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-        throw std::runtime_error("test AMQP client: " + what + " failed (reply type "
-                                 + std::to_string(r.reply_type) + ")");
-    }
-}
-
-struct Got {
-    std::string routing_key;
-    std::string body;
-    std::string message_id;
-    int delivery_mode = 0;
-    bool has_timestamp = false;
-    std::map<std::string, std::string> headers;
-    std::int64_t outbox_id = -1;
-};
-
-// A test-side AMQP client on channel 1 of its own connection.
-class Client {
-public:
-    Client() {
-        std::string url = services().rabbitmq_url;
-        REQUIRE_FALSE(url.empty());
-        std::vector<char> buf(url.begin(), url.end());
-        buf.push_back('\0');
-        amqp_connection_info info{};
-        REQUIRE(amqp_parse_url(buf.data(), &info) == AMQP_STATUS_OK);
-        c_ = amqp_new_connection();
-        amqp_socket_t* s = amqp_tcp_socket_new(c_);
-        REQUIRE(amqp_socket_open(s, info.host, info.port) == AMQP_STATUS_OK);
-        const amqp_rpc_reply_t r = amqp_login(c_, info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
-                                              info.user, info.password);
-        REQUIRE(r.reply_type == AMQP_RESPONSE_NORMAL);
-        amqp_channel_open(c_, 1);
-        check_reply(c_, "channel.open");
-    }
-    ~Client() {
-        amqp_channel_close(c_, 1, AMQP_REPLY_SUCCESS);
-        amqp_connection_close(c_, AMQP_REPLY_SUCCESS);
-        amqp_destroy_connection(c_);
-    }
-    Client(const Client&) = delete;
-    Client& operator=(const Client&) = delete;
-
-    void exchange(const std::string& name, bool durable = true) {
-        amqp_exchange_declare(c_, 1, amqp_cstring_bytes(name.c_str()), amqp_cstring_bytes("direct"),
-                              0, durable ? 1 : 0, 0, 0, amqp_empty_table);
-        check_reply(c_, "exchange.declare " + name);
-    }
-    // A durable quorum queue, or a classic non-durable one.
-    void queue(const std::string& name, bool quorum) {
-        amqp_table_entry_t type;
-        type.key = amqp_cstring_bytes("x-queue-type");
-        type.value.kind = AMQP_FIELD_KIND_UTF8;
-        type.value.value.bytes = amqp_cstring_bytes("quorum");
-        amqp_table_t args{quorum ? 1 : 0, quorum ? &type : nullptr};
-        amqp_queue_declare(c_, 1, amqp_cstring_bytes(name.c_str()), 0, quorum ? 1 : 0, 0, 0, args);
-        check_reply(c_, "queue.declare " + name);
-    }
-    void bind(const std::string& queue, const std::string& exchange, const std::string& key) {
-        amqp_queue_bind(c_, 1, amqp_cstring_bytes(queue.c_str()),
-                        amqp_cstring_bytes(exchange.c_str()), amqp_cstring_bytes(key.c_str()),
-                        amqp_empty_table);
-        check_reply(c_, "queue.bind " + queue);
-    }
-    // Every message in `queue` now, in queue order (basic.get, auto-ack).
-    std::vector<Got> drain(const std::string& queue) {
-        std::vector<Got> out;
-        for (;;) {
-            const amqp_rpc_reply_t r = amqp_basic_get(c_, 1, amqp_cstring_bytes(queue.c_str()), 1);
-            REQUIRE(r.reply_type == AMQP_RESPONSE_NORMAL);
-            if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) {
-                return out;
-            }
-            const auto* ok = static_cast<const amqp_basic_get_ok_t*>(r.reply.decoded);
-            Got g;
-            g.routing_key = str(ok->routing_key);
-            amqp_message_t msg;
-            REQUIRE(amqp_read_message(c_, 1, &msg, 0).reply_type == AMQP_RESPONSE_NORMAL);
-            g.body = str(msg.body);
-            const auto& p = msg.properties;
-            if ((p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) != 0) {
-                g.message_id = str(p.message_id);
-            }
-            if ((p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) != 0) {
-                g.delivery_mode = p.delivery_mode;
-            }
-            g.has_timestamp = (p._flags & AMQP_BASIC_TIMESTAMP_FLAG) != 0 && p.timestamp > 0;
-            if ((p._flags & AMQP_BASIC_HEADERS_FLAG) != 0) {
-                for (int i = 0; i < p.headers.num_entries; ++i) {
-                    const auto& e = p.headers.entries[i];
-                    if (e.value.kind == AMQP_FIELD_KIND_UTF8
-                        || e.value.kind == AMQP_FIELD_KIND_BYTES) {
-                        g.headers[str(e.key)] = str(e.value.value.bytes);
-                    }
-                }
-            }
-            if (g.headers.count("outbox-id") != 0) {
-                g.outbox_id = std::stoll(g.headers["outbox-id"]);
-            }
-            amqp_destroy_message(&msg);
-            amqp_maybe_release_buffers(c_);
-            out.push_back(std::move(g));
-        }
-    }
-
-private:
-    amqp_connection_state_t c_ = nullptr;
-};
 
 std::string rabbit_yaml(const std::string& more = {}) {
     return "broker: rabbitmq\nrabbitmq:\n  url: \"" + services().rabbitmq_url + "\"\n" + more;
@@ -171,9 +46,9 @@ TEST_CASE("rabbitmq happy path: every row once in a quorum queue, persistent, wi
     const auto& s = services();
     const auto name = unique_name("rmq_happy");
     auto table = make_table(s.pg_dsn, name);
-    Client amqp;
+    AmqpClient amqp;
     amqp.exchange(name);
-    amqp.queue(name, /*quorum=*/true);
+    amqp.quorum_queue(name);
     for (int k = 0; k < 5; ++k) {
         amqp.bind(name, name, "order-" + std::to_string(k));
     }
@@ -222,7 +97,7 @@ TEST_CASE("rabbitmq happy path: every row once in a quorum queue, persistent, wi
     std::map<std::string, std::int64_t> last_per_key;
     const std::string source = "outboxd/public." + name;
     for (std::size_t i = 0; i < got.size(); ++i) {
-        const Got& g = got[i];
+        const AmqpMessage& g = got[i];
         REQUIRE(g.outbox_id > 0);
         CHECK(by_id.emplace(g.outbox_id, i).second); // once
         CHECK(g.delivery_mode == 2);
@@ -239,7 +114,7 @@ TEST_CASE("rabbitmq happy path: every row once in a quorum queue, persistent, wi
     for (int i = 0; i < n; ++i) {
         const auto at = by_id.find(ids[static_cast<std::size_t>(i)]);
         REQUIRE(at != by_id.end());
-        const Got& g = got[at->second];
+        const AmqpMessage& g = got[at->second];
         CHECK(g.body == *rows[static_cast<std::size_t>(i)].payload);
         CHECK(g.routing_key == rows[static_cast<std::size_t>(i)].key.value_or(""));
         if (i % 3 == 0) {
@@ -257,9 +132,9 @@ TEST_CASE("rabbitmq counted failures: unroutable, missing exchange and oversized
     const auto& s = services();
     const auto name = unique_name("rmq_fail");
     auto table = make_table(s.pg_dsn, name);
-    Client amqp;
+    AmqpClient amqp;
     amqp.exchange(name);
-    amqp.queue(name, true);
+    amqp.quorum_queue(name);
     amqp.bind(name, name, "good");
     amqp.bind(name, name, "big");
     const std::string missing = name + "_missing";
@@ -321,7 +196,7 @@ TEST_CASE("rabbitmq counted failures: unroutable, missing exchange and oversized
     // they are published again, so some good rows arrive twice
     // (docs/rabbitmq.md).
     std::map<std::int64_t, int> copies;
-    for (const Got& g : amqp.drain(name)) {
+    for (const AmqpMessage& g : amqp.drain(name)) {
         ++copies[g.outbox_id];
         CHECK(g.routing_key == "good");
     }
@@ -333,7 +208,7 @@ TEST_CASE("rabbitmq counted failures: unroutable, missing exchange and oversized
     }
     // Bounded by what was unconfirmed at each of the 2 channel closes.
     CHECK(duplicates <= 2 * 200);
-    CHECK(occurrences(d.log(), "rabbitmq closed channel") == 2);
+    CHECK(count_of(d.log(), "rabbitmq closed channel") == 2);
     WARN("rabbitmq counted failures: 3 rows parked after 2 attempts each, 200 good rows "
          "delivered, "
          << duplicates << " duplicates from the oversized row's channel closes");
@@ -345,9 +220,9 @@ TEST_CASE("rabbitmq check and audit: ok against the node; a classic non-durable 
     const auto& s = services();
     const auto name = unique_name("rmq_audit");
     auto table = make_table(s.pg_dsn, name);
-    Client amqp;
+    AmqpClient amqp;
     amqp.exchange(name);
-    amqp.queue(name, true);
+    amqp.quorum_queue(name);
     amqp.bind(name, name, "k");
 
     const std::string mgmt = "  management_url: \"" + s.rabbitmq_management_url + "\"\n";
@@ -374,7 +249,7 @@ TEST_CASE("rabbitmq check and audit: ok against the node; a classic non-durable 
                                           "exist"));
     }
     const std::string weak = name + "_weak";
-    amqp.queue(weak, /*quorum=*/false); // classic, not durable
+    amqp.classic_queue(weak);
     amqp.bind(weak, name, "k");
     {
         auto [rc, out] = run_outboxd(
@@ -404,9 +279,9 @@ TEST_CASE("rabbitmq outage under load: nothing counted or parked, everything del
     const auto name = unique_name("rmq_outage");
     auto table = make_table(s.pg_dsn, name);
     {
-        Client amqp;
+        AmqpClient amqp;
         amqp.exchange(name);
-        amqp.queue(name, true);
+        amqp.quorum_queue(name);
         for (int k = 0; k < 10; ++k) {
             amqp.bind(name, name, "key-" + std::to_string(k));
         }
@@ -480,9 +355,9 @@ TEST_CASE("rabbitmq outage under load: nothing counted or parked, everything del
     for (const auto& [id, st] : row_states(s.pg_dsn, table)) {
         CHECK(st.attempts == 0);
     }
-    Client amqp;
+    AmqpClient amqp;
     std::map<std::int64_t, int> copies;
-    for (const Got& g : amqp.drain(name)) {
+    for (const AmqpMessage& g : amqp.drain(name)) {
         ++copies[g.outbox_id];
     }
     int duplicates = 0;
@@ -545,15 +420,15 @@ TEST_CASE("rabbitmq.declare_file: the topology is declared at start, again witho
         CHECK_THAT(d.log(), Catch::Contains("not declared: queue 'elsewhere'"));
     }
     {
-        Client amqp;
+        AmqpClient amqp;
         CHECK(amqp.drain(name).size() == 100); // the declared queue took every row
     }
 
     // The broker holds a classic queue; the file says quorum: no start.
     const std::string classic = name + "_classic";
     {
-        Client amqp;
-        amqp.queue(classic, /*quorum=*/false);
+        AmqpClient amqp;
+        amqp.classic_queue(classic);
     }
     std::ofstream(dir + "/topology.yaml")
         << "queues:\n  - {name: " << classic << ", durable: false, type: quorum}\n";

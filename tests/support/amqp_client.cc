@@ -67,9 +67,15 @@ void AmqpClient::check(const std::string& what) {
     }
 }
 
-void AmqpClient::exchange(const std::string& name, const std::string& type) {
-    amqp_exchange_declare(c_, 1, bytes(name), bytes(type), 0, 1, 0, 0, amqp_empty_table);
+void AmqpClient::exchange(const std::string& name, const std::string& type, bool durable) {
+    amqp_exchange_declare(c_, 1, bytes(name), bytes(type), 0, durable ? 1 : 0, 0, 0,
+                          amqp_empty_table);
     check("exchange.declare " + name);
+}
+
+void AmqpClient::classic_queue(const std::string& name) {
+    amqp_queue_declare(c_, 1, bytes(name), 0, /*durable=*/0, 0, 0, amqp_empty_table);
+    check("queue.declare " + name);
 }
 
 void AmqpClient::delete_queue(const std::string& name) {
@@ -170,16 +176,25 @@ std::vector<AmqpMessage> AmqpClient::drain(const std::string& queue) {
         }
         AmqpMessage m;
         m.routing_key = str(env.routing_key);
+        m.body = str(env.message.body);
         const auto& p = env.message.properties;
+        if ((p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) != 0) {
+            m.message_id = str(p.message_id);
+        }
+        if ((p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) != 0) {
+            m.delivery_mode = p.delivery_mode;
+        }
+        m.has_timestamp = (p._flags & AMQP_BASIC_TIMESTAMP_FLAG) != 0 && p.timestamp > 0;
         if ((p._flags & AMQP_BASIC_HEADERS_FLAG) != 0) {
             for (int i = 0; i < p.headers.num_entries; ++i) {
                 const auto& e = p.headers.entries[i];
-                if (str(e.key) == "outbox-id"
-                    && (e.value.kind == AMQP_FIELD_KIND_UTF8
-                        || e.value.kind == AMQP_FIELD_KIND_BYTES)) {
-                    m.outbox_id = std::stoll(str(e.value.value.bytes));
+                if (e.value.kind == AMQP_FIELD_KIND_UTF8 || e.value.kind == AMQP_FIELD_KIND_BYTES) {
+                    m.headers[str(e.key)] = str(e.value.value.bytes);
                 }
             }
+        }
+        if (m.headers.count("outbox-id") != 0) {
+            m.outbox_id = std::stoll(m.headers["outbox-id"]);
         }
         amqp_destroy_envelope(&env);
         out.push_back(std::move(m));

@@ -16,10 +16,15 @@ struct amqp_connection_state_t_; // NOLINT(readability-identifier-naming): the C
 
 namespace outboxd::testing {
 
-// One message as consumed: what the fault tallies need.
+// One message as consumed.
 struct AmqpMessage {
     std::string routing_key;
-    std::int64_t outbox_id = -1; // header outbox-id, -1 if absent
+    std::string body;
+    std::string message_id;
+    int delivery_mode = 0;
+    bool has_timestamp = false;
+    std::map<std::string, std::string> headers; // the string-valued ones
+    std::int64_t outbox_id = -1;                // header outbox-id, -1 if absent
 };
 
 class AmqpClient {
@@ -30,9 +35,10 @@ public:
     AmqpClient(const AmqpClient&) = delete;
     AmqpClient& operator=(const AmqpClient&) = delete;
 
-    // Durable; `type` direct, fanout, topic...
-    void exchange(const std::string& name, const std::string& type = "direct");
-    void quorum_queue(const std::string& name); // durable, x-queue-type quorum
+    // `type` direct, fanout, topic...
+    void exchange(const std::string& name, const std::string& type = "direct", bool durable = true);
+    void quorum_queue(const std::string& name);  // durable, x-queue-type quorum
+    void classic_queue(const std::string& name); // classic, not durable
     void delete_queue(const std::string& name);
     void delete_exchange(const std::string& name);
     void bind(const std::string& queue, const std::string& exchange, const std::string& key);

@@ -135,26 +135,12 @@ std::vector<std::int64_t> InventoryTables::inbox_ids(const std::string& dsn) con
     return out;
 }
 
-int count_of(const std::string& text, const std::string& what) {
-    int n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
-        ++n;
-    }
-    return n;
-}
-
-// "A-1=120 B-2=98 ...", so a failed comparison shows the numbers.
 std::string totals_text(const std::map<std::string, long long>& m) {
     std::string out;
     for (const auto& [sku, n] : m) {
         out += (out.empty() ? "" : " ") + sku + "=" + std::to_string(n);
     }
     return out;
-}
-
-// The end of a log: enough to see how a run ended.
-std::string tail_of(const std::string& log) {
-    return log.size() <= 4000 ? log : "..." + log.substr(log.size() - 4000);
 }
 
 std::string status_text(const std::string& dsn, const std::string& table) {

@@ -84,14 +84,8 @@ struct InventoryTables {
     std::vector<std::int64_t> inbox_ids(const std::string& dsn) const;     // ascending
 };
 
-// How often `what` occurs in `text`.
-int count_of(const std::string& text, const std::string& what);
-
 // "A-1=120 B-2=98 ...", so a failed comparison shows the numbers.
 std::string totals_text(const std::map<std::string, long long>& m);
-
-// The end of a log: enough to see how a run ended.
-std::string tail_of(const std::string& log);
 
 // "0=3 1=12 3=40": a table's rows per status, for failure messages.
 std::string status_text(const std::string& dsn, const std::string& table);

@@ -942,4 +942,16 @@ std::string script(const std::string& command_line) {
     return out;
 }
 
+int count_of(const std::string& text, const std::string& what) {
+    int n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+std::string tail_of(const std::string& log) {
+    return log.size() <= 4000 ? log : "..." + log.substr(log.size() - 4000);
+}
+
 } // namespace outboxd::testing

@@ -339,4 +339,11 @@ bool eventually(P pred, std::chrono::milliseconds timeout) {
 // Runs a tests/scripts/*.sh command; returns its stdout, throws on failure.
 std::string script(const std::string& command_line);
 
+// How often `what` occurs in `text`.
+int count_of(const std::string& text, const std::string& what);
+
+// The end of a log (its last 4,000 characters): enough to see how a run
+// ended.
+std::string tail_of(const std::string& log);
+
 } // namespace outboxd::testing
