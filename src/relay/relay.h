@@ -58,7 +58,9 @@ struct RelayOptions {
     Millis rescan_interval{5000};
     Millis db_backoff_initial{100};
     Millis db_backoff_max{5000};
-    Millis report_wait{5}; // longest single wait for delivery reports while rows are in flight
+    // Longest single wait for delivery reports while rows are in flight;
+    // also how late a notification of new rows is noticed meanwhile.
+    Millis report_wait{1};
 };
 
 // Counters since start, kept from the observer facts alone (see

@@ -206,6 +206,9 @@ struct World {
         opts.relay.batch_size = 100;
         opts.relay.max_in_flight = 1000;
         opts.relay.poll_interval = Millis(1000);
+        // The fake clock moves by this per step while rows are in flight;
+        // the step budgets below (step_until's 500) are sized for 5 ms.
+        opts.relay.report_wait = Millis(5);
         opts.retry_interval = Millis(2000);
         opts.leader_detail = "lock key 42";
         sup = std::make_unique<daemon::Supervisor>(
