@@ -33,7 +33,7 @@ for l in "${lines[@]}"; do
   python3 -c '
 import json, sys
 j = json.loads(sys.argv[1])
-c, t = j["config"], j["throughput"]
+c, t = j["config"], j["brokers"]["kafka"]["throughput"]
 size, rows, rate = c["payload_bytes"], c["rows"], t["rows_per_s"]["median"]
 label = "%d KB" % (size // 1024) if size < 1048576 else "%d MiB" % (size // 1048576)
 print("%-10s %8d %10.0f %8.1f %14.1f" % (label, rows, rate, rate * size / 1e6, t["peak_rss_mib"]))

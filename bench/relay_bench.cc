@@ -31,6 +31,7 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -40,6 +41,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -303,9 +305,18 @@ public:
         start_wall_s_ = wall_now_s();
         daemon_ =
             std::make_unique<ot::Daemon>(std::vector<std::string>{"run", "--config", config_path_});
+        // VmHWM has no anonymous-only twin: sample RssAnon every 20 ms.
+        sampler_ = std::thread([this, pid = daemon_->pid()] {
+            while (!sampling_done_) {
+                const auto m = read_memory(pid);
+                peak_anon_mib_ = std::max(peak_anon_mib_.load(), m.anon_mib);
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        });
     }
 
     ~DaemonRun() {
+        stop_sampling();
         daemon_.reset(); // kills the process if still running
         // write_config made a private directory for the file; the daemon's
         // log stays in the test scratch directory for a look after a failed run.
@@ -338,10 +349,39 @@ public:
         }
     }
 
+    struct Memory {
+        double rss_mib = 0;  // VmRSS
+        double anon_mib = 0; // RssAnon: heap, stacks, buffers
+        double file_mib = 0; // RssFile: mapped library pages (shared, reclaimable)
+    };
+    static Memory read_memory(int pid) {
+        Memory m;
+        std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+        std::string line;
+        while (std::getline(status, line)) {
+            const auto kb = [&](const char* tag) {
+                return line.rfind(tag, 0) == 0 ? std::stod(line.substr(std::strlen(tag))) / 1024.0
+                                               : -1.0;
+            };
+            if (const double v = kb("VmRSS:"); v >= 0) {
+                m.rss_mib = v;
+            } else if (const double a = kb("RssAnon:"); a >= 0) {
+                m.anon_mib = a;
+            } else if (const double f = kb("RssFile:"); f >= 0) {
+                m.file_mib = f;
+            }
+        }
+        return m;
+    }
+    // Now, for the idle figures.
+    Memory memory_now() const { return read_memory(daemon_->pid()); }
+    double peak_anon_mib() const { return peak_anon_mib_; }
+
     // Peak RSS (VmHWM) in MiB and CPU seconds used, read from /proc, then
     // SIGTERM and a clean exit. Call once, while the daemon still runs.
     void stop() {
         check_alive();
+        stop_sampling();
         const std::string proc = "/proc/" + std::to_string(daemon_->pid());
         std::ifstream status(proc + "/status");
         std::string line;
@@ -377,9 +417,19 @@ public:
     double stopped_wall_s() const { return stopped_wall_s_; }
 
 private:
+    void stop_sampling() {
+        sampling_done_ = true;
+        if (sampler_.joinable()) {
+            sampler_.join();
+        }
+    }
+
     std::string config_path_;
     double start_wall_s_ = 0;
     std::unique_ptr<ot::Daemon> daemon_;
+    std::atomic<bool> sampling_done_{false};
+    std::atomic<double> peak_anon_mib_{0};
+    std::thread sampler_;
     double peak_rss_mib_ = 0;
     double cpu_s_ = 0;
     double stopped_wall_s_ = 0;
@@ -544,7 +594,27 @@ struct ThroughputResult {
     double total_s = 0;
     double daemon_cpu_s = 0;
     double peak_rss_mib = 0;
+    double peak_anon_mib = 0;
+    // The relay's fetch from the start of the pending index (what a rescan
+    // does) on the drained table: every entry it walks is a drained row's
+    // dead one until VACUUM removes them.
+    double rescan_first_ms = 0;  // right after the drain
+    double rescan_again_ms = 0;  // the next one (index entries hinted dead by the first)
+    double rescan_vacuum_ms = 0; // after VACUUM
+    double vacuum_s = 0;
 };
+
+// Times fetch_pending from id 0 on a table whose rows are all sent.
+double time_rescan(store::PgOutboxStore& st) {
+    const auto t0 = Clock::now();
+    const auto rows = st.fetch_pending(0, 500, kMaxBatchBytes, 0);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (!rows.empty()) {
+        throw std::runtime_error("rescan probe: " + std::to_string(rows.size())
+                                 + " rows still pending");
+    }
+    return ms;
+}
 
 // `name` labels the progress lines ("throughput", "warm-up").
 ThroughputResult run_throughput(const Options& opt, const std::string& name) {
@@ -583,8 +653,24 @@ ThroughputResult run_throughput(const Options& opt, const std::string& name) {
         static_cast<double>(times.sent) / std::max(times.last_s - times.first_s, 1e-6);
     r.daemon_cpu_s = run.cpu_s();
     r.peak_rss_mib = run.peak_rss_mib();
+    r.peak_anon_mib = run.peak_anon_mib();
     progress(name + ": " + grouped(r.rows_per_s) + " rows/s (" + fixed(r.total_s, 2)
              + " s, first row after " + fixed(r.first_row_s * 1000, 0) + " ms)");
+    {
+        auto cfg = t;
+        cfg.notify_channel.clear();
+        store::PgOutboxStore st(cfg);
+        st.verify();
+        r.rescan_first_ms = time_rescan(st);
+        r.rescan_again_ms = time_rescan(st);
+        const auto v0 = Clock::now();
+        ot::sql(ot::services().pg_dsn, "VACUUM " + qualified(t));
+        r.vacuum_s = Seconds(Clock::now() - v0).count();
+        r.rescan_vacuum_ms = time_rescan(st);
+        progress(name + ": rescan of the drained table " + fixed(r.rescan_first_ms, 1) + " ms, then "
+                 + fixed(r.rescan_again_ms, 1) + " ms; after VACUUM (" + fixed(r.vacuum_s, 1)
+                 + " s) " + fixed(r.rescan_vacuum_ms, 1) + " ms");
+    }
     drop_destination(opt, topic, times.sent);
     drop_table(opt, t);
     return r;
@@ -708,6 +794,11 @@ struct LatencyResult {
     double daemon_cpu_s = 0;
     double daemon_wall_s = 0;
     double peak_rss_mib = 0;
+    double peak_anon_mib = 0;
+    // Idle, after the warm-up rows and before the load: nothing to relay.
+    double idle_rss_mib = 0;
+    double idle_anon_mib = 0;
+    double idle_file_mib = 0;
 };
 
 // Inserts single-row autocommit transactions on its own connection at a
@@ -798,6 +889,9 @@ LatencyResult run_latency(const Options& opt) {
         run.stop();
         throw std::runtime_error("latency: warm-up rows not sent within 60 s");
     }
+    // Idle: connected, caught up, nothing to relay.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const auto idle = run.memory_now();
 
     progress("latency: inserting " + std::to_string(opt.rate) + " rows/s for "
              + std::to_string(opt.latency_seconds) + " s from " + std::to_string(opt.insert_threads)
@@ -873,6 +967,9 @@ LatencyResult run_latency(const Options& opt) {
         throw std::runtime_error("latency: " + q[0][0] + " rows measured, " + std::to_string(r.rows)
                                  + " inserted");
     }
+    r.idle_rss_mib = idle.rss_mib;
+    r.idle_anon_mib = idle.anon_mib;
+    r.idle_file_mib = idle.file_mib;
     r.p50_ms = std::stod(q[0][1]);
     r.p90_ms = std::stod(q[0][2]);
     r.p99_ms = std::stod(q[0][3]);
@@ -880,6 +977,7 @@ LatencyResult run_latency(const Options& opt) {
     r.daemon_cpu_s = run.cpu_s();
     r.daemon_wall_s = run.stopped_wall_s() - run.start_wall_s();
     r.peak_rss_mib = run.peak_rss_mib();
+    r.peak_anon_mib = run.peak_anon_mib();
     progress("latency: p50 " + fixed(r.p50_ms, 1) + " ms, p99 " + fixed(r.p99_ms, 1) + " ms");
     drop_destination(opt, topic, r.rows + kWarmupRows);
     drop_table(opt, t);
@@ -1175,6 +1273,8 @@ int run_all(const Options& opt) {
                 spread(tputs, [](const ThroughputResult& t) { return t.daemon_cpu_s / t.total_s; });
             const auto rss =
                 spread(tputs, [](const ThroughputResult& t) { return t.peak_rss_mib; });
+            const auto anon =
+                spread(tputs, [](const ThroughputResult& t) { return t.peak_anon_mib; });
             drain_median[b] = rate.median;
             std::printf(" relay drain (outboxd, batch_size %d)\n", opt.batch_size);
             row("rows/s (start to last row at status 1)", with_range(rate, ranges));
@@ -1182,10 +1282,24 @@ int run_all(const Options& opt) {
             row("time to first row sent, ms", with_range(first, ranges));
             row("total time, s", fixed(total.median, 2));
             row("daemon CPU, cores busy", fixed(cores.median, 2));
+            row("peak RSS / peak anonymous (RssAnon), MiB",
+                fixed(rss.max, 1) + " / " + fixed(anon.max, 1));
+            const auto rescan1 =
+                spread(tputs, [](const ThroughputResult& t) { return t.rescan_first_ms; });
+            const auto rescan2 =
+                spread(tputs, [](const ThroughputResult& t) { return t.rescan_again_ms; });
+            const auto rescan3 =
+                spread(tputs, [](const ThroughputResult& t) { return t.rescan_vacuum_ms; });
+            row("rescan of the drained table: first / next / after VACUUM, ms",
+                fixed(rescan1.median, 1) + " / " + fixed(rescan2.median, 1) + " / "
+                    + fixed(rescan3.median, 1));
             jb["throughput"] = {
                 {"rows_per_s", to_json(rate)},    {"steady_rows_per_s", to_json(steady)},
                 {"first_row_ms", to_json(first)}, {"total_s", total.median},
-                {"daemon_cores", cores.median},   {"peak_rss_mib", rss.max}};
+                {"daemon_cores", cores.median},   {"peak_rss_mib", rss.max},
+                {"peak_anon_mib", anon.max},
+                {"rescan_ms", {{"first", rescan1.median}, {"next", rescan2.median},
+                               {"after_vacuum", rescan3.median}}}};
             peak_rss = std::max(peak_rss, rss.max);
             if (auto it = ceiling_rate.find(static_cast<std::size_t>(opt.batch_size));
                 it != ceiling_rate.end()) {
@@ -1248,7 +1362,16 @@ int run_all(const Options& opt) {
             row("of which the INSERT + commit, p50 / p99, ms",
                 fixed(lat->insert_p50_ms, 1) + " / " + fixed(lat->insert_p99_ms, 1));
             row("daemon CPU, cores busy", fixed(lat->daemon_cpu_s / lat->daemon_wall_s, 2));
+            row("peak RSS / peak anonymous, MiB",
+                fixed(lat->peak_rss_mib, 1) + " / " + fixed(lat->peak_anon_mib, 1));
+            row("idle RSS = anonymous + file-backed (libraries), MiB",
+                fixed(lat->idle_rss_mib, 1) + " = " + fixed(lat->idle_anon_mib, 1) + " + "
+                    + fixed(lat->idle_file_mib, 1));
             jb["latency"] = {{"rows", lat->rows},
+                             {"peak_anon_mib", lat->peak_anon_mib},
+                             {"idle_rss_mib", lat->idle_rss_mib},
+                             {"idle_anon_mib", lat->idle_anon_mib},
+                             {"idle_file_mib", lat->idle_file_mib},
                              {"achieved_rate", lat->achieved_rate},
                              {"max_schedule_lag_ms", lat->max_schedule_lag_ms},
                              {"insert_p50_ms", lat->insert_p50_ms},
