@@ -1,5 +1,7 @@
 #include "store/pg_outbox_store.h"
 
+#include "store/pg_binary_fetch.h"
+
 #include "store/pg_session.h"
 
 #include <pqxx/pqxx>
@@ -86,44 +88,6 @@ void notify_relay(pqxx::dbtransaction& tx, const std::string& channel) {
     }
 }
 
-// bytea as libpqxx 6.4 returns it: text in the "hex" output format
-// ("\x" then two digits per byte), the server's default since 9.0. Decoded
-// straight into `out`, instead of PQunescapeBytea's malloc'd buffer copied
-// into a string: one copy of the bytes beside the result's text, not two.
-// The "escape" format (bytea_output = escape) goes through libpqxx.
-void decode_bytea(const pqxx::field& f, std::string& out) {
-    static const auto kNibble = [] {
-        std::array<int, 256> t{};
-        t.fill(-1);
-        for (std::size_t i = 0; i < 10; ++i) {
-            t['0' + i] = static_cast<int>(i);
-        }
-        for (std::size_t i = 0; i < 6; ++i) {
-            t['a' + i] = static_cast<int>(10 + i);
-            t['A' + i] = static_cast<int>(10 + i);
-        }
-        return t;
-    }();
-    const char* text = f.c_str();
-    const std::size_t n = f.size();
-    if (n >= 2 && text[0] == '\\' && text[1] == 'x' && n % 2 == 0) {
-        out.resize((n - 2) / 2);
-        const auto* in = reinterpret_cast<const unsigned char*>(text + 2);
-        bool ok = true;
-        for (std::size_t i = 0; i < out.size(); ++i) {
-            const int hi = kNibble[in[2 * i]];
-            const int lo = kNibble[in[2 * i + 1]];
-            ok = ok && hi >= 0 && lo >= 0;
-            out[i] = static_cast<char>((hi << 4) | (lo & 0x0f));
-        }
-        if (ok) {
-            return;
-        }
-    }
-    const pqxx::binarystring bytes(f);
-    out.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
 PayloadType payload_type_of(const std::string& sql_type, const std::string& column) {
     if (sql_type == "bytea") {
         return PayloadType::kBytea;
@@ -142,6 +106,8 @@ PayloadType payload_type_of(const std::string& sql_type, const std::string& colu
 
 struct PgOutboxStore::Session {
     std::unique_ptr<pqxx::connection> conn;
+    // The fetch's own connection (binary results), opened on the first fetch.
+    std::unique_ptr<BinaryFetchSession> fetch;
     std::unique_ptr<WakeupReceiver> receiver; // destroyed before conn
     Statements sql;
     AdminStatements admin;
@@ -151,6 +117,7 @@ struct PgOutboxStore::Session {
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     ~Session() {
+        fetch.reset();
         receiver.reset();
         conn.reset();
     }
@@ -316,29 +283,33 @@ std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id,
     auto& s = session();
     std::vector<PendingRow> rows;
     try {
-        pqxx::nontransaction tx(*s.conn);
-        auto r = tx.exec_prepared("fetch", after_id, static_cast<std::int64_t>(limit),
-                                  static_cast<std::int64_t>(max_bytes),
-                                  static_cast<std::int64_t>(max_row_bytes));
-        rows.reserve(r.size());
-        for (const auto& f : r) {
+        if (!s.fetch) {
+            s.fetch = std::make_unique<BinaryFetchSession>(cfg_.dsn, cfg_.session_timeout,
+                                                           s.sql.fetch, 4);
+        }
+        const auto r = s.fetch->run(after_id, static_cast<std::int64_t>(limit),
+                                    static_cast<std::int64_t>(max_bytes),
+                                    static_cast<std::int64_t>(max_row_bytes));
+        const int n = r.rows();
+        rows.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) {
             PendingRow row;
-            row.id = f[0].as<std::int64_t>();
-            row.topic = f[1].c_str();
-            if (!f[2].is_null()) {
-                row.key = std::string(f[2].c_str(), f[2].size());
+            row.id = r.int8(i, 0);
+            row.topic = std::string(r.bytes(i, 1));
+            if (!r.is_null(i, 2)) {
+                row.key = std::string(r.bytes(i, 2));
             }
-            if (!f[3].is_null()) {
-                decode_bytea(f[3], row.payload.emplace());
+            if (!r.is_null(i, 3)) {
+                row.payload = std::string(r.bytes(i, 3)); // bytea in binary: the bytes themselves
             }
-            if (!f[4].is_null()) {
-                row.headers = std::string(f[4].c_str(), f[4].size());
+            if (!r.is_null(i, 4)) {
+                row.headers = std::string(r.bytes(i, 4));
             }
-            row.attempts = f[5].as<std::int32_t>();
-            row.due = f[6].as<bool>();
-            row.created_at_us = f[7].is_null() ? 0 : f[7].as<std::int64_t>();
-            if (!f[8].is_null()) {
-                row.withheld_bytes = f[8].as<std::size_t>();
+            row.attempts = static_cast<std::int32_t>(r.int8(i, 5));
+            row.due = r.boolean(i, 6);
+            row.created_at_us = r.is_null(i, 7) ? 0 : r.int8(i, 7);
+            if (!r.is_null(i, 8)) {
+                row.withheld_bytes = static_cast<std::size_t>(r.int8(i, 8));
             }
             rows.push_back(std::move(row));
         }

@@ -42,8 +42,7 @@ std::string session_dsn(const std::string& dsn,
                                      });
 }
 
-std::vector<std::string> watch_session(pqxx::connection_base& conn,
-                                       std::chrono::milliseconds bound) {
+WatchStatement watch_session_statement(std::chrono::milliseconds bound) {
     const auto t = link_timeouts(bound);
     // One round trip. pg_settings.source says where the session's value came
     // from: 'client' (startup options, PGOPTIONS), 'user'/'database'/
@@ -58,9 +57,16 @@ std::vector<std::string> watch_session(pqxx::connection_base& conn,
         "FROM (VALUES ('tcp_keepalives_idle', $1::text), ('tcp_keepalives_interval', $2::text), "
         "('tcp_keepalives_count', $3::text), ('tcp_user_timeout', $4::text)) AS v(name, value) "
         "JOIN pg_settings s ON s.name = v.name ORDER BY v.name";
+    return {kSql,
+            {std::to_string(t.idle_s), std::to_string(t.interval_s), std::to_string(t.count),
+             std::to_string(t.user_timeout_ms)}};
+}
+
+std::vector<std::string> watch_session(pqxx::connection_base& conn,
+                                       std::chrono::milliseconds bound) {
+    const auto w = watch_session_statement(bound);
     pqxx::nontransaction tx(conn);
-    const auto r = tx.exec_params(kSql, std::to_string(t.idle_s), std::to_string(t.interval_s),
-                                  std::to_string(t.count), std::to_string(t.user_timeout_ms));
+    const auto r = tx.exec_params(w.sql, w.params[0], w.params[1], w.params[2], w.params[3]);
     std::vector<std::string> out;
     for (const auto& row : r) {
         out.push_back(

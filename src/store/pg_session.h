@@ -11,6 +11,7 @@
 // An operator's own values win on both sides. Any thread, one session each.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -50,5 +51,14 @@ std::string session_dsn(const std::string& dsn,
 // Throws pqxx exceptions like any query.
 std::vector<std::string> watch_session(pqxx::connection_base& conn,
                                        std::chrono::milliseconds bound);
+
+// The one statement watch_session runs and its four text parameters, for a
+// session opened with libpq itself (pg_binary_fetch.h). Its rows: name,
+// value, set by outboxd (bool), source.
+struct WatchStatement {
+    const char* sql;
+    std::array<std::string, 4> params;
+};
+WatchStatement watch_session_statement(std::chrono::milliseconds bound);
 
 } // namespace outboxd::store

@@ -121,8 +121,11 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     // $4 > 0: rows whose payload + key alone pass it (the producer's
     // message.max.bytes) come without their payload and with their weight.
     const std::string withheld = "($4::bigint > 0 AND f_pk > $4::bigint)";
-    s.fetch = "SELECT f_id, f_topic, f_key, CASE WHEN " + withheld + " THEN NULL ELSE " + payload
-              + " END, f_headers, f_attempts, (f_next IS NULL OR f_next <= now()), (extract(epoch "
+    // Read in binary result format (pg_binary_fetch.h): every column has a
+    // fixed type here (bigint id and created_at, int attempts and weight,
+    // text, bytea, bool), whatever integer types the table uses.
+    s.fetch = "SELECT f_id::bigint, f_topic, f_key, CASE WHEN " + withheld + " THEN NULL ELSE "
+              + payload + " END, f_headers, f_attempts::int, (f_next IS NULL OR f_next <= now()), (extract(epoch "
                 "FROM f_created) * 1000000)::bigint, CASE WHEN "
               + withheld + " THEN f_pk END FROM (" + summed
               + ") w WHERE f_before < $3 ORDER BY f_id";
