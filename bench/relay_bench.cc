@@ -37,11 +37,11 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -667,9 +667,9 @@ ThroughputResult run_throughput(const Options& opt, const std::string& name) {
         ot::sql(ot::services().pg_dsn, "VACUUM " + qualified(t));
         r.vacuum_s = Seconds(Clock::now() - v0).count();
         r.rescan_vacuum_ms = time_rescan(st);
-        progress(name + ": rescan of the drained table " + fixed(r.rescan_first_ms, 1) + " ms, then "
-                 + fixed(r.rescan_again_ms, 1) + " ms; after VACUUM (" + fixed(r.vacuum_s, 1)
-                 + " s) " + fixed(r.rescan_vacuum_ms, 1) + " ms");
+        progress(name + ": rescan of the drained table " + fixed(r.rescan_first_ms, 1)
+                 + " ms, then " + fixed(r.rescan_again_ms, 1) + " ms; after VACUUM ("
+                 + fixed(r.vacuum_s, 1) + " s) " + fixed(r.rescan_vacuum_ms, 1) + " ms");
     }
     drop_destination(opt, topic, times.sent);
     drop_table(opt, t);
@@ -1232,7 +1232,7 @@ int run_all(const Options& opt) {
     double peak_rss = 0;
     std::map<std::size_t, Spread> ceiling_rate;
     if (!ceilings.empty()) {
-        std::printf("PostgreSQL ceiling (keyset fetch_pending + mark_sent, one connection)\n");
+        std::printf("PostgreSQL ceiling (keyset fetch_pending + mark_sent in turn, one thread)\n");
         for (const auto& [b, cruns] : ceilings) {
             const auto rate = spread(cruns, [](const CeilingResult& c) { return c.rows_per_s; });
             const auto fetch = spread(cruns, [](const CeilingResult& c) { return c.fetch_ms_avg; });
@@ -1293,13 +1293,17 @@ int run_all(const Options& opt) {
             row("rescan of the drained table: first / next / after VACUUM, ms",
                 fixed(rescan1.median, 1) + " / " + fixed(rescan2.median, 1) + " / "
                     + fixed(rescan3.median, 1));
-            jb["throughput"] = {
-                {"rows_per_s", to_json(rate)},    {"steady_rows_per_s", to_json(steady)},
-                {"first_row_ms", to_json(first)}, {"total_s", total.median},
-                {"daemon_cores", cores.median},   {"peak_rss_mib", rss.max},
-                {"peak_anon_mib", anon.max},
-                {"rescan_ms", {{"first", rescan1.median}, {"next", rescan2.median},
-                               {"after_vacuum", rescan3.median}}}};
+            jb["throughput"] = {{"rows_per_s", to_json(rate)},
+                                {"steady_rows_per_s", to_json(steady)},
+                                {"first_row_ms", to_json(first)},
+                                {"total_s", total.median},
+                                {"daemon_cores", cores.median},
+                                {"peak_rss_mib", rss.max},
+                                {"peak_anon_mib", anon.max},
+                                {"rescan_ms",
+                                 {{"first", rescan1.median},
+                                  {"next", rescan2.median},
+                                  {"after_vacuum", rescan3.median}}}};
             peak_rss = std::max(peak_rss, rss.max);
             if (auto it = ceiling_rate.find(static_cast<std::size_t>(opt.batch_size));
                 it != ceiling_rate.end()) {

@@ -488,14 +488,16 @@ std::vector<Option> build_options() {
         bind<&Config::relay, &Relay::max_in_flight>(o);
     }
     {
-        // 1 GiB: a fetch of that much would hold about three times as much
-        // while it is decoded (hex text and bytes); beyond is a unit mistake.
-        Option& o = add_int(
-            "relay.max_batch_bytes", OptionType::kInt, 1024, INT64_C(1073741824), INT64_C(4194304),
-            "Most bytes (payload + key + headers) fetched in one pass: a fetch "
-            "stops adding rows once the rows before the next one reach it, so a "
-            "single larger row still comes on its own. The fetch holds about "
-            "three times this while it decodes. At most relay.max_in_flight_bytes.");
+        // 1 GiB: a fetch of that much would hold about twice as much while
+        // its rows are copied out (the binary result and the rows); beyond
+        // is a unit mistake.
+        Option& o = add_int("relay.max_batch_bytes", OptionType::kInt, 1024, INT64_C(1073741824),
+                            INT64_C(4194304),
+                            "Most bytes (payload + key + headers) fetched in one pass: a fetch "
+                            "stops adding rows once the rows before the next one reach it, so a "
+                            "single larger row still comes on its own. The fetch holds about "
+                            "twice this while it copies the rows out of the result. At most "
+                            "relay.max_in_flight_bytes.");
         o.reloadable = true;
         bind<&Config::relay, &Relay::max_batch_bytes>(o);
     }

@@ -2,9 +2,10 @@
 
 #include "store/pg_session.h"
 
+#include <pqxx/except>
+
 #include <array>
 #include <cstring>
-#include <pqxx/except>
 #include <stdexcept>
 
 #include <libpq-fe.h>
@@ -24,8 +25,8 @@ std::uint64_t big_endian(const char* p, int n) {
 
 // libpqxx's exception for a server error, chosen by SQLSTATE as libpqxx
 // does for its own queries, so that not_an_outage() names it the same way.
-[[noreturn]] void throw_sql_error(const std::string& msg, const std::string& what,
-                                  const char* sqlstate) {
+[[noreturn]] void
+throw_sql_error(const std::string& msg, const std::string& what, const char* sqlstate) {
     const std::string s = sqlstate != nullptr ? sqlstate : "";
     const auto cls = s.substr(0, 2);
     if (s == "42501") {
@@ -149,10 +150,8 @@ BinaryFetchSession::~BinaryFetchSession() {
     PQfinish(conn_);
 }
 
-BinaryResult BinaryFetchSession::run(std::int64_t p1,
-                                     std::int64_t p2,
-                                     std::int64_t p3,
-                                     std::int64_t p4) {
+BinaryResult
+BinaryFetchSession::run(std::int64_t p1, std::int64_t p2, std::int64_t p3, std::int64_t p4) {
     // Parameters in binary too: four big-endian int8.
     std::array<std::array<char, 8>, 4> buf{};
     const std::array<std::int64_t, 4> in{p1, p2, p3, p4};

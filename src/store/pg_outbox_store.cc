@@ -1,7 +1,6 @@
 #include "store/pg_outbox_store.h"
 
 #include "store/pg_binary_fetch.h"
-
 #include "store/pg_session.h"
 
 #include <pqxx/pqxx>

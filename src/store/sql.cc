@@ -124,11 +124,11 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     // Read in binary result format (pg_binary_fetch.h): every column has a
     // fixed type here (bigint id and created_at, int attempts and weight,
     // text, bytea, bool), whatever integer types the table uses.
-    s.fetch = "SELECT f_id::bigint, f_topic, f_key, CASE WHEN " + withheld + " THEN NULL ELSE "
-              + payload + " END, f_headers, f_attempts::int, (f_next IS NULL OR f_next <= now()), (extract(epoch "
-                "FROM f_created) * 1000000)::bigint, CASE WHEN "
-              + withheld + " THEN f_pk END FROM (" + summed
-              + ") w WHERE f_before < $3 ORDER BY f_id";
+    s.fetch =
+        "SELECT f_id::bigint, f_topic, f_key, CASE WHEN " + withheld + " THEN NULL ELSE " + payload
+        + " END, f_headers, f_attempts::int, (f_next IS NULL OR f_next <= now()), (extract(epoch "
+          "FROM f_created) * 1000000)::bigint, CASE WHEN "
+        + withheld + " THEN f_pk END FROM (" + summed + ") w WHERE f_before < $3 ORDER BY f_id";
     // `AND status = 0`: a row is moved to 1 only from 0, never back from 2.
     s.mark_sent = "UPDATE " + t + " SET " + status + " = 1, " + quote_ident(c.sent_at)
                   + " = now() WHERE " + id + " = ANY($1::bigint[]) AND " + status + " = 0";
