@@ -56,7 +56,7 @@ std::vector<std::string> watch_session(pqxx::connection_base& conn,
 // session opened with libpq itself (pg_binary_fetch.h). Its rows: name,
 // value, set by outboxd (bool), source.
 struct WatchStatement {
-    const char* sql;
+    const char* sql = nullptr;
     std::array<std::string, 4> params;
 };
 WatchStatement watch_session_statement(std::chrono::milliseconds bound);
