@@ -42,6 +42,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -52,7 +53,10 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace outboxd::bench {
@@ -94,7 +98,9 @@ struct Options {
     // Set per run: this daemon confirms rows for this consumer group.
     std::string confirm_group;
     std::vector<std::string> brokers{"kafka"}; // --broker: phases 2-5 for each
-    std::string broker = "kafka";              // the one the current phase uses
+    // --peer-debezium-libs DIR: only the side-by-side run (bench/peers/debezium.sh).
+    std::string peer_debezium_libs;
+    std::string broker = "kafka"; // the one the current phase uses
 };
 
 bool rabbit(const Options& opt) {
@@ -414,6 +420,8 @@ public:
 
     double peak_rss_mib() const { return peak_rss_mib_; }
     double cpu_s() const { return cpu_s_; }
+    int pid() const { return daemon_->pid(); }
+    std::string log() const { return daemon_->log(); }
     double stopped_wall_s() const { return stopped_wall_s_; }
 
 private:
@@ -1135,6 +1143,428 @@ std::string destination_text(const Options& opt) {
            + std::to_string(kTopicReplication) + ", acks=all";
 }
 
+// ---- 7. side by side with Debezium (--peer-debezium-libs) ---------------------
+
+// CPU seconds (user + system) of a process; with `children`, also of its
+// children it waited for (the postmaster reaps every backend that exits).
+double cpu_seconds(int pid, bool children) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    if (all.empty()) {
+        return 0;
+    }
+    std::istringstream rest(all.substr(all.rfind(')') + 2));
+    std::vector<std::string> f;
+    for (std::string x; rest >> x;) {
+        f.push_back(x);
+    }
+    if (f.size() < 15) {
+        return 0;
+    }
+    double ticks = std::stod(f[11]) + std::stod(f[12]);
+    if (children) {
+        ticks += std::stod(f[13]) + std::stod(f[14]);
+    }
+    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// PostgreSQL's CPU so far: the postmaster with every backend it reaped,
+// plus the backends alive now.
+double postgres_cpu_seconds() {
+    std::ifstream pidfile(ot::services().dir + "/pg/data/postmaster.pid");
+    int postmaster = 0;
+    pidfile >> postmaster;
+    if (postmaster <= 0) {
+        throw std::runtime_error("peer: cannot read the postmaster's pid");
+    }
+    double total = cpu_seconds(postmaster, true);
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = e.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::ifstream st(e.path() / "stat");
+        std::string all((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+        const auto close = all.rfind(')');
+        if (close == std::string::npos) {
+            continue;
+        }
+        std::istringstream rest(all.substr(close + 2));
+        std::string state;
+        int ppid = 0;
+        rest >> state >> ppid;
+        if (ppid == postmaster) {
+            total += cpu_seconds(std::stoi(name), false);
+        }
+    }
+    return total;
+}
+
+// The largest VmHWM (MiB) of `pid`.
+double peak_rss_of(int pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            return std::stod(line.substr(6)) / 1024.0;
+        }
+    }
+    return 0;
+}
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0
+        || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        ::close(fd);
+        throw std::runtime_error("peer: no free port");
+    }
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// One relay under comparison: outboxd, or Kafka Connect standalone running
+// Debezium's PostgreSQL connector with the outbox EventRouter.
+class PeerRelay {
+public:
+    virtual ~PeerRelay() = default;
+    virtual void start() = 0;
+    virtual int pid() const = 0;
+    virtual std::string log() const = 0;
+    virtual void stop() = 0;
+};
+
+class OutboxdPeer final : public PeerRelay {
+public:
+    OutboxdPeer(const config::Postgres& t, const Options& opt)
+        : t_(t)
+        , opt_(opt) {}
+    void start() override {
+        run_ = std::make_unique<DaemonRun>(t_, opt_.batch_size, opt_.max_message_bytes);
+    }
+    int pid() const override { return run_->pid(); }
+    std::string log() const override { return run_->log(); }
+    void stop() override { run_->stop(); }
+
+private:
+    config::Postgres t_;
+    const Options& opt_;
+    std::unique_ptr<DaemonRun> run_;
+};
+
+class DebeziumPeer final : public PeerRelay {
+public:
+    DebeziumPeer(const config::Postgres& t, const std::string& libs, const std::string& name)
+        : libs_(libs)
+        , dir_(ot::scratch_path("debezium")) {
+        std::filesystem::create_directories(dir_);
+        const auto dsn = ot::services().pg_dsn;
+        const auto field = [&](const std::string& key) {
+            const auto at = dsn.find(key + "=");
+            const auto end = dsn.find(' ', at);
+            return dsn.substr(at + key.size() + 1, end == std::string::npos
+                                                       ? std::string::npos
+                                                       : end - at - key.size() - 1);
+        };
+        slot_ = "peer_" + name;
+        publication_ = "peer_" + name;
+        // The slot exists before the backlog is written, as it would for a
+        // connector that ran before: the backlog is in its stream, not in a
+        // snapshot (snapshot.mode no_data).
+        ot::sql(dsn, "CREATE PUBLICATION " + publication_ + " FOR TABLE " + qualified(t));
+        ot::sql(dsn, "SELECT pg_create_logical_replication_slot('" + slot_ + "', 'pgoutput')");
+        std::ofstream w(dir_ + "/worker.properties");
+        w << "bootstrap.servers=" << ot::services().kafka_bootstrap << "\n"
+          << "listeners=http://127.0.0.1:" << free_port() << "\n"
+          << "offset.storage.file.filename=" << dir_ << "/offsets\n"
+          << "offset.flush.interval.ms=1000\n"
+          << "key.converter=org.apache.kafka.connect.storage.StringConverter\n"
+          << "value.converter=org.apache.kafka.connect.converters.ByteArrayConverter\n"
+          // Durability equal to outboxd's (G2).
+          << "producer.acks=all\n"
+          << "producer.enable.idempotence=true\n"
+          << "plugin.path=\n";
+        std::ofstream c(dir_ + "/connector.properties");
+        c << "name=peer-debezium\n"
+          << "connector.class=io.debezium.connector.postgresql.PostgresConnector\n"
+          << "tasks.max=1\n"
+          << "plugin.name=pgoutput\n"
+          << "database.hostname=" << field("host") << "\n"
+          << "database.port=" << field("port") << "\n"
+          << "database.user=" << field("user") << "\n"
+          << "database.dbname=" << field("dbname") << "\n"
+          << "topic.prefix=peer\n"
+          << "table.include.list=" << t.schema << "." << t.table << "\n"
+          << "slot.name=" << slot_ << "\n"
+          << "publication.name=" << publication_ << "\n"
+          << "publication.autocreate.mode=disabled\n"
+          << "snapshot.mode=no_data\n"
+          << "binary.handling.mode=bytes\n"
+          << "transforms=outbox\n"
+          << "transforms.outbox.type=io.debezium.transforms.outbox.EventRouter\n"
+          << "transforms.outbox.table.field.event.id=" << t.columns.id << "\n"
+          << "transforms.outbox.table.field.event.key=" << t.columns.key << "\n"
+          << "transforms.outbox.table.field.event.payload=" << t.columns.payload << "\n"
+          << "transforms.outbox.route.by.field=" << t.columns.topic << "\n"
+          << "transforms.outbox.route.topic.replacement=${routedByValue}\n"
+          << "transforms.outbox.table.expand.json.payload=false\n";
+    }
+    ~DebeziumPeer() override {
+        java_.reset();
+        try {
+            ot::sql(ot::services().pg_dsn, "SELECT pg_drop_replication_slot('" + slot_ + "')");
+            ot::sql(ot::services().pg_dsn, "DROP PUBLICATION IF EXISTS " + publication_);
+        } catch (const std::exception& e) {
+            progress(std::string("peer: dropping the slot: ") + e.what());
+        }
+    }
+    void start() override {
+        java_ = std::make_unique<ot::Daemon>(
+            ot::Program{"/usr/bin/java"},
+            std::vector<std::string>{"-Xms256m", "-Xmx1g", "-cp", libs_ + "/*",
+                                     "org.apache.kafka.connect.cli.ConnectStandalone",
+                                     dir_ + "/worker.properties", dir_ + "/connector.properties"});
+    }
+    int pid() const override { return java_->pid(); }
+    std::string log() const override { return java_->log(); }
+    void stop() override {
+        java_->signal(SIGTERM);
+        if (!java_->wait(std::chrono::seconds(30))) {
+            progress("peer: Kafka Connect did not stop in 30 s");
+        }
+    }
+
+private:
+    std::string libs_;
+    std::string dir_;
+    std::string slot_;
+    std::string publication_;
+    std::unique_ptr<ot::Daemon> java_;
+};
+
+// Messages in a topic, from its partitions' high watermarks (no reading).
+class Watermarks {
+public:
+    Watermarks() {
+        char err[512];
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", ot::services().kafka_bootstrap.c_str(), err,
+                          sizeof err);
+        rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+        if (rk_ == nullptr) {
+            throw std::runtime_error(std::string("watermarks: ") + err);
+        }
+    }
+    ~Watermarks() { rd_kafka_destroy(rk_); }
+    Watermarks(const Watermarks&) = delete;
+    Watermarks& operator=(const Watermarks&) = delete;
+    std::int64_t sum(const std::string& topic) {
+        std::int64_t n = 0;
+        for (int p = 0; p < kTopicPartitions; ++p) {
+            std::int64_t low = 0;
+            std::int64_t high = 0;
+            if (rd_kafka_query_watermark_offsets(rk_, topic.c_str(), p, &low, &high, 5000)
+                == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                n += high;
+            }
+        }
+        return n;
+    }
+
+private:
+    rd_kafka_t* rk_ = nullptr;
+};
+
+struct PeerResult {
+    std::string relay;
+    std::int64_t backlog = 0;
+    double drain_rows_per_s = 0;        // backlog / (last LogAppendTime - relay start)
+    double first_message_s = 0;         // first backlog message's LogAppendTime - relay start
+    double steady_drain_rows_per_s = 0; // backlog / (last - first backlog message)
+    std::int64_t steady_rows = 0;
+    double p50_ms = 0; // commit (created_at) -> LogAppendTime, steady phase
+    double p99_ms = 0;
+    double peak_rss_mib = 0;
+    double relay_cpu_s = 0;
+    double postgres_cpu_s = 0;
+    double wall_s = 0;
+};
+
+PeerResult run_peer(const Options& opt, const std::string& relay, const std::string& libs) {
+    PeerResult r;
+    r.relay = relay;
+    auto t = fresh_table("peer_" + relay);
+    const std::string topic =
+        make_destination(opt, "peer-" + relay, {{"message.timestamp.type", "LogAppendTime"}});
+    std::unique_ptr<PeerRelay> p;
+    if (relay == "debezium") {
+        p = std::make_unique<DebeziumPeer>(t, libs, t.table);
+    } else {
+        p = std::make_unique<OutboxdPeer>(t, opt);
+    }
+    progress("peer " + relay + ": backlog of " + std::to_string(opt.rows) + " rows");
+    prefill(opt, t, topic);
+    r.backlog = opt.rows;
+    const double pg_cpu0 = postgres_cpu_seconds();
+    const double start_s = wall_now_s();
+    p->start();
+    Watermarks marks;
+    // High watermarks, not a read: cheap enough to poll.
+    const auto count_in_topic = [&] {
+        return marks.sum(topic);
+    };
+    if (!ot::eventually([&] { return count_in_topic() >= opt.rows; }, std::chrono::seconds(600))) {
+        throw std::runtime_error("peer " + relay + ": backlog not in Kafka after 600 s; log:\n"
+                                 + ot::tail_of(p->log()));
+    }
+    progress("peer " + relay + ": backlog in Kafka; " + std::to_string(opt.rate) + " rows/s for "
+             + std::to_string(opt.latency_seconds) + " s");
+    // The steady phase: one connection inserting at `rate`, autocommit.
+    pqxx::connection conn(ot::services().pg_dsn);
+    const auto& c = t.columns;
+    conn.prepare("ins", "INSERT INTO " + qualified(t) + " (" + store::quote_ident(c.topic) + ", "
+                            + store::quote_ident(c.key) + ", " + store::quote_ident(c.payload)
+                            + ") VALUES ($1, $2, $3) RETURNING " + store::quote_ident(c.id));
+    std::string payload(static_cast<std::size_t>(opt.payload_bytes), 'x');
+    const auto interval = std::chrono::duration_cast<Clock::duration>(Seconds(1.0 / opt.rate));
+    const auto first = Clock::now();
+    const auto end = first + std::chrono::seconds(opt.latency_seconds);
+    std::int64_t first_steady_id = 0;
+    for (std::int64_t k = 0;; ++k) {
+        const auto slot = first + interval * k;
+        if (slot >= end) {
+            break;
+        }
+        std::this_thread::sleep_until(slot);
+        for (std::size_t i = 0; i < payload.size(); ++i) {
+            payload[i] = static_cast<char>((k * 31 + static_cast<std::int64_t>(i)) & 0xff);
+        }
+        pqxx::nontransaction tx(conn);
+        const auto res = tx.exec_prepared("ins", topic, "key-" + std::to_string(k % opt.keys),
+                                          pqxx::binarystring(payload.data(), payload.size()));
+        if (k == 0) {
+            first_steady_id = res[0][0].as<std::int64_t>();
+        }
+        ++r.steady_rows;
+    }
+    const std::int64_t total = r.backlog + r.steady_rows;
+    if (!ot::eventually([&] { return count_in_topic() >= total; }, std::chrono::seconds(120))) {
+        throw std::runtime_error("peer " + relay + ": steady rows not in Kafka after 120 s");
+    }
+    r.peak_rss_mib = peak_rss_of(p->pid());
+    r.relay_cpu_s = cpu_seconds(p->pid(), true);
+    r.postgres_cpu_s = postgres_cpu_seconds() - pg_cpu0;
+    r.wall_s = wall_now_s() - start_s;
+    p->stop();
+
+    // Where each message is: the id from outboxd's outbox-id header, or
+    // from the EventRouter's `id` header.
+    const auto messages = ot::read_topic(ot::services().kafka_bootstrap, topic);
+    std::map<std::int64_t, std::int64_t> appended_ms; // id -> first LogAppendTime
+    std::int64_t backlog_last_ms = 0;
+    std::int64_t backlog_first_ms = std::numeric_limits<std::int64_t>::max();
+    for (const auto& m : messages) {
+        if (!m.log_append_time) {
+            throw std::runtime_error("peer: the topic's timestamps are not LogAppendTime");
+        }
+        std::int64_t id = m.outbox_id;
+        for (const auto& [k, v] : m.headers) {
+            if (id < 0 && k == "id") {
+                id = std::stoll(v);
+            }
+        }
+        if (id < 0) {
+            throw std::runtime_error("peer " + relay + ": a message without an id header");
+        }
+        appended_ms.emplace(id, m.timestamp_ms);
+        if (id < first_steady_id) {
+            backlog_last_ms = std::max(backlog_last_ms, m.timestamp_ms);
+            backlog_first_ms = std::min(backlog_first_ms, m.timestamp_ms);
+        }
+    }
+    r.drain_rows_per_s =
+        static_cast<double>(r.backlog) / (static_cast<double>(backlog_last_ms) / 1000.0 - start_s);
+    r.first_message_s = static_cast<double>(backlog_first_ms) / 1000.0 - start_s;
+    r.steady_drain_rows_per_s =
+        static_cast<double>(r.backlog)
+        / std::max(static_cast<double>(backlog_last_ms - backlog_first_ms) / 1000.0, 1e-3);
+    std::vector<double> lat;
+    for (const auto& row :
+         ot::sql(ot::services().pg_dsn,
+                 "SELECT " + store::quote_ident(c.id) + ", (extract(epoch FROM "
+                     + store::quote_ident(c.created_at) + ") * 1000)::bigint FROM " + qualified(t)
+                     + " WHERE " + store::quote_ident(c.id)
+                     + " >= " + std::to_string(first_steady_id))) {
+        const auto it = appended_ms.find(std::stoll(row[0]));
+        if (it == appended_ms.end()) {
+            throw std::runtime_error("peer " + relay + ": row " + row[0] + " not in Kafka");
+        }
+        lat.push_back(static_cast<double>(it->second - std::stoll(row[1])));
+    }
+    std::sort(lat.begin(), lat.end());
+    const auto at = [&](double q) {
+        return lat.empty()
+                   ? 0.0
+                   : lat[std::min(lat.size() - 1, static_cast<std::size_t>(q * lat.size()))];
+    };
+    r.p50_ms = at(0.5);
+    r.p99_ms = at(0.99);
+    progress("peer " + relay + ": " + grouped(r.drain_rows_per_s) + " rows/s, p50 "
+             + fixed(r.p50_ms, 1) + " ms, p99 " + fixed(r.p99_ms, 1) + " ms, "
+             + std::to_string(messages.size()) + " messages for " + std::to_string(total)
+             + " rows");
+    drop_table(opt, t);
+    return r;
+}
+
+int run_peers(const Options& opt) {
+    if (ot::sql_value(ot::services().pg_dsn, "SHOW wal_level") != "logical") {
+        throw std::runtime_error("the PostgreSQL in " + ot::services().dir
+                                 + " has wal_level != logical, which Debezium needs: start the "
+                                   "services with OUTBOXD_TEST_PG_WAL_LEVEL=logical "
+                                   "(bench/peers/debezium.sh does)");
+    }
+    std::vector<PeerResult> results;
+    for (const std::string relay : {"debezium", "outboxd"}) {
+        results.push_back(run_peer(opt, relay, opt.peer_debezium_libs));
+    }
+    std::printf("\nSide by side: %s rows of %d B backlog, then %d rows/s for %d s; Kafka topic %d "
+                "partitions, acks=all, idempotent, LogAppendTime\n",
+                grouped(static_cast<double>(opt.rows)).c_str(), opt.payload_bytes, opt.rate,
+                opt.latency_seconds, kTopicPartitions);
+    std::printf("%-10s %12s %14s %11s %8s %8s %12s %11s %9s\n", "relay", "drain rows/s",
+                "first-to-last", "first msg s", "p50 ms", "p99 ms", "peak RSS", "relay CPU s",
+                "PG CPU s");
+    nlohmann::json out;
+    for (const auto& r : results) {
+        std::printf("%-10s %12s %14s %11.2f %8.1f %8.1f %8.1f MiB %11.1f %9.1f\n", r.relay.c_str(),
+                    grouped(r.drain_rows_per_s).c_str(), grouped(r.steady_drain_rows_per_s).c_str(),
+                    r.first_message_s, r.p50_ms, r.p99_ms, r.peak_rss_mib, r.relay_cpu_s,
+                    r.postgres_cpu_s);
+        out["peers"][r.relay] = {{"drain_rows_per_s", r.drain_rows_per_s},
+                                 {"steady_drain_rows_per_s", r.steady_drain_rows_per_s},
+                                 {"first_message_s", r.first_message_s},
+                                 {"p50_ms", r.p50_ms},
+                                 {"p99_ms", r.p99_ms},
+                                 {"peak_rss_mib", r.peak_rss_mib},
+                                 {"relay_cpu_s", r.relay_cpu_s},
+                                 {"postgres_cpu_s", r.postgres_cpu_s},
+                                 {"wall_s", r.wall_s},
+                                 {"backlog", r.backlog},
+                                 {"steady_rows", r.steady_rows}};
+    }
+    out["config"] = {{"rows", opt.rows},
+                     {"payload_bytes", opt.payload_bytes},
+                     {"rate", opt.rate},
+                     {"seconds", opt.latency_seconds}};
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
+}
+
 // What phases 2-5 measured for one broker.
 struct BrokerRuns {
     std::vector<PublishCeilingResult> publish;
@@ -1438,6 +1868,9 @@ int main(int argc, char** argv) {
                    "Topic max.message.bytes and producer message.max.bytes (0: defaults)")
         ->check(CLI::Range(0, 1000000000));
     app.add_option("--keys", opt.keys, "Distinct message keys")->check(CLI::Range(1, 100000000));
+    app.add_option("--peer-debezium-libs", opt.peer_debezium_libs,
+                   "Kafka Connect + Debezium jars: run only the side-by-side comparison "
+                   "(bench/peers/debezium.sh)");
     app.add_flag("--skip-ceiling", opt.skip_ceiling, "Skip the PostgreSQL ceiling phase");
     app.add_flag("--skip-throughput", opt.skip_throughput, "Skip the relay throughput phase");
     app.add_flag("--skip-latency", opt.skip_latency, "Skip the latency phase");
@@ -1455,6 +1888,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"kafka", "rabbitmq"}));
     CLI11_PARSE(app, argc, argv);
     try {
+        if (!opt.peer_debezium_libs.empty()) {
+            return outboxd::bench::run_peers(opt);
+        }
         return outboxd::bench::run_all(opt);
     } catch (const std::exception& e) {
         std::cerr << "outboxd_bench: " << e.what() << std::endl;

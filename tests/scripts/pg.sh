@@ -124,6 +124,8 @@ port = $port
 unix_socket_directories = '$SOCK'
 max_connections = 200
 shared_buffers = 128MB
+# logical for bench/peers (Debezium decodes the WAL); replica otherwise.
+wal_level = ${OUTBOXD_TEST_PG_WAL_LEVEL:-replica}
 # Realistic durability: the benchmark measures with these on.
 fsync = on
 synchronous_commit = on

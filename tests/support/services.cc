@@ -370,6 +370,9 @@ std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string
             Consumed c;
             c.partition = m->partition;
             c.offset = m->offset;
+            rd_kafka_timestamp_type_t ts_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+            c.timestamp_ms = rd_kafka_message_timestamp(m, &ts_type);
+            c.log_append_time = ts_type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
             if (m->key != nullptr) {
                 c.key = std::string(static_cast<const char*>(m->key), m->key_len);
             }
