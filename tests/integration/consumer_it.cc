@@ -13,11 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <csignal>
-#include <memory>
-#include <random>
-#include <set>
 #include <thread>
 
 using namespace outboxd::testing;
@@ -86,33 +82,14 @@ TEST_CASE("end to end: outboxd and the reference consumer killed with kill -9 ag
 
     const int kKills = 20;
     const int kOrders = 2000;
-    int kills = 0;
-    int duplicates = 0; // redeliveries the inbox turned away, from the consumers' logs
-    int failure_lines = 0;
-    std::mt19937 rng(11);
     OrderFeed feed(table, name, kOrders);
     // Kills for as long as orders flow (about 40 s at 50 orders/s), and at
     // least kKills of them.
-    while (kills < kKills || feed.inserted() < kOrders) {
-        // Every other life commits per 25 messages (or 1 s): more is
-        // uncommitted at each kill, so redeliveries are certain.
-        const int commit_every = kills % 2 == 0 ? 1 : 25;
-        const long before = applied();
-        Daemon c(consumer, consumer_args(commit_every));
-        // Killed only while it is applying orders, never before it started.
-        const bool progressed = eventually([&] { return applied() > before; }, 60s);
-        if (!progressed) {
-            FAIL("no progress in 60 s in life " << kills << "; consumer log:\n"
-                                                << tail_of(c.log()));
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 1000));
-        c.signal(SIGKILL);
-        REQUIRE(c.wait(10s) == 128 + SIGKILL);
-        ++kills;
-        const std::string log = c.log();
-        duplicates += count_of(log, "] duplicate: ");
-        failure_lines += count_of(log, "] failed: ");
-    }
+    const auto lives =
+        kill_consumer_lives(consumer, consumer_args, applied, feed, kOrders, kKills, 11);
+    const int kills = lives.kills;
+    int duplicates = lives.duplicates;
+    int failure_lines = lives.failure_lines;
     feed.finish();
     relay.stop(); // the last start stays up
     REQUIRE(feed.error.empty());
@@ -225,7 +202,7 @@ TEST_CASE("end to end: a consumer stopped past confirm.deadline_ms: its rows are
     const std::string group = name + "_inventory";
     const std::string path =
         confirming_config(table, group, ack_topic,
-                          "  deadline_ms: 2000\n  resend_unconfirmed: true\n  max_resends: 50\n");
+                          "  deadline_ms: 2000\n  resend_unconfirmed: false\n  max_resends: 50\n");
     Daemon relay({"run", "--config", path});
 
     // 50 orders while the consumer is down.
@@ -239,13 +216,15 @@ TEST_CASE("end to end: a consumer stopped past confirm.deadline_ms: its rows are
     }
     insert_rows(s.pg_dsn, table, rows);
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 50; }, 60s));
-    // Past the deadline: listed, then sent again (nobody confirmed).
+    // Past the deadline: listed (resend off, so the list stays).
     REQUIRE(eventually(
         [&] {
             const auto [rc, out] = run_outboxd({"unconfirmed", "--config", path});
             return rc == 0 && out.find("50 unconfirmed rows") != std::string::npos;
         },
         30s));
+    // Then resend on, by a reload: sent again (nobody confirmed).
+    turn_resend_on(path, relay);
     REQUIRE(eventually(
         [&] { return sql_value(s.pg_dsn, "SELECT min(resends) FROM " + name) != "0"; }, 30s));
 

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <random>
 
 using namespace outboxd::testing;
 using namespace std::chrono_literals;
@@ -114,30 +113,16 @@ TEST_CASE("rabbitmq end to end: outboxd and the reference consumer killed with k
 
     const int kKills = 20;
     const int kOrders = 2000;
-    int kills = 0;
-    int duplicates = 0; // redeliveries the inbox turned away, from the consumers' logs
-    int failure_lines = 0;
-    std::mt19937 rng(13);
     OrderFeed feed(table, name, kOrders);
-    while (kills < kKills || feed.inserted() < kOrders) {
-        // Every other life acknowledges per 25 deliveries (or 1 s): more is
-        // applied and unacknowledged at each kill, so redeliveries are
-        // certain.
-        const int commit_every = kills % 2 == 0 ? 1 : 25;
-        const long before = applied();
-        Daemon c(program, consumer_args(consumer, name, topology.acks(), name, commit_every));
-        if (!eventually([&] { return applied() > before; }, 60s)) {
-            FAIL("no progress in 60 s in life " << kills << "; consumer log:\n"
-                                                << tail_of(c.log()));
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 1000));
-        c.signal(SIGKILL);
-        REQUIRE(c.wait(10s) == 128 + SIGKILL);
-        ++kills;
-        const std::string log = c.log();
-        duplicates += count_of(log, "] duplicate: ");
-        failure_lines += count_of(log, "] failed: ");
-    }
+    const auto lives = kill_consumer_lives(
+        program,
+        [&](int commit_every) {
+            return consumer_args(consumer, name, topology.acks(), name, commit_every);
+        },
+        applied, feed, kOrders, kKills, 13);
+    const int kills = lives.kills;
+    int duplicates = lives.duplicates;
+    int failure_lines = lives.failure_lines;
     feed.finish();
     relay.stop(); // the last start stays up
     REQUIRE(feed.error.empty());
@@ -229,7 +214,7 @@ TEST_CASE("rabbitmq end to end: a consumer stopped past confirm.deadline_ms: its
     const std::string consumer = "inventory";
     const std::string path =
         confirming_config(table, consumer, topology.acks(),
-                          "  deadline_ms: 2000\n  resend_unconfirmed: true\n  max_resends: 50\n");
+                          "  deadline_ms: 2000\n  resend_unconfirmed: false\n  max_resends: 50\n");
     Daemon relay({"run", "--config", path});
     const auto port = relay.http_port();
     REQUIRE(port);
@@ -252,17 +237,20 @@ TEST_CASE("rabbitmq end to end: a consumer stopped past confirm.deadline_ms: its
                    == 50.0;
         },
         30s));
-    // Past the deadline: listed, then sent again (nobody confirmed).
+    // Past the deadline: listed (resend off, so the list stays).
     REQUIRE(eventually(
         [&] {
             const auto [rc, out] = run_outboxd({"unconfirmed", "--config", path});
             return rc == 0 && out.find("50 unconfirmed rows") != std::string::npos;
         },
         30s));
+    // Then resend on, by a reload: sent again (nobody confirmed).
+    turn_resend_on(path, relay);
     REQUIRE(eventually(
         [&] { return sql_value(s.pg_dsn, "SELECT min(resends) FROM " + name) != "0"; }, 30s));
+    // The copies reach the queue once the relay has sent the resent rows.
+    CHECK(eventually([&] { return AmqpClient().count(name) > 50; }, 30s));
     const auto copies = AmqpClient().count(name);
-    CHECK(copies > 50);
 
     // The consumer comes back: every row confirmed, each order applied once
     // although the queue holds several copies of each.

@@ -3,7 +3,10 @@
 #include "store/sql.h"
 
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <random>
+#include <stdexcept>
 
 using namespace std::chrono_literals;
 
@@ -106,6 +109,55 @@ void KilledRelay::run() {
         ++kills_;
         daemon_ = std::make_unique<Daemon>(std::vector<std::string>{"run", "--config", config_});
     }
+}
+
+ConsumerLives kill_consumer_lives(const Program& program,
+                                  const std::function<std::vector<std::string>(int)>& args,
+                                  const std::function<long()>& applied,
+                                  const OrderFeed& feed,
+                                  int min_orders,
+                                  int min_kills,
+                                  unsigned seed) {
+    ConsumerLives out;
+    std::mt19937 rng(seed);
+    while (out.kills < min_kills || feed.inserted() < min_orders) {
+        const int commit_every = out.kills % 2 == 0 ? 1 : 25;
+        const long before = applied();
+        Daemon c(program, args(commit_every));
+        // Killed only while it is applying orders, never before it started.
+        if (!eventually([&] { return applied() > before; }, 60s)) {
+            throw std::runtime_error("no progress in 60 s in life " + std::to_string(out.kills)
+                                     + "; consumer log:\n" + tail_of(c.log()));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 1000));
+        c.signal(SIGKILL);
+        if (c.wait(10s) != 128 + SIGKILL) {
+            throw std::runtime_error("life " + std::to_string(out.kills)
+                                     + " did not end by SIGKILL; consumer log:\n"
+                                     + tail_of(c.log()));
+        }
+        ++out.kills;
+        const std::string log = c.log();
+        out.duplicates += count_of(log, "] duplicate: ");
+        out.failure_lines += count_of(log, "] failed: ");
+    }
+    return out;
+}
+
+void turn_resend_on(const std::string& path, Daemon& relay) {
+    std::string text;
+    {
+        std::ifstream in(path);
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::string off = "resend_unconfirmed: false";
+    const auto at = text.find(off);
+    if (at == std::string::npos) {
+        throw std::runtime_error(path + " does not say " + off);
+    }
+    text.replace(at, off.size(), "resend_unconfirmed: true");
+    std::ofstream(path) << text;
+    relay.signal(SIGHUP);
 }
 
 InventoryTables::InventoryTables(const std::string& schema)

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -72,6 +73,33 @@ private:
     std::unique_ptr<Daemon> daemon_;
     std::thread thread_;
 };
+
+// What the killed lives of a consumer did, from their logs.
+struct ConsumerLives {
+    int kills = 0;
+    int duplicates = 0;    // "] duplicate: " lines: redeliveries the inbox turned away
+    int failure_lines = 0; // "] failed: " lines
+};
+
+// Starts `program` with `args(commit_every)` again and again while `feed`
+// inserts, and kills each life with kill -9 200-1200 ms after it applied
+// something (`applied()` grew), until the feed has inserted `min_orders`
+// and at least `min_kills` lives died. Every other life gets commit_every
+// 25 (more applied and not yet committed or acknowledged at each kill, so
+// redeliveries are certain), the others 1. Throws std::runtime_error, with
+// the life's log, when one makes no progress in 60 s or outlives SIGKILL.
+ConsumerLives kill_consumer_lives(const Program& program,
+                                  const std::function<std::vector<std::string>(int)>& args,
+                                  const std::function<long()>& applied,
+                                  const OrderFeed& feed,
+                                  int min_orders,
+                                  int min_kills,
+                                  unsigned seed);
+
+// Rewrites `resend_unconfirmed: false` in the config file at `path` to
+// true and reloads `relay` (SIGHUP): rows are listed as unconfirmed first,
+// then sent again, so the listing is not racing the resends.
+void turn_resend_on(const std::string& path, Daemon& relay);
 
 // The reference consumer's tables in `schema` (its --schema).
 struct InventoryTables {
