@@ -206,27 +206,10 @@ TEST_CASE("end to end: a consumer stopped past confirm.deadline_ms: its rows are
     Daemon relay({"run", "--config", path});
 
     // 50 orders while the consumer is down.
-    std::vector<NewRow> rows;
-    long long total = 0;
-    for (int i = 0; i < 50; ++i) {
-        const int qty = 1 + i % 5;
-        total += qty;
-        rows.push_back({name, std::string("A-1"),
-                        R"({"sku": "A-1", "qty": )" + std::to_string(qty) + "}", std::nullopt});
-    }
-    insert_rows(s.pg_dsn, table, rows);
+    const long long total = insert_orders(table, name, 50);
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 50; }, 60s));
-    // Past the deadline: listed (resend off, so the list stays).
-    REQUIRE(eventually(
-        [&] {
-            const auto [rc, out] = run_outboxd({"unconfirmed", "--config", path});
-            return rc == 0 && out.find("50 unconfirmed rows") != std::string::npos;
-        },
-        30s));
-    // Then resend on, by a reload: sent again (nobody confirmed).
-    turn_resend_on(path, relay);
-    REQUIRE(eventually(
-        [&] { return sql_value(s.pg_dsn, "SELECT min(resends) FROM " + name) != "0"; }, 30s));
+    // Past the deadline: listed, then sent again (nobody confirmed).
+    list_unconfirmed_then_resend(path, relay, name, 50);
 
     // The consumer comes back: every row confirmed, each order applied once
     // although the topic holds several copies of each.

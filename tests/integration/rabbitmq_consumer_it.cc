@@ -219,15 +219,7 @@ TEST_CASE("rabbitmq end to end: a consumer stopped past confirm.deadline_ms: its
     const auto port = relay.http_port();
     REQUIRE(port);
 
-    std::vector<NewRow> rows;
-    long long total = 0;
-    for (int i = 0; i < 50; ++i) {
-        const int qty = 1 + i % 5;
-        total += qty;
-        rows.push_back({name, std::string("A-1"),
-                        R"({"sku": "A-1", "qty": )" + std::to_string(qty) + "}", std::nullopt});
-    }
-    insert_rows(s.pg_dsn, table, rows);
+    const long long total = insert_orders(table, name, 50);
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 50; }, 60s));
     // Not yet confirmed by the consumer, deadline or not.
     CHECK(eventually(
@@ -237,17 +229,8 @@ TEST_CASE("rabbitmq end to end: a consumer stopped past confirm.deadline_ms: its
                    == 50.0;
         },
         30s));
-    // Past the deadline: listed (resend off, so the list stays).
-    REQUIRE(eventually(
-        [&] {
-            const auto [rc, out] = run_outboxd({"unconfirmed", "--config", path});
-            return rc == 0 && out.find("50 unconfirmed rows") != std::string::npos;
-        },
-        30s));
-    // Then resend on, by a reload: sent again (nobody confirmed).
-    turn_resend_on(path, relay);
-    REQUIRE(eventually(
-        [&] { return sql_value(s.pg_dsn, "SELECT min(resends) FROM " + name) != "0"; }, 30s));
+    // Past the deadline: listed, then sent again (nobody confirmed).
+    list_unconfirmed_then_resend(path, relay, name, 50);
     // The copies reach the queue once the relay has sent the resent rows.
     CHECK(eventually([&] { return AmqpClient().count(name) > 50; }, 30s));
     const auto copies = AmqpClient().count(name);

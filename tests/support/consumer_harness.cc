@@ -144,7 +144,32 @@ ConsumerLives kill_consumer_lives(const Program& program,
     return out;
 }
 
-void turn_resend_on(const std::string& path, Daemon& relay) {
+long long insert_orders(const config::Postgres& table, const std::string& topic, int n) {
+    std::vector<NewRow> rows;
+    long long total = 0;
+    for (int i = 0; i < n; ++i) {
+        const int qty = 1 + i % 5;
+        total += qty;
+        rows.push_back({topic, std::string("A-1"),
+                        R"({"sku": "A-1", "qty": )" + std::to_string(qty) + "}", std::nullopt});
+    }
+    insert_rows(services().pg_dsn, table, rows);
+    return total;
+}
+
+void list_unconfirmed_then_resend(const std::string& path,
+                                  Daemon& relay,
+                                  const std::string& table_name,
+                                  int n) {
+    const std::string listed = std::to_string(n) + " unconfirmed rows";
+    if (!eventually(
+            [&] {
+                const auto [rc, out] = run_outboxd({"unconfirmed", "--config", path});
+                return rc == 0 && out.find(listed) != std::string::npos;
+            },
+            30s)) {
+        throw std::runtime_error("outboxd unconfirmed did not list " + listed + " within 30 s");
+    }
     std::string text;
     {
         std::ifstream in(path);
@@ -158,6 +183,14 @@ void turn_resend_on(const std::string& path, Daemon& relay) {
     text.replace(at, off.size(), "resend_unconfirmed: true");
     std::ofstream(path) << text;
     relay.signal(SIGHUP);
+    if (!eventually(
+            [&] {
+                return sql_value(services().pg_dsn, "SELECT min(resends) FROM " + table_name)
+                       != "0";
+            },
+            30s)) {
+        throw std::runtime_error("the unconfirmed rows were not sent again within 30 s");
+    }
 }
 
 InventoryTables::InventoryTables(const std::string& schema)

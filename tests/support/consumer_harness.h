@@ -96,10 +96,20 @@ ConsumerLives kill_consumer_lives(const Program& program,
                                   int min_kills,
                                   unsigned seed);
 
-// Rewrites `resend_unconfirmed: false` in the config file at `path` to
-// true and reloads `relay` (SIGHUP): rows are listed as unconfirmed first,
-// then sent again, so the listing is not racing the resends.
-void turn_resend_on(const std::string& path, Daemon& relay);
+// Inserts `n` orders of sku A-1 (qty 1-5) with topic `topic`; returns the
+// sum of their qty.
+long long insert_orders(const config::Postgres& table, const std::string& topic, int n);
+
+// For `relay` running the config at `path` with `resend_unconfirmed:
+// false`: waits until `outboxd unconfirmed` lists `n` rows (resend off, so
+// the list stays), then rewrites the file to resend them and reloads the
+// relay (SIGHUP), and waits until every row of `table_name` was sent again
+// at least once: so the listing never races the resends. Throws
+// std::runtime_error when a step does not happen within 30 s.
+void list_unconfirmed_then_resend(const std::string& path,
+                                  Daemon& relay,
+                                  const std::string& table_name,
+                                  int n);
 
 // The reference consumer's tables in `schema` (its --schema).
 struct InventoryTables {
