@@ -100,14 +100,20 @@ std::size_t Relay::finish_shutdown(Millis timeout) {
     }
     // Outcomes already known must reach the table if at all possible: keep
     // trying until the deadline, ignoring the usual back-off.
+    const auto left = [&] {
+        return std::max(Millis(0), std::chrono::duration_cast<Millis>(deadline - clock_.now()));
+    };
     while (unwritten_outcomes() > 0) {
         db_retry_at_.reset();
         write_outcomes();
+        settle_marks(std::min(left(), Millis(100)));
         if (unwritten_outcomes() == 0 || clock_.now() >= deadline) {
             break;
         }
-        collect(publisher_.poll(
-            std::min(std::chrono::duration_cast<Millis>(deadline - clock_.now()), Millis(100))));
+        if (marking_.empty()) {
+            // The write failed: wait a little before the next try.
+            collect(publisher_.poll(std::min(left(), Millis(100))));
+        }
     }
     return in_flight_count_ + unwritten_outcomes();
 }
@@ -236,6 +242,7 @@ void Relay::handle_fatal() {
 }
 
 void Relay::write_outcomes() {
+    settle_marks(Millis(0));
     if (sent_unwritten_.empty() && failures_unwritten_.empty()) {
         return;
     }
@@ -243,13 +250,17 @@ void Relay::write_outcomes() {
         return;
     }
     try {
-        if (!sent_unwritten_.empty()) {
-            store_.mark_sent(sent_unwritten_);
-            for (const auto& m : sent_unwritten_) {
-                tracked_.erase(m.id);
+        if (marking_.empty() && !sent_unwritten_.empty()) {
+            marking_.swap(sent_unwritten_);
+            try {
+                store_.begin_mark_sent(marking_);
+            } catch (const store::StoreUnavailable&) {
+                // Not begun: the rows wait for the next write.
+                marking_.swap(sent_unwritten_);
+                throw;
             }
-            counting_.on_marked_sent(sent_unwritten_.size());
-            sent_unwritten_.clear();
+            // A store that writes synchronously has committed already.
+            settle_marks(Millis(0));
         }
         if (!failures_unwritten_.empty()) {
             store_.record_failures(failures_unwritten_);
@@ -272,6 +283,34 @@ void Relay::write_outcomes() {
     } catch (const store::StoreUnavailable& e) {
         db_failed(std::string("writing outcomes: ") + e.what());
     }
+}
+
+bool Relay::settle_marks(Millis wait) {
+    if (marking_.empty()) {
+        return true;
+    }
+    bool done = false;
+    try {
+        done = store_.mark_sent_finished(wait);
+    } catch (const store::StoreUnavailable& e) {
+        // In doubt: it may have committed. Writing it again is harmless
+        // (only rows still at 0 change), so the rows go back, first in line.
+        sent_unwritten_.insert(sent_unwritten_.begin(), marking_.begin(), marking_.end());
+        marking_.clear();
+        if (db_healthy()) {
+            db_failed(std::string("writing outcomes: ") + e.what());
+        }
+        return true;
+    }
+    if (!done) {
+        return false;
+    }
+    for (const auto& m : marking_) {
+        tracked_.erase(m.id);
+    }
+    counting_.on_marked_sent(marking_.size());
+    marking_.clear();
+    return true;
 }
 
 bool Relay::fetch_wanted(TimePoint now) const {
@@ -472,7 +511,14 @@ void Relay::wait() {
             t = std::chrono::duration_cast<Millis>(*db_retry_at_ - now);
             t = std::clamp(t, Millis(0), options_.poll_interval);
         }
-        collect(publisher_.poll(t));
+        if (!marking_.empty() && t > Millis(0)) {
+            // The mark's commit ends the wait early; reports that arrive
+            // meanwhile are collected right after, at most `t` late.
+            settle_marks(t);
+            collect(publisher_.poll(Millis(0)));
+        } else {
+            collect(publisher_.poll(t));
+        }
         if (db_healthy() && !stopping_) {
             try {
                 if (store_.take_wakeup()) {

@@ -24,6 +24,11 @@
 //    oversized row cannot take more memory than the budgets allow.
 //  - An outcome that could not be written (database down) is kept and
 //    written later; its row is not produced again meanwhile.
+//  - Marks are written in the background (OutboxStore::begin_mark_sent), one
+//    write at a time, while the relay goes on fetching and producing: a row
+//    stays tracked until its mark has committed, so no fetch meanwhile can
+//    produce it again, and a write that failed is begun again with the
+//    same rows.
 //
 // One thread only: the daemon's main loop.
 #pragma once
@@ -137,7 +142,7 @@ public:
     // Bytes (payload + key + headers) of the rows in flight.
     std::size_t in_flight_bytes() const { return in_flight_bytes_; }
     std::size_t unwritten_outcomes() const {
-        return sent_unwritten_.size() + failures_unwritten_.size();
+        return marking_.size() + sent_unwritten_.size() + failures_unwritten_.size();
     }
     bool db_healthy() const { return !db_retry_at_.has_value(); }
     const RelayStats& stats() const { return counting_.stats; }
@@ -161,6 +166,10 @@ private:
                             publish::FailureReason reason);
     void handle_fatal();
     void write_outcomes();
+    // Takes the result of the mark being written, waiting up to `wait` for
+    // it. True when none is outstanding any more (committed, or failed and
+    // put back into sent_unwritten_ for the next write).
+    bool settle_marks(Millis wait);
     bool fetch_wanted(TimePoint now) const;
     // False once the fence (lease) failed; asks it when not fenced yet.
     bool fence_holds();
@@ -185,7 +194,8 @@ private:
     std::unordered_map<std::int64_t, Tracked> tracked_; // rows between fetch and outcome write
     std::size_t in_flight_count_ = 0;
     std::size_t in_flight_bytes_ = 0;
-    std::vector<store::SentMark> sent_unwritten_;
+    std::vector<store::SentMark> marking_;        // begun, commit not yet confirmed
+    std::vector<store::SentMark> sent_unwritten_; // acknowledged, not yet begun
     std::vector<store::FailureUpdate> failures_unwritten_;
 
     // Keys held back in the current pass: rows waiting for a retry (G4).

@@ -91,6 +91,23 @@ public:
     // consumer confirmation on also their partition and offset.
     virtual void mark_sent(const std::vector<SentMark>& rows) = 0;
 
+    // mark_sent without waiting for it: the write runs (on a session of its
+    // own) while the caller fetches and collects reports, and
+    // mark_sent_finished() says when it has committed. One write at a time:
+    // begin the next only after mark_sent_finished() returned true. A
+    // failure is thrown by either call, as mark_sent would throw it; the
+    // write is then in doubt (it may have committed) and is simply begun
+    // again: marking a row already at 1 changes nothing. The base class
+    // writes synchronously.
+    virtual void begin_mark_sent(const std::vector<SentMark>& rows) { mark_sent(rows); }
+
+    // Waits up to `wait` for the write begun last. True once it has
+    // committed, or when none is outstanding; false while it still runs.
+    virtual bool mark_sent_finished(std::chrono::milliseconds wait) {
+        (void)wait;
+        return true;
+    }
+
     // Counts one attempt per update; parks those marked `park`.
     virtual void record_failures(const std::vector<FailureUpdate>& updates) = 0;
 

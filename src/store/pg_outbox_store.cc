@@ -1,6 +1,6 @@
 #include "store/pg_outbox_store.h"
 
-#include "store/pg_binary_fetch.h"
+#include "store/libpq_session.h"
 #include "store/pg_session.h"
 
 #include <pqxx/pqxx>
@@ -107,6 +107,9 @@ struct PgOutboxStore::Session {
     std::unique_ptr<pqxx::connection> conn;
     // The fetch's own connection (binary results), opened on the first fetch.
     std::unique_ptr<BinaryFetchSession> fetch;
+    // The marks' own connection (written in the background), opened on the
+    // first begin_mark_sent.
+    std::unique_ptr<MarkWriteSession> mark;
     std::unique_ptr<WakeupReceiver> receiver; // destroyed before conn
     Statements sql;
     AdminStatements admin;
@@ -116,6 +119,7 @@ struct PgOutboxStore::Session {
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     ~Session() {
+        mark.reset();
         fetch.reset();
         receiver.reset();
         conn.reset();
@@ -318,27 +322,86 @@ std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id,
     return rows;
 }
 
-void PgOutboxStore::mark_sent(const std::vector<SentMark>& rows) {
-    if (rows.empty()) {
-        return;
-    }
-    auto& s = session();
+namespace {
+
+// The mark statement's text parameters: the ids, and with confirmation on
+// their partitions and offsets.
+std::vector<std::string> mark_params(const std::vector<SentMark>& rows, bool confirming) {
     std::vector<std::int64_t> ids;
     ids.reserve(rows.size());
     for (const auto& r : rows) {
         ids.push_back(r.id);
     }
+    std::vector<std::string> params{int_array_literal(ids)};
+    if (confirming) {
+        auto [parts, offsets] = placement_literals(rows);
+        params.push_back(std::move(parts));
+        params.push_back(std::move(offsets));
+    }
+    return params;
+}
+
+} // namespace
+
+void PgOutboxStore::mark_sent(const std::vector<SentMark>& rows) {
+    if (rows.empty()) {
+        return;
+    }
+    auto& s = session();
+    const auto p = mark_params(rows, cfg_.confirming());
     try {
         pqxx::nontransaction tx(*s.conn);
-        if (cfg_.confirming()) {
-            const auto [parts, offsets] = placement_literals(rows);
-            tx.exec_prepared("mark_sent", int_array_literal(ids), parts, offsets);
+        if (p.size() == 3) {
+            tx.exec_prepared("mark_sent", p[0], p[1], p[2]);
         } else {
-            tx.exec_prepared("mark_sent", int_array_literal(ids));
+            tx.exec_prepared("mark_sent", p[0]);
         }
     } catch (const std::exception& e) {
         fail("marking rows sent", e);
     }
+}
+
+void PgOutboxStore::begin_mark_sent(const std::vector<SentMark>& rows) {
+    if (mark_outstanding_) {
+        throw std::logic_error("begin_mark_sent while the previous write runs");
+    }
+    if (rows.empty()) {
+        return;
+    }
+    auto& s = session();
+    try {
+        if (!s.mark) {
+            const auto& sql = cfg_.confirming() ? s.confirm.mark_sent : s.sql.mark_sent;
+            s.mark = std::make_unique<MarkWriteSession>(cfg_.dsn, cfg_.session_timeout, sql,
+                                                        cfg_.confirming() ? 3 : 1);
+        }
+        s.mark->begin(mark_params(rows, cfg_.confirming()));
+        mark_outstanding_ = true;
+    } catch (const std::exception& e) {
+        fail("marking rows sent", e);
+    }
+}
+
+bool PgOutboxStore::mark_sent_finished(std::chrono::milliseconds wait) {
+    if (!mark_outstanding_) {
+        return true;
+    }
+    if (!session_ || !session_->mark || !session_->mark->busy()) {
+        // Another call's error closed the sessions while the write ran.
+        mark_outstanding_ = false;
+        throw StoreUnavailable("marking rows sent: the session closed before the commit was "
+                               "confirmed (the write is in doubt)");
+    }
+    try {
+        if (!session_->mark->finished(wait)) {
+            return false;
+        }
+    } catch (const std::exception& e) {
+        mark_outstanding_ = false;
+        fail("marking rows sent", e);
+    }
+    mark_outstanding_ = false;
+    return true;
 }
 
 void PgOutboxStore::record_failures(const std::vector<FailureUpdate>& updates) {

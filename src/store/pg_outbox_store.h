@@ -84,6 +84,10 @@ public:
                                           std::size_t max_bytes,
                                           std::size_t max_row_bytes) override;
     void mark_sent(const std::vector<SentMark>& rows) override;
+    // On a session of its own; any error closes all the store's sessions,
+    // as every other error does.
+    void begin_mark_sent(const std::vector<SentMark>& rows) override;
+    bool mark_sent_finished(std::chrono::milliseconds wait) override;
     void record_failures(const std::vector<FailureUpdate>& updates) override;
     bool wait_for_wakeup(std::chrono::milliseconds timeout) override;
     bool take_wakeup() override;
@@ -167,6 +171,7 @@ private:
 
     config::Postgres cfg_;
     std::unique_ptr<Session> session_;
+    bool mark_outstanding_ = false; // begun, its result not yet taken
 };
 
 // Why a database call's exception is not an outage ("insufficient privilege,

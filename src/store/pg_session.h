@@ -53,7 +53,7 @@ std::vector<std::string> watch_session(pqxx::connection_base& conn,
                                        std::chrono::milliseconds bound);
 
 // The one statement watch_session runs and its four text parameters, for a
-// session opened with libpq itself (pg_binary_fetch.h). Its rows: name,
+// session opened with libpq itself (libpq_session.h). Its rows: name,
 // value, set by outboxd (bool), source.
 struct WatchStatement {
     const char* sql = nullptr;

@@ -121,7 +121,7 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     // $4 > 0: rows whose payload + key alone pass it (the producer's
     // message.max.bytes) come without their payload and with their weight.
     const std::string withheld = "($4::bigint > 0 AND f_pk > $4::bigint)";
-    // Read in binary result format (pg_binary_fetch.h): every column has a
+    // Read in binary result format (libpq_session.h): every column has a
     // fixed type here (bigint id and created_at, int attempts and weight,
     // text, bytea, bool), whatever integer types the table uses.
     s.fetch =

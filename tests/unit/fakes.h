@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -90,14 +91,44 @@ public:
         if (down) {
             throw store::StoreUnavailable("fake: database down");
         }
-        for (const auto& m : marks) {
-            const auto id = m.id;
-            auto& r = rows_.at(id);
-            if (r.status == 0) {
-                r.status = 1;
-            }
-            ++mark_count[id];
+        apply_marks(marks);
+    }
+
+    // Marks are written as by PgOutboxStore: begun, and applied only once
+    // mark_sent_finished() says they committed. `hold_marks` keeps a write
+    // running; `down` ends it with a lost connection (`in_doubt_commits`:
+    // it committed all the same).
+    void begin_mark_sent(const std::vector<store::SentMark>& marks) override {
+        if (down) {
+            throw store::StoreUnavailable("fake: database down");
         }
+        if (marking) {
+            throw std::logic_error("fake: a mark write began while another one runs");
+        }
+        marking = marks;
+        ++mark_writes;
+    }
+
+    bool mark_sent_finished(std::chrono::milliseconds wait) override {
+        if (!marking) {
+            return true;
+        }
+        if (down) {
+            if (in_doubt_commits) {
+                apply_marks(*marking);
+            }
+            marking.reset();
+            throw store::StoreUnavailable("fake: connection lost while marking");
+        }
+        if (hold_marks) {
+            clock_.advance(wait);
+            waited += wait;
+            return false;
+        }
+        const auto marks = std::move(*marking);
+        marking.reset();
+        apply_marks(marks);
+        return true;
     }
 
     void record_failures(const std::vector<store::FailureUpdate>& updates) override {
@@ -143,6 +174,10 @@ public:
 
     bool down = false;
     bool notified = false;
+    bool hold_marks = false;
+    bool in_doubt_commits = false;
+    std::optional<std::vector<store::SentMark>> marking; // the write begun, not finished
+    int mark_writes = 0;
     int fetches = 0;
     int disconnects = 0;
     std::vector<std::size_t> fetch_byte_limits; // max_bytes of every fetch
@@ -150,6 +185,16 @@ public:
     std::map<std::int64_t, int> mark_count;
 
 private:
+    void apply_marks(const std::vector<store::SentMark>& marks) {
+        for (const auto& m : marks) {
+            auto& r = rows_.at(m.id);
+            if (r.status == 0) {
+                r.status = 1;
+            }
+            ++mark_count[m.id];
+        }
+    }
+
     ManualClock& clock_;
     std::map<std::int64_t, FakeRow> rows_;
     std::int64_t last_id_ = 0;

@@ -687,3 +687,99 @@ TEST_CASE("a row too large for the producer is counted and parked without readin
     // G4: the later row of its key went out only after the big one was parked.
     CHECK(h.pub.produced_ids() == std::vector<std::int64_t>{other, later});
 }
+
+TEST_CASE("marks are written in the background: fetching and producing go on meanwhile",
+          "[unit][relay]") {
+    Harness h([](relay::RelayOptions& o) { o.rescan_interval = Millis(100); });
+    const auto a = h.store.insert("k");
+    h.steps(1);
+    h.store.hold_marks = true; // the UPDATE's commit does not come back
+    h.pub.ack_all();
+    h.steps(1);
+    REQUIRE(h.store.marking.has_value());
+    CHECK(h.store.status(a) == 0);
+    CHECK(h.relay->unwritten_outcomes() == 1);
+    // New rows are read and produced while the write runs.
+    const auto b = h.store.insert("k");
+    const auto c = h.store.insert("other");
+    h.store.notified = true;
+    h.steps(5);
+    CHECK(h.pub.produced_ids() == std::vector<std::int64_t>{a, b, c});
+    // Rescans meanwhile see `a` still at 0 and never produce it again.
+    h.steps(500);
+    CHECK(h.relay->stats().passes > 3);
+    CHECK(h.pub.produced.size() == 3);
+    // Their reports are collected; their mark waits for the one running.
+    h.pub.ack_all();
+    h.steps(5);
+    CHECK(h.store.mark_writes == 1);
+    CHECK(h.relay->unwritten_outcomes() == 3);
+    CHECK(h.relay->stats().sent == 0);
+    h.store.hold_marks = false;
+    REQUIRE(h.step_until([&] { return h.store.status(c) == 1; }));
+    CHECK(h.store.status(a) == 1);
+    CHECK(h.store.status(b) == 1);
+    CHECK(h.store.mark_writes == 2);
+    CHECK(h.relay->stats().sent == 3);
+    CHECK(h.obs.marked_sent == 3);
+    CHECK(h.relay->unwritten_outcomes() == 0);
+    h.steps(200);
+    CHECK(h.pub.produced.size() == 3);
+}
+
+TEST_CASE("a mark write that fails is in doubt: begun again with its rows after back-off",
+          "[unit][relay]") {
+    const bool committed = GENERATE(false, true);
+    Harness h([](relay::RelayOptions& o) { o.rescan_interval = Millis(100); });
+    std::vector<std::int64_t> ids{h.store.insert("k"), h.store.insert("k"), h.store.insert("j")};
+    h.steps(1);
+    h.store.hold_marks = true;
+    h.pub.ack_all();
+    h.steps(1);
+    REQUIRE(h.store.marking.has_value());
+    h.store.in_doubt_commits = committed;
+    h.store.down = true;
+    h.steps(20);
+    CHECK_FALSE(h.relay->db_healthy());
+    CHECK(h.relay->unwritten_outcomes() == 3);
+    CHECK(h.relay->stats().sent == 0);
+    h.store.hold_marks = false;
+    h.store.down = false;
+    REQUIRE(h.step_until([&] { return h.relay->unwritten_outcomes() == 0; }));
+    for (auto id : ids) {
+        CHECK(h.store.status(id) == 1);
+    }
+    // Written again whether or not the lost write had committed; counted once.
+    CHECK(h.store.mark_writes == 2);
+    CHECK(h.relay->stats().sent == 3);
+    CHECK(h.relay->db_healthy());
+    h.steps(200);
+    CHECK(h.pub.produced.size() == 3); // rescans during the outage produced nothing again
+}
+
+TEST_CASE("shutdown waits for the mark being written", "[unit][relay]") {
+    Harness h;
+    const auto a = h.store.insert("a");
+    h.steps(1);
+    h.store.hold_marks = true;
+    h.pub.ack_all();
+    h.steps(1);
+    REQUIRE(h.store.marking.has_value());
+    h.relay->begin_shutdown();
+    SECTION("the write commits in time") {
+        const auto t0 = h.clock.now();
+        h.store.hold_marks = false;
+        const auto unknown = h.relay->finish_shutdown(Millis(1000));
+        CHECK(unknown == 0);
+        CHECK(h.store.status(a) == 1);
+        CHECK(h.clock.now() - t0 < Millis(1000));
+    }
+    SECTION("the write never commits: its row counts as unknown") {
+        const auto t0 = h.clock.now();
+        const auto unknown = h.relay->finish_shutdown(Millis(1000));
+        CHECK(unknown == 1);
+        CHECK(h.store.status(a) == 0);
+        CHECK(h.clock.now() - t0 >= Millis(1000));
+        CHECK(h.clock.now() - t0 < Millis(1200));
+    }
+}

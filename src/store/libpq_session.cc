@@ -1,19 +1,22 @@
-#include "store/pg_binary_fetch.h"
+#include "store/libpq_session.h"
 
 #include "store/pg_session.h"
 
 #include <pqxx/except>
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 namespace outboxd::store {
 namespace {
 
 constexpr const char* kStatement = "outboxd_fetch_binary";
+constexpr const char* kMarkStatement = "outboxd_mark_sent";
 
 std::uint64_t big_endian(const char* p, int n) {
     std::uint64_t v = 0;
@@ -114,10 +117,12 @@ bool BinaryResult::boolean(int row, int col) const {
     return PQgetlength(r_.get(), row, col) == 1 && PQgetvalue(r_.get(), row, col)[0] != 0;
 }
 
-BinaryFetchSession::BinaryFetchSession(const std::string& dsn,
-                                       std::chrono::milliseconds bound,
-                                       const std::string& sql,
-                                       int params) {
+LibpqConnection::LibpqConnection(const std::string& dsn,
+                                 std::chrono::milliseconds bound,
+                                 const char* name,
+                                 const std::string& sql,
+                                 int params,
+                                 const unsigned int* types) {
     conn_ = PQconnectdb(session_dsn(dsn, "outboxd", bound).c_str());
     if (PQstatus(conn_) != CONNECTION_OK) {
         const std::string msg = PQerrorMessage(conn_);
@@ -135,10 +140,8 @@ BinaryFetchSession::BinaryFetchSession(const std::string& dsn,
                         PQexecParams(conn_, w.sql, static_cast<int>(values.size()), nullptr,
                                      values.data(), nullptr, nullptr, 0),
                         PGRES_TUPLES_OK, "watching the session"));
-        std::array<unsigned int, 8> types{};
-        types.fill(20); // int8
-        PQclear(checked(conn_, PQprepare(conn_, kStatement, sql.c_str(), params, types.data()),
-                        PGRES_COMMAND_OK, "preparing the fetch"));
+        PQclear(checked(conn_, PQprepare(conn_, name, sql.c_str(), params, types), PGRES_COMMAND_OK,
+                        std::string("preparing ") + name));
     } catch (...) {
         PQfinish(conn_);
         conn_ = nullptr;
@@ -146,9 +149,29 @@ BinaryFetchSession::BinaryFetchSession(const std::string& dsn,
     }
 }
 
-BinaryFetchSession::~BinaryFetchSession() {
+LibpqConnection::~LibpqConnection() {
     PQfinish(conn_);
 }
+
+namespace {
+
+// OIDs for `params` int8 parameters.
+const unsigned int* int8_types(int params) {
+    static constexpr std::array<unsigned int, 8> kInt8{20, 20, 20, 20, 20, 20, 20, 20};
+    if (params < 0 || params > static_cast<int>(kInt8.size())) {
+        throw std::invalid_argument("binary fetch: " + std::to_string(params)
+                                    + " parameters, at most 8");
+    }
+    return kInt8.data();
+}
+
+} // namespace
+
+BinaryFetchSession::BinaryFetchSession(const std::string& dsn,
+                                       std::chrono::milliseconds bound,
+                                       const std::string& sql,
+                                       int params)
+    : conn_(dsn, bound, kStatement, sql, params, int8_types(params)) {}
 
 BinaryResult
 BinaryFetchSession::run(std::int64_t p1, std::int64_t p2, std::int64_t p3, std::int64_t p4) {
@@ -168,10 +191,75 @@ BinaryFetchSession::run(std::int64_t p1, std::int64_t p2, std::int64_t p3, std::
         lengths[i] = 8;
         formats[i] = 1;
     }
-    return BinaryResult(checked(conn_,
-                                PQexecPrepared(conn_, kStatement, 4, values.data(), lengths.data(),
+    PGconn* c = conn_.get();
+    return BinaryResult(checked(c,
+                                PQexecPrepared(c, kStatement, 4, values.data(), lengths.data(),
                                                formats.data(), /*resultFormat=*/1),
                                 PGRES_TUPLES_OK, "fetch"));
+}
+
+MarkWriteSession::MarkWriteSession(const std::string& dsn,
+                                   std::chrono::milliseconds bound,
+                                   const std::string& sql,
+                                   int params)
+    : conn_(dsn, bound, kMarkStatement, sql, params, nullptr) {}
+
+void MarkWriteSession::begin(const std::vector<std::string>& params) {
+    if (busy_) {
+        throw std::logic_error("mark write begun while the previous one runs");
+    }
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+        values.push_back(p.c_str());
+    }
+    // Blocking mode: the whole message is on its way when this returns
+    // (a few KB of ids); only the result is waited for later.
+    PGconn* c = conn_.get();
+    if (PQsendQueryPrepared(c, kMarkStatement, static_cast<int>(values.size()), values.data(),
+                            nullptr, nullptr, 0)
+        == 0) {
+        throw pqxx::broken_connection(PQerrorMessage(c));
+    }
+    busy_ = true;
+}
+
+bool MarkWriteSession::finished(std::chrono::milliseconds wait) {
+    if (!busy_) {
+        return true;
+    }
+    PGconn* c = conn_.get();
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+        if (PQconsumeInput(c) == 0) {
+            busy_ = false;
+            throw pqxx::broken_connection(PQerrorMessage(c));
+        }
+        if (PQisBusy(c) == 0) {
+            break;
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return false;
+        }
+        pollfd pfd{PQsocket(c), POLLIN, 0};
+        // Rounded up: a wait of 0.3 ms must not become a busy loop.
+        const auto ms = static_cast<int>((left.count() + 999) / 1000);
+        if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) {
+            busy_ = false;
+            throw pqxx::broken_connection(std::string("waiting for the mark: ")
+                                          + std::strerror(errno));
+        }
+    }
+    // The statement's result, then the null that ends it; nothing blocks now.
+    busy_ = false;
+    PGresult* first = PQgetResult(c);
+    while (PGresult* more = PQgetResult(c)) {
+        PQclear(more);
+    }
+    PQclear(checked(c, first, PGRES_COMMAND_OK, "marking rows sent"));
+    return true;
 }
 
 } // namespace outboxd::store
