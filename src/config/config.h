@@ -98,7 +98,7 @@ struct Relay {
     // is produced while max_in_flight_bytes are produced but not reported.
     // docs/operations.md ("Memory") shows how memory follows from them.
     std::int64_t max_batch_bytes = std::int64_t{4} * 1024 * 1024;
-    std::int64_t max_in_flight_bytes = std::int64_t{32} * 1024 * 1024;
+    std::int64_t max_in_flight_bytes = std::int64_t{8} * 1024 * 1024;
 };
 
 // One active publisher per table (DESIGN.md G5).

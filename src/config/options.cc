@@ -506,7 +506,7 @@ std::vector<Option> build_options() {
         // follows from it, so it stays well below that.
         Option& o = add_int(
             "relay.max_in_flight_bytes", OptionType::kInt, 1024, INT64_C(17179869184),
-            INT64_C(33554432),
+            INT64_C(8388608),
             "Back-pressure in bytes: no row is produced while the rows produced but not yet "
             "reported hold this many bytes (payload + key + headers); a row larger than the "
             "budget still goes once fewer are in flight. The producer's "

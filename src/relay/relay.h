@@ -54,7 +54,7 @@ struct RelayOptions {
     std::size_t batch_size = 500;
     std::size_t max_in_flight = 10000;
     std::size_t max_batch_bytes = std::size_t{4} * 1024 * 1024;
-    std::size_t max_in_flight_bytes = std::size_t{32} * 1024 * 1024;
+    std::size_t max_in_flight_bytes = std::size_t{8} * 1024 * 1024;
     // The producer's message.max.bytes: a row whose payload + key pass it
     // is counted as too large without its payload ever being read. 0: none.
     std::size_t max_message_bytes = 0;

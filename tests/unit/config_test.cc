@@ -513,7 +513,7 @@ TEST_CASE("cross-field: max_in_flight must be at least batch_size", "[unit][conf
 TEST_CASE("byte budgets: defaults, bounds, and in-flight at least the batch", "[unit][config]") {
     const Config defaults = *load(kRequired).config;
     CHECK(defaults.relay.max_batch_bytes == 4 * 1024 * 1024);
-    CHECK(defaults.relay.max_in_flight_bytes == 32 * 1024 * 1024);
+    CHECK(defaults.relay.max_in_flight_bytes == 8 * 1024 * 1024);
     const auto loaded =
         load_with("relay:\n  max_batch_bytes: 65536\n  max_in_flight_bytes: 1048576\n");
     REQUIRE(loaded.config);
@@ -525,7 +525,7 @@ TEST_CASE("byte budgets: defaults, bounds, and in-flight at least the batch", "[
         "must be at least relay.max_batch_bytes = 2000000 (got 1999999)");
     require_single_problem(load_with("relay:\n  max_batch_bytes: 67108864\n"),
                            "relay.max_batch_bytes",
-                           "must be at most relay.max_in_flight_bytes = 33554432, its default "
+                           "must be at most relay.max_in_flight_bytes = 8388608, its default "
                            "(got 67108864)");
     require_single_problem(load_with("relay:\n  max_batch_bytes: 1000\n"), "relay.max_batch_bytes",
                            "must be between 1024 and 1073741824 (got 1000)");
@@ -977,7 +977,7 @@ TEST_CASE("merge_problems: a reloaded value that does not fit a running restart-
     keep_restart_only(bytes, running);
     CHECK(merge_problems(bytes)
           == std::vector<std::string>{"relay.max_batch_bytes 67108864 is above the running "
-                                      "relay.max_in_flight_bytes 33554432 (restart to change "
+                                      "relay.max_in_flight_bytes 8388608 (restart to change "
                                       "relay.max_in_flight_bytes)"});
     // Both backoffs reload: a broken pair is reported without a restart hint.
     next.relay.retry_backoff_max = std::chrono::milliseconds(10);
