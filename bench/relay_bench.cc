@@ -799,6 +799,15 @@ struct LatencyResult {
     // shorten.
     double insert_p50_ms = 0;
     double insert_p99_ms = 0;
+    // Kafka only (the topic stamps LogAppendTime, in ms): each row's time
+    // split at the broker's append, created_at -> append (notice, fetch,
+    // produce, linger, the request) and append -> sent_at (the
+    // acknowledgement, the report, the wait for the marking write).
+    bool split = false;
+    double to_broker_p50_ms = 0;
+    double to_broker_p99_ms = 0;
+    double from_broker_p50_ms = 0;
+    double from_broker_p99_ms = 0;
     double daemon_cpu_s = 0;
     double daemon_wall_s = 0;
     double peak_rss_mib = 0;
@@ -877,9 +886,50 @@ private:
     std::vector<double> statement_ms_;
 };
 
+// Fills r's split from the topic's LogAppendTime of each row's first copy.
+void split_at_broker(const config::Postgres& t,
+                     const std::string& topic,
+                     std::int64_t after_id,
+                     LatencyResult& r) {
+    std::map<std::int64_t, std::int64_t> appended_ms;
+    for (const auto& m : ot::read_topic(ot::services().kafka_bootstrap, topic)) {
+        if (!m.log_append_time) {
+            throw std::runtime_error("latency: the topic's timestamps are not LogAppendTime");
+        }
+        appended_ms.emplace(m.outbox_id, m.timestamp_ms);
+    }
+    const auto& c = t.columns;
+    std::vector<double> to;
+    std::vector<double> from;
+    for (const auto& row :
+         ot::sql(ot::services().pg_dsn,
+                 "SELECT " + store::quote_ident(c.id) + ", extract(epoch FROM "
+                     + store::quote_ident(c.created_at) + ") * 1000, extract(epoch FROM "
+                     + store::quote_ident(c.sent_at) + ") * 1000 FROM " + qualified(t) + " WHERE "
+                     + store::quote_ident(c.id) + " > " + std::to_string(after_id))) {
+        const auto it = appended_ms.find(std::stoll(row[0]));
+        if (it == appended_ms.end()) {
+            throw std::runtime_error("latency: row " + row[0] + " not in Kafka");
+        }
+        const auto appended = static_cast<double>(it->second);
+        to.push_back(appended - std::stod(row[1]));
+        from.push_back(std::stod(row[2]) - appended);
+    }
+    const auto at = [](std::vector<double>& v, double q) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<std::size_t>(q * v.size()))];
+    };
+    r.split = true;
+    r.to_broker_p50_ms = at(to, 0.5);
+    r.to_broker_p99_ms = at(to, 0.99);
+    r.from_broker_p50_ms = at(from, 0.5);
+    r.from_broker_p99_ms = at(from, 0.99);
+}
+
 LatencyResult run_latency(const Options& opt) {
     auto t = fresh_table("bench_lat");
-    const std::string topic = make_destination(opt, "bench-lat");
+    const std::string topic =
+        make_destination(opt, "bench-lat", {{"message.timestamp.type", "LogAppendTime"}});
     progress("latency: starting outboxd (LISTEN on channel " + t.notify_channel + ")");
     DaemonRun run(t, opt.batch_size, opt.max_message_bytes, opt.broker);
     run.wait_until_relaying(std::chrono::seconds(60));
@@ -982,6 +1032,9 @@ LatencyResult run_latency(const Options& opt) {
     r.p90_ms = std::stod(q[0][2]);
     r.p99_ms = std::stod(q[0][3]);
     r.max_ms = std::stod(q[0][4]);
+    if (!rabbit(opt)) {
+        split_at_broker(t, topic, warm_max, r);
+    }
     r.daemon_cpu_s = run.cpu_s();
     r.daemon_wall_s = run.stopped_wall_s() - run.start_wall_s();
     r.peak_rss_mib = run.peak_rss_mib();
@@ -1795,6 +1848,13 @@ int run_all(const Options& opt) {
             row("max, ms", fixed(lat->max_ms, 1));
             row("of which the INSERT + commit, p50 / p99, ms",
                 fixed(lat->insert_p50_ms, 1) + " / " + fixed(lat->insert_p99_ms, 1));
+            if (lat->split) {
+                // LogAppendTime has 1 ms steps: each half is +-1 ms.
+                row("created_at -> broker append, p50 / p99, ms",
+                    fixed(lat->to_broker_p50_ms, 1) + " / " + fixed(lat->to_broker_p99_ms, 1));
+                row("broker append -> sent_at, p50 / p99, ms",
+                    fixed(lat->from_broker_p50_ms, 1) + " / " + fixed(lat->from_broker_p99_ms, 1));
+            }
             row("daemon CPU, cores busy", fixed(lat->daemon_cpu_s / lat->daemon_wall_s, 2));
             row("peak RSS / peak anonymous, MiB",
                 fixed(lat->peak_rss_mib, 1) + " / " + fixed(lat->peak_anon_mib, 1));
@@ -1810,6 +1870,10 @@ int run_all(const Options& opt) {
                              {"max_schedule_lag_ms", lat->max_schedule_lag_ms},
                              {"insert_p50_ms", lat->insert_p50_ms},
                              {"insert_p99_ms", lat->insert_p99_ms},
+                             {"to_broker_p50_ms", lat->to_broker_p50_ms},
+                             {"to_broker_p99_ms", lat->to_broker_p99_ms},
+                             {"from_broker_p50_ms", lat->from_broker_p50_ms},
+                             {"from_broker_p99_ms", lat->from_broker_p99_ms},
                              {"p50_ms", lat->p50_ms},
                              {"p90_ms", lat->p90_ms},
                              {"p99_ms", lat->p99_ms},

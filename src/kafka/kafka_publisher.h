@@ -50,6 +50,9 @@ public:
     std::string fatal_reason() const override;
     std::vector<DeliveryReport> rebuild(std::chrono::milliseconds timeout) override;
     std::vector<DeliveryReport> drain(std::chrono::milliseconds timeout) override;
+    // An eventfd librdkafka writes to when a report (or any event) is queued
+    // for poll(); kept across rebuilds. -1 if the eventfd could not be made.
+    int wakeup_fd() override;
 
     // Drops messages not yet sent to a broker (their reports say purged, a
     // transient error); messages already on the wire cannot be recalled.
@@ -73,6 +76,7 @@ private:
     config::Kafka cfg_;
     std::string source_;
     std::unique_ptr<State> state_;
+    int wake_fd_ = -1;
 };
 
 // The producer's own queue limit, queue.buffering.max.kbytes, derived from

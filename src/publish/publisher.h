@@ -115,6 +115,13 @@ public:
     // Serves delivery reports, waiting up to `timeout` for the first one.
     virtual std::vector<DeliveryReport> poll(std::chrono::milliseconds timeout) = 0;
 
+    // A file descriptor that becomes readable when poll() has something to
+    // serve, for a caller that waits on several sources at once (the
+    // relay: reports, notifications, the marking write); -1 when this
+    // publisher has none, and the caller waits in poll() instead. Asked
+    // before every such wait: the call also re-arms it.
+    virtual int wakeup_fd() { return -1; }
+
     // True once the producer hit a fatal error and must be rebuilt.
     virtual bool fatal() const = 0;
     virtual std::string fatal_reason() const = 0;

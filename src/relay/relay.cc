@@ -511,7 +511,13 @@ void Relay::wait() {
             t = std::chrono::duration_cast<Millis>(*db_retry_at_ - now);
             t = std::clamp(t, Millis(0), options_.poll_interval);
         }
-        if (!marking_.empty() && t > Millis(0)) {
+        const int fd = t > Millis(0) ? publisher_.wakeup_fd() : -1;
+        if (fd >= 0 && store_.wait_for_activity(t, fd)) {
+            // One wait for whichever comes first: a report, a notification,
+            // the marking write's commit. Each is taken right after.
+            collect(publisher_.poll(Millis(0)));
+            settle_marks(Millis(0));
+        } else if (!marking_.empty() && t > Millis(0)) {
             // The mark's commit ends the wait early; reports that arrive
             // meanwhile are collected right after, at most `t` late.
             settle_marks(t);

@@ -204,6 +204,10 @@ MarkWriteSession::MarkWriteSession(const std::string& dsn,
                                    int params)
     : conn_(dsn, bound, kMarkStatement, sql, params, nullptr) {}
 
+int MarkWriteSession::socket() const {
+    return PQsocket(conn_.get());
+}
+
 void MarkWriteSession::begin(const std::vector<std::string>& params) {
     if (busy_) {
         throw std::logic_error("mark write begun while the previous one runs");

@@ -108,6 +108,8 @@ public:
     bool finished(std::chrono::milliseconds wait);
 
     bool busy() const { return busy_; }
+    // Readable when the result (or an error) arrives, for a wait on several.
+    int socket() const;
 
 private:
     LibpqConnection conn_;

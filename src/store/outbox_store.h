@@ -118,6 +118,19 @@ public:
     // Non-blocking: true if a notification arrived since the last call.
     virtual bool take_wakeup() = 0;
 
+    // Waits up to `timeout` until there may be something to do: a wake-up
+    // notification, the result of the marking write, or `fd` readable (the
+    // publisher's wakeup_fd()). The caller then takes whatever came
+    // (take_wakeup, mark_sent_finished, the publisher's poll). Returns false
+    // at once when it cannot wait on all of them (no session now, or a
+    // store that does not know how): the caller then waits its own way.
+    // Never throws; a broken session shows on the next call that reads it.
+    virtual bool wait_for_activity(std::chrono::milliseconds timeout, int fd) {
+        (void)timeout;
+        (void)fd;
+        return false;
+    }
+
     // Closes the session until the next call needs one. A process that does
     // not publish must not keep a LISTENing session idle: PostgreSQL's
     // notification queue cannot advance past its slowest listener.

@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include <poll.h>
+
 namespace outboxd::store {
 namespace {
 
@@ -465,6 +467,33 @@ bool PgOutboxStore::take_wakeup() {
     } catch (const std::exception& e) {
         fail("reading notifications", e);
     }
+}
+
+bool PgOutboxStore::wait_for_activity(std::chrono::milliseconds timeout, int fd) {
+    if (!session_ || !session_->conn) {
+        return false;
+    }
+    auto& s = *session_;
+    if (s.receiver && s.receiver->fired) {
+        return true; // a notification read with another result is waiting
+    }
+    std::array<pollfd, 3> fds{};
+    nfds_t n = 0;
+    const auto add = [&](int f) {
+        if (f >= 0) {
+            fds[n++] = pollfd{f, POLLIN, 0};
+        }
+    };
+    add(fd);
+    if (s.receiver) {
+        add(s.conn->sock());
+    }
+    if (s.mark && s.mark->busy()) {
+        add(s.mark->socket());
+    }
+    // An error (EINTR) only ends the wait early; the caller looks anyway.
+    (void)::poll(fds.data(), n, static_cast<int>(timeout.count()));
+    return true;
 }
 
 std::vector<std::string> PgOutboxStore::pending_topics() {

@@ -91,6 +91,9 @@ public:
     void record_failures(const std::vector<FailureUpdate>& updates) override;
     bool wait_for_wakeup(std::chrono::milliseconds timeout) override;
     bool take_wakeup() override;
+    // poll(2) on the data session's socket (notifications), the marking
+    // session's while a write runs, and `fd`.
+    bool wait_for_activity(std::chrono::milliseconds timeout, int fd) override;
 
     // Closes the session (the next call opens a new one). A standby calls
     // it: an idle session that LISTENs but is never read stops draining

@@ -18,6 +18,8 @@
 #include <chrono>
 #include <thread>
 
+#include <poll.h>
+
 using namespace outboxd;
 using outboxd::publish::ErrorClass;
 
@@ -215,4 +217,64 @@ TEST_CASE("every librdkafka client refuses a property it cannot take, naming it"
                       Catch::StartsWith("kafka.properties.socket.timeout.ms: "));
     CHECK_THROWS_WITH(outboxd::kafka::KafkaPublisher(cfg),
                       Catch::StartsWith("kafka.properties.socket.timeout.ms: "));
+}
+
+namespace {
+
+bool readable(int fd, int timeout_ms) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+} // namespace
+
+TEST_CASE("the producer's wake-up fd turns readable when a report waits, across a rebuild",
+          "[mock][wakeup]") {
+    MockRig rig;
+    auto& pub = *rig.pub;
+    const int fd = pub.wakeup_fd();
+    REQUIRE(fd >= 0);
+    CHECK_FALSE(readable(fd, 0));
+    const auto produce = [&](std::int64_t id) {
+        publish::Message m;
+        m.id = id;
+        m.topic = "t";
+        m.payload = std::string_view("x");
+        REQUIRE(pub.produce(m).accepted);
+    };
+    const auto reports_for = [&](std::int64_t id) {
+        // Waits only on the fd: poll() is called once it says there is work.
+        std::vector<publish::DeliveryReport> got;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (got.empty() && std::chrono::steady_clock::now() < deadline) {
+            if (readable(pub.wakeup_fd(), 100)) {
+                got = pub.poll(std::chrono::milliseconds(0));
+            }
+        }
+        REQUIRE(got.size() == 1);
+        CHECK(got[0].id == id);
+        CHECK(got[0].ok);
+    };
+    produce(1);
+    reports_for(1);
+    // Served: asking again re-arms it, and nothing is waiting.
+    CHECK_FALSE(readable(pub.wakeup_fd(), 50));
+    produce(2);
+    reports_for(2);
+    // A report left unserved keeps it readable, though librdkafka wrote
+    // only once: wakeup_fd() signals it again.
+    produce(3);
+    REQUIRE(readable(pub.wakeup_fd(), 10000));
+    CHECK(readable(pub.wakeup_fd(), 0));
+    CHECK(readable(pub.wakeup_fd(), 0));
+    CHECK(pub.poll(std::chrono::milliseconds(0)).size() == 1);
+    CHECK_FALSE(readable(pub.wakeup_fd(), 50));
+    // The rebuilt producer signals on the same fd.
+    pub.rebuild(std::chrono::milliseconds(1000));
+    rig.mc = rd_kafka_handle_mock_cluster(pub.handle());
+    REQUIRE(rig.mc != nullptr);
+    rd_kafka_mock_topic_create(rig.mc, "t", 1, 3);
+    CHECK(pub.wakeup_fd() == fd);
+    produce(4);
+    reports_for(4);
 }

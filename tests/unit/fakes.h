@@ -170,6 +170,20 @@ public:
         return n;
     }
 
+    // As PgOutboxStore's poll(2): ends at once for a notification or a
+    // mark write that can finish, else waits the whole timeout (the fake
+    // publisher's reports are injected between steps).
+    bool wait_for_activity(std::chrono::milliseconds timeout, int fd) override {
+        ++activity_waits;
+        activity_fds.insert(fd);
+        if (notified || (marking && !hold_marks)) {
+            return true;
+        }
+        clock_.advance(timeout);
+        waited += timeout;
+        return true;
+    }
+
     void disconnect() override { ++disconnects; }
 
     bool down = false;
@@ -178,6 +192,8 @@ public:
     bool in_doubt_commits = false;
     std::optional<std::vector<store::SentMark>> marking; // the write begun, not finished
     int mark_writes = 0;
+    int activity_waits = 0;
+    std::set<int> activity_fds;
     int fetches = 0;
     int disconnects = 0;
     std::vector<std::size_t> fetch_byte_limits; // max_bytes of every fetch
@@ -267,6 +283,10 @@ public:
         ready.clear();
         return out;
     }
+
+    // >= 0: the relay waits in the store's wait_for_activity instead of poll.
+    int wakeup_fd() override { return wake_fd; }
+    int wake_fd = -1;
 
     bool fatal() const override { return fatal_; }
     std::string fatal_reason() const override { return "fake fatal"; }

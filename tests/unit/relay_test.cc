@@ -783,3 +783,40 @@ TEST_CASE("shutdown waits for the mark being written", "[unit][relay]") {
         CHECK(h.clock.now() - t0 < Millis(1200));
     }
 }
+
+TEST_CASE("with a publisher that signals, one wait covers reports, notifications and the mark",
+          "[unit][relay]") {
+    Harness h([](relay::RelayOptions& o) { o.report_wait = Millis(50); });
+    h.pub.wake_fd = 7;
+    const auto a = h.store.insert("k");
+    h.steps(1);
+    REQUIRE(h.pub.produced_ids() == std::vector<std::int64_t>{a});
+    // Rows in flight: the relay waits in the store, with the publisher's fd.
+    h.steps(2);
+    CHECK(h.store.activity_waits >= 2);
+    CHECK(h.store.activity_fds == std::set<int>{7});
+    // A notification ends the wait at once: the new row is produced
+    // without waiting out the 50 ms meant for reports.
+    const auto b = h.store.insert("j");
+    h.store.notified = true;
+    const auto t0 = h.clock.now();
+    h.steps(1); // its wait ends at once and takes the notification
+    CHECK(h.clock.now() - t0 < Millis(50));
+    h.steps(1);
+    CHECK(h.pub.produced_ids() == std::vector<std::int64_t>{a, b});
+    // While the marking write runs, the waits are the store's too.
+    h.store.hold_marks = true;
+    h.pub.ack_all();
+    h.steps(2);
+    REQUIRE(h.store.marking.has_value());
+    const int waits = h.store.activity_waits;
+    h.steps(3);
+    CHECK(h.store.activity_waits > waits);
+    CHECK(h.relay->unwritten_outcomes() == 2);
+    h.store.hold_marks = false;
+    h.steps(1);
+    CHECK(h.store.status(a) == 1);
+    CHECK(h.store.status(b) == 1);
+    CHECK(h.relay->stats().sent == 2);
+    CHECK(h.relay->unwritten_outcomes() == 0);
+}
