@@ -100,7 +100,8 @@ struct Options {
     std::vector<std::string> brokers{"kafka"}; // --broker: phases 2-5 for each
     // --peer-debezium-libs DIR: only the side-by-side run (bench/peers/debezium.sh).
     std::string peer_debezium_libs;
-    std::string broker = "kafka"; // the one the current phase uses
+    std::vector<std::string> peer_debezium_properties; // key=value, after the defaults
+    std::string broker = "kafka";                      // the one the current phase uses
 };
 
 bool rabbit(const Options& opt) {
@@ -1311,7 +1312,10 @@ private:
 
 class DebeziumPeer final : public PeerRelay {
 public:
-    DebeziumPeer(const config::Postgres& t, const std::string& libs, const std::string& name)
+    DebeziumPeer(const config::Postgres& t,
+                 const std::string& libs,
+                 const std::string& name,
+                 const std::vector<std::string>& extra)
         : libs_(libs)
         , dir_(ot::scratch_path("debezium")) {
         std::filesystem::create_directories(dir_);
@@ -1365,6 +1369,10 @@ public:
           << "transforms.outbox.route.by.field=" << t.columns.topic << "\n"
           << "transforms.outbox.route.topic.replacement=${routedByValue}\n"
           << "transforms.outbox.table.expand.json.payload=false\n";
+        // The operator's own, last: a later key wins in a properties file.
+        for (const auto& kv : extra) {
+            c << kv << "\n";
+        }
     }
     ~DebeziumPeer() override {
         java_.reset();
@@ -1455,7 +1463,7 @@ PeerResult run_peer(const Options& opt, const std::string& relay, const std::str
         make_destination(opt, "peer-" + relay, {{"message.timestamp.type", "LogAppendTime"}});
     std::unique_ptr<PeerRelay> p;
     if (relay == "debezium") {
-        p = std::make_unique<DebeziumPeer>(t, libs, t.table);
+        p = std::make_unique<DebeziumPeer>(t, libs, t.table, opt.peer_debezium_properties);
     } else {
         p = std::make_unique<OutboxdPeer>(t, opt);
     }
@@ -1613,7 +1621,8 @@ int run_peers(const Options& opt) {
     out["config"] = {{"rows", opt.rows},
                      {"payload_bytes", opt.payload_bytes},
                      {"rate", opt.rate},
-                     {"seconds", opt.latency_seconds}};
+                     {"seconds", opt.latency_seconds},
+                     {"debezium_properties", opt.peer_debezium_properties}};
     std::printf("%s\n", out.dump().c_str());
     return 0;
 }
@@ -1935,6 +1944,14 @@ int main(int argc, char** argv) {
     app.add_option("--peer-debezium-libs", opt.peer_debezium_libs,
                    "Kafka Connect + Debezium jars: run only the side-by-side comparison "
                    "(bench/peers/debezium.sh)");
+    app.add_option("--peer-debezium-property", opt.peer_debezium_properties,
+                   "key=value added to the Debezium connector's properties (repeatable), "
+                   "e.g. poll.interval.ms=10")
+        ->each([](const std::string& kv) {
+            if (kv.find('=') == std::string::npos || kv.front() == '=') {
+                throw CLI::ValidationError("expected key=value, got '" + kv + "'");
+            }
+        });
     app.add_flag("--skip-ceiling", opt.skip_ceiling, "Skip the PostgreSQL ceiling phase");
     app.add_flag("--skip-throughput", opt.skip_throughput, "Skip the relay throughput phase");
     app.add_flag("--skip-latency", opt.skip_latency, "Skip the latency phase");
