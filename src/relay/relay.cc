@@ -331,6 +331,7 @@ bool Relay::fetch_wanted(TimePoint now) const {
 }
 
 void Relay::start_pass() {
+    last_pass_at_ = clock_.now();
     cursor_ = 0;
     held_keys_.clear();
     caught_up_ = false;
@@ -439,8 +440,13 @@ void Relay::fetch_and_produce() {
     }
     if (keyset_after_idle && rows.empty()) {
         // A wake-up or a poll found nothing past the cursor: a transaction
-        // that took a lower id may have committed late. Look from the start.
-        rescan_requested_ = true;
+        // that took a lower id may have committed late. Look from the start,
+        // but at most once per gap_rescan_min: at a steady rate most such
+        // wake-ups are for a row the previous fetch already had (its
+        // notification came after), and a pass from id 0 per row would walk
+        // the head of the pending index a hundred times a second.
+        next_rescan_at_ =
+            std::min(next_rescan_at_, std::max(now, last_pass_at_ + options_.gap_rescan_min));
     }
 }
 

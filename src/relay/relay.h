@@ -61,6 +61,9 @@ struct RelayOptions {
     RetryPolicy retry;
     Millis poll_interval{1000};
     Millis rescan_interval{5000};
+    // Soonest a pass from id 0 follows the previous one when a fetch after a
+    // wake-up found nothing past the cursor (the commit-gap check).
+    Millis gap_rescan_min{100};
     Millis db_backoff_initial{100};
     Millis db_backoff_max{5000};
     // Longest single wait for delivery reports while rows are in flight;
@@ -206,6 +209,7 @@ private:
     bool wakeup_ = true;            // a notification (or start-up) asks for a fetch
     TimePoint next_poll_at_;
     TimePoint next_rescan_at_;
+    TimePoint last_pass_at_; // start of the current pass
 
     std::optional<TimePoint> db_retry_at_;
     Backoff db_backoff_;
