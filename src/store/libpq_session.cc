@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -253,7 +254,7 @@ bool MarkWriteSession::finished(std::chrono::milliseconds wait) {
         if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) {
             busy_ = false;
             throw pqxx::broken_connection(std::string("waiting for the mark: ")
-                                          + std::strerror(errno));
+                                          + std::generic_category().message(errno));
         }
     }
     // The statement's result, then the null that ends it; nothing blocks now.
