@@ -259,8 +259,8 @@ void Relay::write_outcomes() {
                 marking_.swap(sent_unwritten_);
                 throw;
             }
-            // A store that writes synchronously has committed already.
-            settle_marks(Millis(0));
+            // Its result is taken by the next settle_marks (the wait, or
+            // the next step's first call), not polled for right after sending.
         }
         if (!failures_unwritten_.empty()) {
             store_.record_failures(failures_unwritten_);
@@ -520,9 +520,9 @@ void Relay::wait() {
         const int fd = t > Millis(0) ? publisher_.wakeup_fd() : -1;
         if (fd >= 0 && store_.wait_for_activity(t, fd)) {
             // One wait for whichever comes first: a report, a notification,
-            // the marking write's commit. Each is taken right after.
+            // the marking write's commit. Reports are taken here, the
+            // commit by the next step's write_outcomes, which runs next.
             collect(publisher_.poll(Millis(0)));
-            settle_marks(Millis(0));
         } else if (!marking_.empty() && t > Millis(0)) {
             // The mark's commit ends the wait early; reports that arrive
             // meanwhile are collected right after, at most `t` late.
