@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian bookworm packages that building, testing and running
 # outboxd locally need. Idempotent: quiet and fast when all are present.
+#   install-deps.sh            building, the demo, the suite without its deploy tier
+#   install-deps.sh --deploy   also what the deployment proofs need (podman,
+#                              mmdebstrap, the packaging tools): scripts/test.sh
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +16,14 @@ PACKAGES=(
   kcat procps iproute2 util-linux iptables
   clang-format clang-tidy python3 python3-yaml python3-venv systemd openssl
 )
+# The deploy tier: the image and systemd in containers (podman with runc,
+# bases by mmdebstrap), compose translation, HTTP checks.
+DEPLOY_PACKAGES=(podman runc mmdebstrap uidmap slirp4netns fuse-overlayfs podman-compose curl)
+case "${1:-}" in
+  --deploy) PACKAGES+=("${DEPLOY_PACKAGES[@]}") ;;
+  "") ;;
+  *) echo "install-deps: unknown argument '$1' (--deploy or nothing)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

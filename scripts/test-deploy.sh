@@ -8,24 +8,33 @@
 #   scripts/test-deploy.sh            every proof
 #   scripts/test-deploy.sh image      the image proofs only
 #   scripts/test-deploy.sh systemd    the systemd proofs only
-# Prints PASS/FAIL per proof and a summary; exits 1 if any proof failed.
-# Environment: OUTBOXD_DEPLOY_DIR (default build/deploy: cached base images,
-# services, logs), OUTBOXD_DEPLOY_KEEP=1 keeps containers for inspection.
+# Prints PASS/FAIL per proof and a summary; exits 1 if any proof failed,
+# 77 (a skip) when the host cannot run them (not root, no podman).
+# Environment: OUTBOXD_DEPLOY_DIR (default build/deploy: services, logs),
+# OUTBOXD_DEPLOY_CACHE (default ~/.cache/outboxd/deploy: the base images
+# made by mmdebstrap, kept between runs), OUTBOXD_DEPLOY_KEEP=1 keeps
+# containers for inspection. The suite (tests/CMakeLists.txt, label
+# `deploy`) also sets OUTBOXD_DEPLOY_BINARY (the build's outboxd: nothing is
+# built or installed here) and OUTBOXD_DEPLOY_SERVICES (the suite's running
+# services: none are started or stopped here).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PROG=test-deploy.sh
 WHAT="${1:-all}"
 case "$WHAT" in
   all | image | systemd) ;;
-  -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "$PROG: unknown argument '$WHAT' (all, image or systemd)" >&2; exit 2 ;;
 esac
-[ "$(id -u)" -eq 0 ] || { echo "$PROG: run as root (podman, systemd in a container)" >&2; exit 1; }
+# 77: ctest's SKIP_RETURN_CODE for the deploy tests.
+[ "$(id -u)" -eq 0 ] || { echo "$PROG: SKIP: needs root (podman, systemd in a container)" >&2; exit 77; }
 
 WORK="${OUTBOXD_DEPLOY_DIR:-$ROOT/build/deploy}"
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
-SVC="$WORK/services"
+CACHE="${OUTBOXD_DEPLOY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/outboxd/deploy}"
+mkdir -p "$CACHE"
+SVC="${OUTBOXD_DEPLOY_SERVICES:-$WORK/services}"
 LOG="$WORK/logs"
 mkdir -p "$LOG"
 # crun fails on this kind of host (hybrid cgroups, rlimits it may not
@@ -110,29 +119,30 @@ cleanup() {
       "${PODMAN[@]}" rm -f -t 5 "$c" >/dev/null 2>&1 || true
     done
   fi
-  "$ROOT/tests/scripts/services.sh" stop "$SVC" >/dev/null 2>&1 || true
+  # The suite's services belong to the suite.
+  [ -n "${OUTBOXD_DEPLOY_SERVICES:-}" ] || "$ROOT/tests/scripts/services.sh" stop "$SVC" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- set-up
 
-say "installing packages (scripts/install-deps.sh, podman and friends)"
-"$ROOT/scripts/install-deps.sh"
-DEPLOY_PACKAGES=(podman runc mmdebstrap uidmap slirp4netns fuse-overlayfs podman-compose curl)
-missing=()
-for p in "${DEPLOY_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ -n "${OUTBOXD_DEPLOY_BINARY:-}" ]; then
+  # Under the suite: scripts/test.sh installed everything and built once.
+  HOST_BINARY="$OUTBOXD_DEPLOY_BINARY"
+  command -v podman >/dev/null || { say "SKIP: podman is not installed (scripts/install-deps.sh --deploy)"; exit 77; }
+else
+  say "installing packages (scripts/install-deps.sh --deploy: podman and friends)"
+  "$ROOT/scripts/install-deps.sh" --deploy
+  "$ROOT/tests/kafka/fetch-kafka.sh" >/dev/null
+  BUILD_DIR="$("$ROOT/scripts/build.sh" | tail -n 1)"
+  HOST_BINARY="$BUILD_DIR/src/outboxd"
 fi
-"$ROOT/tests/kafka/fetch-kafka.sh" >/dev/null
-BUILD_DIR="$("$ROOT/scripts/build.sh" | tail -n 1)"
-HOST_BINARY="$BUILD_DIR/src/outboxd"
-say "starting the test services in $SVC"
-"$ROOT/tests/scripts/services.sh" start "$SVC" >/dev/null
+if [ -n "${OUTBOXD_DEPLOY_SERVICES:-}" ]; then
+  [ -s "$SVC/env.sh" ] || { say "no running services in $SVC (no env.sh)"; exit 1; }
+else
+  say "starting the test services in $SVC"
+  "$ROOT/tests/scripts/services.sh" start "$SVC" >/dev/null
+fi
 # shellcheck disable=SC1091
 . "$SVC/env.sh"
 IMG_PORT="$(free_port)"
@@ -141,9 +151,9 @@ SD_PORT="$(free_port)"
 # make_base TAR TAG... [-- PACKAGES]: a bookworm minbase root made by
 # mmdebstrap from Debian's packages (merged /usr without the usrmerge
 # package, no docs/man/locales: what the registry's bookworm-slim is), cached
-# as WORK/TAR, imported under each TAG so FROM resolves without a registry.
+# as CACHE/TAR, imported under each TAG so FROM resolves without a registry.
 make_base() {
-  local tar="$WORK/$1" tags=() include=""
+  local tar="$CACHE/$1" tags=() include=""
   shift
   while [ $# -gt 0 ] && [ "$1" != -- ]; do tags+=("$1"); shift; done
   [ "${1:-}" != -- ] || { shift; include="$(IFS=,; echo "$*")"; }

@@ -367,7 +367,37 @@ class Checker:
         runtime = set(self.apt_packages(run["lines"]))
         if binary:
             self.check_runtime_libraries(binary, runtime)
+        self.check_daemon_only_build(build["lines"])
         return run["lines"]
+
+    def check_daemon_only_build(self, build_lines):
+        """The build stage copies CMakeLists.txt and src/ only: its cmake call
+        must set OUTBOXD_DAEMON_ONLY=ON, and the top CMakeLists.txt must read
+        no folder but src/ outside `if(NOT OUTBOXD_DAEMON_ONLY)`."""
+        rel = "Dockerfile"
+        copies = [s.split()[1] for s in build_lines if s.startswith("COPY ")]
+        cmake = " ".join(s for s in build_lines if "cmake -S" in s)
+        if "-DOUTBOXD_DAEMON_ONLY=ON" not in cmake:
+            self.fail(rel, "the build stage's cmake does not set -DOUTBOXD_DAEMON_ONLY=ON")
+        depth, guarded = 0, []
+        for n, line in enumerate(self.read("CMakeLists.txt").splitlines(), 1):
+            s = line.split("#", 1)[0].strip()
+            m = re.match(r"(if|endif)\s*\((.*)\)", s)
+            if m and m.group(1) == "if":
+                depth += 1
+                guarded.append(m.group(2).replace(" ", "") == "NOTOUTBOXD_DAEMON_ONLY")
+            elif m:
+                depth -= 1
+                guarded.pop() if guarded else None
+            sub = re.match(r"add_subdirectory\s*\(\s*(\S+?)\s*\)", s)
+            if not sub:
+                continue
+            folder = sub.group(1).rstrip("/")
+            copied = any(c.rstrip("/") == folder for c in copies)
+            if not copied and not any(guarded):
+                self.fail("CMakeLists.txt", f"line {n}: add_subdirectory({folder}) is outside "
+                                            "if(NOT OUTBOXD_DAEMON_ONLY) and the Dockerfile does "
+                                            "not copy it: the image build would fail")
 
     def check_runtime_libraries(self, binary, runtime):
         out = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True, check=True).stdout
@@ -510,6 +540,7 @@ def self_test(root):
                 shutil.copytree(os.path.join(root, d), os.path.join(tmp, d),
                                 ignore=shutil.ignore_patterns("secrets"))
         shutil.copy(os.path.join(root, "Dockerfile"), tmp)
+        shutil.copy(os.path.join(root, "CMakeLists.txt"), tmp)
         clean = Checker(tmp).run(None)
         if clean:
             return ["self-test: the unmodified copy already fails"]
@@ -531,9 +562,13 @@ def self_test(root):
                                  "          readinessProbe:\n            httpGet:\n"
                                  "              path: /readyz\n              port: metrics\n"
                                  "          livenessProbe:\n", 1))
+        # An optional folder added after the guard, as examples/ once was.
+        with open(os.path.join(tmp, "CMakeLists.txt"), "a") as f:
+            f.write("\nadd_subdirectory(examples)\n")
         problems = Checker(tmp).run(None)
         out = []
-        for bad in ("outboxd_parked_rowz", "outboxd_rows_send_total", "a sidecar readinessProbe"):
+        for bad in ("outboxd_parked_rowz", "outboxd_rows_send_total", "a sidecar readinessProbe",
+                    "add_subdirectory(examples) is outside"):
             if not any(bad in p for p in problems):
                 out.append(f"self-test: the bad name {bad} was not reported")
         return out
