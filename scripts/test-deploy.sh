@@ -10,12 +10,12 @@
 #   scripts/test-deploy.sh systemd    the systemd proofs only
 # Prints PASS/FAIL per proof and a summary; exits 1 if any proof failed,
 # 77 (a skip) when the host cannot run them (not root, no podman).
-# Environment: OUTBOXD_DEPLOY_DIR (default build/deploy: services, logs),
-# OUTBOXD_DEPLOY_CACHE (default ~/.cache/outboxd/deploy: the base images
-# made by mmdebstrap, kept between runs), OUTBOXD_DEPLOY_KEEP=1 keeps
+# Environment: OUTBOXD_TEST_DEPLOY_DIR (default build/deploy: services, logs),
+# OUTBOXD_TEST_DEPLOY_CACHE (default ~/.cache/outboxd/deploy: the base images
+# made by mmdebstrap, kept between runs), OUTBOXD_TEST_DEPLOY_KEEP=1 keeps
 # containers for inspection. The suite (tests/CMakeLists.txt, label
-# `deploy`) also sets OUTBOXD_DEPLOY_BINARY (the build's outboxd: nothing is
-# built or installed here) and OUTBOXD_DEPLOY_SERVICES (the suite's running
+# `deploy`) also sets OUTBOXD_TEST_DEPLOY_BINARY (the build's outboxd: nothing is
+# built or installed here) and OUTBOXD_TEST_DEPLOY_SERVICES (the suite's running
 # services: none are started or stopped here).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,12 +29,12 @@ esac
 # 77: ctest's SKIP_RETURN_CODE for the deploy tests.
 [ "$(id -u)" -eq 0 ] || { echo "$PROG: SKIP: needs root (podman, systemd in a container)" >&2; exit 77; }
 
-WORK="${OUTBOXD_DEPLOY_DIR:-$ROOT/build/deploy}"
+WORK="${OUTBOXD_TEST_DEPLOY_DIR:-$ROOT/build/deploy}"
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
-CACHE="${OUTBOXD_DEPLOY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/outboxd/deploy}"
+CACHE="${OUTBOXD_TEST_DEPLOY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/outboxd/deploy}"
 mkdir -p "$CACHE"
-SVC="${OUTBOXD_DEPLOY_SERVICES:-$WORK/services}"
+SVC="${OUTBOXD_TEST_DEPLOY_SERVICES:-$WORK/services}"
 LOG="$WORK/logs"
 mkdir -p "$LOG"
 # crun fails on this kind of host (hybrid cgroups, rlimits it may not
@@ -49,7 +49,7 @@ SD_IMAGE=localhost/outboxd-systemd-base:bookworm
 # What the issue asked for and the docs promise.
 MAX_IMAGE_BYTES=120000000
 # Rows inserted just before a stop: enough that some are still moving.
-STOP_ROWS="${OUTBOXD_DEPLOY_STOP_ROWS:-200000}"
+STOP_ROWS="${OUTBOXD_TEST_DEPLOY_STOP_ROWS:-200000}"
 
 # ---------------------------------------------------------------- helpers
 
@@ -114,21 +114,21 @@ SD_TOPIC="deploy.sd.$$"
 SECRET="sdSECRET${$}x$RANDOM$RANDOM"
 cleanup() {
   local c
-  if [ "${OUTBOXD_DEPLOY_KEEP:-0}" != 1 ]; then
+  if [ "${OUTBOXD_TEST_DEPLOY_KEEP:-0}" != 1 ]; then
     for c in "$IMG_C" "$SD_C"; do
       "${PODMAN[@]}" rm -f -t 5 "$c" >/dev/null 2>&1 || true
     done
   fi
   # The suite's services belong to the suite.
-  [ -n "${OUTBOXD_DEPLOY_SERVICES:-}" ] || "$ROOT/tests/scripts/services.sh" stop "$SVC" >/dev/null 2>&1 || true
+  [ -n "${OUTBOXD_TEST_DEPLOY_SERVICES:-}" ] || "$ROOT/tests/scripts/services.sh" stop "$SVC" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- set-up
 
-if [ -n "${OUTBOXD_DEPLOY_BINARY:-}" ]; then
+if [ -n "${OUTBOXD_TEST_DEPLOY_BINARY:-}" ]; then
   # Under the suite: scripts/test.sh installed everything and built once.
-  HOST_BINARY="$OUTBOXD_DEPLOY_BINARY"
+  HOST_BINARY="$OUTBOXD_TEST_DEPLOY_BINARY"
   command -v podman >/dev/null || { say "SKIP: podman is not installed (scripts/install-deps.sh --deploy)"; exit 77; }
 else
   say "installing packages (scripts/install-deps.sh --deploy: podman and friends)"
@@ -137,7 +137,7 @@ else
   BUILD_DIR="$("$ROOT/scripts/build.sh" | tail -n 1)"
   HOST_BINARY="$BUILD_DIR/src/outboxd"
 fi
-if [ -n "${OUTBOXD_DEPLOY_SERVICES:-}" ]; then
+if [ -n "${OUTBOXD_TEST_DEPLOY_SERVICES:-}" ]; then
   [ -s "$SVC/env.sh" ] || { say "no running services in $SVC (no env.sh)"; exit 1; }
 else
   say "starting the test services in $SVC"
