@@ -1,4 +1,4 @@
-// The rules of consumer confirmation (statuses 3 and 4, DESIGN.md): which
+// The rules of consumer confirmation (statuses 3 and 4, docs/design.md §1): which
 // rows a consumer group's committed offsets confirm, what an explicit
 // consumer report does, and what happens to a row nobody confirmed in time.
 // No I/O: the confirmer (confirm/confirmer.h) feeds these from Kafka and

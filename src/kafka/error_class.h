@@ -1,6 +1,6 @@
 // Which librdkafka errors are outages (retry, never count), which are about
 // the row (count an attempt) and which kill the producer (rebuild). The
-// table is pinned by tests; see DESIGN.md G3 and NOTES.md for the evidence.
+// table is pinned by tests; see docs/design.md G3 and §6 for the evidence.
 #pragma once
 
 #include "publish/publisher.h"

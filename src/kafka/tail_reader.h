@@ -1,6 +1,6 @@
 // Reads back the recent tail of target topics to find messages this outbox
 // already delivered but could not mark (the gap between Kafka's ack and the
-// status update, DESIGN.md G6). Blocking; used between leadership terms and
+// status update, docs/design.md G6). Blocking; used between leadership terms and
 // after a producer rebuild, never while producing. One thread.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Start-up check of the target topics' durability (DESIGN.md G2): reads the
+// Start-up check of the target topics' durability (docs/design.md G2): reads the
 // replication factor from metadata and min.insync.replicas and
 // unclean.leader.election.enable from the brokers' topic configuration.
 // Blocking; called before the relay loop starts, from one thread.

@@ -1,4 +1,4 @@
-// Leadership for one outbox table (DESIGN.md G5): exactly one outboxd process
+// Leadership for one outbox table (docs/design.md G5): exactly one outboxd process
 // publishes at a time. PgAdvisoryLease implements it with a PostgreSQL
 // session advisory lock on a dedicated connection; tests use a fake.
 // One thread only (the main loop).

@@ -1,6 +1,6 @@
 // The broker boundary's second half: what the daemon asks a broker besides
 // producing. The health probe behind /readyz and the start-up durability
-// audit (DESIGN.md G2), on a client of their own, so the relay's publisher
+// audit (docs/design.md G2), on a client of their own, so the relay's publisher
 // serves only the relay and a probe never waits behind its queue. Each
 // broker component implements it (kafka::AdminClient); `check`, the start-up
 // and the housekeeper use only this interface. One thread per instance.

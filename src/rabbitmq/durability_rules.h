@@ -1,4 +1,4 @@
-// The RabbitMQ side of the durability audit (DESIGN.md G2) as plain rules
+// The RabbitMQ side of the durability audit (docs/design.md G2) as plain rules
 // over what the management API answers (GET /api/exchanges/..., /api/queues/
 // ...). No I/O, so every rule is unit-tested. Any thread.
 #pragma once

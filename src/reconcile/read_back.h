@@ -1,4 +1,4 @@
-// The read-back of DESIGN.md G6 as one call: find the oldest pending row,
+// The read-back of docs/design.md G6 as one call: find the oldest pending row,
 // read the tail of the pending rows' topics from that time, and mark sent
 // the rows Kafka already holds. Run at the start of every leadership term
 // and after every producer rebuild, before anything is produced.

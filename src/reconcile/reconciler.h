@@ -1,4 +1,4 @@
-// The read-back of DESIGN.md G6 as the daemon's supervisor sees it: one
+// The read-back of docs/design.md G6 as the daemon's supervisor sees it: one
 // blocking call that settles the ack-to-mark gap a previous publisher (or a
 // dead producer) left, before anything is produced. KafkaReadBack
 // (read_back.h) implements it; unit tests use a fake. One thread.

@@ -1,5 +1,5 @@
 // Turns a pending row into what the producer needs, or says why it cannot
-// (a row-level error that counts an attempt, DESIGN.md G3). No I/O; any thread.
+// (a row-level error that counts an attempt, docs/design.md G3). No I/O; any thread.
 #pragma once
 
 #include "publish/publisher.h"

@@ -1,4 +1,4 @@
-// Back-off for counted failures (DESIGN.md G3): exponential from `initial`,
+// Back-off for counted failures (docs/design.md G3): exponential from `initial`,
 // capped at `max`, with downward jitter so many rows failing together do not
 // come back in the same instant. Pure function of its inputs; any thread.
 #pragma once

@@ -9,7 +9,7 @@
 //    it, so that PostgreSQL commits it (and flushes its WAL) while the relay
 //    fetches and produces the next rows on its other sessions.
 // Both are opened like every other session (session_dsn, watch_session: the
-// link bound of DESIGN.md G5), and their errors are libpqxx's exception
+// link bound of docs/design.md G5), and their errors are libpqxx's exception
 // types, so the store's error policy (not_an_outage) applies unchanged.
 // One thread each.
 #pragma once

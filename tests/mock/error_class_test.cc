@@ -127,7 +127,7 @@ TEST_CASE("row-level broker errors count one attempt and keep the producer", "[m
         CHECK_FALSE(rig.pub->fatal());
         // The producer still works for other rows. (Another topic: after
         // TOPIC_AUTHORIZATION_FAILED librdkafka refuses the same topic until
-        // its next metadata refresh, as NOTES.md records.)
+        // its next metadata refresh, as docs/design.md §6 records.)
         auto good = rig.store.insert("other", "t2");
         REQUIRE(rig.run_until([&] { return rig.store.status(good) == 1; }));
     }
