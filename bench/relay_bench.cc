@@ -74,6 +74,9 @@ constexpr std::size_t kExtraCeilingBatch = 1000;
 // what the relay fetches.
 constexpr std::size_t kMaxBatchBytes = 4 * 1024 * 1024;
 
+// --relay-dsn: what the benchmarked daemons connect with (DaemonRun).
+std::string g_relay_dsn; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
 struct Options {
     std::int64_t rows = 200000;
     int batch_size = 500;
@@ -92,6 +95,8 @@ struct Options {
     bool skip_latency = false;
     bool keep_tables = false;
     bool skip_publish_ceiling = false;
+    // The daemon's connection (e.g. a PgBouncer pool); empty: the services' DSN.
+    std::string relay_dsn;
     // --confirm (Kafka): each round also drains with confirm.consumers on
     // while a consumer group keeps up, and a confirmation-lag phase runs.
     bool confirm = false;
@@ -295,7 +300,7 @@ public:
               const std::string& confirm_group = {}) {
         ot::DaemonConfig dc;
         dc.table = table;
-        dc.pg_dsn = ot::services().pg_dsn;
+        dc.pg_dsn = g_relay_dsn.empty() ? ot::services().pg_dsn : g_relay_dsn;
         dc.bootstrap = ot::services().kafka_bootstrap;
         if (broker == "rabbitmq") {
             dc.extra_yaml =
@@ -1962,12 +1967,16 @@ int main(int argc, char** argv) {
                  "measure the confirmation lag at --rate");
     app.add_flag("--skip-publish-ceiling", opt.skip_publish_ceiling,
                  "Skip the broker's publish ceiling (the publisher alone, no PostgreSQL)");
+    app.add_option("--relay-dsn", opt.relay_dsn,
+                   "PostgreSQL connection string of the relaying daemon (e.g. a PgBouncer pool, "
+                   "tests/scripts/pgbouncer.sh); default: the services' own");
     app.add_option("--broker", opt.brokers,
                    "Broker(s) of phases 2-5: kafka, rabbitmq (the services' RabbitMQ node), or "
                    "kafka,rabbitmq for both in one run")
         ->delimiter(',')
         ->check(CLI::IsMember({"kafka", "rabbitmq"}));
     CLI11_PARSE(app, argc, argv);
+    outboxd::bench::g_relay_dsn = opt.relay_dsn;
     try {
         if (!opt.peer_debezium_libs.empty()) {
             return outboxd::bench::run_peers(opt);

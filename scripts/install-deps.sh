@@ -13,7 +13,7 @@ PACKAGES=(
   catch2 libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libsystemd-dev
   postgresql-15 postgresql-client-15 rabbitmq-server amqp-tools
   openjdk-17-jre-headless maven
-  kcat procps iproute2 util-linux iptables
+  kcat procps iproute2 util-linux iptables pgbouncer
   clang-format clang-tidy python3 python3-yaml python3-venv systemd openssl
 )
 # The deploy tier: the image and systemd in containers (podman with runc,

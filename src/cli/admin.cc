@@ -2,10 +2,10 @@
 // the same configuration as `run`, opens its own short PostgreSQL session and
 // never takes the publisher's lock, so it is safe beside a running daemon.
 #include "cli/commands.h"
-#include "cli/confirm_worker.h"
 #include "common/iso_time.h"
 #include "common/parse_int.h"
 #include "config/options.h"
+#include "daemon/confirm_worker.h"
 #include "leader/pg_advisory_lease.h"
 #include "store/pg_outbox_store.h"
 
@@ -370,7 +370,7 @@ int cmd_unconfirmed(const config::Config& cfg, const AdminCommands::Args& a) {
     } catch (const std::exception& e) {
         return store_error("unconfirmed", e);
     }
-    const auto opt = confirm_options(cfg.confirm);
+    const auto opt = daemon::ConfirmWorkerOptions::from(cfg).rules;
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();

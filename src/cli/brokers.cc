@@ -2,13 +2,80 @@
 
 #include "kafka/admin_client.h"
 #include "kafka/kafka_publisher.h"
+#include "kafka/report_consumer.h"
 #include "rabbitmq/connection.h"
 #include "rabbitmq/rabbit_admin.h"
 #include "rabbitmq/rabbit_publisher.h"
+#include "rabbitmq/report_consumer.h"
 #include "reconcile/read_back.h"
+#include "store/pg_outbox_store.h"
 
 namespace outboxd::cli {
 namespace {
+
+// Each committed-offsets request waits at most this long.
+constexpr Millis kOffsetsTimeout{5000};
+
+class KafkaOffsets final : public confirm::OffsetSource {
+public:
+    explicit KafkaOffsets(const config::Kafka& cfg)
+        : admin_(cfg) {}
+    Status committed(const std::string& group,
+                     const std::vector<confirm::Partition>& partitions,
+                     confirm::CommittedOffsets* out) override {
+        std::vector<kafka::TopicPartition> asked;
+        asked.reserve(partitions.size());
+        for (const auto& p : partitions) {
+            asked.emplace_back(p.topic, p.partition);
+        }
+        auto got = admin_.committed_offsets(group, asked, kOffsetsTimeout);
+        if (!got.status.ok()) {
+            return got.status;
+        }
+        for (const auto& [tp, offset] : got.committed) {
+            (*out)[confirm::Partition{tp.first, tp.second}] = offset;
+        }
+        return {};
+    }
+
+private:
+    kafka::AdminClient admin_;
+};
+
+class KafkaReports final : public confirm::ReportSource {
+public:
+    KafkaReports(const config::Kafka& cfg, const std::string& topic, const std::string& group)
+        : consumer_(cfg, topic, group) {}
+    Status take(std::size_t max, std::vector<confirm::Report>* out) override {
+        return consumer_.poll(max, Millis(0), out);
+    }
+    Status done() override { return consumer_.commit(); }
+
+private:
+    kafka::ReportConsumer consumer_;
+};
+
+class RabbitReports final : public confirm::ReportSource {
+public:
+    RabbitReports(const config::RabbitMq& cfg, const std::string& queue)
+        : consumer_(cfg, queue) {}
+    Status take(std::size_t max, std::vector<confirm::Report>* out) override {
+        return consumer_.poll(max, out);
+    }
+    Status done() override { return consumer_.ack(); }
+
+private:
+    rabbitmq::ReportConsumer consumer_;
+};
+
+// The background workers' sessions never LISTEN: they would receive every
+// insert's notification and, read only between rounds, hold back
+// PostgreSQL's notification queue for every other listener.
+config::Postgres worker_store_config(const config::Config& cfg) {
+    config::Postgres pg = cfg.postgres;
+    pg.notify_channel.clear();
+    return pg;
+}
 
 class KafkaPublishers final : public daemon::PublisherFactory {
 public:
@@ -141,6 +208,30 @@ AuditPolicy audit_policy(const config::Config& cfg) {
     p.requirement = "a target topic is not durable (replication.factor >= 2, "
                     "min.insync.replicas >= 2, no unclean election)";
     return p;
+}
+
+std::unique_ptr<store::HousekeepingStore> open_housekeeping_store(const config::Config& cfg) {
+    return std::make_unique<store::PgOutboxStore>(worker_store_config(cfg));
+}
+
+std::string report_group(const std::string& source) {
+    return "outboxd-reports:" + source;
+}
+
+daemon::ConfirmClients make_confirm_clients(const config::Config& cfg, const std::string& source) {
+    daemon::ConfirmClients c;
+    c.store = std::make_unique<store::PgOutboxStore>(worker_store_config(cfg));
+    if (cfg.broker == config::BrokerKind::kKafka) {
+        c.offsets = std::make_unique<KafkaOffsets>(cfg.kafka);
+        if (!cfg.confirm.ack_topic.empty()) {
+            c.reports = std::make_unique<KafkaReports>(cfg.kafka, cfg.confirm.ack_topic,
+                                                       report_group(source));
+        }
+    } else {
+        // A queue has no committed offsets: reports only.
+        c.reports = std::make_unique<RabbitReports>(cfg.rabbitmq, cfg.confirm.ack_queue);
+    }
+    return c;
 }
 
 } // namespace outboxd::cli

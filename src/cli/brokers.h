@@ -5,6 +5,8 @@
 #pragma once
 
 #include "config/config.h"
+#include "daemon/confirm_worker.h"
+#include "daemon/housekeeper.h"
 #include "daemon/supervisor.h"
 #include "publish/broker_admin.h"
 #include "reconcile/reconciler.h"
@@ -38,6 +40,19 @@ BrokerParts make_broker_parts(const config::Config& cfg,
                               store::PgOutboxStore& store,
                               const std::string& source,
                               std::function<bool()> progress);
+
+// The housekeeper's database session (counting, retention; no LISTEN) and
+// broker probe, each opened anew after a failure.
+std::unique_ptr<store::HousekeepingStore> open_housekeeping_store(const config::Config& cfg);
+
+// Consumer confirmation's clients: its own database session, the broker's
+// committed offsets (Kafka) and the consumer reports (confirm.ack_topic on
+// Kafka, confirm.ack_queue on RabbitMQ). Throws a misconfiguration when a
+// broker library refuses the settings.
+daemon::ConfirmClients make_confirm_clients(const config::Config& cfg, const std::string& source);
+
+// The consumer group outboxd reads confirm.ack_topic with, per outbox.
+std::string report_group(const std::string& source);
 
 // The largest message (payload + key + headers) the publisher accepts: a
 // larger row is parked without being produced.

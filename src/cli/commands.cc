@@ -1,14 +1,13 @@
 #include "cli/commands.h"
 
 #include "cli/brokers.h"
-#include "cli/confirm_worker.h"
-#include "cli/housekeeper.h"
 #include "cli/systemd_notify.h"
 #include "common/backoff.h"
 #include "common/clock.h"
 #include "common/host_port.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "daemon/background.h"
 #include "daemon/supervisor.h"
 #include "health/health_state.h"
 #include "http/server.h"
@@ -21,6 +20,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -358,6 +359,8 @@ struct RunContext {
     }
 };
 
+void write_port_file(const std::string& path, std::uint16_t port);
+
 // /metrics, /healthz, /readyz on their own thread; null when http.listen is
 // empty. Throws std::exception when the address cannot be bound.
 std::unique_ptr<http::Server> start_http(const config::Config& cfg, RunContext& ctx) {
@@ -381,7 +384,26 @@ std::unique_ptr<http::Server> start_http(const config::Config& cfg, RunContext& 
     log::get("http")->info(
         "serving /metrics /healthz /readyz on {}",
         format_host_port({parse_host_port(cfg.http.listen).host, server->port()}));
+    if (!cfg.http.port_file.empty()) {
+        write_port_file(cfg.http.port_file, server->port());
+    }
     return server;
+}
+
+// http.port_file: written whole or not at all (a reader never sees half a
+// number), after the port serves. Throws when it cannot be written.
+void write_port_file(const std::string& path, std::uint16_t port) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::trunc);
+        f << port << "\n";
+        if (!f.flush()) {
+            throw std::runtime_error("http.port_file: cannot write " + tmp);
+        }
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        throw std::runtime_error("http.port_file: cannot rename " + tmp + " to " + path);
+    }
 }
 
 // PostgreSQL may come up after us (sidecar start order): wait for the table,
@@ -455,6 +477,11 @@ std::optional<int> start_up(const config::Config& cfg,
         }
         if (!topics.empty() || audit_policy(cfg).require_durable) {
             const auto audit = admin->audit(topics, Millis(10000));
+            if (audit.reached.ok()) {
+                ctx.metrics.weak_destinations.set(static_cast<double>(
+                    std::count_if(audit.destinations.begin(), audit.destinations.end(),
+                                  [](const auto& d) { return !d.problems.empty(); })));
+            }
             if (!report_audit(cfg, *admin, audit)) {
                 return kExitFailure;
             }
@@ -492,8 +519,7 @@ void apply_reload(config::Config& cfg,
                   const ReloadFn& reload,
                   RunContext& ctx,
                   daemon::Supervisor& supervisor,
-                  Housekeeper& housekeeper,
-                  ConfirmWorker* confirm_worker) {
+                  daemon::Background& background) {
     auto reload_log = log::get("config");
     auto loaded = reload();
     if (!loaded.problems.empty()) {
@@ -529,10 +555,7 @@ void apply_reload(config::Config& cfg,
     cfg = merged;
     log::setup(cfg.log.level, cfg.log.format);
     supervisor.set_options(supervisor_options(cfg));
-    housekeeper.update(cfg);
-    if (confirm_worker != nullptr) {
-        confirm_worker->update(cfg);
-    }
+    background.update(cfg);
     ctx.stall_limit_ms.store(stall_limit(cfg).count());
     ctx.metrics.config_reloads.with("ok").inc();
     reload_log->info("reloaded (batch_size={} poll_interval_ms={} max_attempts={} log.level={} "
@@ -548,30 +571,33 @@ public:
 };
 
 // Role changes go to /readyz, the metrics, systemd's STATUS= and the
-// housekeeper (retention runs on the publisher only) at once.
+// background workers (retention and confirmation run on the publisher only)
+// at once.
 class RunListener final : public daemon::Listener {
 public:
-    RunListener(const config::Config& cfg,
-                RunContext& ctx,
-                Housekeeper& housekeeper,
-                ConfirmWorker* confirm_worker)
+    RunListener(const config::Config& cfg, RunContext& ctx, daemon::Background& background)
         : cfg_(cfg)
         , ctx_(ctx)
-        , housekeeper_(housekeeper)
-        , confirm_worker_(confirm_worker) {}
+        , background_(background) {}
     void on_role(health::Role role, const std::string& detail, bool able) override {
         ctx_.health.set_role(role, detail, able);
         ctx_.metrics.leader.set(role == health::Role::kLeader ? 1 : 0);
-        housekeeper_.set_leading(role == health::Role::kLeader);
-        if (confirm_worker_ != nullptr) {
-            confirm_worker_->set_leading(role == health::Role::kLeader);
-        }
+        background_.set_leading(role == health::Role::kLeader);
         cli::SystemdNotifier::status(std::string(health::to_string(role))
                                      + (detail.empty() ? "" : ": " + detail));
     }
     void on_in_flight(std::size_t rows, std::size_t bytes) override {
         ctx_.metrics.in_flight_messages.set(static_cast<double>(rows));
         ctx_.metrics.in_flight_bytes.set(static_cast<double>(bytes));
+    }
+    void on_leadership_lost() override { ctx_.metrics.leadership_losses.inc(); }
+    void on_read_back(const reconcile::ReadBackResult& r) override {
+        const char* result = !r.status.ok()       ? "failed"
+                             : !r.skipped.empty() ? "skipped"
+                             : r.topics == 0      ? "nothing_pending"
+                                                  : "read";
+        ctx_.metrics.read_backs.with(result).inc();
+        ctx_.metrics.read_back_marked_rows.inc(r.marked);
     }
     void on_term_started() override {
         log::get("main")->info(
@@ -585,18 +611,12 @@ public:
 private:
     const config::Config& cfg_;
     RunContext& ctx_;
-    Housekeeper& housekeeper_;
-    ConfirmWorker* confirm_worker_;
+    daemon::Background& background_;
 };
 
-} // namespace
-
-// Wiring only: the life cycle itself is daemon::Supervisor.
-int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
-    auto log = log::get("main");
-    config::Config cfg = start_cfg; // the effective configuration; SIGHUP changes it
-    log->info("outboxd {} starting: table {} -> {}", kVersion, table_name(cfg), broker_target(cfg));
-    RunContext ctx;
+// Health and metrics as this configuration shapes them, before anything
+// serves them.
+void prepare_context(const config::Config& cfg, RunContext& ctx) {
     ctx.health.set_broker_name(config::broker_name(cfg.broker));
     // outboxd_broker_up serves every broker; outboxd_kafka_up only Kafka's.
     ctx.metrics.kafka_up.set_exported(cfg.broker == config::BrokerKind::kKafka);
@@ -607,6 +627,57 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     }
     ctx.metrics.unconfirmed_by_consumer.set_values(cfg.confirm.consumers);
     ctx.stall_limit_ms.store(stall_limit(cfg).count());
+}
+
+// Null with leader.enabled false: this process always publishes.
+std::unique_ptr<leader::PgAdvisoryLease> make_lease(const config::Config& cfg) {
+    if (!cfg.leader.enabled) {
+        return nullptr;
+    }
+    const auto key = effective_lock_key(cfg);
+    log::get("leader")->info("one publisher per table: advisory lock key {}", key);
+    return std::make_unique<leader::PgAdvisoryLease>(cfg.postgres.dsn, key,
+                                                     cfg.postgres.session_timeout);
+}
+
+// A signal, or a background failure that is not an outage (docs/design.md
+// §5: stop as the relay would, exit 1), asks the supervisor to drain.
+// Returns the exit code so far.
+int check_stop(daemon::Supervisor& supervisor, daemon::Background& background, int exit_code) {
+    if (const auto failed = background.failure(); failed && exit_code == kExitOk) {
+        exit_code = kExitFailure;
+        supervisor.request_stop(failed->what);
+    }
+    if (stopping()) {
+        const std::string why = "signal " + std::to_string(g_stop_signal.load());
+        background.set_leading(false);
+        cli::SystemdNotifier::stopping("stopping: " + why);
+        supervisor.request_stop(why);
+    }
+    return exit_code;
+}
+
+// After the supervisor stopped: the port file goes (nothing serves it now)
+// and the totals are logged.
+void finish(const config::Config& cfg, const daemon::Supervisor& supervisor) {
+    if (!cfg.http.port_file.empty()) {
+        // A file already gone is what we want; nothing else to do.
+        (void)std::remove(cfg.http.port_file.c_str());
+    }
+    const auto total = supervisor.totals();
+    log::get("main")->info("stopped: sent={} failed_attempts={} parked={}", total.sent,
+                           total.failed_attempts, total.parked);
+}
+
+} // namespace
+
+// Wiring only: the life cycle itself is daemon::Supervisor.
+int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
+    auto log = log::get("main");
+    config::Config cfg = start_cfg; // the effective configuration; SIGHUP changes it
+    log->info("outboxd {} starting: table {} -> {}", kVersion, table_name(cfg), broker_target(cfg));
+    RunContext ctx;
+    prepare_context(cfg, ctx);
     std::unique_ptr<http::Server> http_server;
     try {
         http_server = start_http(cfg, ctx);
@@ -620,22 +691,19 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
         return *exit_code;
     }
     ctx.turned();
-
-    std::unique_ptr<leader::PgAdvisoryLease> lease;
-    if (cfg.leader.enabled) {
-        const auto key = effective_lock_key(cfg);
-        lease = std::make_unique<leader::PgAdvisoryLease>(cfg.postgres.dsn, key,
-                                                          cfg.postgres.session_timeout);
-        log::get("leader")->info("one publisher per table: advisory lock key {}", key);
-    }
+    const auto lease = make_lease(cfg);
     XorShiftRandom random(static_cast<std::uint64_t>(::getpid())
                           ^ static_cast<std::uint64_t>(ctx.clock.now().time_since_epoch().count()));
     MetricsObserver observer(ctx.metrics);
-    Housekeeper housekeeper(cfg, ctx.metrics, ctx.health);
-    std::unique_ptr<ConfirmWorker> confirm_worker;
-    if (cfg.confirm.enabled()) {
-        confirm_worker = std::make_unique<ConfirmWorker>(cfg, source, ctx.metrics);
-    }
+    // `cfg` by reference: a session opened after a reload uses the merged config.
+    daemon::Background background(
+        cfg, daemon::BackgroundParts{
+                 daemon::HousekeeperParts{[&cfg] { return open_housekeeping_store(cfg); },
+                                          [&cfg] { return make_broker_admin(cfg); }, ctx.metrics,
+                                          ctx.health},
+                 [&cfg, source] { return make_confirm_clients(cfg, source); }, source, ctx.metrics,
+                 ctx.clock});
+    background.start();
     // A stop asked for during the read-back ends it at once: the rows stay
     // pending and the next publisher reads back again.
     auto broker = make_broker_parts(cfg, st, source, [&ctx] {
@@ -643,37 +711,25 @@ int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
         return !stopping();
     });
     SleepWaiter waiter;
-    RunListener listener(cfg, ctx, housekeeper, confirm_worker.get());
+    RunListener listener(cfg, ctx, background);
     daemon::Supervisor supervisor(supervisor_options(cfg),
                                   daemon::Parts{st, lease.get(), *broker.publishers,
                                                 *broker.reconciler, ctx.clock, random, waiter,
                                                 listener, &observer});
     cli::SystemdNotifier::ready(lease ? "standby" : "starting");
+    int exit_code = kExitOk;
     while (supervisor.state() != daemon::State::kStopped) {
         ctx.turned();
         if (g_reload.exchange(false)) {
-            apply_reload(cfg, reload, ctx, supervisor, housekeeper, confirm_worker.get());
+            apply_reload(cfg, reload, ctx, supervisor, background);
         }
-        if (stopping()) {
-            const std::string why = "signal " + std::to_string(g_stop_signal.load());
-            housekeeper.set_leading(false);
-            if (confirm_worker) {
-                confirm_worker->set_leading(false);
-            }
-            cli::SystemdNotifier::stopping("stopping: " + why);
-            supervisor.request_stop(why);
-        }
+        exit_code = check_stop(supervisor, background, exit_code);
         supervisor.step();
     }
-    housekeeper.stop();
-    if (confirm_worker) {
-        confirm_worker->stop();
-    }
+    background.stop();
     ctx.metrics.leader.set(0);
-    const auto total = supervisor.totals();
-    log->info("stopped: sent={} failed_attempts={} parked={}", total.sent, total.failed_attempts,
-              total.parked);
-    return kExitOk;
+    finish(cfg, supervisor);
+    return exit_code;
 }
 
 } // namespace outboxd::cli

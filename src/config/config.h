@@ -84,24 +84,43 @@ struct RabbitMq {
     RabbitTopology declare;
 };
 
+// Defaults of the relay.* options, written once: the option table
+// (options.cc) hands them to the loader, and Relay below and
+// relay::RelayOptions (relay/relay.h) start from them. The example file
+// must show the same values (tests/unit/config_defaults_test.cc).
+namespace defaults {
+inline constexpr int kRelayBatchSize = 500;
+inline constexpr std::chrono::milliseconds kRelayPollInterval{1000};
+inline constexpr int kRelayMaxAttempts = 5;
+inline constexpr std::chrono::milliseconds kRelayRetryBackoffInitial{1000};
+inline constexpr std::chrono::milliseconds kRelayRetryBackoffMax{60000};
+inline constexpr std::chrono::milliseconds kRelayShutdownTimeout{10000};
+inline constexpr int kRelayMaxInFlight = 10000;
+inline constexpr std::chrono::milliseconds kRelayRescanInterval{5000};
+inline constexpr std::int64_t kRelayMaxBatchBytes = std::int64_t{4} * 1024 * 1024;
+inline constexpr std::int64_t kRelayMaxInFlightBytes = std::int64_t{8} * 1024 * 1024;
+} // namespace defaults
+
 struct Relay {
-    int batch_size = 500;
-    std::chrono::milliseconds poll_interval{1000};
-    int max_attempts = 5;
-    std::chrono::milliseconds retry_backoff_initial{1000};
-    std::chrono::milliseconds retry_backoff_max{60000};
-    std::chrono::milliseconds shutdown_timeout{10000};
-    int max_in_flight = 10000; // back-pressure: rows produced but not yet reported
-    std::chrono::milliseconds rescan_interval{5000}; // full pass from the lowest pending id
+    int batch_size = defaults::kRelayBatchSize;
+    std::chrono::milliseconds poll_interval = defaults::kRelayPollInterval;
+    int max_attempts = defaults::kRelayMaxAttempts;
+    std::chrono::milliseconds retry_backoff_initial = defaults::kRelayRetryBackoffInitial;
+    std::chrono::milliseconds retry_backoff_max = defaults::kRelayRetryBackoffMax;
+    std::chrono::milliseconds shutdown_timeout = defaults::kRelayShutdownTimeout;
+    // back-pressure: rows produced but not yet reported
+    int max_in_flight = defaults::kRelayMaxInFlight;
+    // full pass from the lowest pending id
+    std::chrono::milliseconds rescan_interval = defaults::kRelayRescanInterval;
     // Byte budgets (payload + key + headers), beside the row counts above:
     // a fetch stops adding rows once they pass max_batch_bytes, and no row
     // is produced while max_in_flight_bytes are produced but not reported.
     // docs/operations.md ("Memory") shows how memory follows from them.
-    std::int64_t max_batch_bytes = std::int64_t{4} * 1024 * 1024;
-    std::int64_t max_in_flight_bytes = std::int64_t{8} * 1024 * 1024;
+    std::int64_t max_batch_bytes = defaults::kRelayMaxBatchBytes;
+    std::int64_t max_in_flight_bytes = defaults::kRelayMaxInFlightBytes;
 };
 
-// One active publisher per table (DESIGN.md G5).
+// One active publisher per table (docs/design.md G5).
 struct Leader {
     bool enabled = true;
     std::int64_t lock_key = 0; // 0: derived from the table name
@@ -113,6 +132,7 @@ struct Http {
     std::string listen = "127.0.0.1:9187";           // host:port or [v6]:port; empty: no endpoint
     std::chrono::milliseconds stall_timeout{60000};  // /healthz fails past this loop pause
     std::chrono::milliseconds stats_interval{10000}; // refresh of pending counts, reachability
+    std::string port_file; // the bound port is written here (for port 0); empty: none
 };
 
 // Deletion of sent rows; off while sent_max_age is 0.

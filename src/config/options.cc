@@ -283,7 +283,9 @@ std::vector<Option> build_options() {
          bind<&Config::postgres, &Postgres::columns, &Columns::payload>},
         {"headers", "headers", "Kafka headers as a jsonb object of name to string value.",
          bind<&Config::postgres, &Postgres::columns, &Columns::headers>},
-        {"status", "status", "Row status: 0 pending, 1 sent, 2 failed (smallint).",
+        {"status", "status",
+         "Row status (smallint): 0 pending, 1 sent, 2 failed; with confirm.consumers also 3 "
+         "consumed, 4 a consumer reported a failure.",
          bind<&Config::postgres, &Postgres::columns, &Columns::status>},
         {"attempts", "attempts", "Counted failures so far (integer).",
          bind<&Config::postgres, &Postgres::columns, &Columns::attempts>},
@@ -441,48 +443,53 @@ std::vector<Option> build_options() {
 
     // --- relay --------------------------------------------------------------
     {
-        Option& o = add_int("relay.batch_size", OptionType::kInt, 1, 100000, 500,
-                            "Most rows fetched and produced in one pass.");
+        Option& o =
+            add_int("relay.batch_size", OptionType::kInt, 1, 100000, defaults::kRelayBatchSize,
+                    "Most rows fetched and produced in one pass.");
         o.reloadable = true;
         bind<&Config::relay, &Relay::batch_size>(o);
     }
     {
-        Option& o = add_int("relay.poll_interval_ms", OptionType::kDurationMs, 10, 3600000, 1000,
+        Option& o = add_int("relay.poll_interval_ms", OptionType::kDurationMs, 10, 3600000,
+                            defaults::kRelayPollInterval.count(),
                             "Longest wait between fetches when no LISTEN wake-up arrives.");
         o.reloadable = true;
         bind<&Config::relay, &Relay::poll_interval>(o);
     }
     {
-        Option& o = add_int("relay.max_attempts", OptionType::kInt, 1, 1000, 5,
-                            "Counted failures before a row is parked at status 2. Outages never "
-                            "count.");
+        Option& o =
+            add_int("relay.max_attempts", OptionType::kInt, 1, 1000, defaults::kRelayMaxAttempts,
+                    "Counted failures before a row is parked at status 2. Outages never "
+                    "count.");
         o.reloadable = true;
         bind<&Config::relay, &Relay::max_attempts>(o);
     }
     {
-        Option& o =
-            add_int("relay.retry_backoff_initial_ms", OptionType::kDurationMs, 1, 86400000, 1000,
-                    "Delay before retrying a row after its first counted failure; "
-                    "doubles with each further failure.");
+        Option& o = add_int("relay.retry_backoff_initial_ms", OptionType::kDurationMs, 1, 86400000,
+                            defaults::kRelayRetryBackoffInitial.count(),
+                            "Delay before retrying a row after its first counted failure; "
+                            "doubles with each further failure.");
         o.reloadable = true;
         bind<&Config::relay, &Relay::retry_backoff_initial>(o);
     }
     {
-        Option& o =
-            add_int("relay.retry_backoff_max_ms", OptionType::kDurationMs, 1, 86400000, 60000,
-                    "Upper bound of the retry delay. Must be at least "
-                    "relay.retry_backoff_initial_ms.");
+        Option& o = add_int("relay.retry_backoff_max_ms", OptionType::kDurationMs, 1, 86400000,
+                            defaults::kRelayRetryBackoffMax.count(),
+                            "Upper bound of the retry delay. Must be at least "
+                            "relay.retry_backoff_initial_ms.");
         o.reloadable = true;
         bind<&Config::relay, &Relay::retry_backoff_max>(o);
     }
     {
-        Option& o = add_int("relay.shutdown_timeout_ms", OptionType::kDurationMs, 0, 3600000, 10000,
+        Option& o = add_int("relay.shutdown_timeout_ms", OptionType::kDurationMs, 0, 3600000,
+                            defaults::kRelayShutdownTimeout.count(),
                             "On SIGTERM, longest wait for delivery reports of rows in flight "
                             "before exiting.");
         bind<&Config::relay, &Relay::shutdown_timeout>(o);
     }
     {
-        Option& o = add_int("relay.max_in_flight", OptionType::kInt, 1, 1000000, 10000,
+        Option& o = add_int("relay.max_in_flight", OptionType::kInt, 1, 1000000,
+                            defaults::kRelayMaxInFlight,
                             "Back-pressure: most rows produced but not yet reported. Must be at "
                             "least relay.batch_size.");
         bind<&Config::relay, &Relay::max_in_flight>(o);
@@ -492,7 +499,7 @@ std::vector<Option> build_options() {
         // its rows are copied out (the binary result and the rows); beyond
         // is a unit mistake.
         Option& o = add_int("relay.max_batch_bytes", OptionType::kInt, 1024, INT64_C(1073741824),
-                            INT64_C(4194304),
+                            defaults::kRelayMaxBatchBytes,
                             "Most bytes (payload + key + headers) fetched in one pass: a fetch "
                             "stops adding rows once the rows before the next one reach it, so a "
                             "single larger row still comes on its own. The fetch holds about "
@@ -506,7 +513,7 @@ std::vector<Option> build_options() {
         // follows from it, so it stays well below that.
         Option& o = add_int(
             "relay.max_in_flight_bytes", OptionType::kInt, 1024, INT64_C(17179869184),
-            INT64_C(8388608),
+            defaults::kRelayMaxInFlightBytes,
             "Back-pressure in bytes: no row is produced while the rows produced but not yet "
             "reported hold this many bytes (payload + key + headers); a row larger than the "
             "budget still goes once fewer are in flight. The producer's "
@@ -515,7 +522,8 @@ std::vector<Option> build_options() {
         bind<&Config::relay, &Relay::max_in_flight_bytes>(o);
     }
     {
-        Option& o = add_int("relay.rescan_interval_ms", OptionType::kDurationMs, 100, 3600000, 5000,
+        Option& o = add_int("relay.rescan_interval_ms", OptionType::kDurationMs, 100, 3600000,
+                            defaults::kRelayRescanInterval.count(),
                             "Interval between full scans from the lowest pending id, which "
                             "catch rows whose transaction committed late.");
         o.reloadable = true;
@@ -526,8 +534,9 @@ std::vector<Option> build_options() {
     {
         Option& o = add("leader.enabled", OptionType::kBool, std::string("true"),
                         "Take a PostgreSQL advisory lock so exactly one outboxd publishes from "
-                        "the table; the others wait as standbys. Turn off only with a pooler "
-                        "that breaks session locks, and then run a single process.");
+                        "the table; the others wait as standbys. Off: this process always "
+                        "publishes, so run exactly one. (A transaction-pooling pooler is refused "
+                        "either way: docs/deployment.md, Connection poolers.)");
         bind<&Config::leader, &Leader::enabled>(o);
     }
     {
@@ -564,8 +573,9 @@ std::vector<Option> build_options() {
         // Ten years of 365 days: longer is almost surely a unit mistake.
         Option& o = add_int("retention.sent_max_age_ms", OptionType::kDurationMs, 0,
                             INT64_C(315360000000), 0,
-                            "Delete rows at status 1 (sent) whose sent_at is older than this. 0 "
-                            "turns retention off. Parked and pending rows are never deleted.");
+                            "Delete rows at status 1 (sent), with confirm.consumers at 3 "
+                            "(consumed), whose sent_at is older than this. 0 turns retention "
+                            "off. Rows at 0, 2 and 4 are never deleted.");
         o.reloadable = true;
         bind<&Config::retention, &Retention::sent_max_age>(o);
     }
@@ -651,6 +661,13 @@ std::vector<Option> build_options() {
                         "Loopback by default; empty string: no endpoint.");
         o.check_text = check_listen;
         bind<&Config::http, &Http::listen>(o);
+    }
+    {
+        Option& o = add("http.port_file", OptionType::kString, std::string(),
+                        "File the endpoint's bound port is written to (one line, decimal) once "
+                        "it serves, and removed at a clean exit: how a supervisor or a test "
+                        "finds the port chosen for http.listen port 0. Empty: none.");
+        bind<&Config::http, &Http::port_file>(o);
     }
     {
         Option& o = add_int("http.stall_timeout_ms", OptionType::kDurationMs, 1000, 3600000, 60000,
@@ -743,7 +760,7 @@ std::string lower(std::string text) {
     return text;
 }
 
-// The producer's guarantees (DESIGN.md G2) rest on these settings, so a
+// The producer's guarantees (docs/design.md G2) rest on these settings, so a
 // property that weakens them is a configuration error, not a tuning choice.
 std::string
 check_kafka_property(const std::string& key, const std::string& value, const std::string& shown) {
@@ -927,6 +944,10 @@ void keep_restart_only(Config& reloaded, const Config& running) {
             o.store(reloaded, o.load(running));
         }
     }
+    // The store's copy of confirm.consumers (restart-only) follows the kept
+    // list: a worker's session opened after the reload must confirm for the
+    // same consumers as the running daemon.
+    reloaded.postgres.confirm_consumers = reloaded.confirm.consumers;
 }
 
 std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded) {

@@ -159,16 +159,19 @@ void Supervisor::read_back() {
         !held.ok()) {
         log::get("leader")->error("leadership lost ({}) before publishing", held.error());
         if (relay_) {
-            // A rebuilt term: its relay holds outcomes and in-flight rows.
+            // A rebuilt term: its relay holds outcomes and in-flight rows
+            // (fence() counts the loss).
             enter(State::kFenced);
             return;
         }
+        parts_.listener.on_leadership_lost();
         next_try_ = parts_.clock.now();
         enter(State::kStandby);
         return;
     }
     auto log = log::get("readback");
     const auto r = parts_.reconciler.read_back();
+    parts_.listener.on_read_back(r);
     if (!r.status.ok()) {
         log->warn("read-back failed, not producing yet: {}", r.status.error());
         parts_.waiter.wait(options_.read_back_retry);
@@ -245,6 +248,7 @@ void Supervisor::fence() {
     log::get("leader")->error("leadership lost ({}): stopped producing, now standby",
                               fence_reason_.empty() ? std::string("fence") : fence_reason_);
     fence_reason_.clear();
+    parts_.listener.on_leadership_lost();
     // Unsent messages must not leave after the lock is gone.
     publisher_->purge_queued();
     end_term(options_.fence_drain);

@@ -62,6 +62,10 @@ public:
     virtual void on_in_flight(std::size_t /*rows*/, std::size_t /*bytes*/) {}
     // A publishing term begins (after its read-back): the wiring logs it.
     virtual void on_term_started() {}
+    // The lock was lost while this process held it (it stops producing).
+    virtual void on_leadership_lost() {}
+    // A read-back ended, failed or not (counted by result for the metrics).
+    virtual void on_read_back(const reconcile::ReadBackResult& /*result*/) {}
 };
 
 struct SupervisorOptions {

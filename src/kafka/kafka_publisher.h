@@ -30,9 +30,9 @@ using publish::Publisher;
 
 // A kafka.properties entry librdkafka refused, or a producer that could not
 // be created: a start-up misconfiguration, fatal for the process.
-class PublisherConfigError : public std::runtime_error {
+class PublisherConfigError : public publish::ConfigError {
 public:
-    using std::runtime_error::runtime_error;
+    using publish::ConfigError::ConfigError;
 };
 
 class KafkaPublisher final : public Publisher {

@@ -1,5 +1,6 @@
 #include "leader/pg_advisory_lease.h"
 
+#include "store/pg_outbox_store.h"
 #include "store/pg_session.h"
 
 #include <pqxx/pqxx>
@@ -63,6 +64,20 @@ std::string PgAdvisoryLease::session_details() const {
            + "; the server drops it if this process goes silent: " + watch;
 }
 
+// The lease's error policy (src/README.md): an outage is a failed Status
+// (the supervisor stands by and tries again); a refused login, a revoked
+// privilege or a bug stops the daemon with its reason.
+Status PgAdvisoryLease::outage_or_throw(const std::exception& e) {
+    if (dynamic_cast<const store::StoreMisconfigured*>(&e) != nullptr) {
+        throw store::StoreMisconfigured(e.what());
+    }
+    if (const auto why = store::not_an_outage(e)) {
+        throw store::StoreFailure(std::string("lock session: ") + e.what() + " (" + *why
+                                  + "): not an outage, not retried");
+    }
+    return Status::failure(std::string("lock session failed: ") + e.what());
+}
+
 void PgAdvisoryLease::drop() {
     held_ = false;
     backend_pid_ = 0;
@@ -76,8 +91,12 @@ Status PgAdvisoryLease::try_acquire() {
     }
     try {
         if (!conn_) {
-            conn_ = std::make_unique<Conn>(
-                store::session_dsn(dsn_, "outboxd-leader", session_timeout_));
+            try {
+                conn_ = std::make_unique<Conn>(
+                    store::session_dsn(dsn_, "outboxd-leader", session_timeout_));
+            } catch (const std::exception& e) {
+                store::throw_connect_failure(e); // a refused login is not an outage
+            }
             // Before the lock exists: the server must be watching this
             // session from its first lock on, or a partition keeps the lock
             // for the kernel's 2 hours of keepalive silence (G5).
@@ -97,7 +116,7 @@ Status PgAdvisoryLease::try_acquire() {
                                            : "lock held by " + who);
     } catch (const std::exception& e) {
         drop();
-        return Status::failure(std::string("lock session failed: ") + e.what());
+        return outage_or_throw(e);
     }
 }
 
@@ -119,7 +138,7 @@ Status PgAdvisoryLease::confirm() {
         return {};
     } catch (const std::exception& e) {
         drop();
-        return Status::failure(std::string("lock session failed: ") + e.what());
+        return outage_or_throw(e);
     }
 }
 

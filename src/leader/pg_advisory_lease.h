@@ -41,6 +41,7 @@ public:
 
 private:
     void drop();
+    static Status outage_or_throw(const std::exception& e);
 
     std::string dsn_;
     std::int64_t key_;

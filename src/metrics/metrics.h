@@ -80,9 +80,25 @@ public:
                               "Kafka producers rebuilt after a fatal producer error."};
     Counter db_reconnects{registry_, "outboxd_db_reconnects_total",
                           "New PostgreSQL sessions opened after a failure."};
+    // The read-back before each publishing term (docs/design.md G6).
+    LabeledCounter read_backs{registry_,
+                              "outboxd_read_backs_total",
+                              "Read-backs before publishing, by result: read (the tails were "
+                              "read), nothing_pending (no row at 0), skipped (the broker has no "
+                              "read-back), failed (retried; nothing is produced until one "
+                              "succeeds).",
+                              "result",
+                              {"read", "nothing_pending", "skipped", "failed"},
+                              "failed"};
+    Counter read_back_marked_rows{registry_, "outboxd_read_back_marked_rows_total",
+                                  "Pending rows the read-back found in the broker already and "
+                                  "marked sent instead of sending them again."};
 
     Gauge leader{registry_, "outboxd_leader",
                  "1 when this process is the active publisher, 0 when standby."};
+    Counter leadership_losses{registry_, "outboxd_leadership_losses_total",
+                              "Times this process lost the publisher lock while it held it: it "
+                              "stopped producing and became a standby."};
     Gauge postgres_up{registry_, "outboxd_postgres_up",
                       "1 when PostgreSQL answered the last health refresh, else 0."};
     // Both refreshed by the same probe: broker_up for every broker, kafka_up
@@ -94,6 +110,10 @@ public:
     Gauge kafka_up{registry_, "outboxd_kafka_up",
                    "1 when Kafka answered the last health refresh, else 0. Same value as "
                    "outboxd_broker_up; exported only with broker: kafka."};
+    Gauge weak_destinations{registry_, "outboxd_weak_destinations",
+                            "Topics (Kafka) or exchanges (RabbitMQ) the start-up durability audit "
+                            "found missing or below the durability rules; 0 when all passed or "
+                            "the audit could not run."};
 
     Counter retention_deleted_rows{registry_, "outboxd_retention_deleted_rows_total",
                                    "Sent rows deleted by retention."};

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,7 +15,15 @@
 
 namespace outboxd::publish {
 
-// How the relay must treat an error (DESIGN.md G3).
+// A broker client's settings refused by its library (a bad property, a
+// client that cannot be created): a misconfiguration, never retried
+// (daemon/failure.h). Each broker's own config errors derive from it.
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// How the relay must treat an error (docs/design.md G3).
 enum class ErrorClass {
     kTransient, // outage, leader move, full queue: retry, never counts as an attempt
     kRow,       // about this row (too large, invalid, unknown topic): counts an attempt
@@ -57,7 +66,7 @@ inline const char* to_label(FailureReason r) {
     return "other";
 }
 
-// Headers every message carries, whatever the broker (DESIGN.md G6): the row
+// Headers every message carries, whatever the broker (docs/design.md G6): the row
 // id, for consumers' deduplication and the read-back, and the outbox it came
 // from ("dbname/schema.table"), so the read-back never takes another
 // outbox's row ids for ours. A row's own headers may not use these names.

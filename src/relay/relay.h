@@ -1,8 +1,9 @@
 // The relay's rules as a state machine: which pending rows to produce, in what
 // order, when to stop reading (back-pressure), how to treat each outcome, and
 // when to retry the database. It does no I/O of its own: it talks to the
-// outbox table and to Kafka only through OutboxStore and Publisher, and reads
-// time only from the injected clock, so every rule is unit-tested with fakes.
+// outbox table and to the broker only through OutboxStore and Publisher, and
+// reads time only from the injected clock, so every rule is unit-tested with
+// fakes. Nothing here knows which broker the publisher speaks to.
 //
 // Invariants kept here:
 //  - A row is marked sent only after a successful delivery report (G1).
@@ -35,6 +36,7 @@
 
 #include "common/backoff.h"
 #include "common/clock.h"
+#include "config/config.h"
 #include "publish/publisher.h"
 #include "relay/observer.h"
 #include "relay/retry_policy.h"
@@ -50,17 +52,19 @@
 
 namespace outboxd::relay {
 
+// Defaults: those of the relay.* options (config::defaults).
 struct RelayOptions {
-    std::size_t batch_size = 500;
-    std::size_t max_in_flight = 10000;
-    std::size_t max_batch_bytes = std::size_t{4} * 1024 * 1024;
-    std::size_t max_in_flight_bytes = std::size_t{8} * 1024 * 1024;
+    std::size_t batch_size = static_cast<std::size_t>(config::defaults::kRelayBatchSize);
+    std::size_t max_in_flight = static_cast<std::size_t>(config::defaults::kRelayMaxInFlight);
+    std::size_t max_batch_bytes = static_cast<std::size_t>(config::defaults::kRelayMaxBatchBytes);
+    std::size_t max_in_flight_bytes =
+        static_cast<std::size_t>(config::defaults::kRelayMaxInFlightBytes);
     // The producer's message.max.bytes: a row whose payload + key pass it
     // is counted as too large without its payload ever being read. 0: none.
     std::size_t max_message_bytes = 0;
     RetryPolicy retry;
-    Millis poll_interval{1000};
-    Millis rescan_interval{5000};
+    Millis poll_interval = config::defaults::kRelayPollInterval;
+    Millis rescan_interval = config::defaults::kRelayRescanInterval;
     // Soonest a pass from id 0 follows the previous one when a fetch after a
     // wake-up found nothing past the cursor (the commit-gap check).
     Millis gap_rescan_min{100};
@@ -133,8 +137,8 @@ public:
 
     // After a fatal producer error the relay rebuilds the producer and then
     // reads and produces nothing until read_back_done(): rows in flight on
-    // the dead producer may have reached Kafka, and the owner reads the
-    // topics' tail back first (G6; daemon::Supervisor's kRebuilding).
+    // the dead producer may have reached the broker, and the owner runs the
+    // read-back first (G6; daemon::Supervisor's kRebuilding).
     bool awaiting_read_back() const { return awaiting_read_back_; }
     void read_back_done() { awaiting_read_back_ = false; }
 

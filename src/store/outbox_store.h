@@ -55,6 +55,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Raised for problems that retrying cannot fix (missing table or column,
+// unsupported column type): the daemon reports them and exits.
+class StoreMisconfigured : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // True for SQLSTATEs that mean the database, not the statement, is the
 // problem for now: class 08 (connection), 53 (insufficient resources), 58
 // (system error), 57P01-57P03 (shutdown, crash, cannot connect now), 57014
@@ -62,6 +69,15 @@ public:
 // 55P03 (lock_timeout), 25006 (a read-only standby answered: failover in
 // progress). Empty: libpq gave no SQLSTATE (client-side connection trouble).
 bool is_outage_sqlstate(const std::string& sqlstate);
+
+// A connection attempt PostgreSQL refused for a reason that waiting does
+// not fix: a wrong password, no pg_hba.conf entry, an unknown role or
+// database, no CONNECT privilege. libpq gives no SQLSTATE for a failed
+// connection, so this reads its message (the server's own English text,
+// the default lc_messages): the reason, or nullopt for anything else (a
+// refused TCP connection, "the database system is starting up", too many
+// clients), which is an outage.
+std::optional<std::string> refused_connection(const std::string& libpq_message);
 
 // A row the broker acknowledged, with where it put it (-1: not known).
 struct SentMark {

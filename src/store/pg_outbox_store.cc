@@ -137,16 +137,6 @@ void PgOutboxStore::disconnect() {
     session_.reset();
 }
 
-bool is_outage_sqlstate(const std::string& state) {
-    if (state.empty()) {
-        return true;
-    }
-    const std::string cls = state.substr(0, 2);
-    return cls == "08" || cls == "53" || cls == "58" || state == "57P01" || state == "57P02"
-           || state == "57P03" || state == "57014" || state == "40001" || state == "40P01"
-           || state == "55P03" || state == "25006";
-}
-
 namespace {
 
 template <typename T>
@@ -196,6 +186,24 @@ std::optional<std::string> not_an_outage(const std::exception& e) {
     return std::string("not a database error");
 }
 
+[[noreturn]] void throw_connect_failure(const std::exception& e) {
+    const std::string what = std::string("connecting to PostgreSQL: ") + e.what();
+    if (const auto why = refused_connection(e.what())) {
+        throw StoreMisconfigured(what + " (" + *why + "): not an outage, not retried");
+    }
+    throw StoreUnavailable(what);
+}
+
+[[noreturn]] void throw_session_failure(const std::string& what, const pqxx::sql_error& e) {
+    // An outage while a new session checks the table (a restart, a
+    // statement_timeout) is retried like any other outage; anything else
+    // means the table or the grants are not what the config says.
+    if (is_outage_sqlstate(e.sqlstate())) {
+        throw StoreUnavailable(what + ": " + e.what());
+    }
+    throw StoreMisconfigured(what + ": " + e.what());
+}
+
 void PgOutboxStore::fail(const std::string& what, const std::exception& e) {
     // Drop the session whatever the error was: a fresh one is the only state
     // we can reason about (LISTEN registrations and locks die with the old).
@@ -218,7 +226,7 @@ PgOutboxStore::Session& PgOutboxStore::session() {
         // the server ends the session (and its row locks) within it.
         watch_session(*s->conn, cfg_.session_timeout);
     } catch (const std::exception& e) {
-        throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
+        throw_connect_failure(e);
     }
     std::string type;
     try {
@@ -243,7 +251,7 @@ PgOutboxStore::Session& PgOutboxStore::session() {
     } catch (const pqxx::broken_connection& e) {
         throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
     } catch (const pqxx::sql_error& e) {
-        throw StoreMisconfigured(std::string("inspecting the outbox table: ") + e.what());
+        throw_session_failure("inspecting the outbox table", e);
     }
     s->sql = build_statements(cfg_, payload_type_of(type, cfg_.columns.payload));
     s->admin = build_admin_statements(cfg_);
@@ -271,13 +279,24 @@ PgOutboxStore::Session& PgOutboxStore::session() {
     } catch (const pqxx::broken_connection& e) {
         throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
     } catch (const pqxx::sql_error& e) {
-        throw StoreMisconfigured(std::string("checking the outbox table's columns: ") + e.what());
+        throw_session_failure("checking the outbox table's columns", e);
     }
     session_ = std::move(s);
     return *session_;
 }
 
 void PgOutboxStore::verify() {
+    // Before any statement that a pool could keep (the named statements of
+    // session(), and later the lock): a transaction pooler is refused.
+    PidRounds rounds;
+    try {
+        rounds = probe_backend_pids(cfg_.dsn, cfg_.session_timeout, kPoolingProbeRounds);
+    } catch (const std::exception& e) {
+        throw_connect_failure(e);
+    }
+    if (const auto seen = transaction_pooling_seen(rounds)) {
+        throw StoreMisconfigured(transaction_pooling_refusal(*seen));
+    }
     session();
 }
 

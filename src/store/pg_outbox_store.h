@@ -1,12 +1,24 @@
-// OutboxStore on PostgreSQL through libpqxx: one connection, reconnected on
-// demand. Any libpqxx error drops the connection (libpqxx 6.4 would silently
-// open a new session otherwise, see NOTES.md) and is reported as
-// StoreUnavailable; the relay decides when to try again.
+// The outbox table on PostgreSQL: the relay's OutboxStore, and the
+// statements of the read-back, confirmation, housekeeping and the admin
+// commands. One instance holds up to three sessions, each opened on first
+// use with the link bound of pg_session.h (docs/design.md G5):
+//  - the data session (libpqxx): LISTEN, counted failures, synchronous
+//    marks, the read-back's marks, admin, retention and confirmation;
+//  - the fetch session (libpq_session.h, binary results), on the first fetch;
+//  - the marking session (libpq_session.h, background mark writes), on the
+//    first begin_mark_sent.
+// Any error on any of them closes all three, and the next call opens them
+// again (libpqxx 6.4 would silently open a new session otherwise,
+// docs/design.md §6): an outage is reported as StoreUnavailable and the
+// caller decides when to try again; a missing table or column as
+// StoreMisconfigured; anything else as StoreFailure. The relay, the
+// housekeeper and the confirm worker each own an instance.
 // One thread only.
 #pragma once
 
 #include "config/config.h"
 #include "store/confirm_store.h"
+#include "store/housekeeping_store.h"
 #include "store/outbox_store.h"
 #include "store/sql.h"
 
@@ -16,13 +28,6 @@
 #include <vector>
 
 namespace outboxd::store {
-
-// Raised for problems that retrying cannot fix (missing table or column,
-// unsupported column type): the daemon reports them and exits.
-class StoreMisconfigured : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 // `outboxd status`: exact, from one snapshot of the whole table.
 struct StatusSummary {
@@ -35,17 +40,6 @@ struct StatusSummary {
     // Age of the oldest pending row by created_at and the database clock;
     // nullopt when nothing is pending.
     std::optional<double> oldest_pending_age_s;
-};
-
-// The metrics refresh: cheap enough to run every few seconds on any backlog.
-// Counts stop at kHealthCountCap (then *_capped is true and the count means
-// "at least"); the age is that of the lowest pending id.
-struct HealthSummary {
-    std::int64_t pending = 0;
-    bool pending_capped = false;
-    std::int64_t parked = 0;
-    bool parked_capped = false;
-    double oldest_pending_age_s = 0; // 0 when nothing is pending
 };
 
 // A row at status 2 (or 4: a consumer failed on it), for `outboxd failed`.
@@ -68,16 +62,19 @@ struct RequeueSkipped {
     std::vector<std::int64_t> other_status;    // a status value outboxd does not use
 };
 
-class PgOutboxStore final : public OutboxStore, public ConfirmStore {
+class PgOutboxStore final : public OutboxStore, public ConfirmStore, public HousekeepingStore {
 public:
     explicit PgOutboxStore(config::Postgres cfg);
     ~PgOutboxStore() override;
     PgOutboxStore(const PgOutboxStore&) = delete;
     PgOutboxStore& operator=(const PgOutboxStore&) = delete;
 
-    // Connects and checks the table and its columns. Throws StoreUnavailable
+    // Refuses a transaction-pooling connection (store/pg_session.h), then
+    // connects and checks the table and its columns. Throws StoreUnavailable
     // when the server cannot be reached, StoreMisconfigured otherwise.
     void verify();
+    // Rounds of the pooling probe: each a statement on each of two sessions.
+    static constexpr int kPoolingProbeRounds = 4;
 
     std::vector<PendingRow> fetch_pending(std::int64_t after_id,
                                           std::size_t limit,
@@ -95,8 +92,8 @@ public:
     // session's while a write runs, and `fd`.
     bool wait_for_activity(std::chrono::milliseconds timeout, int fd) override;
 
-    // Closes the session (the next call opens a new one). A standby calls
-    // it: an idle session that LISTENs but is never read stops draining
+    // Closes all three sessions (the next call opens them again). A standby
+    // calls it: an idle session that LISTENs but is never read stops draining
     // PostgreSQL's notification queue, which then fills until every NOTIFY,
     // and so every application INSERT through the trigger, fails.
     void disconnect() override;
@@ -121,11 +118,11 @@ public:
                            const std::vector<std::optional<std::string>>& keys,
                            const std::vector<SentMark>& marks = {});
 
-    // ---- admin and maintenance; each call is one short statement or
-    // transaction, errors as StoreUnavailable like the relay's calls.
+    // ---- admin and maintenance, on the data session; each call is one short
+    // statement or transaction, errors as StoreUnavailable like the relay's calls.
 
     StatusSummary status_summary();
-    HealthSummary health_summary();
+    HealthSummary health_summary() override;
 
     // Rows at 2 (of `topic` when given), in id order, at most `limit`.
     std::vector<FailedRow> failed_rows(const std::optional<std::string>& topic, std::size_t limit);
@@ -142,10 +139,11 @@ public:
     // Every row at 2 (of `topic` when given) back to 0, as requeue_ids().
     std::size_t requeue_failed(const std::optional<std::string>& topic);
 
-    // Retention: deletes at most `limit` rows at 1 whose sent_at is older
-    // than `age`, in one short transaction; never rows at 0 or 2. Returns
-    // rows deleted (fewer than `limit`: nothing older is left).
-    std::size_t delete_sent_older_than(std::chrono::milliseconds age, std::size_t limit);
+    // Retention: deletes at most `limit` rows at 1 (at 3 with consumer
+    // confirmation, where rows at 1 still wait) whose sent_at is older than
+    // `age`, in one short transaction; never rows at 0, 2 or 4. Returns rows
+    // deleted (fewer than `limit`: nothing older is left).
+    std::size_t delete_sent_older_than(std::chrono::milliseconds age, std::size_t limit) override;
 
     // `outboxd migrate`: creates what is missing; returns the statements run.
     std::vector<std::string> migrate();
@@ -181,5 +179,10 @@ private:
 // SQLSTATE 42501"), or nullopt when it is one (connection lost, an outage
 // SQLSTATE: see is_outage_sqlstate), for the error policy of outbox_store.h.
 std::optional<std::string> not_an_outage(const std::exception& e);
+
+// A failed connection attempt, as the store reports it: StoreMisconfigured
+// when PostgreSQL refused this login (refused_connection), StoreUnavailable
+// otherwise. Every session of outboxd opens through it.
+[[noreturn]] void throw_connect_failure(const std::exception& e);
 
 } // namespace outboxd::store

@@ -76,4 +76,53 @@ std::vector<std::string> watch_session(pqxx::connection_base& conn,
     return out;
 }
 
+std::optional<std::string> transaction_pooling_seen(const PidRounds& rounds) {
+    for (std::size_t i = 0; i < rounds.size(); ++i) {
+        const auto [a, b] = rounds[i];
+        if (a == b) {
+            return "two connections of this process were served by one PostgreSQL session "
+                   "(backend pid "
+                   + std::to_string(a) + ")";
+        }
+        if (i > 0 && (a != rounds[0].first || b != rounds[0].second)) {
+            const int was = a != rounds[0].first ? rounds[0].first : rounds[0].second;
+            const int now = a != rounds[0].first ? a : b;
+            return "one connection of this process was served by two PostgreSQL sessions "
+                   "(backend pid "
+                   + std::to_string(was) + ", then " + std::to_string(now) + ")";
+        }
+    }
+    return std::nullopt;
+}
+
+std::string transaction_pooling_refusal(const std::string& seen) {
+    return "the connection goes through a pooler in transaction mode (PgBouncer pool_mode = "
+           "transaction): "
+           + seen
+           + ". Such a pool keeps outboxd's advisory lock, prepared statements, session settings "
+             "and LISTEN after the process ends, so one-publisher-per-table cannot hold. "
+             "Connect directly to PostgreSQL, or to a pool in session mode (pool_mode = session)";
+}
+
+PidRounds probe_backend_pids(const std::string& dsn, std::chrono::milliseconds bound, int rounds) {
+    pqxx::connection a(session_dsn(dsn, "outboxd-probe", bound));
+    pqxx::connection b(session_dsn(dsn, "outboxd-probe", bound));
+    auto pid = [](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        return tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+    };
+    PidRounds seen;
+    for (int i = 0; i < rounds; ++i) {
+        // A's statement ends and frees its server; a transaction pooler
+        // (last in, first out by default) gives that server to B next.
+        const int pa = pid(a);
+        const int pb = pid(b);
+        seen.emplace_back(pa, pb);
+        if (transaction_pooling_seen(seen)) {
+            break;
+        }
+    }
+    return seen;
+}
+
 } // namespace outboxd::store

@@ -1,5 +1,5 @@
 // How outboxd opens every PostgreSQL session, so that a dead link is noticed
-// within one bound (leader.session_timeout_ms) on both ends (DESIGN.md G5):
+// within one bound (leader.session_timeout_ms) on both ends (docs/design.md G5):
 //  - client side, in the DSN, within half the bound: libpq keepalives and
 //    tcp_user_timeout, so a query in flight on a cut link fails instead of
 //    waiting for the kernel's retransmission limit (about 15 minutes), and
@@ -13,7 +13,9 @@
 
 #include <array>
 #include <chrono>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pqxx {
@@ -60,5 +62,31 @@ struct WatchStatement {
     std::array<std::string, 4> params;
 };
 WatchStatement watch_session_statement(std::chrono::milliseconds bound);
+
+// ---- transaction pooling (docs/deployment.md "Connection poolers")
+//
+// A pooler in transaction mode (PgBouncer pool_mode = transaction) hands a
+// PostgreSQL session to another client after every transaction: outboxd's
+// session advisory lock, named prepared statements, session settings and
+// LISTEN would stay in the pool after the process ends. outboxd refuses to
+// start on such a connection, before it takes any lock or sends anything.
+
+// The probe's observations: the backend pid that served each of two
+// connections of this process, round by round (first, second).
+using PidRounds = std::vector<std::pair<int, int>>;
+
+// Pure rule: two connections served by one backend, or a connection whose
+// backend changed between its statements, is transaction pooling (a
+// direct connection and a session pool never show either). Returns what was
+// seen, or nullopt.
+std::optional<std::string> transaction_pooling_seen(const PidRounds& rounds);
+
+// The refusal, naming the pooling and the two fixes.
+std::string transaction_pooling_refusal(const std::string& seen);
+
+// Opens two short sessions on `dsn` and asks each for its backend pid in
+// alternation, `rounds` times (statements in autocommit: a transaction
+// pooler releases the server after each). Throws what connecting throws.
+PidRounds probe_backend_pids(const std::string& dsn, std::chrono::milliseconds bound, int rounds);
 
 } // namespace outboxd::store

@@ -9,10 +9,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <random>
-#include <regex>
 #include <thread>
 
 using namespace outboxd::testing;
@@ -87,7 +87,8 @@ int terminate_sessions(const std::string& who) {
 
 struct SessionKillRun {
     FaultReport report;
-    std::string log; // the daemon's
+    double db_reconnects = -1;     // outboxd_db_reconnects_total before the stop
+    double leadership_losses = -1; // outboxd_leadership_losses_total before the stop
 };
 
 // 3000 rows inserted while the sessions named `who` are killed `kills`
@@ -113,9 +114,13 @@ SessionKillRun kill_sessions_under_load(const std::string& scenario,
     }
     CHECK(killed >= kills / 2);
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
+    const auto reconnects = metric_value(d, "outboxd_db_reconnects_total");
+    const auto losses = metric_value(d, "outboxd_leadership_losses_total");
+    REQUIRE(reconnects);
+    REQUIRE(losses);
     d.signal(SIGTERM);
     CHECK(d.wait(30s) == 0);
-    SessionKillRun run{tally(scenario, s.kafka_bootstrap, name, table), d.log()};
+    SessionKillRun run{tally(scenario, s.kafka_bootstrap, name, table), *reconnects, *losses};
     run.report.rounds = killed;
     report_fault_run(run.report);
     return run;
@@ -127,9 +132,9 @@ TEST_CASE("PostgreSQL data session killed mid-stream: reconnect with back-off, n
           "[integration][pg-terminate]") {
     const auto run =
         kill_sessions_under_load("PostgreSQL data session killed", "outboxd", 6, 400ms);
-    CHECK(run.log.find("database unavailable") != std::string::npos);
-    CHECK(run.log.find("database reachable again") != std::string::npos);
-    CHECK(run.log.find("leadership lost") == std::string::npos);
+    // Unavailable, then reachable again on a new session; the lock held.
+    CHECK(run.db_reconnects >= 1);
+    CHECK(run.leadership_losses == 0);
     const auto& t = run.report;
     CHECK(t.lost == 0);
     CHECK(t.duplicates == 0); // outcomes are kept and rewritten, never re-produced
@@ -141,7 +146,7 @@ TEST_CASE("lock session killed mid-stream: stop producing, take the lock again, 
           "[integration][pg-terminate]") {
     const auto run =
         kill_sessions_under_load("PostgreSQL lock session killed", "outboxd-leader", 4, 500ms);
-    CHECK(run.log.find("leadership lost") != std::string::npos);
+    CHECK(run.leadership_losses >= 1);
     const auto& t = run.report;
     WARN("lock session killed " << t.rounds << " times: rows=" << t.rows << " lost=" << t.lost
                                 << " duplicates=" << t.duplicates);
@@ -233,9 +238,18 @@ TEST_CASE("SIGTERM under load: stop fetching, record in-flight reports, exit 0",
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
             .count();
     const auto sent_at_stop = status_counts(s.pg_dsn, table)[1];
-    INFO("log:\n" << d.log());
-    CHECK(d.log().find("stopped: sent=") != std::string::npos);
-    CHECK(d.log().find("unknown outcome") == std::string::npos);
+    INFO("log:\n" << tail_of(d.log()));
+    // No outcome left unknown: every message Kafka took before the stop is
+    // recorded, so no row still at 0 is in the topic already.
+    {
+        const auto states = row_states(s.pg_dsn, table);
+        int unrecorded = 0;
+        for (const auto& m : read_topic(s.kafka_bootstrap, name)) {
+            const auto it = states.find(m.outbox_id);
+            unrecorded += it != states.end() && it->second.status == 0 ? 1 : 0;
+        }
+        CHECK(unrecorded == 0);
+    }
     WARN("sigterm: stopped in " << stop_ms << " ms with " << sent_at_stop << " of " << total
                                 << " rows sent");
     // Every row marked sent is in Kafka; a second run finishes the rest.
@@ -285,7 +299,20 @@ TEST_CASE("broker outage longer than every time-out: rows wait at 0, nothing cou
     script("kafka.sh stop " + dir);
     insert_rows(s.pg_dsn, table, keyed_rows(name, 2000, 5, 100));
     const int outage_s = outage_seconds(60);
-    std::this_thread::sleep_for(std::chrono::seconds(outage_s));
+    // Back-pressure, sampled all through the outage: the daemon never holds
+    // more than max_in_flight rows unacknowledged.
+    double max_in_flight = -1;
+    int samples = 0;
+    const auto outage_end = std::chrono::steady_clock::now() + std::chrono::seconds(outage_s);
+    while (std::chrono::steady_clock::now() < outage_end) {
+        if (const auto v = metric_value(d, "outboxd_in_flight_messages")) {
+            max_in_flight = std::max(max_in_flight, *v);
+            ++samples;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(samples > 10);
+    CHECK(max_in_flight <= 200);
     {
         auto counts = status_counts(s.pg_dsn, table);
         CHECK(counts[0] == 2000);
@@ -293,20 +320,9 @@ TEST_CASE("broker outage longer than every time-out: rows wait at 0, nothing cou
         CHECK(std::stoi(sql_value(s.pg_dsn, "SELECT coalesce(max(attempts), 0) FROM " + name))
               == 0);
     }
-    // Back-pressure: the periodic stats line never shows more than
-    // max_in_flight rows held in memory.
-    {
-        const auto log = d.log();
-        std::regex re("in_flight=([0-9]+)");
-        int max_seen = 0;
-        for (auto it = std::sregex_iterator(log.begin(), log.end(), re);
-             it != std::sregex_iterator(); ++it) {
-            max_seen = std::max(max_seen, std::stoi((*it)[1]));
-        }
-        CHECK(max_seen <= 200);
-    }
     script("kafka.sh start " + dir);
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 2100; }, 180s));
+    const auto rebuilds = metric_value(d, "outboxd_producer_rebuilds_total");
     d.signal(SIGTERM);
     CHECK(d.wait(30s) == 0);
     CHECK(std::stoi(sql_value(s.pg_dsn, "SELECT coalesce(max(attempts), 0) FROM " + name)) == 0);
@@ -314,8 +330,8 @@ TEST_CASE("broker outage longer than every time-out: rows wait at 0, nothing cou
     t.rounds = 1;
     report_fault_run(t);
     WARN("outage: rows=2100 lost=" << t.lost << " duplicates=" << t.duplicates
-                                   << " rebuilds_logged="
-                                   << (d.log().find("rebuilding") != std::string::npos));
+                                   << " producer_rebuilds=" << rebuilds.value_or(-1)
+                                   << " max_in_flight=" << max_in_flight);
     CHECK(t.lost == 0);
     CHECK(t.duplicates == 0);
     CHECK(t.order_violations == 0);

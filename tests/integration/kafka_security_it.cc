@@ -68,6 +68,22 @@ std::string port_of(const std::string& host_port) {
     return host_port.substr(host_port.rfind(':') + 1);
 }
 
+// The one contract these runs read the log for: `seen` (a daemon's log and
+// its /readyz answer) shows none of `secrets`; with `traced`, librdkafka's
+// debug traces are in it too, so their absence means something. Every
+// other outcome here is read from the table, the topic, /metrics, /readyz.
+void check_secrets_kept(const std::string& seen,
+                        const std::vector<std::string>& secrets,
+                        bool traced) {
+    int shown = 0;
+    for (const auto& secret : secrets) {
+        shown += contains(seen, secret) ? 1 : 0;
+    }
+    INFO("secrets shown: " << shown << " of " << secrets.size()
+                           << "; librdkafka traces expected: " << traced);
+    CHECK((shown == 0 && (!traced || contains(seen, "librdkafka"))));
+}
+
 // The messages of this outbox in `topic`, per outbox-id.
 std::map<std::int64_t, int> copies_of_ours(const std::string& topic, const std::string& source) {
     std::map<std::int64_t, int> copies;
@@ -116,7 +132,7 @@ Prepared prepare(const std::string& prefix, int n, int already_sent) {
 
 // `check`, then `run` until every row is sent, over the given secured
 // configuration: the audit (check and start-up), the read-back and /readyz
-// all reach the broker. Returns the daemon's log.
+// all reach the broker. Returns the daemon's log and /readyz answer.
 std::string relay_over(const DaemonConfig& cfg, const Prepared& p, int already_sent) {
     const auto path = write_config(cfg);
     auto [rc, out] = run_outboxd({"check", "--config", path});
@@ -133,14 +149,16 @@ std::string relay_over(const DaemonConfig& cfg, const Prepared& p, int already_s
         [&] { return status_counts(services().pg_dsn, p.table)[1] == int(p.ids.size()); }, 60s));
     REQUIRE(eventually([&] { return http_get(*port, "/readyz").first == 200; }, 30s));
     const auto readyz = http_get(*port, "/readyz").second;
+    // The start-up audit read the topic's settings (RF 1 < 2: weak), and
+    // the read-back marked the rows Kafka already held.
+    CHECK(metric_value(d, "outboxd_weak_destinations") == 1.0);
+    CHECK(metric_value(d, "outboxd_read_back_marked_rows_total") == double(already_sent));
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);
     const std::string log = d.log();
-    INFO(log);
+    INFO(tail_of(log));
     INFO(readyz);
     CHECK(contains(readyz, "kafka: ok"));
-    CHECK(contains(log, "topic " + p.name + ": replication factor 1 < 2"));
-    CHECK(contains(log, std::to_string(already_sent) + " pending rows were already in Kafka"));
     const auto copies = copies_of_ours(p.name, "outboxd/public." + p.name);
     for (const auto id : p.ids) {
         INFO("row " << id);
@@ -238,8 +256,7 @@ TEST_CASE("mutual TLS to Kafka: client certificate with the key password from a 
     cfg.kafka_props["ssl.key.location"] = s.kafka_tls_dir + "/client.key";
     cfg.kafka_prop_files["ssl.key.password"] = s.kafka_tls_dir + "/client.key.password";
     const std::string key_password = file_text(s.kafka_tls_dir + "/client.key.password");
-    const auto seen = relay_over(cfg, p, 1);
-    CHECK_FALSE(contains(seen, key_password));
+    check_secrets_kept(relay_over(cfg, p, 1), {key_password}, false);
 
     {
         // A wrong key password is a configuration problem, named, not shown.
@@ -269,8 +286,7 @@ TEST_CASE("SASL_SSL to Kafka: PLAIN with the password from a file relays; a wron
     cfg.log_level = "debug";
     cfg.kafka_props["debug"] = "conf,security,broker";
     const auto seen = relay_over(cfg, p, 2);
-    CHECK(contains(seen, "librdkafka"));
-    CHECK_FALSE(contains(seen, password));
+    check_secrets_kept(seen, {password}, true);
     for (const char* redact : {"--redact", "--no-redact"}) {
         auto [rc, out] = run_outboxd({"print-config", redact, "--config", write_config(cfg)});
         INFO(out);
@@ -321,9 +337,9 @@ TEST_CASE("SASL_SSL to Kafka: PLAIN with the password from a file relays; a wron
         REQUIRE(exit_code == 0);
         CHECK(states.at(more[0]).status == 0);
         CHECK(states.at(more[0]).attempts == 0);
-        CHECK(contains(d.log(), "Invalid username or password"));
-        CHECK_FALSE(contains(d.log(), wrong_password));
-        CHECK_FALSE(contains(readyz, wrong_password));
+        // /readyz names the broker's refusal.
+        CHECK(contains(readyz, "Invalid username or password"));
+        check_secrets_kept(d.log() + "\n" + readyz, {wrong_password, password}, true);
     }
 }
 
@@ -337,8 +353,7 @@ TEST_CASE("SASL_SSL to Kafka: SCRAM-SHA-512 with the password from a file",
     cfg.log_level = "debug";
     cfg.kafka_props["debug"] = "security";
     if (scram_works_against_kafka4()) {
-        const auto seen = relay_over(cfg, p, 1);
-        CHECK_FALSE(contains(seen, password));
+        check_secrets_kept(relay_over(cfg, p, 1), {password}, true);
         return;
     }
     // librdkafka < 2.6.1 (Debian bookworm ships 2.0.2) against Kafka 4.x:
@@ -362,10 +377,10 @@ TEST_CASE("SASL_SSL to Kafka: SCRAM-SHA-512 with the password from a file",
     const auto states = row_states(s.pg_dsn, p.table);
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);
-    INFO(d.log());
+    INFO(tail_of(d.log()));
     for (const auto id : p.ids) {
         CHECK(states.at(id).status == 0);
         CHECK(states.at(id).attempts == 0);
     }
-    CHECK_FALSE(contains(d.log(), password));
+    check_secrets_kept(d.log(), {password}, true);
 }

@@ -32,6 +32,36 @@ bool metric_is(int port, const std::string& series, double want) {
     return v && *v == want;
 }
 
+// The batch-size histogram now: how many batches so far, and how many of
+// them held at most 10 rows (its bucket le="10").
+struct Batches {
+    double count = 0;
+    double up_to_10 = 0;
+};
+Batches batches_of(int port) {
+    const auto body = metrics_of(port);
+    return {metric_sample(body, "outboxd_batch_size_rows_count").value_or(-1),
+            metric_sample(body, "outboxd_batch_size_rows_bucket{le=\"10\"}").value_or(-1)};
+}
+
+// Inserts 20 rows in one transaction and waits until `sent` rows of the table
+// are at 1; returns the batches they took. A batch_size of 7 fetches them
+// in at least 3 batches of at most 7 rows; a larger one in one of 20.
+Batches batches_for_20_rows(int port,
+                            const outboxd::config::Postgres& table,
+                            const std::string& topic,
+                            int sent) {
+    const auto before = batches_of(port);
+    std::vector<NewRow> rows;
+    for (int i = 0; i < 20; ++i) {
+        rows.push_back({topic, std::string("k"), "v", std::nullopt});
+    }
+    insert_rows(services().pg_dsn, table, rows);
+    REQUIRE(eventually([&] { return status_counts(services().pg_dsn, table)[1] == sent; }, 30s));
+    const auto after = batches_of(port);
+    return {after.count - before.count, after.up_to_10 - before.up_to_10};
+}
+
 // The rows of the test: `n` good rows of one key.
 std::vector<NewRow> good_rows(const std::string& topic, int n) {
     std::vector<NewRow> rows;
@@ -240,14 +270,17 @@ TEST_CASE("SIGHUP: reloadable keys apply, restart-only keys are named, a bad fil
         out << text;
     }
     d.signal(SIGHUP);
-    REQUIRE(eventually([&] { return d.log().find("reloaded (batch_size=7") != std::string::npos; },
-                       20s));
-    CHECK(d.log().find("postgres.notify_channel changed but needs a restart") != std::string::npos);
-    CHECK(metric_is(*port, "outboxd_config_reloads_total{result=\"ok\"}", 1));
-    // log.level debug took effect: batch lines are logged at debug.
-    insert_rows(s.pg_dsn, table, good_rows(name, 3));
-    REQUIRE(
-        eventually([&] { return d.log().find(" debug [relay] batch") != std::string::npos; }, 20s));
+    // Accepted although notify_channel (restart-only: kept, and named in the
+    // log; config_test covers which keys those are) changed too.
+    REQUIRE(eventually(
+        [&] { return metric_is(*port, "outboxd_config_reloads_total{result=\"ok\"}", 1); }, 20s));
+    // batch_size 7 took effect: 20 rows committed at once take at least 3
+    // batches, none over 10 rows (with the default, one batch of 20).
+    {
+        const auto b = batches_for_20_rows(*port, table, name, 20);
+        CHECK(b.count >= 3);
+        CHECK(b.up_to_10 == b.count);
+    }
 
     // A broken file is refused; the daemon keeps running on the old config.
     {
@@ -255,9 +288,10 @@ TEST_CASE("SIGHUP: reloadable keys apply, restart-only keys are named, a bad fil
         out << "relay:\n  batch_size: 0\n  no_such_key: 1\n";
     }
     d.signal(SIGHUP);
-    REQUIRE(eventually([&] { return d.log().find("reload refused: ") != std::string::npos; }, 20s));
-    CHECK(d.log().find("relay.batch_size") != std::string::npos);
-    CHECK(metric_is(*port, "outboxd_config_reloads_total{result=\"error\"}", 1));
+    REQUIRE(eventually(
+        [&] { return metric_is(*port, "outboxd_config_reloads_total{result=\"error\"}", 1); },
+        20s));
+    CHECK(metric_is(*port, "outboxd_config_reloads_total{result=\"ok\"}", 1));
     CHECK(d.running());
 
     // Valid on its own, but its batch_size exceeds the running
@@ -273,16 +307,18 @@ TEST_CASE("SIGHUP: reloadable keys apply, restart-only keys are named, a bad fil
         out << ss.str();
     }
     d.signal(SIGHUP);
+    // (config_test covers the wording: "relay.batch_size 20000 is above the
+    // running relay.max_in_flight 10000".)
     REQUIRE(eventually(
-        [&] {
-            return d.log().find("reload refused: relay.batch_size 20000 is above the running "
-                                "relay.max_in_flight 10000")
-                   != std::string::npos;
-        },
+        [&] { return metric_is(*port, "outboxd_config_reloads_total{result=\"error\"}", 2); },
         20s));
-    CHECK(metric_is(*port, "outboxd_config_reloads_total{result=\"error\"}", 2));
-    insert_rows(s.pg_dsn, table, good_rows(name, 3));
-    REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 6; }, 30s));
+    CHECK(metric_is(*port, "outboxd_config_reloads_total{result=\"ok\"}", 1));
+    // Still running on the previous configuration: batch_size 7.
+    {
+        const auto b = batches_for_20_rows(*port, table, name, 40);
+        CHECK(b.count >= 3);
+        CHECK(b.up_to_10 == b.count);
+    }
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);
 }
@@ -320,7 +356,6 @@ TEST_CASE("retention deletes old sent rows in batches, never pending or parked o
     CHECK(counts.count(1) == 0);
     CHECK(counts.at(2) == 1);
     CHECK(counts.at(0) == 1);
-    CHECK(d.log().find("retention: deleted") != std::string::npos);
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);
 }

@@ -9,6 +9,8 @@
 
 #include <csignal>
 
+#include <nlohmann/json.hpp>
+
 using namespace outboxd::testing;
 using namespace std::chrono_literals;
 
@@ -62,9 +64,23 @@ TEST_CASE("rabbitmq over TLS: relays through amqps:// with the test CA; a wrong 
         insert_rows(s.pg_dsn, table, rows);
         Daemon d({"run", "--config", write_config(tls_config(table, s.rabbitmq_tls_url, ca))});
         REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == n; }, 60s));
+        // The daemon's connection, as the broker sees it: over TLS.
+        CHECK(eventually(
+            [&] {
+                const auto [status, body] = rabbitmq_api("/api/connections");
+                if (status != 200) {
+                    return false;
+                }
+                for (const auto& c : nlohmann::json::parse(body)) {
+                    if (c.value("ssl", false)) {
+                        return true;
+                    }
+                }
+                return false;
+            },
+            30s));
         d.signal(SIGTERM);
         REQUIRE(d.wait(30s) == 0);
-        CHECK_THAT(d.log(), Catch::Contains("-> rabbitmq amqps localhost:"));
         const auto t = tally_queue(amqp.drain(name), s.pg_dsn, table);
         CHECK(t.rows == n);
         CHECK(t.lost == 0);

@@ -179,9 +179,12 @@ TEST_CASE("least privilege: the relay role cannot insert or delete, yet relays a
     INFO(d.log());
     CHECK(rc == 0);
     CHECK(contains(out, "requeued 1"));
+    // Nothing this role lacks was ever needed: a permission error stops the
+    // daemon with exit 1 (failures_it), and no statement failed at all.
+    CHECK(d.running());
+    CHECK(metric_value(d, "outboxd_db_reconnects_total") == 0.0);
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);
-    CHECK_FALSE(contains(d.log(), "permission denied"));
 
     {
         // Retention on: DELETE is granted as well, and only then.
@@ -240,30 +243,38 @@ TEST_CASE("secrets: the DSN password and sasl.password from a file never reach t
     d.signal(SIGTERM);
     REQUIRE(d.wait(30s) == 0);
     const std::string log = d.log();
-    INFO(log);
-    CHECK(contains(log, "debug")); // the debug lines are there, and still clean
-    CHECK(contains(log, "librdkafka"));
-    CHECK_FALSE(contains(log, pg_secret));
-    CHECK_FALSE(contains(log, sasl_secret));
+    INFO(tail_of(log));
 
-    {
-        // A connection that fails does not show the password either.
-        auto bad = cfg;
-        bad.pg_dsn =
-            with_param(s.pg_relay_dsn, "port", "1") + " connect_timeout=2 password=" + pg_secret;
-        std::tie(rc, out) = run_outboxd({"check", "--config", write_config(bad)});
-        INFO(out);
-        CHECK(rc != 0);
-        CHECK(contains(out, "postgres: FAILED"));
-        CHECK_FALSE(contains(out, pg_secret));
-        Daemon failing({"run", "--config", write_config(bad)});
-        CHECK(eventually(
-            [&] { return !failing.running() || contains(failing.log(), "Connection refused"); },
-            30s));
-        failing.signal(SIGTERM);
-        failing.wait(30s);
-        INFO(failing.log());
-        CHECK(contains(failing.log(), "Connection refused"));
-        CHECK_FALSE(contains(failing.log(), pg_secret));
-    }
+    // A connection that fails does not show the password either.
+    auto bad = cfg;
+    bad.pg_dsn =
+        with_param(s.pg_relay_dsn, "port", "1") + " connect_timeout=2 password=" + pg_secret;
+    std::tie(rc, out) = run_outboxd({"check", "--config", write_config(bad)});
+    INFO(out);
+    CHECK(rc != 0);
+    CHECK(contains(out, "postgres: FAILED"));
+    CHECK_FALSE(contains(out, pg_secret));
+    Daemon failing({"run", "--config", write_config(bad)});
+    const auto port = failing.http_port();
+    REQUIRE(port);
+    // It waits for PostgreSQL, and says so on /readyz (without the reason:
+    // a driver's message never goes there).
+    std::string readyz;
+    CHECK(eventually(
+        [&] {
+            readyz = http_get(*port, "/readyz").second;
+            return contains(readyz, "\npostgres: unreachable");
+        },
+        30s));
+    CHECK(failing.running());
+    failing.signal(SIGTERM);
+    CHECK(failing.wait(30s) == 0);
+    INFO(readyz);
+    CHECK_FALSE(contains(readyz, pg_secret));
+    const std::string failing_log = failing.log();
+    INFO(tail_of(failing_log));
+    // The contract, read in both logs: the debug lines (librdkafka's
+    // configuration dump among them) are there, and neither secret is.
+    CHECK_THAT(log + failing_log, Catch::Contains("librdkafka") && !Catch::Contains(pg_secret)
+                                      && !Catch::Contains(sasl_secret));
 }

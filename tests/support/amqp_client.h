@@ -74,6 +74,11 @@ QueueTally tally_queue(const std::vector<AmqpMessage>& messages,
                        const std::string& dsn,
                        const config::Postgres& table);
 
+// GET <management API><path> ("/api/queues/%2F/orders") on the test node's
+// management plugin, logged in with the credentials of its URL: status and
+// body (JSON). 404: no such object. Throws when no connection can be made.
+std::pair<int, std::string> rabbitmq_api(const std::string& path);
+
 // Ids at status 0 now (rows not yet marked: possibly published, unconfirmed).
 std::set<std::int64_t> pending_ids(const std::string& dsn, const config::Postgres& table);
 

@@ -479,7 +479,8 @@ void RowInserter::run(const config::Postgres& table,
                             "payload-" + std::to_string(done + i), std::nullopt});
         }
         try {
-            insert_rows(services().pg_dsn, table, rows);
+            // table.dsn: the owner's, or the application's path (a pooler).
+            insert_rows(table.dsn.empty() ? services().pg_dsn : table.dsn, table, rows);
         } catch (const std::exception&) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;
@@ -767,6 +768,11 @@ void Daemon::start(const std::string& bin,
     if (!owner_dsn.empty()) {
         env_text.push_back("OUTBOXD_POSTGRES_DSN=" + owner_dsn);
     }
+    // The daemon tells its HTTP port through http.port_file, not a log line.
+    if (outboxd && std::getenv("OUTBOXD_HTTP_PORT_FILE") == nullptr) {
+        port_file_ = log_path_ + ".port";
+        env_text.push_back("OUTBOXD_HTTP_PORT_FILE=" + port_file_);
+    }
     std::vector<char*> envp;
     envp.reserve(env_text.size() + 1);
     for (auto& e : env_text) {
@@ -836,19 +842,26 @@ std::optional<int> Daemon::wait(std::chrono::milliseconds timeout) {
 }
 
 std::optional<int> Daemon::http_port(std::chrono::milliseconds timeout) {
-    static const std::string kMarker = "serving /metrics /healthz /readyz on ";
+    // http.port_file (set for every daemon this harness starts): written
+    // whole once the endpoint serves.
+    const std::string path = port_file_.empty()
+                                 ? std::string(std::getenv("OUTBOXD_HTTP_PORT_FILE") != nullptr
+                                                   ? std::getenv("OUTBOXD_HTTP_PORT_FILE")
+                                                   : "")
+                                 : port_file_;
     std::optional<int> port;
+    if (path.empty()) {
+        return port;
+    }
     eventually(
         [&] {
-            const std::string text = log();
-            const auto at = text.find(kMarker);
-            if (at == std::string::npos) {
-                return false;
+            std::ifstream f(path);
+            int p = 0;
+            if (f >> p && p > 0) {
+                port = p;
+                return true;
             }
-            const auto end = text.find('\n', at);
-            const std::string addr = text.substr(at + kMarker.size(), end - at - kMarker.size());
-            port = std::stoi(addr.substr(addr.rfind(':') + 1));
-            return true;
+            return false;
         },
         timeout);
     return port;
@@ -869,6 +882,19 @@ std::optional<double> metric_sample(const std::string& body, const std::string& 
         }
     }
     return std::nullopt;
+}
+
+std::optional<double> metric_value(Daemon& d, const std::string& series) {
+    const auto port = d.http_port(std::chrono::milliseconds(2000));
+    if (!port) {
+        return std::nullopt;
+    }
+    try {
+        const auto [status, body] = http_get(*port, "/metrics");
+        return status == 200 ? metric_sample(body, series) : std::nullopt;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
 }
 
 bool publishes(Daemon& d) {

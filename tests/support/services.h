@@ -263,8 +263,9 @@ public:
     bool running();
     std::string log() const;
     int pid() const { return pid_; }
-    // The port the daemon's HTTP endpoint bound, from its log line
-    // "serving /metrics /healthz /readyz on HOST:PORT"; waits up to `timeout`.
+    // The port the daemon's HTTP endpoint bound, from its http.port_file
+    // (OUTBOXD_HTTP_PORT_FILE, set for each daemon started here); waits up
+    // to `timeout`.
     std::optional<int> http_port(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 private:
@@ -275,6 +276,7 @@ private:
 
     int pid_ = -1;
     std::string log_path_;
+    std::string port_file_; // http.port_file given to an outboxd child
     std::optional<int> exit_code_;
 };
 
@@ -308,6 +310,10 @@ std::pair<int, std::string> http_get(int port, const std::string& path);
 // The value of one sample line ("name{labels} value") in a /metrics body;
 // nullopt when absent.
 std::optional<double> metric_sample(const std::string& body, const std::string& series);
+// One series of the daemon's /metrics now (metric_sample of a fresh GET);
+// nullopt when it is absent or the daemon does not answer (not started yet,
+// gone). For eventually() and for readings taken before a stop.
+std::optional<double> metric_value(Daemon& d, const std::string& series);
 
 // What the daemon itself says on /readyz: true while its role is "active
 // publisher" (it holds the lock and relays). False while it is a standby,

@@ -986,6 +986,22 @@ TEST_CASE("merge_problems: a reloaded value that does not fit a running restart-
                                       "relay.retry_backoff_initial_ms 1000"});
 }
 
+TEST_CASE("keep_restart_only: the store's consumer list stays the running confirm.consumers",
+          "[unit][config]") {
+    Config running = *load(kRequired).config;
+    running.confirm.consumers = {"billing"};
+    running.postgres.confirm_consumers = {"billing"};
+    // The new file adds a consumer: restart-only, so the running list stays,
+    // in both places a session or a worker reads it from.
+    Config next = running;
+    next.confirm.consumers = {"billing", "ledger"};
+    next.postgres.confirm_consumers = {"billing", "ledger"};
+    CHECK(restart_only_changes(running, next) == std::vector<std::string>{"confirm.consumers"});
+    keep_restart_only(next, running);
+    CHECK(next.confirm.consumers == std::vector<std::string>{"billing"});
+    CHECK(next.postgres.confirm_consumers == std::vector<std::string>{"billing"});
+}
+
 // --- files in the tree ----------------------------------------------------------
 
 TEST_CASE("golden files: valid ones load without problems", "[unit][config]") {
