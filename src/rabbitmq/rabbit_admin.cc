@@ -71,34 +71,6 @@ std::string percent_decode(const std::string& text) {
     return out;
 }
 
-// http://user:password@host:port/prefix, split; the config loader already
-// checked the scheme.
-struct ManagementUrl {
-    std::string host_port;
-    std::string prefix; // "" or "/something"
-    std::string authorization;
-};
-
-ManagementUrl parse_management_url(const std::string& url) {
-    ManagementUrl m;
-    std::string rest = url.substr(std::string("http://").size());
-    const auto slash = rest.find('/');
-    std::string authority = rest.substr(0, slash);
-    if (slash != std::string::npos) {
-        m.prefix = rest.substr(slash);
-        while (!m.prefix.empty() && m.prefix.back() == '/') {
-            m.prefix.pop_back();
-        }
-    }
-    const auto at = authority.rfind('@');
-    if (at != std::string::npos) {
-        m.authorization = "Basic " + base64(percent_decode(authority.substr(0, at)));
-        authority = authority.substr(at + 1);
-    }
-    m.host_port = authority;
-    return m;
-}
-
 // GET of a management API path as JSON, or the reason it failed (never the
 // password: only host, port and path are named).
 Status
@@ -123,6 +95,26 @@ get_json(const ManagementUrl& m, const std::string& path, Millis timeout, nlohma
 }
 
 } // namespace
+
+ManagementUrl parse_management_url(const std::string& url) {
+    ManagementUrl m;
+    std::string rest = url.substr(std::string("http://").size());
+    const auto slash = rest.find('/');
+    std::string authority = rest.substr(0, slash);
+    if (slash != std::string::npos) {
+        m.prefix = rest.substr(slash);
+        while (!m.prefix.empty() && m.prefix.back() == '/') {
+            m.prefix.pop_back();
+        }
+    }
+    const auto at = authority.rfind('@');
+    if (at != std::string::npos) {
+        m.authorization = "Basic " + base64(percent_decode(authority.substr(0, at)));
+        authority = authority.substr(at + 1);
+    }
+    m.host_port = authority;
+    return m;
+}
 
 std::string encode_path_segment(const std::string& text) {
     static const char* const kHex = "0123456789ABCDEF";

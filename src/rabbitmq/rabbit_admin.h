@@ -41,4 +41,14 @@ private:
 // Percent-encodes one path segment of a management API URL ("/" -> "%2F").
 std::string encode_path_segment(const std::string& text);
 
+// rabbitmq.management_url (http://user:password@host:port/prefix) split,
+// the credentials percent-decoded into a Basic authorization header; the
+// config loader already checked the scheme.
+struct ManagementUrl {
+    std::string host_port;
+    std::string prefix; // "" or "/something"
+    std::string authorization;
+};
+ManagementUrl parse_management_url(const std::string& url);
+
 } // namespace outboxd::rabbitmq

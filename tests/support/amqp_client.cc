@@ -1,6 +1,7 @@
 #include "amqp_client.h"
 
 #include "http/client.h"
+#include "rabbitmq/rabbit_admin.h"
 #include "services.h"
 #include "store/sql.h"
 
@@ -22,51 +23,17 @@ amqp_bytes_t bytes(const std::string& s) {
     return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
 }
 
-std::string base64(const std::string& in) {
-    static const char* const kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16U)
-                           | (static_cast<unsigned char>(in[i + 1]) << 8U)
-                           | static_cast<unsigned char>(in[i + 2]);
-        out += kAlphabet[(v >> 18U) & 63U];
-        out += kAlphabet[(v >> 12U) & 63U];
-        out += kAlphabet[(v >> 6U) & 63U];
-        out += kAlphabet[v & 63U];
-    }
-    if (i < in.size()) {
-        const bool two = i + 1 < in.size();
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16U)
-                           | (two ? static_cast<unsigned char>(in[i + 1]) << 8U : 0U);
-        out += kAlphabet[(v >> 18U) & 63U];
-        out += kAlphabet[(v >> 12U) & 63U];
-        out += two ? kAlphabet[(v >> 6U) & 63U] : '=';
-        out += '=';
-    }
-    return out;
-}
-
 } // namespace
 
 std::pair<int, std::string> rabbitmq_api(const std::string& path) {
     // http://user:pass@host:port, as services.sh writes it.
-    std::string rest = services().rabbitmq_management_url;
-    const std::string scheme = "http://";
-    if (rest.rfind(scheme, 0) != 0) {
+    const std::string& url = services().rabbitmq_management_url;
+    if (url.rfind("http://", 0) != 0) {
         throw std::runtime_error("rabbitmq_api: no http:// management URL (services.sh env)");
     }
-    rest = rest.substr(scheme.size());
-    while (!rest.empty() && rest.back() == '/') {
-        rest.pop_back();
-    }
-    std::string authorization;
-    if (const auto at = rest.rfind('@'); at != std::string::npos) {
-        authorization = "Basic " + base64(rest.substr(0, at));
-        rest = rest.substr(at + 1);
-    }
-    const auto r = http::get(rest, path, std::chrono::milliseconds(10000), authorization);
+    const auto m = rabbitmq::parse_management_url(url);
+    const auto r =
+        http::get(m.host_port, m.prefix + path, std::chrono::milliseconds(10000), m.authorization);
     return {r.status, r.body};
 }
 

@@ -913,6 +913,32 @@ bool publishes(Daemon& d) {
     }
 }
 
+std::optional<double> kill_and_time_takeover(const std::vector<std::unique_ptr<Daemon>>& ds,
+                                             Daemon& leader,
+                                             std::chrono::milliseconds timeout,
+                                             const std::function<void()>& after_kill) {
+    const auto t0 = std::chrono::steady_clock::now();
+    leader.signal(SIGKILL);
+    leader.wait(std::chrono::seconds(10));
+    if (after_kill) {
+        after_kill();
+    }
+    const bool taken = eventually(
+        [&] {
+            for (const auto& d : ds) {
+                if (d.get() != &leader && publishes(*d)) {
+                    return true;
+                }
+            }
+            return false;
+        },
+        timeout);
+    if (!taken) {
+        return std::nullopt;
+    }
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 int publishing_count(const std::vector<std::unique_ptr<Daemon>>& ds, Daemon** leader) {
     int n = 0;
     for (const auto& d : ds) {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -322,6 +323,14 @@ std::optional<double> metric_value(Daemon& d, const std::string& series);
 bool publishes(Daemon& d);
 // How many of `ds` say they publish; with `leader`, the last one that does.
 int publishing_count(const std::vector<std::unique_ptr<Daemon>>& ds, Daemon** leader = nullptr);
+
+// kill -9 of `leader` (one of `ds`), then `after_kill` (e.g. a ledger
+// snapshot), then waits up to `timeout` until another of `ds` publishes.
+// Returns the take-over time in milliseconds, or nullopt on time-out.
+std::optional<double> kill_and_time_takeover(const std::vector<std::unique_ptr<Daemon>>& ds,
+                                             Daemon& leader,
+                                             std::chrono::milliseconds timeout,
+                                             const std::function<void()>& after_kill = {});
 
 // Runs the binary to completion; returns exit code and combined output.
 std::pair<int, std::string>
