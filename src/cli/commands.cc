@@ -141,22 +141,6 @@ Millis stall_limit(const config::Config& cfg) {
         {cfg.http.stall_timeout, 2 * cfg.relay.poll_interval, 2 * cfg.relay.rescan_interval});
 }
 
-relay::RelayOptions relay_options(const config::Config& cfg) {
-    relay::RelayOptions o;
-    o.batch_size = static_cast<std::size_t>(cfg.relay.batch_size);
-    o.max_in_flight = static_cast<std::size_t>(cfg.relay.max_in_flight);
-    o.max_batch_bytes = static_cast<std::size_t>(cfg.relay.max_batch_bytes);
-    o.max_in_flight_bytes = static_cast<std::size_t>(cfg.relay.max_in_flight_bytes);
-    o.max_message_bytes =
-        static_cast<std::size_t>(std::max<std::int64_t>(0, max_message_bytes(cfg)));
-    o.retry.max_attempts = cfg.relay.max_attempts;
-    o.retry.initial = cfg.relay.retry_backoff_initial;
-    o.retry.max = cfg.relay.retry_backoff_max;
-    o.poll_interval = cfg.relay.poll_interval;
-    o.rescan_interval = cfg.relay.rescan_interval;
-    return o;
-}
-
 // Destinations to audit: the configured ones plus those of rows now pending.
 std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOutboxStore& st) {
     const auto configured = audit_policy(cfg).configured;
@@ -254,8 +238,7 @@ std::string table_name(const config::Config& cfg) {
 }
 
 std::int64_t effective_lock_key(const config::Config& cfg) {
-    return cfg.leader.lock_key != 0 ? cfg.leader.lock_key
-                                    : leader::lock_key_for(cfg.postgres.schema, cfg.postgres.table);
+    return leader::effective_lock_key(cfg.leader, cfg.postgres);
 }
 
 int cmd_migrate(const config::Config& cfg) {
@@ -504,12 +487,7 @@ std::optional<int> start_up(const config::Config& cfg,
 }
 
 daemon::SupervisorOptions supervisor_options(const config::Config& cfg) {
-    daemon::SupervisorOptions o;
-    o.relay = relay_options(cfg);
-    o.retry_interval = cfg.leader.retry_interval;
-    o.shutdown_timeout = cfg.relay.shutdown_timeout;
-    o.leader_detail = "lock key " + std::to_string(effective_lock_key(cfg));
-    return o;
+    return daemon::SupervisorOptions::from(cfg, max_message_bytes(cfg), effective_lock_key(cfg));
 }
 
 // SIGHUP: applies a new configuration's reloadable keys; the others keep

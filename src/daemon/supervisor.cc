@@ -6,6 +6,17 @@
 
 namespace outboxd::daemon {
 
+SupervisorOptions SupervisorOptions::from(const config::Config& cfg,
+                                          std::int64_t max_message_bytes,
+                                          std::int64_t lock_key) {
+    SupervisorOptions o;
+    o.relay = relay::RelayOptions::from(cfg.relay, max_message_bytes);
+    o.retry_interval = cfg.leader.retry_interval;
+    o.shutdown_timeout = cfg.relay.shutdown_timeout;
+    o.leader_detail = "lock key " + std::to_string(lock_key);
+    return o;
+}
+
 const char* to_string(State s) {
     switch (s) {
     case State::kStandby:

@@ -76,6 +76,11 @@ struct SupervisorOptions {
     Millis shutdown_timeout{10000}; // relay.shutdown_timeout_ms
     Millis report_interval{10000};  // the "sent=... (+...)" log line
     std::string leader_detail;      // role text while publishing ("lock key 42")
+
+    // Its sections of the configuration (relay, leader); the broker's
+    // largest message and the effective lock key come from their owners.
+    static SupervisorOptions
+    from(const config::Config& cfg, std::int64_t max_message_bytes, std::int64_t lock_key);
 };
 
 struct Parts {

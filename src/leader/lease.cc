@@ -12,4 +12,8 @@ std::int64_t lock_key_for(const std::string& schema, const std::string& table) {
     return static_cast<std::int64_t>(h);
 }
 
+std::int64_t effective_lock_key(const config::Leader& leader, const config::Postgres& table) {
+    return leader.lock_key != 0 ? leader.lock_key : lock_key_for(table.schema, table.table);
+}
+
 } // namespace outboxd::leader

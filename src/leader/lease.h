@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/status.h"
+#include "config/config.h"
 
 #include <cstdint>
 #include <string>
@@ -43,5 +44,8 @@ public:
 // "outboxd:" + schema + "." + table, so every process on the same table
 // agrees without configuration, and different tables never share a lease.
 std::int64_t lock_key_for(const std::string& schema, const std::string& table);
+
+// leader.lock_key, or lock_key_for(the table) when it is 0.
+std::int64_t effective_lock_key(const config::Leader& leader, const config::Postgres& table);
 
 } // namespace outboxd::leader

@@ -7,6 +7,21 @@
 #include <utility>
 
 namespace outboxd::relay {
+
+RelayOptions RelayOptions::from(const config::Relay& relay, std::int64_t max_message_bytes) {
+    RelayOptions o;
+    o.batch_size = static_cast<std::size_t>(relay.batch_size);
+    o.max_in_flight = static_cast<std::size_t>(relay.max_in_flight);
+    o.max_batch_bytes = static_cast<std::size_t>(relay.max_batch_bytes);
+    o.max_in_flight_bytes = static_cast<std::size_t>(relay.max_in_flight_bytes);
+    o.max_message_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, max_message_bytes));
+    o.retry.max_attempts = relay.max_attempts;
+    o.retry.initial = relay.retry_backoff_initial;
+    o.retry.max = relay.retry_backoff_max;
+    o.poll_interval = relay.poll_interval;
+    o.rescan_interval = relay.rescan_interval;
+    return o;
+}
 namespace {
 
 std::string describe(std::int64_t id) {

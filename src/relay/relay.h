@@ -54,6 +54,10 @@ namespace outboxd::relay {
 
 // Defaults: those of the relay.* options (config::defaults).
 struct RelayOptions {
+    // relay.* as the relay takes it; `max_message_bytes` is the broker's
+    // (cli/brokers.h max_message_bytes), 0 or less: none.
+    static RelayOptions from(const config::Relay& relay, std::int64_t max_message_bytes);
+
     std::size_t batch_size = static_cast<std::size_t>(config::defaults::kRelayBatchSize);
     std::size_t max_in_flight = static_cast<std::size_t>(config::defaults::kRelayMaxInFlight);
     std::size_t max_batch_bytes = static_cast<std::size_t>(config::defaults::kRelayMaxBatchBytes);

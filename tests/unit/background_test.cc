@@ -8,6 +8,7 @@
 #include "daemon/failure.h"
 #include "daemon/housekeeper.h"
 #include "daemon/leading_worker.h"
+#include "daemon/supervisor.h"
 #include "publish/publisher.h"
 #include "store/outbox_store.h"
 
@@ -474,6 +475,52 @@ TEST_CASE("confirm worker: clients only while leading, dropped on losing the lea
     cw.reset();
     CHECK(cw.round(at(true)) == clock.now() + 250ms);
     CHECK(opened == 3);
+}
+
+// ---------------------------------------------------------------- options
+
+TEST_CASE("each part takes its own options from its own config sections", "[unit][daemon]") {
+    config::Config cfg;
+    cfg.http.stats_interval = 3000ms;
+    cfg.retention.sent_max_age = 86400000ms;
+    cfg.retention.batch_size = 250;
+    cfg.retention.interval = 30000ms;
+    cfg.confirm.consumers = {"billing", "ledger"};
+    cfg.confirm.ack_topic = "acks";
+    cfg.confirm.deadline = 60000ms;
+    cfg.confirm.batch_size = 100;
+    cfg.confirm.interval = 500ms;
+    cfg.relay.batch_size = 700;
+    cfg.relay.max_attempts = 9;
+    cfg.relay.poll_interval = 250ms;
+    cfg.leader.retry_interval = 1500ms;
+    cfg.relay.shutdown_timeout = 20000ms;
+
+    const auto hk = HousekeeperOptions::from(cfg);
+    CHECK(hk.stats_interval == 3000ms);
+    CHECK(hk.retention_age == 86400000ms);
+    CHECK(hk.retention_batch == 250);
+    CHECK(hk.retention_interval == 30000ms);
+    CHECK(hk.broker_name == "kafka");
+
+    const auto cw = ConfirmWorkerOptions::from(cfg);
+    CHECK(cw.rules.consumers == std::vector<std::string>{"billing", "ledger"});
+    CHECK(cw.rules.deadline == 60000ms);
+    CHECK(cw.batch_size == 100);
+    CHECK(cw.interval == 500ms);
+    CHECK(cw.stats_interval == 3000ms);
+    CHECK(cw.reports_from == "reports from acks");
+
+    const auto sv = SupervisorOptions::from(cfg, 1000000, 42);
+    CHECK(sv.relay.batch_size == 700);
+    CHECK(sv.relay.retry.max_attempts == 9);
+    CHECK(sv.relay.poll_interval == 250ms);
+    CHECK(sv.relay.max_message_bytes == 1000000);
+    CHECK(sv.retry_interval == 1500ms);
+    CHECK(sv.shutdown_timeout == 20000ms);
+    CHECK(sv.leader_detail == "lock key 42");
+    // No broker limit: none for the relay either.
+    CHECK(relay::RelayOptions::from(cfg.relay, -1).max_message_bytes == 0);
 }
 
 } // namespace
