@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include "cli/audit.h"
 #include "cli/brokers.h"
 #include "cli/systemd_notify.h"
 #include "common/backoff.h"
@@ -25,7 +26,6 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include <unistd.h>
@@ -139,96 +139,6 @@ private:
 Millis stall_limit(const config::Config& cfg) {
     return std::max(
         {cfg.http.stall_timeout, 2 * cfg.relay.poll_interval, 2 * cfg.relay.rescan_interval});
-}
-
-// Destinations to audit: the configured ones plus those of rows now pending.
-std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOutboxStore& st) {
-    const auto configured = audit_policy(cfg).configured;
-    std::set<std::string> all(configured.begin(), configured.end());
-    for (auto& t : st.pending_topics()) {
-        all.insert(std::move(t));
-    }
-    return {all.begin(), all.end()};
-}
-
-// One verdict per audited destination, from one rule, for both printers
-// below. `missing_fails`: a destination that does not exist is a failure
-// (`check`, a deploy gate) rather than a warning (start-up: its rows are
-// retried and parked, which is not a durability question).
-struct AuditLine {
-    enum class Level { kOk, kWarning, kFailure } level = Level::kOk;
-    std::string name;
-    std::string text;
-};
-
-std::vector<AuditLine>
-audit_lines(const config::Config& cfg, const publish::AuditReport& audit, bool missing_fails) {
-    std::vector<AuditLine> out;
-    const auto weak_level =
-        audit_policy(cfg).require_durable ? AuditLine::Level::kFailure : AuditLine::Level::kWarning;
-    for (const auto& a : audit.destinations) {
-        if (!a.exists && !missing_fails) {
-            out.push_back({AuditLine::Level::kWarning, a.name,
-                           "does not exist; rows for it will be retried and parked"});
-            continue;
-        }
-        if (!a.exists) {
-            for (const auto& p : a.problems) {
-                out.push_back({AuditLine::Level::kFailure, a.name, p});
-            }
-            continue;
-        }
-        if (a.problems.empty()) {
-            out.push_back({AuditLine::Level::kOk, a.name, "durable (" + a.summary + ")"});
-            continue;
-        }
-        for (const auto& p : a.problems) {
-            out.push_back({weak_level, a.name, p});
-        }
-    }
-    return out;
-}
-
-// Logs the audit; returns false when the broker's require-durable option
-// forbids starting.
-bool report_audit(const config::Config& cfg,
-                  const publish::BrokerAdmin& admin,
-                  const publish::AuditReport& audit) {
-    auto log = log::get("publish");
-    const std::string noun = admin.destination_noun();
-    const AuditPolicy policy = audit_policy(cfg);
-    if (!audit.reached.ok()) {
-        if (policy.require_durable) {
-            log->error("refusing to start: {} is true and the {} audit could not run: {}",
-                       policy.require_key, noun, audit.reached.error());
-            return false;
-        }
-        log->warn("{} audit skipped: {}", noun, audit.reached.error());
-        return true;
-    }
-    if (!audit.complete.ok()) {
-        log->warn("{} audit incomplete: {}", noun, audit.complete.error());
-    }
-    bool refuse = !audit.complete.ok() && policy.require_durable;
-    for (const auto& line : audit_lines(cfg, audit, /*missing_fails=*/false)) {
-        switch (line.level) {
-        case AuditLine::Level::kOk:
-            log->info("{} {}: {}", noun, line.name, line.text);
-            break;
-        case AuditLine::Level::kWarning:
-            log->warn("{} {}: {}", noun, line.name, line.text);
-            break;
-        case AuditLine::Level::kFailure:
-            log->error("{} {}: {}", noun, line.name, line.text);
-            refuse = true;
-            break;
-        }
-    }
-    if (refuse) {
-        log->error("refusing to start: {} is true and {}", policy.require_key, policy.requirement);
-        return false;
-    }
-    return true;
 }
 
 } // namespace

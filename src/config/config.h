@@ -1,11 +1,18 @@
 // The validated configuration of one outboxd process.
 //
 // Built once by load_config() from a YAML file plus OUTBOXD_* environment
-// overrides; immutable afterwards, so any thread may read it.
+// overrides; immutable afterwards, so any thread may read it. The loader is
+// config.cc (checks.cc the checks between options and of the files they
+// name); redaction, print-config, the SIGHUP reload merge and the Markdown
+// reference have headers of their own, included here for their callers.
 #pragma once
 
 #include "common/log_format.h"
+#include "config/options_markdown.h"
+#include "config/print_config.h"
 #include "config/rabbit_topology.h"
+#include "config/redact.h"
+#include "config/reload.h"
 
 #include <chrono>
 #include <cstdint>
@@ -199,40 +206,7 @@ LoadResult load_config_text(const std::string& yaml_text,
 // "relay.batch_size: must be between 1 and 100000 (got 0)"
 std::string format_problem(const Problem& p);
 
-// Librdkafka keys whose values are secrets; used to redact logs and output.
-bool is_secret_property(const std::string& key);
-
 // "kafka" or "rabbitmq", as `broker` is written.
 const char* broker_name(BrokerKind kind);
-
-// The DSN with any password replaced by "*****".
-std::string redact_dsn(const std::string& dsn);
-
-// A URL (amqp://, amqps://, http://) with the password of its user info
-// replaced by "*****"; text without one is returned as is.
-std::string redact_url(const std::string& url);
-
-// The effective configuration as YAML that load_config_text() reads back to
-// the same Config (for `print-config`). With `redact`, the DSN password and
-// secret kafka.properties values become "*****".
-std::string to_yaml(const Config& config, bool redact);
-
-// The option table rendered as the Markdown reference in docs/configuration.md.
-std::string options_markdown();
-
-// Keys of options that differ between the two configs but cannot change
-// without a restart; a SIGHUP reload that finds any should refuse or warn.
-std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded);
-
-// Copies the value of every option that needs a restart from `running` into
-// `reloaded`, so a SIGHUP applies only the reloadable ones.
-void keep_restart_only(Config& reloaded, const Config& running);
-
-// The rules between options checked again on `merged`, a reloaded file after
-// keep_restart_only: the file passed on its own, but a new value may not fit
-// a running restart-only one. One message per broken rule, e.g.
-// "relay.batch_size 20000 is above the running relay.max_in_flight 10000
-// (restart to change relay.max_in_flight)".
-std::vector<std::string> merge_problems(const Config& merged);
 
 } // namespace outboxd::config

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <sstream>
 #include <type_traits>
 
 namespace outboxd::config {
@@ -707,47 +706,6 @@ std::vector<Option> build_options() {
     return table;
 }
 
-std::string type_text(const Option& o) {
-    switch (o.type) {
-    case OptionType::kString:
-        return "string";
-    case OptionType::kBool:
-        return "bool";
-    case OptionType::kInt:
-        return "int, " + std::to_string(o.min) + " to " + std::to_string(o.max);
-    case OptionType::kDurationMs:
-        return "milliseconds, " + std::to_string(o.min) + " to " + std::to_string(o.max);
-    case OptionType::kEnum: {
-        std::string text = "one of";
-        for (std::size_t i = 0; i < o.allowed.size(); ++i) {
-            text += (i == 0 ? " `" : ", `") + o.allowed[i] + "`";
-        }
-        return text;
-    }
-    case OptionType::kStringList:
-        return "list of strings";
-    case OptionType::kStringMap:
-        return "map of string to scalar";
-    }
-    return "";
-}
-
-std::string markdown_cell(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        if (c == '|') {
-            out += "\\|";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-std::string section_of(const std::string& key) {
-    return key.substr(0, key.find('.'));
-}
-
 } // namespace
 
 std::string check_not_empty(const std::string& text) {
@@ -844,59 +802,6 @@ std::string describe_default(const Option& o) {
     }
 }
 
-std::string options_markdown() {
-    std::ostringstream out;
-    out << "# Configuration reference\n"
-           "\n"
-           "<!-- Generated from the option table in src/config/options.cc by\n"
-           "     outboxd::config::options_markdown(); edit the table, not this file.\n"
-           "     The unit test \"docs/configuration.md matches the option table\" fails\n"
-           "     when the two differ; run it with OUTBOXD_TEST_UPDATE_DOCS=1 to rewrite\n"
-           "     this file. -->\n"
-           "\n"
-           "outboxd reads one YAML file (`--config FILE`), then applies `OUTBOXD_*`\n"
-           "environment variables on top. `config/outboxd.example.yaml` is an annotated\n"
-           "example.\n"
-           "\n"
-           "- Every problem is reported at once, each with its dotted key or variable\n"
-           "  name: unknown keys (with a \"did you mean\" hint), wrong types, values out\n"
-           "  of range, missing required keys. Any problem stops the process.\n"
-           "- Durations are whole milliseconds; their keys end in `_ms`.\n"
-           "- Environment variable: `OUTBOXD_` then the key upper-cased with dots\n"
-           "  replaced by underscores (`relay.max_attempts` is\n"
-           "  `OUTBOXD_RELAY_MAX_ATTEMPTS`). Lists are comma separated. Values go\n"
-           "  through the same checks as the file.\n"
-           "- `kafka.properties` entries come from `OUTBOXD_KAFKA_PROPERTY_<NAME>`, with\n"
-           "  NAME lower-cased and `_` read as `.`: `OUTBOXD_KAFKA_PROPERTY_SASL_PASSWORD`\n"
-           "  sets `sasl.password`.\n"
-           "- `kafka.properties_files` entries likewise come from\n"
-           "  `OUTBOXD_KAFKA_PROPERTIES_FILE_<NAME>`; a relative path given there is\n"
-           "  taken from the working directory.\n"
-           "- Secrets (the DSN password, secret-looking `kafka.properties` values, the\n"
-           "  content of `kafka.properties_files`) never appear in problems, logs or\n"
-           "  `print-config` output; see docs/security.md.\n"
-           "- Any other `OUTBOXD_*` variable is an error, except `OUTBOXD_CONFIG` and\n"
-           "  `OUTBOXD_TEST_*`.\n"
-           "- Reloadable options may change on SIGHUP; the others need a restart.\n";
-    std::string current_section;
-    for (const Option& o : options()) {
-        const std::string section = section_of(o.key);
-        if (section != current_section) {
-            current_section = section;
-            out << "\n## " << section << "\n\n"
-                << "| key | type | default | environment variable | reloadable | description |\n"
-                << "| --- | --- | --- | --- | --- | --- |\n";
-        }
-        std::string def = describe_default(o);
-        def = o.required ? "required" : def.empty() ? "none" : "`" + def + "`";
-        const std::string env = env_var_display(o);
-        out << "| `" << o.key << "` | " << markdown_cell(type_text(o)) << " | "
-            << markdown_cell(def) << " | `" << env << "` | " << (o.reloadable ? "yes" : "no")
-            << " | " << markdown_cell(o.description) << " |\n";
-    }
-    return out.str();
-}
-
 const std::vector<AtLeastRule>& at_least_rules() {
     static const std::vector<AtLeastRule> kRules = {
         {"relay.retry_backoff_max_ms", "relay.retry_backoff_initial_ms"},
@@ -909,55 +814,6 @@ const std::vector<AtLeastRule>& at_least_rules() {
 std::int64_t int_value(const Config& config, std::string_view key) {
     const Option* o = find_option(key);
     return std::get<std::int64_t>(o->load(config));
-}
-
-std::vector<std::string> merge_problems(const Config& merged) {
-    std::vector<std::string> problems;
-    for (const auto& rule : at_least_rules()) {
-        const std::string big_key(rule.big);
-        const std::string small_key(rule.small);
-        const std::int64_t big_value = int_value(merged, rule.big);
-        const std::int64_t small_value = int_value(merged, rule.small);
-        if (big_value >= small_value) {
-            continue;
-        }
-        const auto big = std::to_string(big_value);
-        const auto small = std::to_string(small_value);
-        // The file passed on its own, so a restart-only side holds the
-        // running value; name the side the file changed.
-        if (!find_option(rule.big)->reloadable) {
-            problems.push_back(small_key + " " + small + " is above the running " + big_key + " "
-                               + big + " (restart to change " + big_key + ")");
-        } else if (!find_option(rule.small)->reloadable) {
-            problems.push_back(big_key + " " + big + " is below the running " + small_key + " "
-                               + small + " (restart to change " + small_key + ")");
-        } else {
-            problems.push_back(big_key + " " + big + " is below " + small_key + " " + small);
-        }
-    }
-    return problems;
-}
-
-void keep_restart_only(Config& reloaded, const Config& running) {
-    for (const Option& o : options()) {
-        if (!o.reloadable && o.load != nullptr) {
-            o.store(reloaded, o.load(running));
-        }
-    }
-    // The store's copy of confirm.consumers (restart-only) follows the kept
-    // list: a worker's session opened after the reload must confirm for the
-    // same consumers as the running daemon.
-    reloaded.postgres.confirm_consumers = reloaded.confirm.consumers;
-}
-
-std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded) {
-    std::vector<std::string> changed;
-    for (const Option& o : options()) {
-        if (!o.reloadable && o.load != nullptr && o.load(running) != o.load(reloaded)) {
-            changed.push_back(o.key);
-        }
-    }
-    return changed;
 }
 
 } // namespace outboxd::config

@@ -22,9 +22,11 @@
 #include "store/outbox_store.h"
 #include "store/sql.h"
 
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace outboxd::store {
@@ -166,9 +168,22 @@ public:
     std::vector<UnconfirmedRow> unconfirmed_rows(Millis deadline, std::size_t limit);
 
 private:
-    struct Session;
+    struct Session; // store/pg_internal.h
     Session& session();
     [[noreturn]] void fail(const std::string& what, const std::exception& e);
+
+    // The one error path of the data session's statements: session() (its
+    // own errors pass through as they are), then body(session); whatever
+    // body throws goes to fail(what, e). Returns what body returns.
+    template <typename F>
+    auto guarded(const char* what, F&& body) {
+        auto& s = session();
+        try {
+            return std::forward<F>(body)(s);
+        } catch (const std::exception& e) {
+            fail(what, e);
+        }
+    }
 
     config::Postgres cfg_;
     std::unique_ptr<Session> session_;
