@@ -214,6 +214,17 @@ TEST_CASE("worker: an outage is retried after retry_after with reset parts; anyt
 
 // ---------------------------------------------------------------- housekeeper
 
+// A round's input at the clock's time, never asked to stop early.
+RoundInput round_at(const ClockSource& clock, bool leading) {
+    RoundInput in;
+    in.leading = leading;
+    in.now = clock.now();
+    in.go_on = [] {
+        return true;
+    };
+    return in;
+}
+
 class FakeHousekeepingStore final : public store::HousekeepingStore {
 public:
     struct Table {
@@ -293,15 +304,7 @@ struct HousekeeperRig {
                                 [this] { return std::make_unique<FakeAdmin>(broker_up); }, metrics,
                                 health});
     }
-    RoundInput at(bool leading) {
-        RoundInput in;
-        in.leading = leading;
-        in.now = clock.now();
-        in.go_on = [] {
-            return true;
-        };
-        return in;
-    }
+    RoundInput at(bool leading) const { return round_at(clock, leading); }
 };
 
 TEST_CASE("housekeeper: gauges and service checks every stats interval; an outage is a gauge, "
@@ -442,13 +445,7 @@ TEST_CASE("confirm worker: clients only while leading, dropped on losing the lea
         },
         metrics);
     auto at = [&](bool leading) {
-        RoundInput in;
-        in.leading = leading;
-        in.now = clock.now();
-        in.go_on = [] {
-            return true;
-        };
-        return in;
+        return round_at(clock, leading);
     };
     CHECK(cw.round(at(false)) == clock.now() + 1000ms);
     CHECK(opened == 0);
