@@ -10,6 +10,11 @@
 #   docker build -t outboxd .
 #   docker run --rm -e OUTBOXD_POSTGRES_DSN=... -e OUTBOXD_KAFKA_BOOTSTRAP_SERVERS=... outboxd check
 FROM debian:bookworm AS build
+# The release (project(VERSION) in CMakeLists.txt; check-deploy.py keeps this
+# default in step) and the commit, which the build context has no .git to
+# tell: scripts/test-deploy.sh passes `git rev-parse --short=12 HEAD`.
+ARG OUTBOXD_VERSION=0.2.0
+ARG OUTBOXD_COMMIT=unknown
 # The -dev packages of scripts/install-deps.sh, without the test-only ones.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake ninja-build pkg-config \
@@ -26,10 +31,20 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY src/ src/
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOUTBOXD_DAEMON_ONLY=ON \
+      -DOUTBOXD_COMMIT="$OUTBOXD_COMMIT" \
  && cmake --build /build --target outboxd \
- && strip /build/src/outboxd
+ && strip /build/src/outboxd \
+ && /build/src/outboxd --version \
+ && { /build/src/outboxd --version | grep -qxF "outboxd $OUTBOXD_VERSION (commit $OUTBOXD_COMMIT)" \
+      || { echo "OUTBOXD_VERSION=$OUTBOXD_VERSION is not the version in CMakeLists.txt" >&2; exit 1; }; }
 
 FROM debian:bookworm-slim
+ARG OUTBOXD_VERSION=0.2.0
+ARG OUTBOXD_COMMIT=unknown
+LABEL org.opencontainers.image.title="outboxd" \
+      org.opencontainers.image.description="Transactional outbox relay: PostgreSQL to Kafka or RabbitMQ" \
+      org.opencontainers.image.version="$OUTBOXD_VERSION" \
+      org.opencontainers.image.revision="$OUTBOXD_COMMIT"
 # One package per library the binary links directly (readelf -d NEEDED);
 # apt pulls in their own dependencies (libpq5, OpenSSL, SASL, zstd...).
 # libc6, libstdc++6 and libgcc-s1 are part of the base image.

@@ -17,8 +17,9 @@ PACKAGES=(
   clang-format clang-tidy python3 python3-yaml python3-venv systemd openssl
 )
 # The deploy tier: the image and systemd in containers (podman with runc,
-# bases by mmdebstrap), compose translation, HTTP checks.
-DEPLOY_PACKAGES=(podman runc mmdebstrap uidmap slirp4netns fuse-overlayfs podman-compose curl)
+# bases by mmdebstrap), compose translation, HTTP checks, the Debian package
+# (dpkg-shlibdeps, lintian; the Helm chart builds helm with the Go toolchain).
+DEPLOY_PACKAGES=(podman runc mmdebstrap uidmap slirp4netns fuse-overlayfs podman-compose curl dpkg-dev lintian)
 case "${1:-}" in
   --deploy) PACKAGES+=("${DEPLOY_PACKAGES[@]}") ;;
   "") ;;

@@ -8,6 +8,7 @@
 #   scripts/test-deploy.sh            every proof
 #   scripts/test-deploy.sh image      the image proofs only
 #   scripts/test-deploy.sh systemd    the systemd proofs only
+#   scripts/test-deploy.sh package    the Debian package under systemd only
 # Prints PASS/FAIL per proof and a summary; exits 1 if any proof failed,
 # 77 (a skip) when the host cannot run them (not root, no podman).
 # Environment: OUTBOXD_TEST_DEPLOY_DIR (default build/deploy: services, logs),
@@ -22,9 +23,9 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PROG=test-deploy.sh
 WHAT="${1:-all}"
 case "$WHAT" in
-  all | image | systemd) ;;
-  -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "$PROG: unknown argument '$WHAT' (all, image or systemd)" >&2; exit 2 ;;
+  all | image | systemd | package) ;;
+  -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "$PROG: unknown argument '$WHAT' (all, image, systemd or package)" >&2; exit 2 ;;
 esac
 # 77: ctest's SKIP_RETURN_CODE for the deploy tests.
 [ "$(id -u)" -eq 0 ] || { echo "$PROG: SKIP: needs root (podman, systemd in a container)" >&2; exit 77; }
@@ -111,11 +112,14 @@ IMG_TOPIC="deploy.img.$$"
 SD_C="outboxd-systemd-$$"
 SD_TABLE="deploy_sd_$$"
 SD_TOPIC="deploy.sd.$$"
+PKG_C="outboxd-package-$$"
+PKG_TABLE="deploy_pkg_$$"
+PKG_TOPIC="deploy.pkg.$$"
 SECRET="sdSECRET${$}x$RANDOM$RANDOM"
 cleanup() {
   local c
   if [ "${OUTBOXD_TEST_DEPLOY_KEEP:-0}" != 1 ]; then
-    for c in "$IMG_C" "$SD_C"; do
+    for c in "$IMG_C" "$SD_C" "$PKG_C"; do
       "${PODMAN[@]}" rm -f -t 5 "$c" >/dev/null 2>&1 || true
     done
   fi
@@ -146,7 +150,15 @@ fi
 # shellcheck disable=SC1091
 . "$SVC/env.sh"
 IMG_PORT="$(free_port)"
+# The release and commit this tree builds: the image, its label and the
+# package must name the same (the suite's binary was stamped at build time).
+VERSION_LINE="$("$HOST_BINARY" --version)"
+RELEASE="$(sed -n 's/^project(outboxd VERSION \([0-9.]*\) .*/\1/p' "$ROOT/CMakeLists.txt")"
+COMMIT="$(sed -n 's/^outboxd [^ ]* (commit \(.*\))$/\1/p' <<<"$VERSION_LINE")"
+[ "$VERSION_LINE" = "outboxd $RELEASE (commit $COMMIT)" ] ||
+  { say "the binary says '$VERSION_LINE'; CMakeLists.txt says $RELEASE"; exit 1; }
 SD_PORT="$(free_port)"
+PKG_PORT="$(free_port)"
 
 # make_base TAR TAG... [-- PACKAGES]: a bookworm minbase root made by
 # mmdebstrap from Debian's packages (merged /usr without the usrmerge
@@ -193,7 +205,8 @@ image_build() {
   "${PODMAN[@]}" untag "$IMAGE" >/dev/null 2>&1 || true
   # The repository's Dockerfile as it is; --pull=never: only local bases.
   "${PODMAN[@]}" build --pull=never --network host --format docker \
-    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" ||
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --build-arg OUTBOXD_COMMIT="$COMMIT" \
+    -t "$IMAGE" -f "$ROOT/Dockerfile" "$ROOT" ||
     fail "podman build of ./Dockerfile failed"
   note "built in $((SECONDS - t0)) s"
 }
@@ -211,7 +224,13 @@ image_facts() {
   local out
   out="$("${PODMAN[@]}" run --rm "${RUN_FLAGS[@]}" "$IMAGE" --version)" || fail "--version failed"
   echo "--version: $out"
-  grep -q '^outboxd ' <<<"$out" || fail "--version printed '$out'"
+  [ "$out" = "$VERSION_LINE" ] || fail "the image's --version says '$out', the tree's build '$VERSION_LINE'"
+  local label_version label_commit
+  label_version="$("${PODMAN[@]}" image inspect -f '{{index .Labels "org.opencontainers.image.version"}}' "$IMAGE")"
+  label_commit="$("${PODMAN[@]}" image inspect -f '{{index .Labels "org.opencontainers.image.revision"}}' "$IMAGE")"
+  echo "labels: version $label_version, revision $label_commit"
+  [ "$label_version" = "$RELEASE" ] || fail "image label version '$label_version', CMakeLists.txt $RELEASE"
+  [ "$label_commit" = "$COMMIT" ] || fail "image label revision '$label_commit', binary's commit $COMMIT"
   local pkgs bad
   pkgs="$("${PODMAN[@]}" run --rm "${RUN_FLAGS[@]}" --entrypoint /bin/sh "$IMAGE" -c \
     "dpkg-query -W -f='\${Package}\n'; ls /usr/bin | grep -E '^(cc|c\+\+|gcc.*|g\+\+.*|cpp.*|clang.*|ld|as|make|cmake)$' || true")"
@@ -559,6 +578,140 @@ systemd_stop() {
   sd systemctl stop outboxd
 }
 
+# ---------------------------------------------------------------- the package
+
+pk() { "${PODMAN[@]}" exec "$PKG_C" "$@"; }
+pk_booted() { local st; st="$(pk systemctl is-system-running 2>/dev/null || true)"; grep -Eq 'running|degraded' <<<"$st"; }
+pk_prop() { pk systemctl show -p "$1" --value outboxd; }
+pk_rows_sent() { TABLE="$PKG_TABLE" rows_sent "$1"; }
+pk_restarted() { local pid; pid="$(pk_prop MainPID)"; [ "$pid" != 0 ] && [ "$pid" != "$1" ] && [ "$(pk_prop ActiveState)" = active ]; }
+PKG_DEBS="$WORK/debs"
+
+# package_build: revisions 1 and 2 of the package from this tree's build (the
+# upgrade proof installs one over the other), each through lintian.
+package_build() {
+  local build rev deb
+  build="$(cd "$(dirname "$HOST_BINARY")/.." && pwd)"
+  rm -rf "$PKG_DEBS"
+  mkdir -p "$PKG_DEBS"
+  for rev in 1 2; do
+    deb="$(OUTBOXD_PACKAGE_BUILD_DIR="$build" OUTBOXD_DEB_REVISION=$rev "$ROOT/scripts/package.sh" deb | tail -n 1)" ||
+      fail "scripts/package.sh deb (revision $rev) failed"
+    cp "$deb" "$PKG_DEBS/"
+    echo "built $(basename "$deb"): $(stat -c %s "$deb") bytes"
+  done
+  deb="$PKG_DEBS/outboxd_${RELEASE}-1_$(dpkg --print-architecture).deb"
+  [ -s "$deb" ] || fail "no $deb"
+  echo "$(stat -c %s "$deb")" >"$WORK/package-size"
+  dpkg-deb -f "$deb" Package Version Depends
+  [ "$(dpkg-deb -f "$deb" Version)" = "${RELEASE}-1" ] || fail "package version is not ${RELEASE}-1"
+  dpkg-deb -f "$deb" Depends | grep -q 'librdkafka1' || fail "Depends lacks librdkafka1: shlibdeps did not run"
+  [ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" = /etc/outboxd/outboxd.yaml ] ||
+    fail "/etc/outboxd/outboxd.yaml is not the package's conffile"
+  # (The container's base leaves out /usr/share/doc and man, as slim images
+  # do: what the package holds is checked here.)
+  local files f
+  files="$(dpkg-deb -c "$deb" | awk '{print $6}')"
+  for f in ./usr/bin/outboxd ./lib/systemd/system/outboxd.service ./etc/outboxd/outboxd.yaml \
+    ./usr/share/man/man8/outboxd.8.gz ./usr/share/doc/outboxd/copyright ./usr/share/doc/outboxd/changelog.gz \
+    ./usr/share/doc/outboxd/changelog.Debian.gz ./usr/share/doc/outboxd/configuration.md; do
+    grep -qxF "$f" <<<"$files" || fail "the package lacks $f"
+  done
+  echo "holds the binary, the unit, the conffile, the man page, the changelogs and the docs"
+}
+
+package_install() {
+  TABLE="$PKG_TABLE" TOPIC="$PKG_TOPIC" HTTP_PORT="$PKG_PORT"
+  local arch deb
+  arch="$(dpkg --print-architecture)"
+  deb="outboxd_${RELEASE}-1_${arch}.deb"
+  [ -s "$PKG_DEBS/$deb" ] || fail "needs package_build first"
+  # A clean bookworm with systemd and nothing of outboxd's: apt resolves the
+  # package's dependencies from Debian, as on a user's machine.
+  make_base bookworm-systemd-clean.tar localhost/outboxd-package-base:bookworm -- systemd systemd-sysv dbus procps
+  "${PODMAN[@]}" run -d --name "$PKG_C" --systemd=always "${RUN_FLAGS[@]}" localhost/outboxd-package-base:bookworm /sbin/init >/dev/null ||
+    fail "could not start systemd in a container"
+  wait_for 60 pk_booted || fail "systemd did not boot"
+  "${PODMAN[@]}" cp "$PKG_DEBS/." "$PKG_C:/tmp/"
+  pk sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/$deb" ||
+    fail "apt install ./$deb failed"
+  local v u enabled active mode
+  v="$(pk outboxd --version)"
+  echo "installed: $(pk dpkg-query -W -f='${Package} ${Version} ${Status}' outboxd); outboxd --version: $v"
+  [ "$v" = "$VERSION_LINE" ] || fail "the packaged binary says '$v', the tree's build '$VERSION_LINE'"
+  u="$(pk getent passwd outboxd || true)"
+  echo "user: $u"
+  [ -n "$u" ] || fail "no outboxd user"
+  [ "$(cut -d: -f3 <<<"$u")" -lt 1000 ] || fail "outboxd is not a system user"
+  mode="$(pk stat -c '%U:%G %a' /etc/outboxd/outboxd.yaml)"
+  echo "/etc/outboxd/outboxd.yaml: $mode"
+  [ "$mode" = "root:outboxd 640" ] || fail "config is $mode, not root:outboxd 640"
+  enabled="$(pk systemctl is-enabled outboxd || true)"
+  active="$(pk systemctl is-active outboxd || true)"
+  echo "after install: $enabled, $active"
+  [ "$enabled" = disabled ] && [ "$active" = inactive ] ||
+    fail "the unit is $enabled/$active after install: it must wait for the operator's configuration"
+  pk systemd-analyze verify /lib/systemd/system/outboxd.service || fail "systemd-analyze verify failed"
+  # The operator's edits: the database, the table, Kafka, the port.
+  "$ROOT/tests/scripts/kafka.sh" create-topic "$SVC/kafka" "$TOPIC" 1 1 >/dev/null
+  pk sed -i \
+    -e "s|^  dsn: .*|  dsn: \"$OUTBOXD_TEST_PG_RELAY_DSN\"|" \
+    -e "s|^  table: public.outbox$|  table: public.$TABLE|" \
+    -e "s|^  bootstrap_servers: .*|  bootstrap_servers: \"$OUTBOXD_TEST_KAFKA_BOOTSTRAP\"|" \
+    -e "s|^  audit_topics: \[\]|  audit_topics: [$TOPIC]|" \
+    -e "s|^  listen: \"127.0.0.1:9187\"|  listen: \"127.0.0.1:$HTTP_PORT\"|" \
+    /etc/outboxd/outboxd.yaml
+  pk sh -c 'echo "# edited by the operator" >>/etc/outboxd/outboxd.yaml'
+  pk outboxd check --config-only --config /etc/outboxd/outboxd.yaml || fail "the edited config does not pass check --config-only"
+  "${PODMAN[@]}" cp "$PKG_C:/etc/outboxd/outboxd.yaml" "$WORK/package-outboxd.yaml"
+  OUTBOXD_POSTGRES_DSN="$OUTBOXD_TEST_PG_DSN" "$HOST_BINARY" migrate --config "$WORK/package-outboxd.yaml" >/dev/null ||
+    fail "migrate failed"
+  psql_owner "GRANT SELECT, UPDATE ON public.$TABLE TO outboxd_relay"
+  pk systemctl enable --now outboxd || { pk journalctl -u outboxd --no-pager | tail -n 20; fail "systemctl enable --now failed"; }
+  psql_owner "INSERT INTO public.$TABLE (topic, msg_key, payload) SELECT '$TOPIC', 'k', convert_to('row ' || g, 'UTF8') FROM generate_series(1, 100) g"
+  wait_for 60 pk_rows_sent 100 || { pk journalctl -u outboxd --no-pager | tail -n 20; fail "rows not relayed by the packaged service"; }
+  local main uid
+  main="$(pk_prop MainPID)"
+  uid="$(pk sh -c "awk '/^Uid:/{print \$2}' /proc/$main/status")"
+  echo "100 rows relayed; the service runs as uid $uid ($(pk id -un "$uid"))"
+  [ "$uid" = "$(pk id -u outboxd)" ] || fail "the service runs as uid $uid, not the outboxd user"
+  [ "$(outbox_ids "$TOPIC" | sort -u | wc -l)" = 100 ] || fail "Kafka does not hold the 100 rows"
+}
+
+package_upgrade() {
+  TABLE="$PKG_TABLE" TOPIC="$PKG_TOPIC" HTTP_PORT="$PKG_PORT"
+  local deb before_pid before_sum after_sum leftovers
+  deb="outboxd_${RELEASE}-2_$(dpkg --print-architecture).deb"
+  [ "$(pk_prop ActiveState)" = active ] || fail "needs package_install first"
+  before_pid="$(pk_prop MainPID)"
+  before_sum="$(pk md5sum /etc/outboxd/outboxd.yaml | cut -d' ' -f1)"
+  pk sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/$deb" || fail "apt install of revision 2 failed"
+  echo "upgraded to $(pk dpkg-query -W -f='${Version}' outboxd)"
+  [ "$(pk dpkg-query -W -f='${Version}' outboxd)" = "${RELEASE}-2" ] || fail "revision 2 not installed"
+  after_sum="$(pk md5sum /etc/outboxd/outboxd.yaml | cut -d' ' -f1)"
+  [ "$before_sum" = "$after_sum" ] || fail "the upgrade changed the operator's /etc/outboxd/outboxd.yaml"
+  pk grep -q '^# edited by the operator' /etc/outboxd/outboxd.yaml || fail "the edit is gone"
+  leftovers="$(pk sh -c 'ls /etc/outboxd/*.dpkg-* 2>/dev/null' || true)"
+  [ -z "$leftovers" ] || fail "the upgrade left $leftovers"
+  [ "$(pk stat -c '%U:%G %a' /etc/outboxd/outboxd.yaml)" = "root:outboxd 640" ] || fail "the upgrade changed the config's owner or mode"
+  wait_for 60 pk_restarted "$before_pid" || fail "the service was not restarted by the upgrade (pid still $before_pid)"
+  echo "config kept (md5 $after_sum); service restarted: pid $before_pid -> $(pk_prop MainPID)"
+  psql_owner "INSERT INTO public.$TABLE (topic, msg_key, payload) SELECT '$TOPIC', 'k', convert_to('after ' || g, 'UTF8') FROM generate_series(1, 50) g"
+  wait_for 60 pk_rows_sent 150 || fail "rows not relayed after the upgrade"
+  [ "$(outbox_ids "$TOPIC" | sort -u | wc -l)" = 150 ] || fail "Kafka does not hold the 150 rows"
+  echo "150 rows relayed, each once, across the upgrade"
+}
+
+package_purge() {
+  local left
+  pk dpkg-query -W outboxd >/dev/null 2>&1 || fail "needs package_install first"
+  pk sh -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq outboxd" || fail "apt purge failed"
+  left="$(pk sh -c 'pgrep -a -x outboxd; getent passwd outboxd; getent group outboxd; ls -d /etc/outboxd /lib/systemd/system/outboxd.service /etc/systemd/system/*/outboxd.service /usr/bin/outboxd 2>/dev/null' || true)"
+  echo "after purge: dpkg says '$(pk dpkg-query -W -f='${Status}' outboxd 2>&1 || true)'; left: ${left:-nothing}"
+  [ -z "$left" ] || fail "purge left: $left"
+  [ "$(pk systemctl is-active outboxd 2>/dev/null || true)" = inactive ] || fail "outboxd still active"
+}
+
 # ---------------------------------------------------------------- run
 
 if [ "$WHAT" = all ] || [ "$WHAT" = image ]; then
@@ -584,10 +737,20 @@ if [ "$WHAT" = all ] || [ "$WHAT" = systemd ]; then
   fi
 fi
 
+if [ "$WHAT" = all ] || [ "$WHAT" = package ]; then
+  proof package_build package_build
+  if [ -s "$WORK/package-size" ]; then
+    proof package_install package_install
+    proof package_upgrade package_upgrade
+    proof package_purge package_purge
+  fi
+fi
+
 echo
 echo "== scripts/test-deploy.sh $WHAT: summary (logs in $LOG) =="
 printf '%s\n' "${RESULTS[@]}"
 [ ! -s "$WORK/image-size" ] || echo "image size: $(($(cat "$WORK/image-size") / 1000000)) MB"
+[ ! -s "$WORK/package-size" ] || echo "package size: $(($(cat "$WORK/package-size") / 1000)) kB"
 [ ! -s "$WORK/systemd-security-score" ] || echo "systemd-analyze security: $(cat "$WORK/systemd-security-score")"
 if [ "$FAILED" -ne 0 ]; then
   echo "RESULT: FAIL"

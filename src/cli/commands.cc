@@ -563,7 +563,7 @@ void finish(const config::Config& cfg, const daemon::Supervisor& supervisor) {
 int cmd_run(const config::Config& start_cfg, const ReloadFn& reload) {
     auto log = log::get("main");
     config::Config cfg = start_cfg; // the effective configuration; SIGHUP changes it
-    log->info("outboxd {} starting: table {} -> {}", kVersion, table_name(cfg), broker_target(cfg));
+    log->info("{} starting: table {} -> {}", version_line(), table_name(cfg), broker_target(cfg));
     RunContext ctx;
     prepare_context(cfg, ctx);
     std::unique_ptr<http::Server> http_server;

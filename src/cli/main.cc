@@ -48,7 +48,7 @@ int run_main(int argc, char** argv) {
 
     CLI::App app{
         "outboxd: relays transactional-outbox rows from PostgreSQL to Kafka with acks=all"};
-    app.set_version_flag("--version", std::string("outboxd ") + outboxd::kVersion);
+    app.set_version_flag("--version", outboxd::version_line());
     app.require_subcommand(0, 1);
 
     // Read before any thread starts.

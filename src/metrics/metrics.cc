@@ -7,8 +7,8 @@ namespace outboxd::metrics {
 Metrics::Metrics()
     : build_info(registry_,
                  "outboxd_build_info",
-                 "Constant 1, labelled with the outboxd version.",
-                 {{"version", kVersion}}) {
+                 "Constant 1, labelled with the outboxd release and the commit it was built from.",
+                 {{"version", kVersion}, {"commit", build_commit()}}) {
     build_info.set(1);
 }
 

@@ -19,7 +19,7 @@ namespace outboxd::metrics {
 
 class Registry;
 
-// Labels fixed when a metric is declared, e.g. {"version", "0.1.0"}.
+// Labels fixed when a metric is declared, e.g. {"version", "0.2.0"}.
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 enum class Type { kCounter, kGauge, kHistogram };

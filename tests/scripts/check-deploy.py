@@ -81,7 +81,11 @@ class Checker:
     def yaml_files(self):
         out = []
         for dirpath, dirnames, filenames in os.walk(self.path("deploy")):
-            dirnames[:] = sorted(d for d in dirnames if d != "secrets")
+            # A Helm chart's templates/ holds Go templates, not YAML;
+            # scripts/package-helm.sh renders and validates them.
+            chart = os.path.exists(os.path.join(dirpath, "Chart.yaml"))
+            dirnames[:] = sorted(d for d in dirnames
+                                 if d != "secrets" and not (chart and d == "templates"))
             for fn in sorted(filenames):
                 if fn.endswith((".yaml", ".yml")):
                     out.append(os.path.join(dirpath, fn))
@@ -513,6 +517,66 @@ class Checker:
             self.fail(what, f"`outboxd check --config-only` exit {r.returncode}: "
                             f"{(r.stderr or r.stdout).strip()}")
 
+    # -- one version everywhere -----------------------------------------------
+
+    def check_versions(self, binary):
+        """project(VERSION) in CMakeLists.txt is the release; the Dockerfile's
+        default, the chart, the changelog, the manifests' image tags and the
+        binary must name the same."""
+        m = re.search(r"^project\(outboxd VERSION (\d+\.\d+\.\d+)", self.read("CMakeLists.txt"), re.M)
+        if not m:
+            self.fail("CMakeLists.txt", "no project(outboxd VERSION x.y.z ...)")
+            return
+        release = m.group(1)
+        for arg in re.findall(r"^ARG OUTBOXD_VERSION=(\S*)", self.read("Dockerfile"), re.M) or ["(none)"]:
+            if arg != release:
+                self.fail("Dockerfile", f"ARG OUTBOXD_VERSION={arg}, CMakeLists.txt says {release}")
+        chart = self.path("deploy", "helm", "outboxd", "Chart.yaml")
+        if os.path.exists(chart):
+            with open(chart, encoding="utf-8") as f:
+                c = yaml.safe_load(f)
+            for key in ("version", "appVersion"):
+                if str(c.get(key)) != release:
+                    self.fail("deploy/helm/outboxd/Chart.yaml", f"{key} {c.get(key)}, CMakeLists.txt says {release}")
+        if os.path.exists(self.path("CHANGELOG.md")):
+            top = re.search(r"^## (\S+)", self.read("CHANGELOG.md"), re.M)
+            if not top or top.group(1) != release:
+                self.fail("CHANGELOG.md", f"the newest entry is {top.group(1) if top else 'missing'}, "
+                                          f"CMakeLists.txt says {release}")
+        for top_dir in ("deploy", "docs"):
+            for dirpath, _, filenames in os.walk(self.path(top_dir)):
+                for fn in filenames:
+                    if not fn.endswith((".yaml", ".md", ".json")):
+                        continue
+                    p = os.path.join(dirpath, fn)
+                    with open(p, encoding="utf-8") as f:
+                        text = f.read()
+                    for tag in re.findall(r"\boutboxd:(\d+\.\d+\.\d+)\b", text):
+                        if tag != release:
+                            self.fail(os.path.relpath(p, self.root), f"image tag outboxd:{tag}, the release is {release}")
+        if binary:
+            out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+            if not re.fullmatch(rf"outboxd {re.escape(release)} \(commit [A-Za-z0-9._+-]+\)", out):
+                self.fail("outboxd --version", f"printed '{out}', not 'outboxd {release} (commit ...)'")
+
+    def check_man_page(self, binary):
+        """Every command and option `outboxd --help` lists is in the man page."""
+        page = self.path("packaging", "deb", "outboxd.8")
+        if not binary or not os.path.exists(page):
+            return
+        text = self.read("packaging", "deb", "outboxd.8").replace("\\-", "-")
+        top = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10).stdout
+        commands = re.findall(r"^  ([a-z][a-z-]+)\s{2,}", top.split("Subcommands:", 1)[-1], re.M)
+        if not commands:
+            self.fail("outboxd --help", "no subcommands found")
+        for cmd in commands:
+            if not re.search(rf"^\.B {re.escape(cmd)}$", text, re.M):
+                self.fail("packaging/deb/outboxd.8", f"command {cmd} is not described (.B {cmd})")
+            sub = subprocess.run([binary, cmd, "--help"], capture_output=True, text=True, timeout=10).stdout
+            for opt in re.findall(r"(?:^|,)(--[a-z][a-z-]+)", sub, re.M):
+                if opt not in ("--help", "--config") and opt not in text:
+                    self.fail("packaging/deb/outboxd.8", f"option {opt} of {cmd} is not described")
+
     def run(self, binary):
         names, allowed = self.declared_metrics()
         docs = self.parse_all()
@@ -522,6 +586,8 @@ class Checker:
         self.check_kubernetes(docs)
         self.check_dockerfile(binary)
         compose_env = self.check_compose(docs)
+        self.check_versions(binary)
+        self.check_man_page(binary)
         if binary:
             self.check_configs(binary, docs, compose_env)
         return self.problems
@@ -541,6 +607,7 @@ def self_test(root):
                                 ignore=shutil.ignore_patterns("secrets"))
         shutil.copy(os.path.join(root, "Dockerfile"), tmp)
         shutil.copy(os.path.join(root, "CMakeLists.txt"), tmp)
+        shutil.copy(os.path.join(root, "CHANGELOG.md"), tmp)
         clean = Checker(tmp).run(None)
         if clean:
             return ["self-test: the unmodified copy already fails"]
@@ -562,13 +629,18 @@ def self_test(root):
                                  "          readinessProbe:\n            httpGet:\n"
                                  "              path: /readyz\n              port: metrics\n"
                                  "          livenessProbe:\n", 1))
+        # A release bumped in CMakeLists.txt but not in the chart.
+        with open(os.path.join(tmp, "CMakeLists.txt")) as f:
+            text = f.read()
+        with open(os.path.join(tmp, "CMakeLists.txt"), "w") as f:
+            f.write(re.sub(r"^project\(outboxd VERSION \S+", "project(outboxd VERSION 9.9.9", text, count=1, flags=re.M))
         # An optional folder added after the guard, as examples/ once was.
         with open(os.path.join(tmp, "CMakeLists.txt"), "a") as f:
             f.write("\nadd_subdirectory(examples)\n")
         problems = Checker(tmp).run(None)
         out = []
         for bad in ("outboxd_parked_rowz", "outboxd_rows_send_total", "a sidecar readinessProbe",
-                    "add_subdirectory(examples) is outside"):
+                    "add_subdirectory(examples) is outside", "CMakeLists.txt says 9.9.9"):
             if not any(bad in p for p in problems):
                 out.append(f"self-test: the bad name {bad} was not reported")
         return out

@@ -1,12 +1,14 @@
 // The small rules with one owner in common/: integer parsing, Kafka's
-// topic-name rule, exponential back-off, ISO-8601 timestamps.
+// topic-name rule, exponential back-off, ISO-8601 timestamps, the version.
 #include "common/backoff.h"
 #include "common/iso_time.h"
 #include "common/kafka_topic.h"
 #include "common/parse_int.h"
+#include "common/version.h"
 
 #include <catch2/catch.hpp>
 
+#include <regex>
 #include <string>
 
 using outboxd::IntParse;
@@ -65,4 +67,16 @@ TEST_CASE("iso8601_utc: UTC, milliseconds, floor for times before 1970", "[unit]
     CHECK(outboxd::iso8601_utc(std::int64_t{-1000}) == "1969-12-31T23:59:59.000Z");
     const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(86400001));
     CHECK(outboxd::iso8601_utc(t) == "1970-01-02T00:00:00.001Z");
+}
+
+TEST_CASE("version_line names the release and the commit", "[unit][common]") {
+    const std::string line = outboxd::version_line();
+    INFO(line);
+    // A git checkout: 12 hex digits, "-dirty" with uncommitted changes; a
+    // build given -DOUTBOXD_COMMIT: that id; neither: "unknown".
+    CHECK(
+        std::regex_match(line, std::regex(R"(outboxd \d+\.\d+\.\d+ \(commit [A-Za-z0-9._+-]+\))")));
+    CHECK(line.find(outboxd::kVersion) != std::string::npos);
+    CHECK(line.find(outboxd::build_commit()) != std::string::npos);
+    CHECK(std::string(outboxd::build_commit()) != "");
 }

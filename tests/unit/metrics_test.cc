@@ -168,7 +168,8 @@ TEST_CASE("Metrics declares exactly the metrics of the team plan", "[unit][metri
         CHECK(text.find("# HELP " + name + " ") != std::string::npos);
         CHECK(text.find("# TYPE " + name + " ") != std::string::npos);
     }
-    CHECK(text.find(std::string("outboxd_build_info{version=\"") + outboxd::kVersion + "\"} 1\n")
+    CHECK(text.find(std::string("outboxd_build_info{version=\"") + outboxd::kVersion
+                    + "\",commit=\"" + outboxd::build_commit() + "\"} 1\n")
           != std::string::npos);
     CHECK(text.find("outboxd_config_reloads_total{result=\"ok\"} 0\n") != std::string::npos);
     CHECK(text.find("outboxd_config_reloads_total{result=\"error\"} 0\n") != std::string::npos);
