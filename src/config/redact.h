@@ -13,7 +13,9 @@ inline constexpr std::string_view kRedacted = "*****";
 // Librdkafka keys whose values are secrets; used to redact logs and output.
 bool is_secret_property(const std::string& key);
 
-// The DSN with any password replaced by "*****".
+// The DSN as keyword=value text, in libpq's keyword order, with the values
+// of password and sslpassword shown as "*****"; "*****" alone when libpq
+// cannot parse it.
 std::string redact_dsn(const std::string& dsn);
 
 // A URL (amqp://, amqps://, http://) with the password of its user info

@@ -582,8 +582,9 @@ TEST_CASE("print-config: env overrides, redacted by default, loads back", "[inte
     std::tie(rc, out) = run_stdout({"print-config", "--config", write_config(cfg)});
     REQUIRE(rc == 0);
     CHECK_FALSE(contains(out, "s3cret"));
-    CHECK(contains(out, "postgresql://outboxd:*****@127.0.0.1:5432/app?sslpassword=*****&"
-                        "sslmode=prefer"));
+    // Rebuilt from libpq's own parse, in libpq's keyword order.
+    CHECK(contains(out, "dsn: \"user='outboxd' password=***** dbname='app' host='127.0.0.1' "
+                        "port='5432' sslmode='prefer' sslpassword=*****\""));
     CHECK(outboxd::config::load_config_text(out, "print-config", {}).config);
 
     // A broken config is a usage error, not a listing.

@@ -844,29 +844,44 @@ TEST_CASE("kafka.properties: settings that weaken delivery are refused", "[unit]
 
 // --- redaction -------------------------------------------------------------------
 
-TEST_CASE("redact_dsn: keyword and URI forms", "[unit][config]") {
+TEST_CASE("redact_dsn: libpq parses it; every password it would read is hidden", "[unit][config]") {
+    // Rebuilt as keyword='value' in libpq's keyword order (user, password,
+    // ..., dbname, host, port, ...).
     CHECK(redact_dsn("host=db user=u password=secret dbname=app")
-          == "host=db user=u password=***** dbname=app");
+          == "user='u' password=***** dbname='app' host='db'");
     CHECK(redact_dsn("password=secret") == "password=*****");
     CHECK(redact_dsn("host=db password = 'se cr\\'et' port=5432")
-          == "host=db password = ***** port=5432");
-    CHECK(redact_dsn("host=db password='' port=1") == "host=db password=***** port=1");
+          == "password=***** host='db' port='5432'");
+    CHECK(redact_dsn("host=db password='' port=1") == "password=***** host='db' port='1'");
+    CHECK(redact_dsn("host=db sslpassword=keypass sslkey=/k.pem")
+          == "host='db' sslkey='/k.pem' sslpassword=*****");
     CHECK(redact_dsn("host=db passfile=/x application_name='a b'")
-          == "host=db passfile=/x application_name='a b'");
-    CHECK(redact_dsn("host=db user=password") == "host=db user=password");
-    CHECK(redact_dsn("host=db dbname=app") == "host=db dbname=app");
-    CHECK(redact_dsn("host=db password='unterminated") == "host=db password=*****");
-    CHECK(redact_dsn("host=db garbage password secret") == "host=db garbage *****");
+          == "passfile='/x' host='db' application_name='a b'");
+    CHECK(redact_dsn("host=db user=password") == "user='password' host='db'");
+    CHECK(redact_dsn("host=db dbname=app") == "dbname='app' host='db'");
+    // libpq cannot parse these: nothing of them is shown.
+    CHECK(redact_dsn("host=db password='unterminated") == "*****");
+    CHECK(redact_dsn("host=db garbage password secret") == "*****");
+    CHECK(redact_dsn("host=db passwrd=typo") == "*****");
     CHECK(redact_dsn("") == "");
-    CHECK(redact_dsn("postgresql://user:pass@host/db") == "postgresql://user:*****@host/db");
+    CHECK(redact_dsn("postgresql://user:pass@host/db")
+          == "user='user' password=***** dbname='db' host='host'");
+    // Percent escapes are decoded by libpq before the value is dropped.
     CHECK(redact_dsn("postgres://user:p%40ss@h1:5432,h2/db?sslmode=require")
-          == "postgres://user:*****@h1:5432,h2/db?sslmode=require");
-    CHECK(redact_dsn("postgresql://user@host/db") == "postgresql://user@host/db");
+          == "user='user' password=***** dbname='db' host='h1,h2' port='5432,' sslmode='require'");
+    CHECK(redact_dsn("postgresql://user@host/db") == "user='user' dbname='db' host='host'");
     CHECK(redact_dsn("postgresql://host/db?user=u&password=secret&sslmode=require")
-          == "postgresql://host/db?user=u&password=*****&sslmode=require");
-    CHECK(redact_dsn("postgresql://u:a?b@host/db?password=x")
-          == "postgresql://u:*****@host/db?password=*****");
-    CHECK(redact_dsn("postgresql:///db") == "postgresql:///db");
+          == "user='u' password=***** dbname='db' host='host' sslmode='require'");
+    CHECK(redact_dsn("postgresql://host/db?pass%77ord=secret")
+          == "password=***** dbname='db' host='host'");
+    CHECK(redact_dsn("postgresql:///db") == "dbname='db'");
+    for (const char* dsn : {"host=db password=s3cr3t", "postgresql://u:s3cr3t@h/d",
+                            "postgresql://h/d?password=s3cr3t", "password = 's3cr3t'",
+                            "postgresql://u:s3%63r3t@h/d", "host=db password=s3cr3t oops"}) {
+        INFO(dsn);
+        CHECK(redact_dsn(dsn).find("s3cr3t") == std::string::npos);
+        CHECK(redact_dsn(dsn).find("s3cr") == std::string::npos);
+    }
 }
 
 TEST_CASE("is_secret_property: passwords, secrets and keys", "[unit][config]") {
@@ -1086,21 +1101,17 @@ TEST_CASE("docs/configuration.md matches the option table", "[unit][config]") {
 
 TEST_CASE("redact_dsn: sslpassword and percent-encoded URI query keys", "[unit][config]") {
     using outboxd::config::redact_dsn;
-    CHECK(redact_dsn("host=db sslpassword=keypass sslkey=/k.pem")
-          == "host=db sslpassword=***** sslkey=/k.pem");
     CHECK(redact_dsn("host=db password=a sslpassword='k p'")
-          == "host=db password=***** sslpassword=*****");
+          == "password=***** host='db' sslpassword=*****");
     CHECK(redact_dsn("postgresql://u@db/app?sslpassword=keypass&sslmode=verify-full")
-          == "postgresql://u@db/app?sslpassword=*****&sslmode=verify-full");
-    // libpq decodes %XX in query keys, so "pass%77ord" is the password.
-    CHECK(redact_dsn("postgresql://db/app?pass%77ord=secret&user=u")
-          == "postgresql://db/app?pass%77ord=*****&user=u");
+          == "user='u' dbname='app' host='db' sslmode='verify-full' sslpassword=*****");
     CHECK(redact_dsn("postgresql://db/app?user=u&password=")
-          == "postgresql://db/app?user=u&password=*****");
+          == "user='u' password=***** dbname='app' host='db'");
     // Keys that only contain the word stay readable.
     CHECK(redact_dsn("postgresql://db/app?passfile=/p&application_name=password")
-          == "postgresql://db/app?passfile=/p&application_name=password");
-    CHECK(redact_dsn("postgresql://db/app?bad%zz=1") == "postgresql://db/app?bad%zz=1");
+          == "passfile='/p' dbname='app' host='db' application_name='password'");
+    // An escape libpq refuses: the DSN is not shown.
+    CHECK(redact_dsn("postgresql://db/app?bad%zz=1") == "*****");
 }
 
 TEST_CASE("to_yaml(redact): DSN passwords in both forms and secret properties", "[unit][config]") {
