@@ -1,8 +1,9 @@
-// The subcommands of the outboxd binary. Each returns the process exit code:
-// 0 success, 1 a runtime problem (service unreachable, audit refused),
-// 2 bad usage or configuration.
+// The subcommands of the outboxd binary (`run` is daemon/run/run.h). Each returns the process exit
+// code: 0 success, 1 a runtime problem (service unreachable, audit refused), 2 bad usage or
+// configuration.
 #pragma once
 
+#include "common/exit_codes.h"
 #include "config/config.h"
 
 #include <cstdint>
@@ -16,16 +17,9 @@ class App;
 
 namespace outboxd::cli {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;
-inline constexpr int kExitUsage = 2;
-
-// SIGTERM/SIGINT set a flag that `run` polls; installed by main() before the
-// configuration is read, so a stop request during start-up is never lost.
-void install_stop_handlers();
-
-// Loads the configuration again from the same file and environment (SIGHUP).
-using ReloadFn = std::function<config::LoadResult()>;
+using outboxd::kExitFailure;
+using outboxd::kExitOk;
+using outboxd::kExitUsage;
 
 // "schema"."table", quoted as in SQL, for messages.
 std::string table_name(const config::Config& cfg);
@@ -33,7 +27,6 @@ std::string table_name(const config::Config& cfg);
 // key derived from the table when that is 0.
 std::int64_t effective_lock_key(const config::Config& cfg);
 
-int cmd_run(const config::Config& cfg, const ReloadFn& reload);
 int cmd_migrate(const config::Config& cfg);
 int cmd_check(const config::Config& cfg);
 // GET `path` from the daemon's http.listen (a wildcard host means loopback):

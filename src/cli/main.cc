@@ -3,6 +3,8 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "config/config.h"
+#include "daemon/run/run.h"
+#include "daemon/run/signals.h"
 
 #include <csignal>
 #include <cstdio>
@@ -87,7 +89,7 @@ int run_main(int argc, char** argv) {
 
     const bool running = !*migrate && !*check && !*healthcheck && !admin.selected();
     if (running) {
-        outboxd::cli::install_stop_handlers();
+        outboxd::daemon::install_signal_handlers();
     }
     int code = 0;
     auto cfg = load(config_path, code);
@@ -111,7 +113,7 @@ int run_main(int argc, char** argv) {
             }
             return outboxd::cli::cmd_check(*cfg);
         }
-        return outboxd::cli::cmd_run(*cfg, [&config_path] {
+        return outboxd::daemon::run(*cfg, [&config_path] {
             return outboxd::config::load_config(config_path, environment());
         });
     } catch (const std::exception& e) {

@@ -3,7 +3,7 @@
 // applied, and rows past confirm.deadline_ms are reported, sent again or
 // parked. The rules are confirm_rules.h; this drives them over the store and
 // the broker through small interfaces, so it is unit-tested with fakes.
-// The thread that calls round() (cli/confirm_worker.h) owns everything here.
+// The thread that calls round() (daemon/confirm_worker.h) owns everything here.
 #pragma once
 
 #include "common/status.h"

@@ -5,7 +5,7 @@
 // clients of its own, so confirming never slows the relay; every
 // http.stats_interval_ms it refreshes the unconfirmed gauges. Which broker
 // clients it gets is decided by whoever builds its ConfirmClients
-// (cli/brokers.h); it sees only the interfaces.
+// (daemon/run/brokers.h); it sees only the interfaces.
 //
 // Errors: a failed offsets or reports call is a problem of that round
 // (logged once per text); an outage of the store fails the round and the

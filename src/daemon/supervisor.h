@@ -4,7 +4,7 @@
 // written in Supervisor::step(); every part it drives is an interface (the
 // lease, the outbox store, the publisher factory, the read-back, a clock, a
 // way to wait), so each transition is unit-tested with fakes and a manual
-// clock (tests/unit/supervisor_test.cc). cli/ only builds the parts.
+// clock (tests/unit/supervisor_test.cc). daemon/run/ only builds the parts.
 //
 // One thread only: the daemon's main loop.
 #pragma once

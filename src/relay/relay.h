@@ -55,7 +55,7 @@ namespace outboxd::relay {
 // Defaults: those of the relay.* options (config::defaults).
 struct RelayOptions {
     // relay.* as the relay takes it; `max_message_bytes` is the broker's
-    // (cli/brokers.h max_message_bytes), 0 or less: none.
+    // (daemon/run/brokers.h max_message_bytes), 0 or less: none.
     static RelayOptions from(const config::Relay& relay, std::int64_t max_message_bytes);
 
     std::size_t batch_size = static_cast<std::size_t>(config::defaults::kRelayBatchSize);

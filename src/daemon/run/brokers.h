@@ -20,7 +20,7 @@ namespace outboxd::store {
 class PgOutboxStore;
 }
 
-namespace outboxd::cli {
+namespace outboxd::daemon {
 
 // The audit and health-probe client. Throws when the broker library refuses
 // the configuration (a start-up misconfiguration), never for an unreachable
@@ -77,4 +77,4 @@ struct AuditPolicy {
 };
 AuditPolicy audit_policy(const config::Config& cfg);
 
-} // namespace outboxd::cli
+} // namespace outboxd::daemon

@@ -1,4 +1,4 @@
-#include "cli/systemd_notify.h"
+#include "daemon/run/systemd_notify.h"
 
 #ifdef OUTBOXD_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-namespace outboxd::cli {
+namespace outboxd::daemon {
 namespace {
 
 void notify([[maybe_unused]] const std::string& text) {
@@ -52,4 +52,4 @@ void SystemdNotifier::watchdog() {
     notify("WATCHDOG=1");
 }
 
-} // namespace outboxd::cli
+} // namespace outboxd::daemon

@@ -1,12 +1,12 @@
-#include "cli/audit.h"
+#include "daemon/run/audit.h"
 
-#include "cli/brokers.h"
 #include "common/log.h"
+#include "daemon/run/brokers.h"
 #include "store/pg_outbox_store.h"
 
 #include <set>
 
-namespace outboxd::cli {
+namespace outboxd::daemon {
 
 std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOutboxStore& st) {
     const auto configured = audit_policy(cfg).configured;
@@ -85,4 +85,4 @@ bool report_audit(const config::Config& cfg,
     return true;
 }
 
-} // namespace outboxd::cli
+} // namespace outboxd::daemon

@@ -1,4 +1,4 @@
-#include "cli/brokers.h"
+#include "daemon/run/brokers.h"
 
 #include "kafka/admin_client.h"
 #include "kafka/kafka_publisher.h"
@@ -10,7 +10,7 @@
 #include "reconcile/read_back.h"
 #include "store/pg_outbox_store.h"
 
-namespace outboxd::cli {
+namespace outboxd::daemon {
 namespace {
 
 // Each committed-offsets request waits at most this long.
@@ -234,4 +234,4 @@ daemon::ConfirmClients make_confirm_clients(const config::Config& cfg, const std
     return c;
 }
 
-} // namespace outboxd::cli
+} // namespace outboxd::daemon

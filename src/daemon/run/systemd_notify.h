@@ -9,7 +9,7 @@
 
 #include <string>
 
-namespace outboxd::cli {
+namespace outboxd::daemon {
 
 class SystemdNotifier {
 public:
@@ -27,4 +27,4 @@ private:
     TimePoint next_ping_{};
 };
 
-} // namespace outboxd::cli
+} // namespace outboxd::daemon

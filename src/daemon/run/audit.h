@@ -14,7 +14,7 @@ namespace outboxd::store {
 class PgOutboxStore;
 }
 
-namespace outboxd::cli {
+namespace outboxd::daemon {
 
 // Destinations to audit: the configured ones plus those of rows now pending.
 std::vector<std::string> topics_to_audit(const config::Config& cfg, store::PgOutboxStore& st);
@@ -37,4 +37,4 @@ bool report_audit(const config::Config& cfg,
                   const publish::BrokerAdmin& admin,
                   const publish::AuditReport& audit);
 
-} // namespace outboxd::cli
+} // namespace outboxd::daemon
