@@ -259,6 +259,12 @@ void apply_reload(config::Config& cfg,
                      restart_only.empty() ? "" : "; restart to apply the rest");
 }
 
+// Jitter of the lease retries: seeded apart per process and start.
+XorShiftRandom seeded_random(const ClockSource& clock) {
+    return XorShiftRandom(static_cast<std::uint64_t>(::getpid())
+                          ^ static_cast<std::uint64_t>(clock.now().time_since_epoch().count()));
+}
+
 class SleepWaiter final : public daemon::Waiter {
 public:
     void wait(Millis d) override { std::this_thread::sleep_for(d); }
@@ -386,17 +392,15 @@ int run(const config::Config& start_cfg, const ReloadFn& reload) {
     }
     ctx.turned();
     const auto lease = make_lease(cfg);
-    XorShiftRandom random(static_cast<std::uint64_t>(::getpid())
-                          ^ static_cast<std::uint64_t>(ctx.clock.now().time_since_epoch().count()));
+    XorShiftRandom random = seeded_random(ctx.clock);
     MetricsObserver observer(ctx.metrics);
     // `cfg` by reference: a session opened after a reload uses the merged config.
-    daemon::Background background(
-        cfg, daemon::BackgroundParts{
-                 daemon::HousekeeperParts{[&cfg] { return open_housekeeping_store(cfg); },
-                                          [&cfg] { return make_broker_admin(cfg); }, ctx.metrics,
-                                          ctx.health},
-                 [&cfg, source] { return make_confirm_clients(cfg, source); }, source, ctx.metrics,
-                 ctx.clock});
+    Background background(
+        cfg, BackgroundParts{HousekeeperParts{[&cfg] { return open_housekeeping_store(cfg); },
+                                              [&cfg] { return make_broker_admin(cfg); },
+                                              ctx.metrics, ctx.health},
+                             [&cfg, source] { return make_confirm_clients(cfg, source); }, source,
+                             ctx.metrics, ctx.clock});
     background.start();
     // A stop asked for during the read-back ends it at once: the rows stay
     // pending and the next publisher reads back again.
@@ -406,13 +410,12 @@ int run(const config::Config& start_cfg, const ReloadFn& reload) {
     });
     SleepWaiter waiter;
     RunListener listener(cfg, ctx, background);
-    daemon::Supervisor supervisor(supervisor_options(cfg),
-                                  daemon::Parts{st, lease.get(), *broker.publishers,
-                                                *broker.reconciler, ctx.clock, random, waiter,
-                                                listener, &observer});
+    Supervisor supervisor(supervisor_options(cfg),
+                          Parts{st, lease.get(), *broker.publishers, *broker.reconciler, ctx.clock,
+                                random, waiter, listener, &observer});
     SystemdNotifier::ready(lease ? "standby" : "starting");
     int exit_code = kExitOk;
-    while (supervisor.state() != daemon::State::kStopped) {
+    while (supervisor.state() != State::kStopped) {
         ctx.turned();
         if (take_reload_request()) {
             apply_reload(cfg, reload, ctx, supervisor, background);
