@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the outboxd benchmark (bench/relay_bench.cc) against a local PostgreSQL
+# Runs the outboxd benchmark (bench/relay_bench/) against a local PostgreSQL
 # and Kafka. Arguments go to outboxd_bench (see --help); docs/benchmarks.md
 # explains the numbers.
 #

@@ -1,0 +1,54 @@
+// outboxd_bench's command line: what a run measures and how.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace CLI { // NOLINT(readability-identifier-naming): CLI11's own name
+class App;
+}
+
+namespace outboxd::bench {
+
+struct Options {
+    std::int64_t rows = 200000;
+    int batch_size = 500;
+    int repeat = 5;
+    std::int64_t warmup_rows = 100000;
+    int latency_seconds = 20;
+    int rate = 1000;
+    int insert_threads = 2;
+    int payload_bytes = 1024;
+    int keys = 1000;
+    // > 0: the topic's max.message.bytes and the producer's message.max.bytes
+    // (rows near or above 1 MB); 0: the broker's and librdkafka's defaults.
+    int max_message_bytes = 0;
+    bool skip_ceiling = false;
+    bool skip_throughput = false;
+    bool skip_latency = false;
+    bool keep_tables = false;
+    bool skip_publish_ceiling = false;
+    // The daemon's connection (e.g. a PgBouncer pool); empty: the services' DSN.
+    std::string relay_dsn;
+    // --confirm (Kafka): each round also drains with confirm.consumers on
+    // while a consumer group keeps up, and a confirmation-lag phase runs.
+    bool confirm = false;
+    // Set per run: this daemon confirms rows for this consumer group.
+    std::string confirm_group;
+    std::vector<std::string> brokers{"kafka"}; // --broker: phases 2-5 for each
+    // --peer-debezium-libs DIR: only the side-by-side run (bench/peers/debezium.sh).
+    std::string peer_debezium_libs;
+    std::vector<std::string> peer_debezium_properties; // key=value, after the defaults
+    std::string broker = "kafka";                      // the one the current phase uses
+};
+
+// The options and flags of the command line, bound to `opt`.
+void add_options(CLI::App& app, Options& opt);
+
+bool rabbit(const Options& opt);
+
+// `opt` with phases 2-5 on broker `b`.
+Options for_broker(const Options& opt, const std::string& b);
+
+} // namespace outboxd::bench

@@ -1,0 +1,136 @@
+#include "peer_relays.h"
+
+#include "common.h"
+#include "tables.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <utility>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace outboxd::bench {
+namespace {
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0
+        || ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        ::close(fd);
+        throw std::runtime_error("peer: no free port");
+    }
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// The value of `key` in a keyword=value DSN.
+std::string dsn_field(const std::string& dsn, const std::string& key) {
+    const auto at = dsn.find(key + "=");
+    const auto end = dsn.find(' ', at);
+    return dsn.substr(at + key.size() + 1,
+                      end == std::string::npos ? std::string::npos : end - at - key.size() - 1);
+}
+
+} // namespace
+
+DebeziumPeer::DebeziumPeer(const config::Postgres& t,
+                           std::string libs,
+                           const std::string& name,
+                           const std::vector<std::string>& extra)
+    : libs_(std::move(libs))
+    , dir_(ot::scratch_path("debezium")) {
+    std::filesystem::create_directories(dir_);
+    const auto dsn = ot::services().pg_dsn;
+    slot_ = "peer_" + name;
+    publication_ = "peer_" + name;
+    // The slot exists before the backlog is written, as it would for a
+    // connector that ran before: the backlog is in its stream, not in a
+    // snapshot (snapshot.mode no_data).
+    ot::sql(dsn, "CREATE PUBLICATION " + publication_ + " FOR TABLE " + qualified(t));
+    ot::sql(dsn, "SELECT pg_create_logical_replication_slot('" + slot_ + "', 'pgoutput')");
+    write_worker_properties();
+    write_connector_properties(t, extra);
+}
+
+void DebeziumPeer::write_worker_properties() const {
+    std::ofstream w(dir_ + "/worker.properties");
+    w << "bootstrap.servers=" << ot::services().kafka_bootstrap << "\n"
+      << "listeners=http://127.0.0.1:" << free_port() << "\n"
+      << "offset.storage.file.filename=" << dir_ << "/offsets\n"
+      << "offset.flush.interval.ms=1000\n"
+      << "key.converter=org.apache.kafka.connect.storage.StringConverter\n"
+      << "value.converter=org.apache.kafka.connect.converters.ByteArrayConverter\n"
+      // Durability equal to outboxd's (G2).
+      << "producer.acks=all\n"
+      << "producer.enable.idempotence=true\n"
+      << "plugin.path=\n";
+}
+
+void DebeziumPeer::write_connector_properties(const config::Postgres& t,
+                                              const std::vector<std::string>& extra) const {
+    const auto dsn = ot::services().pg_dsn;
+    std::ofstream c(dir_ + "/connector.properties");
+    c << "name=peer-debezium\n"
+      << "connector.class=io.debezium.connector.postgresql.PostgresConnector\n"
+      << "tasks.max=1\n"
+      << "plugin.name=pgoutput\n"
+      << "database.hostname=" << dsn_field(dsn, "host") << "\n"
+      << "database.port=" << dsn_field(dsn, "port") << "\n"
+      << "database.user=" << dsn_field(dsn, "user") << "\n"
+      << "database.dbname=" << dsn_field(dsn, "dbname") << "\n"
+      << "topic.prefix=peer\n"
+      << "table.include.list=" << t.schema << "." << t.table << "\n"
+      << "slot.name=" << slot_ << "\n"
+      << "publication.name=" << publication_ << "\n"
+      << "publication.autocreate.mode=disabled\n"
+      << "snapshot.mode=no_data\n"
+      << "binary.handling.mode=bytes\n"
+      << "transforms=outbox\n"
+      << "transforms.outbox.type=io.debezium.transforms.outbox.EventRouter\n"
+      << "transforms.outbox.table.field.event.id=" << t.columns.id << "\n"
+      << "transforms.outbox.table.field.event.key=" << t.columns.key << "\n"
+      << "transforms.outbox.table.field.event.payload=" << t.columns.payload << "\n"
+      << "transforms.outbox.route.by.field=" << t.columns.topic << "\n"
+      << "transforms.outbox.route.topic.replacement=${routedByValue}\n"
+      << "transforms.outbox.table.expand.json.payload=false\n";
+    // The operator's own, last: a later key wins in a properties file.
+    for (const auto& kv : extra) {
+        c << kv << "\n";
+    }
+}
+
+DebeziumPeer::~DebeziumPeer() {
+    java_.reset();
+    try {
+        ot::sql(ot::services().pg_dsn, "SELECT pg_drop_replication_slot('" + slot_ + "')");
+        ot::sql(ot::services().pg_dsn, "DROP PUBLICATION IF EXISTS " + publication_);
+    } catch (const std::exception& e) {
+        progress(std::string("peer: dropping the slot: ") + e.what());
+    }
+}
+
+void DebeziumPeer::start() {
+    java_ = std::make_unique<ot::Daemon>(
+        ot::Program{"/usr/bin/java"},
+        std::vector<std::string>{"-Xms256m", "-Xmx1g", "-cp", libs_ + "/*",
+                                 "org.apache.kafka.connect.cli.ConnectStandalone",
+                                 dir_ + "/worker.properties", dir_ + "/connector.properties"});
+}
+
+void DebeziumPeer::stop() {
+    java_->signal(SIGTERM);
+    if (!java_->wait(std::chrono::seconds(30))) {
+        progress("peer: Kafka Connect did not stop in 30 s");
+    }
+}
+
+} // namespace outboxd::bench

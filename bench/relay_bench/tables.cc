@@ -1,0 +1,64 @@
+#include "tables.h"
+
+#include "common.h"
+#include "services.h"
+#include "store/pg_outbox_store.h"
+#include "store/sql.h"
+
+namespace outboxd::bench {
+
+std::string qualified(const config::Postgres& t) {
+    return store::quote_ident(t.schema) + "." + store::quote_ident(t.table);
+}
+
+config::Postgres fresh_table(const std::string& prefix) {
+    return ot::make_table(ot::services().pg_dsn, ot::unique_name(prefix));
+}
+
+void drop_table(const Options& opt, const config::Postgres& t) {
+    if (opt.keep_tables) {
+        return;
+    }
+    // Each pre-filled table holds ~250 MB; the services may be shared.
+    ot::sql(ot::services().pg_dsn, "DROP TABLE IF EXISTS " + qualified(t));
+}
+
+double prefill(const Options& opt, const config::Postgres& t, const std::string& topic) {
+    const auto& c = t.columns;
+    const int md5_repeats = (opt.payload_bytes + 15) / 16;
+    // Distinct, incompressible-ish bytes per row (md5 of the row number);
+    // keys cycle through `keys` values as an order system's aggregates would.
+    const std::string insert =
+        "INSERT INTO " + qualified(t) + " (" + store::quote_ident(c.topic) + ", "
+        + store::quote_ident(c.key) + ", " + store::quote_ident(c.payload) + ") SELECT "
+        + store::quote_literal(topic) + ", 'key-' || (i % " + std::to_string(opt.keys)
+        + "), substring(decode(repeat(md5(i::text), " + std::to_string(md5_repeats)
+        + "), 'hex') FROM 1 FOR " + std::to_string(opt.payload_bytes) + ") FROM generate_series(1, "
+        + std::to_string(opt.rows) + ") AS i";
+    const auto start = Clock::now();
+    ot::sql(ot::services().pg_dsn, insert);
+    const double secs = Seconds(Clock::now() - start).count();
+    ot::sql(ot::services().pg_dsn, "VACUUM (ANALYZE) " + qualified(t));
+    ot::sql(ot::services().pg_dsn, "CHECKPOINT");
+    return static_cast<double>(opt.rows) / secs;
+}
+
+std::int64_t pending_count(const config::Postgres& t) {
+    return std::stoll(
+        ot::sql_value(ot::services().pg_dsn, "SELECT count(*) FROM " + qualified(t) + " WHERE "
+                                                 + store::quote_ident(t.columns.status) + " = 0"));
+}
+
+std::int64_t max_id(const config::Postgres& t) {
+    return std::stoll(
+        ot::sql_value(ot::services().pg_dsn,
+                      "SELECT max(" + store::quote_ident(t.columns.id) + ") FROM " + qualified(t)));
+}
+
+void migrate_for_confirm(const config::Postgres& t, const std::string& group) {
+    auto pg = t;
+    pg.confirm_consumers = {group};
+    store::PgOutboxStore(pg).migrate();
+}
+
+} // namespace outboxd::bench
