@@ -147,6 +147,11 @@ TEST_CASE("rabbitmq end to end: outboxd and the reference consumer killed with k
                          << tail_of(last.log()) << "\noutboxd log:\n"
                          << tail_of(relay.last().log()));
     }
+    // Stopped only once it runs its loop (its first summary line, every
+    // second): the earlier lives may have done all the work, and a SIGTERM
+    // that comes before the consumer installed its handlers ends it by the
+    // signal, with nothing logged (seen once in CI on a loaded machine).
+    REQUIRE(eventually([&] { return last.log().find("] summary: ") != std::string::npos; }, 60s));
     last.signal(SIGTERM);
     const auto last_exit = last.wait(60s);
     const std::string last_log = last.log();
