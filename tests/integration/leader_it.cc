@@ -62,9 +62,8 @@ TEST_CASE("three processes on one table: one publishes; kill it, another takes o
     }
     const int total = load.stop();
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
-    for (auto& d : ds) {
-        d->signal(SIGTERM);
-        CHECK(d->wait(30s) == 0);
+    for (const auto& code : stop_each(ds, 30s)) {
+        CHECK(code == 0);
     }
     // Read everything back: nothing lost, no copies, per-key order kept.
     auto t = tally("3 outboxd, leader killed", s.kafka_bootstrap, name, table);

@@ -190,9 +190,8 @@ TEST_CASE("pooler: through a session-mode pool two relays keep one publisher; ki
             return n[0] == 0 && n[1] >= total;
         },
         120s));
-    for (auto& d : ds) {
-        d->signal(SIGTERM);
-        CHECK(d->wait(30s) == 0);
+    for (const auto& code : stop_each(ds, 30s)) {
+        CHECK(code == 0);
     }
     CHECK(advisory_locks(key) == 0);
     auto t =

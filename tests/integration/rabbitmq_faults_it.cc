@@ -175,9 +175,8 @@ TEST_CASE("rabbitmq: three processes on one table, one publishes; kill it, anoth
     }
     const int total = load.stop();
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == total; }, 120s));
-    for (auto& d : ds) {
-        d->signal(SIGTERM);
-        CHECK(d->wait(30s) == 0);
+    for (const auto& code : stop_each(ds, 30s)) {
+        CHECK(code == 0);
     }
     const auto t = tally_queue(amqp.drain(name), s.pg_dsn, table);
     const int most = ledger.check(t);

@@ -952,6 +952,21 @@ int publishing_count(const std::vector<std::unique_ptr<Daemon>>& ds, Daemon** le
     return n;
 }
 
+std::vector<std::optional<int>> stop_each(const std::vector<std::unique_ptr<Daemon>>& ds,
+                                          std::chrono::milliseconds timeout) {
+    std::vector<bool> served;
+    for (const auto& d : ds) {
+        served.push_back(d->http_port(timeout).has_value());
+        d->signal(SIGTERM);
+    }
+    std::vector<std::optional<int>> codes;
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+        const auto code = ds[i]->wait(timeout);
+        codes.push_back(served[i] ? code : std::nullopt);
+    }
+    return codes;
+}
+
 bool Daemon::running() {
     return !exit_code_ && !wait(std::chrono::milliseconds(0));
 }

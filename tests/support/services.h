@@ -323,6 +323,13 @@ std::optional<double> metric_value(Daemon& d, const std::string& series);
 bool publishes(Daemon& d);
 // How many of `ds` say they publish; with `leader`, the last one that does.
 int publishing_count(const std::vector<std::unique_ptr<Daemon>>& ds, Daemon** leader = nullptr);
+// SIGTERM to each of `ds` once it serves its HTTP endpoint, then waits up to
+// `timeout` for each to exit; their exit codes in order (nullopt: it never
+// served, or did not exit in time). Waiting for the endpoint matters for a
+// daemon started a moment ago: before main() installed its handlers a
+// SIGTERM ends the process instead of stopping it (seen under TSan).
+std::vector<std::optional<int>> stop_each(const std::vector<std::unique_ptr<Daemon>>& ds,
+                                          std::chrono::milliseconds timeout);
 
 // kill -9 of `leader` (one of `ds`), then `after_kill` (e.g. a ledger
 // snapshot), then waits up to `timeout` until another of `ds` publishes.
