@@ -34,8 +34,9 @@ HELM_DIR="${OUTBOXD_HELM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/outboxd/helm-$HE
 HELM="$HELM_DIR/helm"
 VENV="${OUTBOXD_K8S_VALIDATE_VENV:-$ROOT/build/k8s-validate-venv}"
 case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
-KV_VERSION=1.37.0 # kubernetes-validate, as in tests/scripts/validate-k8s.sh
-K8S_VERSIONS=(1.32.0 1.37.0)
+# The validator's pin and the Kubernetes versions: KV_VERSION, K8S_VERSIONS.
+# shellcheck source=tests/scripts/k8s-validate-venv.sh
+. "$ROOT/tests/scripts/k8s-validate-venv.sh"
 # Custom resources with no schema in the Kubernetes API.
 CRD_KINDS='^(ServiceMonitor|PodMonitor) with api version monitoring\.coreos\.com/v1$'
 
@@ -77,14 +78,8 @@ if ! helm_ok; then
 fi
 say "helm: $HELM ($("$HELM" version --short))"
 
-# -- kubernetes-validate, installed as tests/scripts/validate-k8s.sh does ------
-if [ ! -x "$VENV/bin/kubernetes-validate" ] || ! "$VENV/bin/kubernetes-validate" --version 2>/dev/null | grep -q "$KV_VERSION"; then
-  say "installing kubernetes-validate $KV_VERSION into $VENV"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV" || die "python3 -m venv failed (apt-get install python3-venv)"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KV_VERSION" >&2 ||
-    die "installing kubernetes-validate $KV_VERSION from PyPI failed"
-fi
+# -- kubernetes-validate, the venv tests/scripts/validate-k8s.sh uses ---------
+k8s_validate_venv "$VENV" || die "no kubernetes-validate $KV_VERSION in $VENV"
 KV="$VENV/bin/kubernetes-validate"
 PY="$VENV/bin/python"
 "$PY" -c 'import yaml' 2>/dev/null || die "$PY cannot import yaml (PyYAML comes with kubernetes-validate)"

@@ -12,17 +12,9 @@ set -euo pipefail
 ROOT="$1"
 VENV="$2"
 SELF_TEST="${3:-}"
-VERSION=1.37.0 # kubernetes-validate; its schemas cover Kubernetes 1.25 to 1.37
-# The oldest Kubernetes still maintained upstream when this was written, and
-# the newest the package knows.
-K8S_VERSIONS=(1.32.0 1.37.0)
-
-if [ ! -x "$VENV/bin/kubernetes-validate" ] || ! "$VENV/bin/kubernetes-validate" --version 2>/dev/null | grep -q "$VERSION"; then
-  rm -rf "$VENV"
-  python3 -m venv "$VENV" || { echo "validate-k8s: python3 -m venv failed (apt-get install python3-venv)" >&2; exit 1; }
-  "$VENV/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$VERSION" >&2 ||
-    { echo "validate-k8s: installing kubernetes-validate $VERSION from PyPI failed" >&2; exit 1; }
-fi
+# shellcheck source=tests/scripts/k8s-validate-venv.sh
+. "$(dirname "$0")/k8s-validate-venv.sh"
+k8s_validate_venv "$VENV" || { echo "validate-k8s: no validator" >&2; exit 1; }
 KV="$VENV/bin/kubernetes-validate"
 
 rc=0
