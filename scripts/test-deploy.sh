@@ -38,6 +38,10 @@ mkdir -p "$CACHE"
 SVC="${OUTBOXD_TEST_DEPLOY_SERVICES:-$WORK/services}"
 LOG="$WORK/logs"
 mkdir -p "$LOG"
+# Figures of this run only: a file left by an earlier run would be reported
+# as this run's, and a stale package-size would let the package proofs run
+# after a failed build.
+rm -f "$WORK/image-size" "$WORK/package-size" "$WORK/systemd-security-score"
 # crun fails on this kind of host (hybrid cgroups, rlimits it may not
 # raise); runc with cgroupfs works. --format docker keeps the HEALTHCHECK,
 # which OCI image configs cannot carry.
@@ -353,11 +357,23 @@ compose_file() {
 
 # ---------------------------------------------------------------- systemd
 
-sd() { "${PODMAN[@]}" exec "$SD_C" "$@"; }
+# in_c CONTAINER CMD...: runs CMD in a container of these proofs.
+in_c() { "${PODMAN[@]}" exec "$@"; }
+# booted CONTAINER: systemd there reports running (or degraded).
+booted() { local st; st="$(in_c "$1" systemctl is-system-running 2>/dev/null || true)"; grep -Eq 'running|degraded' <<<"$st"; }
+# unit_prop CONTAINER PROPERTY: a property of outboxd.service there.
+unit_prop() { in_c "$1" systemctl show -p "$2" --value outboxd; }
+# boot_systemd CONTAINER IMAGE: systemd as PID 1 in a new container, booted.
+boot_systemd() {
+  "${PODMAN[@]}" run -d --name "$1" --systemd=always "${RUN_FLAGS[@]}" "$2" /sbin/init >/dev/null ||
+    fail "could not start systemd in a container"
+  wait_for 60 booted "$1" || fail "systemd did not boot"
+}
+sd() { in_c "$SD_C" "$@"; }
 # (Output is captured before grep -q: with pipefail, grep -q ending the
 # pipe early makes the writer die of SIGPIPE and the pipeline "fail".)
-sd_booted() { local st; st="$(sd systemctl is-system-running 2>/dev/null || true)"; grep -Eq 'running|degraded' <<<"$st"; }
-sd_prop() { sd systemctl show -p "$1" --value outboxd; }
+sd_booted() { booted "$SD_C"; }
+sd_prop() { unit_prop "$SD_C" "$1"; }
 reloads_ok() { curl -fsS "127.0.0.1:$HTTP_PORT/metrics" | sed -n 's/^outboxd_config_reloads_total{result="ok"} //p'; }
 reloaded_once_more() { [ "$(reloads_ok)" = "$(($1 + 1))" ]; }
 debug_lines() { local j; j="$(sd journalctl -u outboxd --no-pager -o cat --since '-30s')"; grep -q ' debug ' <<<"$j"; }
@@ -373,10 +389,8 @@ systemd_boot() {
   [ -n "$runtime" ] || fail "no runtime package list found in ./Dockerfile"
   # shellcheck disable=SC2086 # one word per package
   make_base bookworm-systemd.tar "$SD_IMAGE" -- systemd systemd-sysv dbus procps $runtime
-  "${PODMAN[@]}" run -d --name "$SD_C" --systemd=always "${RUN_FLAGS[@]}" "$SD_IMAGE" /sbin/init >/dev/null ||
-    fail "could not start systemd in a container"
+  boot_systemd "$SD_C" "$SD_IMAGE"
   local st
-  wait_for 60 sd_booted || fail "systemd did not boot"
   st="$(sd systemctl is-system-running || true)"
   echo "systemd $(sd systemctl --version | head -n 1 | awk '{print $2}') as PID 1: $st"
   [ "$st" = running ] || { sd systemctl --failed --no-pager; note "system state $st"; }
@@ -580,9 +594,8 @@ systemd_stop() {
 
 # ---------------------------------------------------------------- the package
 
-pk() { "${PODMAN[@]}" exec "$PKG_C" "$@"; }
-pk_booted() { local st; st="$(pk systemctl is-system-running 2>/dev/null || true)"; grep -Eq 'running|degraded' <<<"$st"; }
-pk_prop() { pk systemctl show -p "$1" --value outboxd; }
+pk() { in_c "$PKG_C" "$@"; }
+pk_prop() { unit_prop "$PKG_C" "$1"; }
 pk_rows_sent() { TABLE="$PKG_TABLE" rows_sent "$1"; }
 pk_restarted() { local pid; pid="$(pk_prop MainPID)"; [ "$pid" != 0 ] && [ "$pid" != "$1" ] && [ "$(pk_prop ActiveState)" = active ]; }
 PKG_DEBS="$WORK/debs"
@@ -629,9 +642,7 @@ package_install() {
   # A clean bookworm with systemd and nothing of outboxd's: apt resolves the
   # package's dependencies from Debian, as on a user's machine.
   make_base bookworm-systemd-clean.tar localhost/outboxd-package-base:bookworm -- systemd systemd-sysv dbus procps
-  "${PODMAN[@]}" run -d --name "$PKG_C" --systemd=always "${RUN_FLAGS[@]}" localhost/outboxd-package-base:bookworm /sbin/init >/dev/null ||
-    fail "could not start systemd in a container"
-  wait_for 60 pk_booted || fail "systemd did not boot"
+  boot_systemd "$PKG_C" localhost/outboxd-package-base:bookworm
   "${PODMAN[@]}" cp "$PKG_DEBS/." "$PKG_C:/tmp/"
   pk sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/$deb" ||
     fail "apt install ./$deb failed"
