@@ -2,8 +2,9 @@
 # Installs the Debian bookworm packages that building, testing and running
 # outboxd locally need. Idempotent: quiet and fast when all are present.
 #   install-deps.sh            building, the demo, the suite without its deploy tier
-#   install-deps.sh --deploy   also what the deployment proofs need (podman,
-#                              mmdebstrap, the packaging tools): scripts/test.sh
+#   install-deps.sh --deploy   also what the deployment proofs and the browser
+#                              test need (podman, mmdebstrap, the packaging
+#                              tools, Chromium and its driver): scripts/test.sh
 set -euo pipefail
 
 PACKAGES=(
@@ -19,7 +20,10 @@ PACKAGES=(
 # The deploy tier: the image and systemd in containers (podman with runc,
 # bases by mmdebstrap), compose translation, HTTP checks, the Debian package
 # (dpkg-shlibdeps, lintian; the Helm chart builds helm with the Go toolchain).
-DEPLOY_PACKAGES=(podman runc mmdebstrap uidmap slirp4netns fuse-overlayfs podman-compose curl dpkg-dev lintian)
+# The console's browser test drives headless Chromium through chromedriver
+# (Selenium from PyPI, in a venv tests/browser/run.sh makes).
+DEPLOY_PACKAGES=(podman runc mmdebstrap uidmap slirp4netns fuse-overlayfs podman-compose curl dpkg-dev lintian
+  chromium chromium-driver)
 case "${1:-}" in
   --deploy) PACKAGES+=("${DEPLOY_PACKAGES[@]}") ;;
   "") ;;

@@ -10,7 +10,7 @@
 # packaging/deb/lintian-overrides.
 #   OUTBOXD_PACKAGE_BUILD_DIR  a build tree to package as it is, already
 #                              built (the suite passes its own: one compile)
-#   OUTBOXD_DEB_REVISION       the package revision, default 1 (0.2.0-1)
+#   OUTBOXD_DEB_REVISION       the package revision, default 1 (0.3.0-1)
 # Progress goes to stderr, the result's path to stdout.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

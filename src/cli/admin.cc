@@ -1,54 +1,113 @@
-// The operator's subcommands: status, failed, requeue, print-config. Each reads
-// the same configuration as `run`, opens its own short PostgreSQL session and
-// never takes the publisher's lock, so it is safe beside a running daemon.
+// The operator's subcommands: status, failed, requeue, close, actions,
+// unconfirmed, print-config. Each reads the same configuration as `run`,
+// opens its own short PostgreSQL session and never takes the publisher's
+// lock, so it is safe beside a running daemon. The review commands (failed,
+// requeue, close, actions) are in review.cc.
 #include "cli/commands.h"
+#include "cli/output.h"
+#include "cli/review.h"
+#include "common/duration.h"
 #include "common/iso_time.h"
 #include "common/parse_int.h"
 #include "config/options.h"
 #include "daemon/confirm_worker.h"
 #include "leader/pg_advisory_lease.h"
 #include "store/pg_outbox_store.h"
+#include "store/review_sql.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <iostream>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 namespace outboxd::cli {
+
+namespace {
+
+// The review filter's options of one subcommand (failed, requeue, close).
+struct FilterOptions {
+    CLI::Option* status = nullptr;
+    CLI::Option* topic = nullptr;
+    CLI::Option* key = nullptr;
+    CLI::Option* reason = nullptr;
+    CLI::Option* consumer = nullptr;
+    CLI::Option* older_than = nullptr;
+
+    std::vector<CLI::Option*> all() const {
+        return {status, topic, key, reason, consumer, older_than};
+    }
+};
+
+} // namespace
 
 struct AdminCommands::Args {
     CLI::App* status = nullptr;
     CLI::App* failed = nullptr;
     CLI::App* requeue = nullptr;
+    CLI::App* close = nullptr;
+    CLI::App* actions = nullptr;
     CLI::App* print_config = nullptr;
     CLI::App* unconfirmed = nullptr;
 
-    bool json = false; // status and failed each set it; only one subcommand runs
-    std::string topic_text;
-    CLI::Option* failed_topic = nullptr;
-    CLI::Option* requeue_topic = nullptr;
-    std::optional<std::string> topic; // set from topic_text before running
+    // Bound by CLI11; only one subcommand runs, so they share the fields.
+    bool json = false;
     int limit = 100;
     std::vector<std::string> ids;
     bool all_failed = false;
     bool include_sent = false;
     bool redact = false;
     bool no_redact = false;
+    std::vector<std::string> statuses;
+    std::string topic;
+    std::string key;
+    std::string reason;
+    std::string consumer;
+    std::string older_than;
+    std::string note;
+    FilterOptions failed_filter;
+    FilterOptions requeue_filter;
+    FilterOptions close_filter;
+
+    // The parsed options of the review command that runs.
+    ReviewArgs review(const FilterOptions& f) const;
 };
 
-namespace {
+ReviewArgs AdminCommands::Args::review(const FilterOptions& f) const {
+    ReviewArgs r;
+    for (const auto& text : statuses) {
+        r.statuses.push_back(static_cast<int>(to_int64(text).value_or(0))); // checked at parse time
+    }
+    const auto given = [](CLI::Option* o, const std::string& v) {
+        return o != nullptr && o->count() > 0 ? std::optional<std::string>(v) : std::nullopt;
+    };
+    r.topic = given(f.topic, topic);
+    r.key = given(f.key, key);
+    r.reason = given(f.reason, reason);
+    r.consumer = given(f.consumer, consumer);
+    r.older_than = given(f.older_than, older_than);
+    // Checked at parse time; duplicates are dropped, order kept.
+    std::set<std::int64_t> seen;
+    for (const auto& text : ids) {
+        const std::int64_t id = to_int64(text).value_or(0);
+        if (seen.insert(id).second) {
+            r.ids.push_back(id);
+        }
+    }
+    r.all_failed = all_failed;
+    r.include_sent = include_sent;
+    r.note = note;
+    r.limit = limit;
+    r.json = json;
+    return r;
+}
 
-using Json = nlohmann::json;
+namespace {
 
 // "abc", "0", "-3", "1.5" are refused at parse time (exit 2) with a message
 // that names the bad value; CLI11 applies this to each --id element.
@@ -60,100 +119,73 @@ std::string check_row_id(const std::string& text) {
     return "";
 }
 
-// "4.2 s", "3725 s (1h 2m 5s)": seconds for scripts that grep, the split for
-// the person on call.
-std::string human_age(double seconds) {
-    std::ostringstream out;
-    if (seconds < 60) {
-        out.setf(std::ios::fixed);
-        out.precision(1);
-        out << seconds << " s";
-        return out.str();
-    }
-    const auto total = static_cast<std::int64_t>(std::floor(seconds));
-    out << total << " s (";
-    const std::int64_t d = total / 86400;
-    const std::int64_t h = total % 86400 / 3600;
-    const std::int64_t m = total % 3600 / 60;
-    const std::int64_t s = total % 60;
-    if (d > 0) {
-        out << d << "d ";
-    }
-    if (d > 0 || h > 0) {
-        out << h << "h ";
-    }
-    out << m << "m " << s << "s)";
-    return out.str();
+std::string check_duration(const std::string& text) {
+    return duration_problem(text);
 }
 
-// Code points in UTF-8 text (continuation bytes do not count).
-std::size_t width(const std::string& text) {
-    std::size_t n = 0;
-    for (const char c : text) {
-        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
-    }
-    return n;
+// --status, --topic, --key, --reason, --consumer, --older-than on `sub`;
+// `listing`: --status takes 5 too (failed lists closed rows; requeue and
+// close never touch them).
+FilterOptions add_filters(CLI::App* sub, AdminCommands::Args& a, bool listing) {
+    const CLI::Validator not_empty(config::check_not_empty, "TEXT");
+    FilterOptions f;
+    f.status =
+        sub->add_option("--status", a.statuses,
+                        listing ? "Only rows at these statuses: 2, 4, 5 (repeat, or "
+                                  "separate with commas; default 2, and 4 with "
+                                  "confirm.consumers)"
+                                : "Only rows at these statuses: 2, 4 (4 only with "
+                                  "confirm.consumers)")
+            ->check(CLI::Validator(listing ? check_listed_status : check_action_status, "STATUS"))
+            ->delimiter(',');
+    f.topic = sub->add_option("--topic", a.topic, "Only rows of this topic")->check(not_empty);
+    f.key = sub->add_option("--key", a.key, "Only rows with this key (exact)");
+    f.reason = sub->add_option("--reason", a.reason,
+                               "Only rows whose last_error contains this text (ignoring case)")
+                   ->check(not_empty);
+    f.consumer = sub->add_option("--consumer", a.consumer,
+                                 "Only rows this consumer failed on (last_error starts with "
+                                 "\"<consumer>: \")")
+                     ->check(not_empty);
+    f.older_than = sub->add_option("--older-than", a.older_than,
+                                   "Only rows created longer ago than this (90s, 15m, 2h, 3d)")
+                       ->check(CLI::Validator(check_duration, "DURATION"));
+    return f;
 }
 
-// One table cell: control characters (newlines in error texts) become
-// spaces, runs of spaces collapse, and text longer than `max` code points is
-// cut at a character boundary and ends in "...".
-std::string cell(const std::string& text, std::size_t max) {
-    std::string flat;
-    for (const char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool space = u < 0x20 || u == 0x7F || c == ' ';
-        if (space) {
-            if (!flat.empty() && flat.back() != ' ') {
-                flat += ' ';
-            }
-        } else {
-            flat += c;
+bool any_given(const FilterOptions& f) {
+    const auto all = f.all();
+    return std::any_of(all.begin(), all.end(), [](CLI::Option* o) { return o->count() > 0; });
+}
+
+// requeue and close: --id N... or --all-failed and/or filters, never both
+// ids and a filter; at most kMaxActionIds ids.
+void add_selection(CLI::App* sub, AdminCommands::Args& a, FilterOptions& f, const char* verb) {
+    const CLI::Validator row_id(check_row_id, "ID");
+    auto* ids = sub->add_option("--id", a.ids, "Row ids (repeat, or separate with commas)")
+                    ->check(row_id)
+                    ->delimiter(',');
+    auto* all = sub->add_flag("--all-failed", a.all_failed,
+                              "Every row at status 2 (and 4 with confirm.consumers), narrowed "
+                              "by the filters given");
+    f = add_filters(sub, a, false);
+    ids->excludes(all);
+    for (auto* o : f.all()) {
+        ids->excludes(o);
+    }
+    const std::string name = verb;
+    sub->callback([&a, &f, name] {
+        if (a.ids.empty() && !a.all_failed && !any_given(f)) {
+            throw CLI::ValidationError(
+                name, "give --id N... or --all-failed, or narrow by a filter (--status, --topic, "
+                      "--key, --reason, --consumer, --older-than)");
         }
-    }
-    while (!flat.empty() && flat.back() == ' ') {
-        flat.pop_back();
-    }
-    if (width(flat) <= max) {
-        return flat;
-    }
-    std::string out;
-    std::size_t n = 0;
-    for (const char c : flat) {
-        const bool starts_char = (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-        if (starts_char && ++n > max - 3) {
-            break;
+        if (a.ids.size() > store::kMaxActionIds) {
+            throw CLI::ValidationError(name, std::to_string(a.ids.size()) + " ids: at most "
+                                                 + std::to_string(store::kMaxActionIds) + " per "
+                                                 + name);
         }
-        out += c;
-    }
-    return out + "...";
-}
-
-std::string pad(const std::string& text, std::size_t to) {
-    const std::size_t w = width(text);
-    return w >= to ? text : text + std::string(to - w, ' ');
-}
-
-std::string dump(const Json& j) {
-    // Replace, not throw, on bytes that are not UTF-8 (a key or error text
-    // written by some other tool): the rest of the output still matters.
-    return j.dump(2, ' ', false, Json::error_handler_t::replace);
-}
-
-void print_ids(const std::string& what, const std::vector<std::int64_t>& ids) {
-    if (ids.empty()) {
-        return;
-    }
-    std::cout << "not requeued, " << what << ":";
-    for (const auto id : ids) {
-        std::cout << " " << id;
-    }
-    std::cout << "\n";
-}
-
-int store_error(const std::string& command, const std::exception& e) {
-    std::cerr << "outboxd: " << command << " failed: " << e.what() << "\n";
-    return kExitFailure;
+    });
 }
 
 int cmd_status(const config::Config& cfg, bool json) {
@@ -191,6 +223,7 @@ int cmd_status(const config::Config& cfg, bool json) {
             j["unconfirmed"] = unconfirmed ? Json(*unconfirmed) : Json(nullptr);
             j["confirm_deadline_ms"] = cfg.confirm.deadline.count();
         }
+        j["closed"] = sum.closed;
         j["other"] = sum.other;
         j["oldest_pending_age_seconds"] =
             sum.oldest_pending_age_s ? Json(*sum.oldest_pending_age_s) : Json(nullptr);
@@ -221,6 +254,9 @@ int cmd_status(const config::Config& cfg, bool json) {
         std::cout << "at 3 or 4       " << sum.consumed + sum.consumer_failed
                   << "  (consumer confirmation is off: confirm.consumers is empty)\n";
     }
+    std::cout << "closed (5)      " << sum.closed
+              << (sum.closed > 0 ? "  (by a person; list with `outboxd failed --status 5`)" : "")
+              << "\n";
     if (sum.other > 0) {
         std::cout << "other status    " << sum.other << "  (values outboxd never writes)\n";
     }
@@ -237,122 +273,6 @@ int cmd_status(const config::Config& cfg, bool json) {
         std::cout << *holder << " (lock key " << key << ")\n";
     }
     return kExitOk;
-}
-
-int cmd_failed(const config::Config& cfg, const AdminCommands::Args& a) {
-    store::PgOutboxStore st(cfg.postgres);
-    std::vector<store::FailedRow> rows;
-    try {
-        rows = st.failed_rows(a.topic, static_cast<std::size_t>(a.limit));
-    } catch (const std::exception& e) {
-        return store_error("failed", e);
-    }
-    if (a.json) {
-        Json arr = Json::array();
-        for (const auto& r : rows) {
-            Json j;
-            j["id"] = r.id;
-            j["status"] = r.status;
-            j["topic"] = r.topic;
-            j["key"] = r.key ? Json(*r.key) : Json(nullptr);
-            j["attempts"] = r.attempts;
-            j["last_error"] = r.last_error ? Json(*r.last_error) : Json(nullptr);
-            j["created_at"] = iso8601_utc(r.created_at_ms);
-            j["next_attempt_at"] =
-                r.next_attempt_at_ms ? Json(iso8601_utc(*r.next_attempt_at_ms)) : Json(nullptr);
-            arr.push_back(std::move(j));
-        }
-        std::cout << dump(arr) << "\n";
-        return kExitOk;
-    }
-    const std::string scope = table_name(cfg) + (a.topic ? " for topic " + *a.topic : "");
-    const std::string statuses = cfg.confirm.enabled() ? "status 2 or 4" : "status 2";
-    if (rows.empty()) {
-        std::cout << "no rows at " << statuses << " in " << scope << "\n";
-        return kExitOk;
-    }
-    struct Line {
-        std::string id, status, topic, key, attempts, error;
-    };
-    std::vector<Line> lines;
-    Line head{"ID", "STATUS", "TOPIC", "KEY", "ATTEMPTS", "LAST_ERROR"};
-    std::size_t wid = width(head.id);
-    std::size_t wstatus = width(head.status);
-    std::size_t wtopic = width(head.topic);
-    std::size_t wkey = width(head.key);
-    std::size_t watt = width(head.attempts);
-    for (const auto& r : rows) {
-        Line l{std::to_string(r.id),       r.status == 4 ? "4 consumer failed" : "2 failed",
-               cell(r.topic, 40),          r.key ? cell(*r.key, 24) : "(none)",
-               std::to_string(r.attempts), r.last_error ? cell(*r.last_error, 100) : "(none)"};
-        wid = std::max(wid, width(l.id));
-        wstatus = std::max(wstatus, width(l.status));
-        wtopic = std::max(wtopic, width(l.topic));
-        wkey = std::max(wkey, width(l.key));
-        watt = std::max(watt, width(l.attempts));
-        lines.push_back(std::move(l));
-    }
-    const auto print = [&](const Line& l) {
-        std::cout << pad(l.id, wid) << "  " << pad(l.status, wstatus) << "  "
-                  << pad(l.topic, wtopic) << "  " << pad(l.key, wkey) << "  "
-                  << pad(l.attempts, watt) << "  " << l.error << "\n";
-    };
-    print(head);
-    for (const auto& l : lines) {
-        print(l);
-    }
-    std::cout << rows.size() << " row" << (rows.size() == 1 ? "" : "s") << " at " << statuses
-              << " in " << scope;
-    if (rows.size() == static_cast<std::size_t>(a.limit)) {
-        std::cout << " (the first " << a.limit << "; there may be more: raise --limit)";
-    }
-    std::cout << "; full errors with --json; back to pending with `outboxd requeue --id N...` "
-                 "or `outboxd requeue --all-failed`\n";
-    return kExitOk;
-}
-
-int cmd_requeue(const config::Config& cfg, const AdminCommands::Args& a) {
-    store::PgOutboxStore st(cfg.postgres);
-    if (a.all_failed) {
-        std::size_t n = 0;
-        try {
-            n = st.requeue_failed(a.topic);
-        } catch (const std::exception& e) {
-            return store_error("requeue", e);
-        }
-        std::cout << "requeued " << n << " row" << (n == 1 ? "" : "s") << " from status "
-                  << (cfg.confirm.enabled() ? "2 or 4" : "2") << " to 0 (attempts reset) in "
-                  << table_name(cfg) << (a.topic ? " for topic " + *a.topic : "") << "\n";
-        return kExitOk;
-    }
-    // Checked at parse time; duplicates are dropped, order kept.
-    std::vector<std::int64_t> ids;
-    std::set<std::int64_t> seen;
-    for (const auto& text : a.ids) {
-        const std::int64_t id = to_int64(text).value_or(0); // checked at parse time
-        if (seen.insert(id).second) {
-            ids.push_back(id);
-        }
-    }
-    store::RequeueSkipped skipped;
-    std::size_t n = 0;
-    try {
-        n = st.requeue_ids(ids, a.include_sent, &skipped);
-    } catch (const std::exception& e) {
-        return store_error("requeue", e);
-    }
-    std::cout << "requeued " << n << " of " << ids.size() << " row" << (ids.size() == 1 ? "" : "s")
-              << " to status 0 (attempts reset) in " << table_name(cfg) << "\n";
-    print_ids("not found", skipped.not_found);
-    print_ids("already pending (status 0)", skipped.already_pending);
-    print_ids("already sent (status 1; add --include-sent to send them again)", skipped.sent);
-    print_ids(cfg.confirm.enabled() ? "consumed (status 3) or a status outboxd never writes"
-                                    : "status other than 0, 1, 2",
-              skipped.other_status);
-    // Success means: every requested row is now pending.
-    const bool all_pending =
-        skipped.not_found.empty() && skipped.sent.empty() && skipped.other_status.empty();
-    return all_pending ? kExitOk : kExitFailure;
 }
 
 // Rows at 1 past confirm.deadline_ms, oldest first, with who has not
@@ -402,36 +322,16 @@ int cmd_unconfirmed(const config::Config& cfg, const AdminCommands::Args& a) {
                   << "than confirm.deadline_ms " << cfg.confirm.deadline.count() << " ms)\n";
         return kExitOk;
     }
-    struct Line {
-        std::string id, topic, key, age, missing, resends;
-    };
-    std::vector<Line> lines;
-    Line head{"ID", "TOPIC", "KEY", "SENT", "NOT_CONFIRMED_BY", "RESENDS"};
-    std::vector<std::size_t> w{width(head.id), width(head.topic), width(head.key), width(head.age),
-                               width(head.missing)};
+    std::vector<std::vector<std::string>> lines;
+    lines.reserve(rows.size());
     for (const auto& r : rows) {
-        Line l{std::to_string(r.id),
-               cell(r.topic, 40),
-               r.key ? cell(*r.key, 24) : "(none)",
-               human_age(static_cast<double>(now_ms - r.sent_at_ms) / 1000.0) + " ago",
-               cell(names(confirm::missing_consumers(opt, r.confirmed_by)), 60),
-               std::to_string(r.resends)};
-        w[0] = std::max(w[0], width(l.id));
-        w[1] = std::max(w[1], width(l.topic));
-        w[2] = std::max(w[2], width(l.key));
-        w[3] = std::max(w[3], width(l.age));
-        w[4] = std::max(w[4], width(l.missing));
-        lines.push_back(std::move(l));
+        lines.push_back({std::to_string(r.id), cell(r.topic, 40),
+                         r.key ? cell(*r.key, 24) : "(none)",
+                         human_age(static_cast<double>(now_ms - r.sent_at_ms) / 1000.0) + " ago",
+                         cell(names(confirm::missing_consumers(opt, r.confirmed_by)), 60),
+                         std::to_string(r.resends)});
     }
-    const auto print = [&](const Line& l) {
-        std::cout << pad(l.id, w[0]) << "  " << pad(l.topic, w[1]) << "  " << pad(l.key, w[2])
-                  << "  " << pad(l.age, w[3]) << "  " << pad(l.missing, w[4]) << "  " << l.resends
-                  << "\n";
-    };
-    print(head);
-    for (const auto& l : lines) {
-        print(l);
-    }
+    print_table({"ID", "TOPIC", "KEY", "SENT", "NOT_CONFIRMED_BY", "RESENDS"}, lines);
     std::cout << rows.size() << " unconfirmed row" << (rows.size() == 1 ? "" : "s") << " in "
               << table_name(cfg) << " (at 1 longer than " << cfg.confirm.deadline.count() << " ms)";
     if (rows.size() == static_cast<std::size_t>(a.limit)) {
@@ -457,7 +357,6 @@ int cmd_print_config(const config::Config& cfg, const AdminCommands::Args& a) {
 AdminCommands::AdminCommands(CLI::App& app, const std::function<void(CLI::App*)>& add_config)
     : args_(std::make_unique<Args>()) {
     Args& a = *args_;
-    const CLI::Validator row_id(check_row_id, "ID");
     const CLI::Validator not_empty(config::check_not_empty, "TEXT");
 
     a.status = app.add_subcommand(
@@ -465,40 +364,44 @@ AdminCommands::AdminCommands(CLI::App& app, const std::function<void(CLI::App*)>
     add_config(a.status);
     a.status->add_flag("--json", a.json, "One JSON object instead of text");
 
-    a.failed = app.add_subcommand(
-        "failed", "List rows at status 2 (parked) and 4 (a consumer failed): they need a person");
+    a.failed =
+        app.add_subcommand("failed", "List rows at status 2 (parked) and 4 (a consumer failed), "
+                                     "newest first: they need a person; 5 (closed) on request");
     add_config(a.failed);
-    a.failed_topic =
-        a.failed->add_option("--topic", a.topic_text, "Only rows of this topic")->check(not_empty);
-    a.failed->add_option("--limit", a.limit, "At most this many rows, in id order (1..100000)")
+    a.failed_filter = add_filters(a.failed, a, true);
+    a.failed->add_option("--limit", a.limit, "At most this many rows, newest first (1..100000)")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     a.failed->add_flag("--json", a.json, "A JSON array with the full last_error of each row");
 
-    a.requeue = app.add_subcommand(
-        "requeue", "Put rows back to status 0 with attempts reset, in one transaction");
+    a.requeue =
+        app.add_subcommand("requeue", "Put rows back to status 0 with attempts reset, in one "
+                                      "transaction, recorded in the action log");
     add_config(a.requeue);
-    auto* ids = a.requeue->add_option("--id", a.ids, "Row ids (repeat, or separate with commas)")
-                    ->check(row_id)
-                    ->delimiter(',');
-    auto* all = a.requeue->add_flag("--all-failed", a.all_failed,
-                                    "Every row at status 2 (and 4 with confirm.consumers)");
-    auto* topic =
-        a.requeue->add_option("--topic", a.topic_text, "With --all-failed: only this topic")
-            ->check(not_empty);
-    a.requeue_topic = topic;
+    add_selection(a.requeue, a, a.requeue_filter, "requeue");
     auto* sent = a.requeue->add_flag("--include-sent", a.include_sent,
                                      "With --id: also rows at status 1 (they are sent again)");
-    ids->excludes(all);
-    topic->needs(all);
-    // --all-failed only ever touches rows at 2; accepting the flag there
+    // A filter only ever takes rows at 2 and 4; accepting the flag there
     // would suggest otherwise.
-    sent->needs(ids);
-    a.requeue->callback([&a] {
-        if (a.ids.empty() && !a.all_failed) {
-            throw CLI::ValidationError("requeue", "give --id N... or --all-failed");
-        }
-    });
+    sent->needs(a.requeue->get_option("--id"));
+    a.requeue->add_option("--note", a.note, "Why, for the action log")->check(not_empty);
+
+    a.close = app.add_subcommand("close",
+                                 "Set rows at status 2 or 4 aside for good (status 5: kept, never "
+                                 "sent), recorded in the action log with a note");
+    add_config(a.close);
+    add_selection(a.close, a, a.close_filter, "close");
+    a.close->add_option("--note", a.note, "Why (required), for the action log")
+        ->required()
+        ->check(not_empty);
+
+    a.actions = app.add_subcommand(
+        "actions", "List the action log: who requeued or closed which rows, and why");
+    add_config(a.actions);
+    a.actions->add_option("--limit", a.limit, "At most this many actions, newest first (1..100000)")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    a.actions->add_flag("--json", a.json, "A JSON array with each action's ids and filter");
 
     a.unconfirmed = app.add_subcommand(
         "unconfirmed", "List sent rows no consumer confirmed within confirm.deadline_ms");
@@ -523,24 +426,26 @@ AdminCommands::~AdminCommands() = default;
 
 bool AdminCommands::selected() const {
     const Args& a = *args_;
-    return a.status->parsed() || a.failed->parsed() || a.requeue->parsed()
-           || a.print_config->parsed() || a.unconfirmed->parsed();
+    return a.status->parsed() || a.failed->parsed() || a.requeue->parsed() || a.close->parsed()
+           || a.actions->parsed() || a.print_config->parsed() || a.unconfirmed->parsed();
 }
 
 int AdminCommands::run(const config::Config& cfg) const {
-    Args& a = *args_;
-    if ((a.failed->parsed() && a.failed_topic->count() > 0)
-        || (a.requeue->parsed() && a.requeue_topic->count() > 0)) {
-        a.topic = a.topic_text;
-    }
+    const Args& a = *args_;
     if (a.status->parsed()) {
         return cmd_status(cfg, a.json);
     }
     if (a.failed->parsed()) {
-        return cmd_failed(cfg, a);
+        return cmd_failed(cfg, a.review(a.failed_filter));
     }
     if (a.requeue->parsed()) {
-        return cmd_requeue(cfg, a);
+        return cmd_requeue(cfg, a.review(a.requeue_filter));
+    }
+    if (a.close->parsed()) {
+        return cmd_close(cfg, a.review(a.close_filter));
+    }
+    if (a.actions->parsed()) {
+        return cmd_actions(cfg, a.review({}));
     }
     if (a.unconfirmed->parsed()) {
         return cmd_unconfirmed(cfg, a);

@@ -33,7 +33,9 @@ int cmd_migrate(const config::Config& cfg) {
     try {
         const auto stmts = st.migrate();
         std::cout << "outboxd: migrated " << table_name(cfg) << " (" << stmts.size()
-                  << " statements: table, pending and failed indexes, autovacuum settings, "
+                  << " statements: table, pending, failed, consumer-failed and closed "
+                     "indexes, the action log "
+                  << store::actions_table(cfg.postgres) << ", autovacuum settings, "
                   << (cfg.confirm.enabled()
                           ? "confirmation columns (kafka_partition, kafka_offset, confirmed_by, "
                             "resends) and indexes, "

@@ -35,7 +35,8 @@ int cmd_check(const config::Config& cfg);
 int cmd_healthcheck(const config::Config& cfg, const std::string& path);
 
 // The operator's subcommands (src/cli/admin.cc): status, failed, requeue,
-// print-config. The constructor registers them and their options on `app`
+// close, actions, unconfirmed, print-config (the review commands' bodies in
+// src/cli/review.cc). The constructor registers them and their options on `app`
 // (each gets -c/--config through `add_config`); argument errors surface from
 // app.parse() as CLI11 parse errors (exit 2). After parsing, selected() says
 // whether one of them was chosen and run() runs it. Main thread only.

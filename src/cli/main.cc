@@ -66,7 +66,8 @@ int run_main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Relay pending rows to Kafka until SIGTERM (default)");
     add_config(run);
     auto* migrate = app.add_subcommand(
-        "migrate", "Create the outbox table, pending index, NOTIFY trigger; idempotent");
+        "migrate",
+        "Create the outbox table, its indexes, the action log, NOTIFY trigger; idempotent");
     add_config(migrate);
     auto* check = app.add_subcommand(
         "check", "Validate the config, reach PostgreSQL and Kafka, audit topic durability");

@@ -104,4 +104,8 @@ std::string local_address(const std::string& listen) {
     return format_host_port(hp);
 }
 
+bool is_loopback_host(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 } // namespace outboxd

@@ -29,4 +29,7 @@ std::string format_host_port(const HostPort& hp);
 // is returned as given. Throws like parse_host_port.
 std::string local_address(const std::string& listen);
 
+// True for a host only this machine reaches: "localhost", 127.0.0.0/8, ::1.
+bool is_loopback_host(const std::string& host);
+
 } // namespace outboxd

@@ -3,6 +3,7 @@
 #include "config/dsn.h"
 #include "config/options.h"
 #include "config/rabbit_topology.h"
+#include "console/tokens.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -229,6 +230,36 @@ void check_confirm(LoadState& state, Config& config) {
     }
 }
 
+// http.console and http.tokens_file: the console needs the endpoint; the
+// tokens file (relative to the config file) is read and parsed now, so a
+// reload with a bad one is refused as a whole and the old tokens stay.
+void check_console(LoadState& state, Config& config) {
+    auto& http = config.http;
+    if (http.console && http.listen.empty()) {
+        state.add_problem(state.origin("http.console"),
+                          "needs the HTTP endpoint, but http.listen is empty");
+    }
+    const auto it = state.settings.find("http.tokens_file");
+    if (it == state.settings.end() || http.tokens_file.empty()) {
+        return;
+    }
+    const std::string& where = it->second.origin;
+    if (!http.console) {
+        state.add_problem(where, "is set but http.console is false (no console would use it)");
+        return;
+    }
+    std::filesystem::path file(http.tokens_file);
+    if (file.is_relative() && !it->second.from_env && !state.base_dir.empty()) {
+        file = std::filesystem::path(state.base_dir) / file;
+    }
+    http.tokens_file = file.string();
+    auto loaded = console::load_tokens_file(http.tokens_file);
+    for (const auto& p : loaded.problems) {
+        state.add_problem(where, p);
+    }
+    http.tokens = std::move(loaded.tokens);
+}
+
 // rabbitmq.declare_file: relative to the config file, read and parsed
 // now, so a malformed topology is listed with every other problem.
 void check_rabbitmq_declare_file(LoadState& state, Config& config) {
@@ -332,6 +363,7 @@ void check_whole(LoadState& state, Config& config) {
     check_dsn(state, config);
     check_rabbitmq_url(state, config);
     check_rabbitmq_ca_file(state, config);
+    check_console(state, config);
     check_rabbitmq_declare_file(state, config);
     check_confirm(state, config);
     for (const Option& o : options()) {

@@ -13,6 +13,7 @@
 #include "config/rabbit_topology.h"
 #include "config/redact.h"
 #include "config/reload.h"
+#include "console/tokens.h"
 
 #include <chrono>
 #include <cstdint>
@@ -139,7 +140,12 @@ struct Http {
     std::string listen = "127.0.0.1:9187";           // host:port or [v6]:port; empty: no endpoint
     std::chrono::milliseconds stall_timeout{60000};  // /healthz fails past this loop pause
     std::chrono::milliseconds stats_interval{10000}; // refresh of pending counts, reachability
-    std::string port_file; // the bound port is written here (for port 0); empty: none
+    std::string port_file;   // the bound port is written here (for port 0); empty: none
+    bool console = false;    // the review console at /console/ and its API at /api/v1/
+    std::string tokens_file; // resolved against the config file's folder; empty: none
+    // Read from tokens_file when the configuration was loaded (empty
+    // without one): the console checks requests against these.
+    std::vector<console::Token> tokens;
 };
 
 // Deletion of sent rows; off while sent_max_age is 0.

@@ -681,6 +681,22 @@ std::vector<Option> build_options() {
         o.reloadable = true;
         bind<&Config::http, &Http::stats_interval>(o);
     }
+    {
+        Option& o = add("http.console", OptionType::kBool, std::string("false"),
+                        "Serve the review console at /console/ and its JSON API under /api/v1/ "
+                        "on http.listen: parked (2) and consumer-failed (4) rows, listed, read, "
+                        "requeued or closed by a person (docs/console.md).");
+        bind<&Config::http, &Http::console>(o);
+    }
+    {
+        Option& o = add("http.tokens_file", OptionType::kString, std::string(),
+                        "Tokens of the console's API, one per line: NAME ROLE SECRET, ROLE read "
+                        "or write; relative to the config file. Readable by its owner only. "
+                        "Re-read on SIGHUP. Empty: the API is read-only for everyone who can "
+                        "reach the listener.");
+        o.reloadable = true;
+        bind<&Config::http, &Http::tokens_file>(o);
+    }
 
     // --- log ----------------------------------------------------------------
     {

@@ -28,7 +28,16 @@ ClientResponse get(const std::string& host_port,
                    const std::string& path,
                    std::chrono::milliseconds timeout,
                    const std::string& authorization) {
-    const std::string what = "GET http://" + host_port + path;
+    ClientRequest r;
+    r.authorization = authorization;
+    return request(host_port, path, timeout, r);
+}
+
+ClientResponse request(const std::string& host_port,
+                       const std::string& path,
+                       std::chrono::milliseconds timeout,
+                       const ClientRequest& r) {
+    const std::string what = r.method + " http://" + host_port + path;
     HostPort hp;
     try {
         hp = parse_host_port(host_port);
@@ -67,13 +76,20 @@ ClientResponse get(const std::string& host_port,
     stream.async_connect(found, [&](beast::error_code e, const Tcp::endpoint&) { ec = e; });
     wait();
 
-    bh::request<bh::empty_body> req{bh::verb::get, path, 11};
+    bh::request<bh::string_body> req{bh::string_to_verb(r.method), path, 11};
     req.set(bh::field::host, host_port);
     req.set(bh::field::user_agent, "outboxd");
-    if (!authorization.empty()) {
-        req.set(bh::field::authorization, authorization);
+    if (!r.authorization.empty()) {
+        req.set(bh::field::authorization, r.authorization);
+    }
+    if (!r.content_type.empty()) {
+        req.set(bh::field::content_type, r.content_type);
     }
     req.keep_alive(false);
+    if (!r.body.empty() || r.method != "GET") {
+        req.body() = r.body;
+        req.prepare_payload();
+    }
     bh::async_write(stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
     wait();
 
@@ -86,7 +102,11 @@ ClientResponse get(const std::string& host_port,
     beast::error_code ignored;
     stream.socket().shutdown(Tcp::socket::shutdown_both, ignored);
     auto res = parser.release();
-    return {static_cast<int>(res.result_int()), std::move(res.body())};
+    ClientResponse out{static_cast<int>(res.result_int()), std::move(res.body()), {}};
+    for (const auto& field : res) {
+        out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    return out;
 }
 
 } // namespace outboxd::http

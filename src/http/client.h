@@ -1,14 +1,24 @@
-// A one-shot synchronous HTTP GET, for `outboxd healthcheck` and the tests.
+// One-shot synchronous HTTP requests, for `outboxd healthcheck` and the tests.
 // Any thread; each call has its own socket and I/O context.
 #pragma once
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace outboxd::http {
 
 struct ClientResponse {
     int status = 0;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct ClientRequest {
+    std::string method = "GET";
+    std::string authorization; // the Authorization header, when not empty
+    std::string content_type;  // the Content-Type header, when not empty
     std::string body;
 };
 
@@ -23,5 +33,11 @@ ClientResponse get(const std::string& host_port,
                    const std::string& path,
                    std::chrono::milliseconds timeout,
                    const std::string& authorization = {});
+
+// Any method, with a body; errors as get(). The method is sent as given.
+ClientResponse request(const std::string& host_port,
+                       const std::string& path,
+                       std::chrono::milliseconds timeout,
+                       const ClientRequest& r);
 
 } // namespace outboxd::http

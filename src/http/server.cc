@@ -11,6 +11,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -25,33 +27,58 @@ namespace beast = boost::beast;
 namespace bh = boost::beast::http;
 using Tcp = net::ip::tcp;
 
-// GET requests carry no body; these bound what a client can make us buffer.
+// Fixed routes take GETs, which carry no body; these bound what a client can
+// make us buffer (a prefix route sets its own body limit).
 constexpr std::uint32_t kHeaderLimit = 8 * 1024;
 constexpr std::uint64_t kBodyLimit = std::uint64_t{8} * 1024;
 // Pause before accepting again after an accept error (EMFILE, ENFILE): an
 // immediate retry would spin on the same error.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
 
-Response route(const Routes& routes, const bh::request<bh::string_body>& req) {
-    if (req.method() != bh::verb::get && req.method() != bh::verb::head) {
-        return {405, "text/plain; charset=utf-8", "method not allowed\n"};
-    }
+// What a request is answered with, decided on the server thread: a fixed
+// route's response, or nothing yet (a prefix route answers later).
+std::optional<Response> route(const Routes& routes,
+                              const std::vector<PrefixRoute>& prefixes,
+                              const bh::request<bh::string_body>& req,
+                              const std::function<Reply()>& make_reply) {
     auto path = std::string(req.target());
+    std::string query;
     if (const auto q = path.find('?'); q != std::string::npos) {
+        query = path.substr(q + 1);
         path.resize(q);
     }
-    const auto it = routes.find(path);
-    if (it == routes.end()) {
-        return {404, "text/plain; charset=utf-8", "not found\n"};
-    }
+    const bool get_or_head = req.method() == bh::verb::get || req.method() == bh::verb::head;
     try {
-        return it->second();
+        if (const auto it = routes.find(path); it != routes.end()) {
+            if (!get_or_head) {
+                return Response{405, "text/plain; charset=utf-8", "method not allowed\n", {}};
+            }
+            return it->second();
+        }
+        for (const auto& p : prefixes) {
+            if (path.compare(0, p.prefix.size(), p.prefix) == 0) {
+                Request r;
+                r.method = std::string(req.method_string());
+                r.path = std::move(path);
+                r.query = std::move(query);
+                r.authorization = std::string(req[bh::field::authorization]);
+                r.content_type = std::string(req[bh::field::content_type]);
+                r.body = req.body();
+                p.handler(std::move(r), make_reply());
+                return std::nullopt;
+            }
+        }
     } catch (const std::exception& e) {
         log::get("http")->error("handler for {} failed: {}", path, e.what());
+        return Response{500, "text/plain; charset=utf-8", "internal error\n", {}};
     } catch (...) {
         log::get("http")->error("handler for {} failed", path);
+        return Response{500, "text/plain; charset=utf-8", "internal error\n", {}};
     }
-    return {500, "text/plain; charset=utf-8", "internal error\n"};
+    if (!get_or_head) {
+        return Response{405, "text/plain; charset=utf-8", "method not allowed\n", {}};
+    }
+    return Response{404, "text/plain; charset=utf-8", "not found\n", {}};
 }
 
 // One connection: read a request, answer it, and read the next while the
@@ -59,9 +86,13 @@ Response route(const Routes& routes, const bh::request<bh::string_body>& req) {
 // own is pending (each completion handler holds a shared_ptr).
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(Tcp::socket&& socket, const Routes& routes, const ServerOptions& options)
+    Session(Tcp::socket&& socket,
+            const Routes& routes,
+            const std::vector<PrefixRoute>& prefixes,
+            const ServerOptions& options)
         : stream_(std::move(socket))
         , routes_(routes)
+        , prefixes_(prefixes)
         , options_(options) {}
 
     void start() { read(); }
@@ -76,16 +107,66 @@ private:
     void read() {
         parser_.emplace();
         parser_->header_limit(kHeaderLimit);
-        parser_->body_limit(kBodyLimit);
+        // The largest any route takes: the parser checks a Content-Length
+        // against it as soon as the header is in; on_header() then applies
+        // the limit of the route the request goes to.
+        std::uint64_t largest = kBodyLimit;
+        for (const auto& p : prefixes_) {
+            largest = std::max(largest, p.body_limit);
+        }
+        parser_->body_limit(largest);
         // One deadline for the whole request: a client trickling bytes
         // cannot keep the connection open past it.
         stream_.expires_after(options_.read_timeout);
-        bh::async_read(
-            stream_, buffer_, *parser_,
-            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        bh::async_read_header(stream_, buffer_, *parser_,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                  self->on_header(ec);
+                              });
+    }
+
+    // The body limit depends on where the request goes: a prefix route
+    // (the console's API) may take a larger body than a fixed route's GET.
+    void on_header(beast::error_code ec) {
+        if (ec == bh::error::body_limit) {
+            too_large();
+            return;
+        }
+        if (ec) {
+            close();
+            return;
+        }
+        const auto target = parser_->get().target();
+        std::uint64_t limit = kBodyLimit;
+        for (const auto& p : prefixes_) {
+            if (target.substr(0, p.prefix.size()) == p.prefix) {
+                limit = std::max(p.body_limit, kBodyLimit);
+                break;
+            }
+        }
+        if (const auto length = parser_->content_length(); length && *length > limit) {
+            too_large();
+            return;
+        }
+        parser_->body_limit(limit); // a chunked body is counted as it comes
+        bh::async_read(stream_, buffer_, *parser_,
+                       [self = shared_from_this()](beast::error_code rec, std::size_t) {
+                           self->on_read(rec);
+                       });
+    }
+
+    // Says why, then closes: the rest of the body is never read.
+    void too_large() {
+        keep_alive_ = false;
+        version_ = parser_->get().version();
+        head_ = false;
+        send(Response{413, "text/plain; charset=utf-8", "request body too large\n", {}});
     }
 
     void on_read(beast::error_code ec) {
+        if (ec == bh::error::body_limit) {
+            too_large();
+            return;
+        }
         if (ec) {
             // Timeout, client gone, malformed or oversized request, stop():
             // nothing to answer.
@@ -93,20 +174,44 @@ private:
             return;
         }
         const auto req = parser_->release();
-        const bool head = req.method() == bh::verb::head;
-        auto r = route(routes_, req);
+        head_ = req.method() == bh::verb::head;
+        keep_alive_ = req.keep_alive();
+        version_ = req.version();
+        auto r = route(routes_, prefixes_, req, [this] { return make_reply(); });
+        if (r) {
+            send(std::move(*r));
+        }
+        // Otherwise a prefix route answers later through its Reply; no
+        // operation is pending meanwhile, and the Reply keeps this alive.
+    }
 
+    // Posts the answer back to this connection's strand (the server thread).
+    Reply make_reply() {
+        return [self = shared_from_this()](Response r) {
+            net::post(self->stream_.get_executor(),
+                      [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
+        };
+    }
+
+    void send(Response r) {
+        if (!stream_.socket().is_open()) {
+            return; // stop() closed it while the answer was being made
+        }
         response_ = {};
-        response_.version(req.version());
+        response_.version(version_);
         response_.result(static_cast<unsigned>(r.status));
         response_.set(bh::field::server, "outboxd");
         response_.set(bh::field::content_type, r.content_type);
         response_.set(bh::field::cache_control, "no-store");
+        response_.set("X-Content-Type-Options", "nosniff");
         if (r.status == 405) {
             response_.set(bh::field::allow, "GET, HEAD");
         }
-        response_.keep_alive(req.keep_alive());
-        if (head) {
+        for (const auto& [name, value] : r.headers) {
+            response_.set(name, value);
+        }
+        response_.keep_alive(keep_alive_);
+        if (head_) {
             // The length a GET would have, without the body.
             response_.content_length(r.body.size());
         } else {
@@ -139,7 +244,11 @@ private:
     beast::flat_buffer buffer_;
     std::optional<bh::request_parser<bh::string_body>> parser_;
     bh::response<bh::string_body> response_;
+    bool head_ = false;
+    bool keep_alive_ = false;
+    unsigned version_ = 11;
     const Routes& routes_;
+    const std::vector<PrefixRoute>& prefixes_;
     const ServerOptions& options_;
 };
 
@@ -147,6 +256,7 @@ private:
 
 struct Server::Impl {
     Routes routes;
+    std::vector<PrefixRoute> prefixes;
     ServerOptions options;
     // Touched only on the server thread (and before it starts).
     std::vector<std::weak_ptr<Session>> sessions;
@@ -186,7 +296,7 @@ struct Server::Impl {
             beast::error_code ignored;
             socket.close(ignored);
         } else {
-            auto s = std::make_shared<Session>(std::move(socket), routes, options);
+            auto s = std::make_shared<Session>(std::move(socket), routes, prefixes, options);
             sessions.push_back(s);
             s->start();
         }
@@ -206,9 +316,13 @@ struct Server::Impl {
     }
 };
 
-Server::Server(const std::string& listen, Routes routes, ServerOptions options)
+Server::Server(const std::string& listen,
+               Routes routes,
+               ServerOptions options,
+               std::vector<PrefixRoute> prefixes)
     : impl_(std::make_unique<Impl>()) {
     impl_->routes = std::move(routes);
+    impl_->prefixes = std::move(prefixes);
     impl_->options = options;
     const auto fail = [&listen](const std::string& why) {
         return std::runtime_error("http.listen " + listen + ": " + why);

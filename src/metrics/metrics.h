@@ -159,6 +159,16 @@ public:
     Gauge last_sent_timestamp_seconds{
         registry_, "outboxd_last_sent_timestamp_seconds",
         "Unix time of the last row marked sent; 0 when none has been sent."};
+    // Exported only with http.console.
+    LabeledCounter console_requests{
+        registry_,
+        "outboxd_console_requests_total",
+        "Requests to the review console's API, by answer: ok (2xx), refused (401, 403), "
+        "bad_request (other 4xx), busy (503: the console's queue was full, or PostgreSQL "
+        "unavailable), error (other 5xx).",
+        "result",
+        {"ok", "refused", "bad_request", "busy", "error"},
+        "error"};
 
     Metrics(const Metrics&) = delete;
     Metrics& operator=(const Metrics&) = delete;

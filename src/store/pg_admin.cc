@@ -23,8 +23,9 @@ StatusSummary PgOutboxStore::status_summary() {
         out.failed = f[2].as<std::int64_t>();
         out.consumed = f[5].as<std::int64_t>();
         out.consumer_failed = f[6].as<std::int64_t>();
+        out.closed = f[7].as<std::int64_t>();
         out.other = f[3].as<std::int64_t>() - out.pending - out.sent - out.failed - out.consumed
-                    - out.consumer_failed;
+                    - out.consumer_failed - out.closed;
         if (out.pending > 0 && !f[4].is_null()) {
             out.oldest_pending_age_s = f[4].as<double>();
         }

@@ -38,6 +38,7 @@ struct StatusSummary {
     std::int64_t failed = 0;          // status 2
     std::int64_t consumed = 0;        // status 3 (consumer confirmation on)
     std::int64_t consumer_failed = 0; // status 4
+    std::int64_t closed = 0;          // status 5 (closed by a person: store/review_store.h)
     std::int64_t other = 0;           // any other status value (not written by outboxd)
     // Age of the oldest pending row by created_at and the database clock;
     // nullopt when nothing is pending.

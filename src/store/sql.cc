@@ -20,6 +20,10 @@ std::string qualified_table(const config::Postgres& pg) {
     return quote_ident(pg.schema) + "." + quote_ident(pg.table);
 }
 
+std::string actions_table(const config::Postgres& pg) {
+    return quote_ident(pg.schema) + "." + quote_ident(pg.table + "_actions");
+}
+
 std::string quote_literal(const std::string& value) {
     std::string out = "'";
     for (char c : value) {
@@ -173,7 +177,8 @@ AdminStatements build_admin_statements(const config::Postgres& pg) {
                        + status + " = 1), count(*) FILTER (WHERE " + status
                        + " = 2), count(*), greatest(0, extract(epoch FROM now() - min(" + created
                        + ") FILTER (WHERE " + status + " = 0)))::float8, count(*) FILTER (WHERE "
-                       + status + " = 3), count(*) FILTER (WHERE " + status + " = 4) FROM " + t;
+                       + status + " = 3), count(*) FILTER (WHERE " + status
+                       + " = 4), count(*) FILTER (WHERE " + status + " = 5) FROM " + t;
     // `ORDER BY id` over `WHERE status = N` matches the partial indexes
     // exactly (id, predicate), so each count walks its own small index and
     // stops at $1 entries; the lowest pending id stands in for the oldest
@@ -269,10 +274,26 @@ std::vector<std::string> migration_statements(const config::Postgres& pg) {
                       + quote_ident(c.kafka_offset) + ") WHERE " + sent);
         out.push_back("CREATE INDEX IF NOT EXISTS " + quote_ident(pg.table + "_unconfirmed")
                       + " ON " + t + " (" + quote_ident(c.sent_at) + ") WHERE " + sent);
-        out.push_back("CREATE INDEX IF NOT EXISTS " + quote_ident(pg.table + "_consumer_failed")
-                      + " ON " + t + " (" + quote_ident(c.id) + ") WHERE " + quote_ident(c.status)
-                      + " = 4");
     }
+    // The review's partial indexes (docs/console.md): each list branch
+    // `WHERE status = N ORDER BY id DESC LIMIT n` walks one of them
+    // backwards. <table>_consumer_failed is made without confirmation too:
+    // it is empty then and costs nothing, and without it a list of rows at 4
+    // would walk the primary key through the whole table.
+    out.push_back("CREATE INDEX IF NOT EXISTS " + quote_ident(pg.table + "_consumer_failed")
+                  + " ON " + t + " (" + quote_ident(c.id) + ") WHERE " + quote_ident(c.status)
+                  + " = 4");
+    out.push_back("CREATE INDEX IF NOT EXISTS " + quote_ident(pg.table + "_closed") + " ON " + t
+                  + " (" + quote_ident(c.id) + ") WHERE " + quote_ident(c.status) + " = 5");
+    // The action log: who requeued or closed which rows, and why. No GIN
+    // index on row_ids: a row's history (row_ids @> ARRAY[id]) reads the
+    // whole log, which stays small (one record per action a person took),
+    // and every action's INSERT would pay for the index.
+    out.push_back("CREATE TABLE IF NOT EXISTS " + actions_table(pg)
+                  + " (\n  id bigserial PRIMARY KEY,\n  at timestamptz NOT NULL DEFAULT now(),\n"
+                    "  who text NOT NULL,\n  action text NOT NULL,\n"
+                    "  note text NOT NULL DEFAULT '',\n  row_count integer NOT NULL,\n"
+                    "  row_ids bigint[] NOT NULL,\n  filter jsonb\n)");
     if (pg.notify_channel.empty()) {
         out.push_back("DROP TRIGGER IF EXISTS " + trig + " ON " + t);
     } else {

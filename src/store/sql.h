@@ -15,6 +15,9 @@ std::string quote_ident(const std::string& name);
 // "schema"."table" of the outbox, each part quoted: the one way a statement
 // names the table.
 std::string qualified_table(const config::Postgres& pg);
+// "schema"."<table>_actions": the action log of the review (who requeued or
+// closed which rows, and why; store/review_store.h), beside the outbox table.
+std::string actions_table(const config::Postgres& pg);
 // 'literal' with embedded quotes doubled (standard_conforming_strings on).
 std::string quote_literal(const std::string& value);
 
@@ -46,7 +49,8 @@ inline constexpr std::int64_t kHealthCountCap = 1000000;
 // health refresh, retention). Parameters are listed per statement.
 struct AdminStatements {
     // Exact counts by status and the oldest pending age in seconds (NULL when
-    // nothing is pending), from one snapshot; scans the whole table.
+    // nothing is pending), from one snapshot; scans the whole table. Columns:
+    // at 0, at 1, at 2, all, age, at 3, at 4, at 5.
     std::string status_summary;
     // $1 cap: pending count, parked count (each at most $1, walking only the
     // partial indexes), age in seconds of the lowest pending id (NULL: none).
@@ -101,8 +105,9 @@ struct ConfirmStatements {
 
 ConfirmStatements build_confirm_statements(const config::Postgres& pg);
 
-// DDL for `outboxd migrate`: table, partial indexes (pending, failed), NOTIFY
-// trigger, autovacuum.
+// DDL for `outboxd migrate`: table, partial indexes (pending, failed,
+// consumer failed, closed), the action log `<table>_actions`, NOTIFY
+// trigger, autovacuum. Every statement is idempotent (IF NOT EXISTS).
 std::vector<std::string> migration_statements(const config::Postgres& pg);
 
 // Error text fit for a text column: no NUL bytes, at most `max_bytes` bytes,

@@ -103,8 +103,8 @@ TEST_CASE("admin commands: every bad argument exits 2 with a clear message",
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {{"requeue"}, "give --id N... or --all-failed"},
         {{"requeue", "--id", "1", "--all-failed"}, "excludes"},
-        {{"requeue", "--topic", "t", "--id", "1"}, "requires --all-failed"},
-        {{"requeue", "--topic", "t"}, "requires --all-failed"},
+        // --topic is a filter of its own (review_it.cc): never with --id.
+        {{"requeue", "--topic", "t", "--id", "1"}, "excludes"},
         {{"requeue", "--all-failed", "--include-sent"}, "--include-sent requires --id"},
         {{"requeue", "--id", "abc"}, "\"abc\" is not a row id"},
         {{"requeue", "--id", "0"}, "\"0\" is not a row id"},
@@ -305,9 +305,9 @@ TEST_CASE("failed: table, topic filter, limit, full errors in --json", "[integra
     CHECK(contains(out, "Broker: Topic authorization failed"));
     CHECK(contains(out, "3 rows at status 2"));
     CHECK_FALSE(contains(out, "order-4")); // sent, not failed
-    // The rows come in id order.
-    CHECK(out.find("order-1") < out.find("Local: Unknown topic"));
-    CHECK(out.find("Local: Unknown topic") < out.find("order-3"));
+    // The rows come newest first.
+    CHECK(out.find("order-3") < out.find("Local: Unknown topic"));
+    CHECK(out.find("Local: Unknown topic") < out.find("order-1"));
 
     std::tie(rc, out) = run_outboxd({"failed", "--topic", other_topic, "--config", path});
     CHECK(rc == 0);
@@ -318,8 +318,8 @@ TEST_CASE("failed: table, topic filter, limit, full errors in --json", "[integra
 
     std::tie(rc, out) = run_outboxd({"failed", "--limit", "1", "--config", path});
     CHECK(rc == 0);
-    CHECK(contains(out, "order-1"));
-    CHECK_FALSE(contains(out, "order-3"));
+    CHECK(contains(out, "order-3"));
+    CHECK_FALSE(contains(out, "order-1"));
     CHECK(contains(out, "raise --limit"));
 
     std::tie(rc, out) = run_stdout({"failed", "--json", "--config", path});
@@ -327,16 +327,16 @@ TEST_CASE("failed: table, topic filter, limit, full errors in --json", "[integra
     const auto j = Json::parse(out);
     REQUIRE(j.is_array());
     REQUIRE(j.size() == 3);
-    CHECK(j[0]["id"] == ids[0]);
-    CHECK(j[0]["topic"] == name);
-    CHECK(j[0]["key"] == "order-1");
-    CHECK(j[0]["attempts"] == 5);
-    CHECK(j[0]["last_error"] == long_error); // in full, newline included
-    CHECK(j[0]["next_attempt_at"].is_null());
-    CHECK(j[0]["created_at"].get<std::string>().size() == 24); // 2024-05-01T12:00:00.123Z
-    CHECK(j[0]["created_at"].get<std::string>().back() == 'Z');
+    CHECK(j[2]["id"] == ids[0]); // newest first
+    CHECK(j[2]["topic"] == name);
+    CHECK(j[2]["key"] == "order-1");
+    CHECK(j[2]["attempts"] == 5);
+    CHECK(j[2]["last_error"] == long_error); // in full, newline included
+    CHECK(j[2]["next_attempt_at"].is_null());
+    CHECK(j[2]["created_at"].get<std::string>().size() == 24); // 2024-05-01T12:00:00.123Z
+    CHECK(j[2]["created_at"].get<std::string>().back() == 'Z');
     CHECK(j[1]["key"].is_null());
-    CHECK(j[2]["topic"] == other_topic);
+    CHECK(j[0]["topic"] == other_topic);
 
     std::tie(rc, out) = run_stdout({"failed", "--json", "--topic", "nope", "--config", path});
     CHECK(rc == 0);

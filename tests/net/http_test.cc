@@ -12,10 +12,13 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <future>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -362,4 +365,120 @@ TEST_CASE("the client reports refused connections and time-outs", "[net][http]")
     Server server("127.0.0.1:0", slow);
     CHECK_THROWS_WITH(outboxd::http::get(loopback(server), "/slow", 100ms),
                       Catch::EndsWith("/slow: timed out after 100 ms"));
+}
+
+TEST_CASE("a prefix route answers later, from another thread, while fixed routes answer at once",
+          "[net][http]") {
+    // The prefix handler parks each request; a test thread answers it.
+    std::mutex mu;
+    std::vector<std::pair<outboxd::http::Request, outboxd::http::Reply>> parked;
+    std::vector<outboxd::http::PrefixRoute> prefixes;
+    prefixes.push_back({"/api/",
+                        [&](outboxd::http::Request req, outboxd::http::Reply reply) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            parked.emplace_back(std::move(req), std::move(reply));
+                        },
+                        64});
+    Server server("127.0.0.1:0", test_routes(), ServerOptions{}, prefixes);
+    RawClient api(server.port());
+    api.send("POST /api/v1/rows/requeue?x=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3\r\n"
+             "Content-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n"
+             "{\"ids\":[1]}");
+    for (int i = 0; i < 200; ++i) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!parked.empty()) {
+            break;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(parked.size() == 1);
+    const auto& req = parked[0].first;
+    CHECK(req.method == "POST");
+    CHECK(req.path == "/api/v1/rows/requeue");
+    CHECK(req.query == "x=1");
+    CHECK(req.authorization == "Bearer s3");
+    CHECK(req.content_type == "application/json");
+    CHECK(req.body == "{\"ids\":[1]}");
+    lock.unlock();
+
+    // While the API request waits, /metrics is served.
+    RawClient other(server.port());
+    other.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    bool closed = false;
+    CHECK(other.read_until_closed(2s, closed).rfind("HTTP/1.1 200 OK", 0) == 0);
+
+    std::thread([reply = parked[0].second] {
+        reply(Response{202, "application/json", "{\"requeued\":1}\n", {{"X-Test", "yes"}}});
+    }).join();
+    const auto text = api.read_until_closed(2s, closed);
+    CHECK(text.rfind("HTTP/1.1 202 Accepted\r\n", 0) == 0);
+    CHECK(text.find("X-Test: yes\r\n") != std::string::npos);
+    CHECK(text.find("X-Content-Type-Options: nosniff\r\n") != std::string::npos);
+    CHECK(text.find("{\"requeued\":1}") != std::string::npos);
+    CHECK(closed);
+}
+
+TEST_CASE("a body over a prefix route's limit gets 413 and nothing reaches the handler",
+          "[net][http]") {
+    std::atomic<int> calls{0};
+    std::vector<outboxd::http::PrefixRoute> prefixes;
+    prefixes.push_back({"/api/",
+                        [&](outboxd::http::Request, outboxd::http::Reply reply) {
+                            ++calls;
+                            reply(Response{200, "text/plain", "ok\n", {}});
+                        },
+                        16 * 1024});
+    Server server("127.0.0.1:0", test_routes(), ServerOptions{}, prefixes);
+    {
+        RawClient c(server.port());
+        const std::string body(20 * 1024, 'x');
+        c.send("POST /api/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: "
+               + std::to_string(body.size()) + "\r\n\r\n");
+        bool closed = false;
+        ::signal(SIGPIPE, SIG_IGN);
+        const auto text = c.read_until_closed(2s, closed);
+        CHECK(text.rfind("HTTP/1.1 413 Payload Too Large\r\n", 0) == 0);
+        CHECK(closed);
+    }
+    {
+        // Within the limit (above the fixed routes' 8 KiB) it is served.
+        RawClient c(server.port());
+        const std::string body(12 * 1024, 'x');
+        c.send("POST /api/v1/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+               + std::to_string(body.size()) + "\r\n\r\n" + body);
+        bool closed = false;
+        CHECK(c.read_until_closed(2s, closed).rfind("HTTP/1.1 200 OK", 0) == 0);
+    }
+    CHECK(calls.load() == 1);
+    // A fixed route keeps the small limit.
+    RawClient c(server.port());
+    c.send("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 12000\r\n\r\n");
+    bool closed = false;
+    CHECK(c.read_until_closed(2s, closed).rfind("HTTP/1.1 413", 0) == 0);
+}
+
+TEST_CASE("an answer that comes after stop() is dropped", "[net][http]") {
+    outboxd::http::Reply held;
+    std::atomic<bool> got{false};
+    std::vector<outboxd::http::PrefixRoute> prefixes;
+    prefixes.push_back({"/api/",
+                        [&](outboxd::http::Request, outboxd::http::Reply reply) {
+                            held = std::move(reply);
+                            got = true;
+                        },
+                        1024});
+    Server server("127.0.0.1:0", test_routes(), ServerOptions{}, prefixes);
+    RawClient c(server.port());
+    c.send("GET /api/v1/rows HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int i = 0; i < 200 && !got; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(got);
+    server.stop();
+    held(Response{200, "text/plain", "late\n", {}});
+    held = nullptr;
+    bool closed = false;
+    CHECK(c.read_until_closed(1s, closed).empty());
+    CHECK(closed);
 }

@@ -152,6 +152,14 @@ void grant_relay(const config::Postgres& table, bool delete_rows) {
                        + "; GRANT SELECT, UPDATE ON " + t + " TO " + role + "; ";
     stmt += (delete_rows ? "GRANT DELETE ON " : "REVOKE DELETE ON ") + t
             + (delete_rows ? " TO " : " FROM ") + role;
+    // The review's action log (docs/security.md), where migrate made it: the
+    // console and the CLI record each requeue and close there.
+    const std::string log = store::actions_table(table);
+    const std::string log_text = store::quote_literal(log);
+    stmt += "; DO $grant$ BEGIN IF to_regclass(" + log_text + ") IS NOT NULL THEN EXECUTE "
+            + store::quote_literal("GRANT SELECT, INSERT ON " + log + " TO " + role)
+            + "; EXECUTE 'GRANT USAGE ON SEQUENCE ' || pg_get_serial_sequence(" + log_text
+            + ", 'id') || ' TO ' || " + store::quote_literal(role) + "; END IF; END $grant$";
     sql(services().pg_dsn, stmt);
 }
 

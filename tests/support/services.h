@@ -78,7 +78,9 @@ config::Postgres make_table(const std::string& dsn, const std::string& name);
 
 // The relay role's grants on `table` (created by the owner), exactly as
 // docs/security.md lists them: SELECT, UPDATE, and DELETE only when
-// `delete_rows` (retention on). daemon_config() and write_config() call it.
+// `delete_rows` (retention on); on the action log `<table>_actions`, when
+// it exists, SELECT, INSERT and USAGE on its id sequence. daemon_config()
+// and write_config() call it.
 inline constexpr const char* kRelayRole = "outboxd_relay";
 void grant_relay(const config::Postgres& table, bool delete_rows);
 

@@ -47,6 +47,7 @@ const std::map<std::string, std::string> kDeliberate = {
     {"rabbitmq.url", "no default (required with broker: rabbitmq): a commented sample URI"},
     {"rabbitmq.url_file", "no default: a commented sample path of a mounted secret"},
     {"http.port_file", "no default: a commented sample path for a supervisor to read"},
+    {"http.tokens_file", "no default: a commented sample path of the console's tokens"},
 };
 
 fs::path source_dir() {

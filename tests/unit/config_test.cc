@@ -177,6 +177,7 @@ TEST_CASE("option table: exactly the agreed options are reloadable", "[unit][con
         "leader.retry_interval_ms",
         "http.stall_timeout_ms",
         "http.stats_interval_ms",
+        "http.tokens_file",
         "retention.sent_max_age_ms",
         "retention.batch_size",
         "retention.interval_ms",
@@ -1509,6 +1510,48 @@ TEST_CASE("rabbitmq.ca_file: relative to the config file, must hold a PEM certif
     require_single_problem(
         load(kRabbitRequired + "  ca_file: /etc/ssl/certs/ca-certificates.crt\n"),
         "rabbitmq.ca_file", "not an amqps:// URI");
+}
+
+TEST_CASE("http.console and http.tokens_file: the tokens read at load, relative to the config "
+          "file, owner-only, every problem listed",
+          "[unit][config]") {
+    TempDir dir;
+    const auto tokens = dir.write("tokens", "alice write 0123456789abcdef\n");
+    fs::permissions(tokens, fs::perms::owner_read | fs::perms::owner_write);
+    const std::string head = kRequired + "http:\n  console: true\n";
+    const LoadResult r =
+        load_config(dir.write("c.yaml", head + "  tokens_file: tokens\n").string(), {});
+    INFO(joined(r));
+    REQUIRE(r.config);
+    CHECK(r.config->http.console);
+    CHECK(r.config->http.tokens_file == tokens.string());
+    REQUIRE(r.config->http.tokens.size() == 1);
+    CHECK(r.config->http.tokens[0].name == "alice");
+
+    // Readable by others: refused, with the fix.
+    fs::permissions(tokens, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read
+                                | fs::perms::others_read);
+    const LoadResult open_file =
+        load_config(dir.write("o.yaml", head + "  tokens_file: tokens\n").string(), {});
+    REQUIRE(open_file.problems.size() == 1);
+    CHECK_THAT(format_problem(open_file.problems[0]), Catch::Contains("http.tokens_file"));
+    CHECK_THAT(format_problem(open_file.problems[0]), Catch::Contains("chmod 600"));
+
+    // Every bad line is a problem of its own; the secret is never shown.
+    const auto bad = dir.write("bad", "alice owner 0123456789abcdef\nbob read short\n");
+    fs::permissions(bad, fs::perms::owner_read | fs::perms::owner_write);
+    const LoadResult lines =
+        load_config(dir.write("b.yaml", head + "  tokens_file: bad\n").string(), {});
+    REQUIRE(lines.problems.size() == 2);
+    CHECK_THAT(joined(lines), Catch::Contains("line 1: role must be read or write"));
+    CHECK_THAT(joined(lines), Catch::Contains("line 2: the secret of bob is shorter"));
+    CHECK_THAT(joined(lines), !Catch::Contains("0123456789abcdef"));
+
+    require_single_problem(load_with("http:\n  listen: \"\"\n  console: true\n"), "http.console",
+                           "http.listen is empty");
+    require_single_problem(load_with("http:\n  tokens_file: /x\n"), "http.tokens_file",
+                           "http.console is false");
+    CHECK(load_with("http:\n  console: true\n").config->http.tokens.empty());
 }
 
 TEST_CASE("redact_url and to_yaml: RabbitMQ passwords never printed, config reads back",

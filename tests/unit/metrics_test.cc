@@ -159,6 +159,7 @@ TEST_CASE("Metrics declares exactly the metrics of the team plan", "[unit][metri
         "outboxd_rows_parked_unconfirmed_total",
         "outboxd_config_reloads_total",
         "outboxd_last_sent_timestamp_seconds",
+        "outboxd_console_requests_total",
     };
     CHECK(m.names() == plan);
 

@@ -6,6 +6,8 @@
 #include "common/host_port.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "console/assets.h"
+#include "console/worker.h"
 #include "daemon/background.h"
 #include "daemon/run/audit.h"
 #include "daemon/run/brokers.h"
@@ -18,6 +20,7 @@
 #include "leader/pg_advisory_lease.h"
 #include "metrics/metrics.h"
 #include "store/pg_outbox_store.h"
+#include "store/pg_review_store.h"
 
 #include <algorithm>
 #include <atomic>
@@ -59,13 +62,94 @@ struct RunContext {
 
 void write_port_file(const std::string& path, std::uint16_t port);
 
-// /metrics, /healthz, /readyz on their own thread; null when http.listen is
-// empty. Throws std::exception when the address cannot be bound.
-std::unique_ptr<http::Server> start_http(const config::Config& cfg, RunContext& ctx) {
-    if (cfg.http.listen.empty()) {
+// The tokens the console checks: none without a tokens file.
+console::TokenList console_tokens(const config::Config& cfg) {
+    if (cfg.http.tokens_file.empty()) {
         return nullptr;
     }
+    return std::make_shared<const std::vector<console::Token>>(cfg.http.tokens);
+}
+
+// The endpoint: the server and, with http.console, the console's worker,
+// which holds answers the server thread waits for. The server stops taking
+// requests first, then the worker goes, then the server's I/O.
+struct Endpoint {
+    std::unique_ptr<console::Worker> console;
+    std::unique_ptr<http::Server> server;
+    Endpoint() = default;
+    Endpoint(const Endpoint&) = delete;
+    Endpoint& operator=(const Endpoint&) = delete;
+    Endpoint(Endpoint&&) = delete;
+    Endpoint& operator=(Endpoint&&) = delete;
+    ~Endpoint() {
+        if (server) {
+            server->stop();
+        }
+        console.reset();
+        server.reset();
+    }
+};
+
+// What the console shows at a glance, from the metrics and health the
+// daemon keeps anyway: no query.
+console::Overview overview(const config::Config& cfg, const RunContext& ctx) {
+    const auto& m = ctx.metrics;
+    console::Overview o;
+    o.version = version_line();
+    const auto role = ctx.health.role();
+    o.role = role == health::Role::kLeader ? "publisher" : health::to_string(role);
+    o.broker = config::broker_name(cfg.broker);
+    o.broker_up = m.broker_up.value() > 0;
+    o.postgres_up = m.postgres_up.value() > 0;
+    o.pending = m.pending_rows.value();
+    if (o.pending > 0) {
+        o.oldest_pending_age_s = m.oldest_pending_age_seconds.value();
+    }
+    o.parked = m.parked_rows.value();
+    if (cfg.confirm.enabled()) {
+        o.unconfirmed = m.unconfirmed_rows.value();
+    }
+    o.sent_total = m.rows_sent.value();
+    return o;
+}
+
+std::unique_ptr<console::Worker> start_console(const config::Config& cfg, RunContext& ctx) {
+    console::WorkerOptions options;
+    options.api.confirmation = cfg.confirm.enabled();
+    options.on_answer = [&ctx](int status) {
+        ctx.metrics.console_requests.with(console::answer_class(status)).inc();
+    };
+    options.now_ms = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
+    // cfg is copied: the console keeps the table and columns it started with
+    // (both restart-only).
+    return std::make_unique<console::Worker>(
+        std::make_unique<store::PgReviewStore>(cfg.postgres),
+        [cfg, &ctx] { return overview(cfg, ctx); }, options, console_tokens(cfg));
+}
+
+// /metrics, /healthz, /readyz (and the console) on their own thread; nothing
+// when http.listen is empty. Throws std::exception when the address cannot
+// be bound.
+void start_http(const config::Config& cfg, RunContext& ctx, Endpoint& endpoint) {
+    if (cfg.http.listen.empty()) {
+        return;
+    }
     http::Routes routes;
+    std::vector<http::PrefixRoute> prefixes;
+    if (cfg.http.console) {
+        endpoint.console = start_console(cfg, ctx);
+        routes = console::asset_routes();
+        prefixes.push_back(
+            {"/api/",
+             [worker = endpoint.console.get()](http::Request req, http::Reply reply) {
+                 worker->submit(std::move(req), std::move(reply));
+             },
+             console::kMaxBody});
+    }
     routes["/metrics"] = [&ctx] {
         return http::Response{200, metrics::kContentType, ctx.metrics.render()};
     };
@@ -77,15 +161,22 @@ std::unique_ptr<http::Server> start_http(const config::Config& cfg, RunContext& 
         const auto v = ctx.health.readiness();
         return http::Response{v.ok ? 200 : 503, "text/plain; charset=utf-8", v.body};
     };
-    auto server = std::make_unique<http::Server>(cfg.http.listen, std::move(routes));
+    auto server = std::make_unique<http::Server>(cfg.http.listen, std::move(routes),
+                                                 http::ServerOptions{}, std::move(prefixes));
     // The bound port, which differs from the configured one for port 0.
-    log::get("http")->info(
-        "serving /metrics /healthz /readyz on {}",
-        format_host_port({parse_host_port(cfg.http.listen).host, server->port()}));
+    const auto host = parse_host_port(cfg.http.listen).host;
+    log::get("http")->info("serving /metrics /healthz /readyz{} on {}",
+                           cfg.http.console ? " /console/ /api/v1/" : "",
+                           format_host_port({host, server->port()}));
+    if (cfg.http.console && cfg.http.tokens_file.empty() && !is_loopback_host(host)) {
+        log::get("http")->warn("the console listens beyond loopback without http.tokens_file: "
+                               "everyone who reaches {} can read the parked rows",
+                               cfg.http.listen);
+    }
     if (!cfg.http.port_file.empty()) {
         write_port_file(cfg.http.port_file, server->port());
     }
-    return server;
+    endpoint.server = std::move(server);
 }
 
 // http.port_file: written whole or not at all (a reader never sees half a
@@ -213,7 +304,8 @@ void apply_reload(config::Config& cfg,
                   const ReloadFn& reload,
                   RunContext& ctx,
                   daemon::Supervisor& supervisor,
-                  daemon::Background& background) {
+                  daemon::Background& background,
+                  console::Worker* console) {
     auto reload_log = log::get("config");
     auto loaded = reload();
     if (!loaded.problems.empty()) {
@@ -250,6 +342,9 @@ void apply_reload(config::Config& cfg,
     log::setup(cfg.log.level, cfg.log.format);
     supervisor.set_options(supervisor_options(cfg));
     background.update(cfg);
+    if (console != nullptr) {
+        console->set_tokens(console_tokens(cfg));
+    }
     ctx.stall_limit_ms.store(stall_limit(cfg).count());
     ctx.metrics.config_reloads.with("ok").inc();
     reload_log->info("reloaded (batch_size={} poll_interval_ms={} max_attempts={} log.level={} "
@@ -326,6 +421,7 @@ void prepare_context(const config::Config& cfg, RunContext& ctx) {
         m->set_exported(cfg.confirm.enabled());
     }
     ctx.metrics.unconfirmed_by_consumer.set_values(cfg.confirm.consumers);
+    ctx.metrics.console_requests.set_exported(cfg.http.console);
     ctx.stall_limit_ms.store(stall_limit(cfg).count());
 }
 
@@ -378,9 +474,9 @@ int run(const config::Config& start_cfg, const ReloadFn& reload) {
               broker_target(cfg));
     RunContext ctx;
     prepare_context(cfg, ctx);
-    std::unique_ptr<http::Server> http_server;
+    Endpoint endpoint;
     try {
-        http_server = start_http(cfg, ctx);
+        start_http(cfg, ctx, endpoint);
     } catch (const std::exception& e) {
         log->critical("{}", e.what());
         return kExitFailure;
@@ -418,7 +514,7 @@ int run(const config::Config& start_cfg, const ReloadFn& reload) {
     while (supervisor.state() != State::kStopped) {
         ctx.turned();
         if (take_reload_request()) {
-            apply_reload(cfg, reload, ctx, supervisor, background);
+            apply_reload(cfg, reload, ctx, supervisor, background, endpoint.console.get());
         }
         exit_code = check_stop(supervisor, background, exit_code);
         supervisor.step();
