@@ -465,23 +465,27 @@ std::map<std::string, std::string> without(std::map<std::string, std::string> p,
 
 } // namespace
 
+Api::Page Api::page_of(const Call& call) const {
+    Page page{options_.page_default, std::nullopt};
+    if (const auto l = call.param("limit")) {
+        page.limit = static_cast<std::size_t>(
+            parse_positive("limit", *l, static_cast<std::int64_t>(options_.page_max)));
+        if (page.limit == 0) {
+            throw ApiError{400, "limit must be at least 1"};
+        }
+    }
+    if (const auto c = call.param("cursor")) {
+        page.before = parse_positive("cursor", *c, std::numeric_limits<std::int64_t>::max());
+    }
+    return page;
+}
+
 http::Response Api::rows(Call& call) {
     call.need_read();
     call.allow_params(
         {"status", "topic", "key", "reason", "consumer", "older_than_ms", "limit", "cursor"});
     const auto f = filter_from(without(call.params, {"limit", "cursor"}));
-    std::size_t limit = options_.page_default;
-    if (const auto l = call.param("limit")) {
-        limit = static_cast<std::size_t>(
-            parse_positive("limit", *l, static_cast<std::int64_t>(options_.page_max)));
-        if (limit == 0) {
-            throw ApiError{400, "limit must be at least 1"};
-        }
-    }
-    std::optional<std::int64_t> before;
-    if (const auto c = call.param("cursor")) {
-        before = parse_positive("cursor", *c, std::numeric_limits<std::int64_t>::max());
-    }
+    const auto [limit, before] = page_of(call);
     // One more than the page: whether a next page exists, without a count.
     auto found = store_.review_rows(f, before, limit + 1);
     Json next = nullptr;
@@ -641,18 +645,7 @@ http::Response Api::act(Call& call, const std::string& action) {
 http::Response Api::actions(Call& call) {
     call.need_read();
     call.allow_params({"limit", "cursor"});
-    std::size_t limit = options_.page_default;
-    if (const auto l = call.param("limit")) {
-        limit = static_cast<std::size_t>(
-            parse_positive("limit", *l, static_cast<std::int64_t>(options_.page_max)));
-        if (limit == 0) {
-            throw ApiError{400, "limit must be at least 1"};
-        }
-    }
-    std::optional<std::int64_t> before;
-    if (const auto c = call.param("cursor")) {
-        before = parse_positive("cursor", *c, std::numeric_limits<std::int64_t>::max());
-    }
+    const auto [limit, before] = page_of(call);
     auto found = store_.actions(before, limit + 1);
     Json next = nullptr;
     if (found.size() > limit) {

@@ -70,6 +70,13 @@ private:
     http::Response row(Call& call, const std::string& id_text);
     http::Response act(Call& call, const std::string& action);
     http::Response actions(Call& call);
+    // A page's `limit` (default page_default, at most page_max) and
+    // `cursor` (rows or records below that id).
+    struct Page {
+        std::size_t limit;
+        std::optional<std::int64_t> before;
+    };
+    Page page_of(const Call& call) const;
 
     store::ReviewStore& store_;
     std::function<Overview()> overview_;

@@ -90,26 +90,9 @@ ReviewRow review_row_of(const pqxx::row& f) {
     return r;
 }
 
-// "1,2,3" (array_to_string of bigints) as numbers.
-std::vector<std::int64_t> ids_of(const pqxx::field& f) {
-    std::vector<std::int64_t> out;
-    if (f.is_null()) {
-        return out;
-    }
-    const std::string text = text_of(f);
-    std::size_t from = 0;
-    while (from < text.size()) {
-        const auto comma = text.find(',', from);
-        const auto end = comma == std::string::npos ? text.size() : comma;
-        out.push_back(std::stoll(text.substr(from, end - from)));
-        from = end + 1;
-    }
-    return out;
-}
-
-// confirmed_by joined by ',' (consumer names have no commas: the config
-// refuses them).
-std::vector<std::string> names_of(const pqxx::field& f) {
+// The comma-separated parts of a text field (array_to_string), empty parts
+// left out; none for NULL.
+std::vector<std::string> parts_of(const pqxx::field& f) {
     std::vector<std::string> out;
     if (f.is_null()) {
         return out;
@@ -125,6 +108,21 @@ std::vector<std::string> names_of(const pqxx::field& f) {
         from = end + 1;
     }
     return out;
+}
+
+// "1,2,3" (array_to_string of bigints) as numbers.
+std::vector<std::int64_t> ids_of(const pqxx::field& f) {
+    std::vector<std::int64_t> out;
+    for (const auto& part : parts_of(f)) {
+        out.push_back(std::stoll(part));
+    }
+    return out;
+}
+
+// confirmed_by joined by ',' (consumer names have no commas: the config
+// refuses them).
+std::vector<std::string> names_of(const pqxx::field& f) {
+    return parts_of(f);
 }
 
 ActionRecord action_of(const pqxx::row& f) {
