@@ -5,6 +5,7 @@
 // requeue by filter while the relay runs, concurrent actions on the same
 // rows, and the page in a real browser (headless Chromium driven by
 // tests/browser/console_browser.py).
+#include "amqp_client.h"
 #include "config/config.h"
 #include "http/client.h"
 #include "services.h"
@@ -70,11 +71,13 @@ struct Console {
     std::unique_ptr<Daemon> daemon;
     std::string address;
 
-    Console(const outboxd::config::Postgres& table, const std::string& tokens) {
-        auto c = daemon_config(table);
+    Console(const outboxd::config::Postgres& table, const std::string& tokens)
+        : Console(daemon_config(table), tokens) {}
+    // `c` with the console on (its extra_yaml kept).
+    Console(DaemonConfig c, const std::string& tokens) {
         c.http_listen.clear();
-        c.extra_yaml = "http:\n  listen: 127.0.0.1:0\n  console: true\n"
-                       + (tokens.empty() ? std::string() : "  tokens_file: " + tokens + "\n");
+        c.extra_yaml += "http:\n  listen: 127.0.0.1:0\n  console: true\n"
+                        + (tokens.empty() ? std::string() : "  tokens_file: " + tokens + "\n");
         daemon =
             std::make_unique<Daemon>(std::vector<std::string>{"run", "--config", write_config(c)});
         const auto port = daemon->http_port();
@@ -339,6 +342,91 @@ TEST_CASE("console API: a bulk requeue by filter while the relay runs sends each
     }
     CHECK(twice == 0);
     (void)parked;
+}
+
+TEST_CASE("console API with RabbitMQ, and with consumer confirmation (rows at 4)",
+          "[console-brokers]") {
+    SECTION("RabbitMQ: a requeue by filter publishes each row once") {
+        const std::string name = unique_name("console_rmq");
+        const auto table = make_table(services().pg_dsn, name);
+        AmqpClient amqp;
+        amqp.exchange(name);
+        amqp.quorum_queue(name);
+        amqp.bind(name, name, "key-0");
+        amqp.bind(name, name, "key-1");
+        const auto ids = park_rows(table, name, 2, "NOT_FOUND - no exchange");
+        DaemonConfig c = daemon_config(table);
+        c.extra_yaml = "broker: rabbitmq\nrabbitmq:\n  url: \"" + services().rabbitmq_url + "\"\n";
+        Console console(c, tokens_file());
+        CHECK(console.json("GET", "/api/v1/summary", kRead)["broker"] == "rabbitmq");
+        const auto j = console.json("POST", "/api/v1/rows/requeue", kWrite,
+                                    "{\"filter\":{\"topic\":\"" + name + "\"}}");
+        CHECK(j["requeued"] == 2);
+        REQUIRE(eventually(
+            [&] {
+                const auto s = row_states(services().pg_dsn, table);
+                return s.at(ids[0]).status == 1 && s.at(ids[1]).status == 1;
+            },
+            30s));
+        const auto got = amqp.drain(name);
+        REQUIRE(got.size() == 2);
+        CHECK(got[0].outbox_id == ids[0]);
+        CHECK(got[1].outbox_id == ids[1]);
+        amqp.delete_queue(name);
+        amqp.delete_exchange(name);
+    }
+    SECTION("confirmation on: rows at 4 by consumer, their confirmations, requeued") {
+        const auto table = make_table(services().pg_dsn, unique_name("console_cf"));
+        const std::string topic = unique_name("console-cf");
+        create_topic(services().kafka_bootstrap, topic, 1, 1);
+        DaemonConfig c = daemon_config(table);
+        c.extra_yaml = "confirm:\n  consumers: [billing, audit]\n  interval_ms: 200\n";
+        {
+            Daemon m({"migrate", "--config", write_config(c)});
+            REQUIRE(m.wait(60s) == 0);
+        }
+        grant_relay(table, false);
+        const auto failed = park_rows(table, topic, 3, "billing: invoice 17 has no customer", 4);
+        sql(services().pg_dsn, "UPDATE " + table_sql(table)
+                                   + " SET confirmed_by = '{audit}', kafka_partition = 0, "
+                                     "kafka_offset = 41 WHERE id = "
+                                   + std::to_string(failed[0]));
+        const auto other = park_rows(table, topic, 2, "audit: schema v3 unknown", 4);
+        const auto parked = park_rows(table, topic, 1, "Broker: Message size too large");
+        Console console(c, tokens_file());
+        auto j = console.json("GET", "/api/v1/rows?status=4&consumer=billing", kRead);
+        CHECK(j["rows"].size() == 3);
+        CHECK(console.json("GET", "/api/v1/rows", kRead)["rows"].size() == 6);
+        j = console.json("GET", "/api/v1/rows/" + std::to_string(failed[0]), kRead);
+        CHECK(j["status"] == 4);
+        CHECK(j["confirmed_by"] == Json::array({"audit"}));
+        CHECK(j["kafka_offset"] == 41);
+        j = console.json("GET", "/api/v1/summary", kRead);
+        CHECK(j["confirmation"] == true);
+        CHECK(j["consumer_failed"] == 5);
+        j = console.json("POST", "/api/v1/rows/requeue", kWrite,
+                         "{\"filter\":{\"status\":[4],\"consumer\":\"billing\"},"
+                         "\"note\":\"customer backfilled\"}");
+        CHECK(j["requeued"] == 3);
+        // Sent again with the confirmations cleared; they wait at 1 for
+        // both consumers.
+        REQUIRE(eventually(
+            [&] {
+                const auto s = row_states(services().pg_dsn, table);
+                return std::all_of(failed.begin(), failed.end(),
+                                   [&](std::int64_t id) { return s.at(id).status == 1; });
+            },
+            30s));
+        CHECK(sql_value(services().pg_dsn, "SELECT array_to_string(confirmed_by, ',') FROM "
+                                               + table_sql(table)
+                                               + " WHERE id = " + std::to_string(failed[0]))
+              == "");
+        const auto sent = sent_counts(topic);
+        CHECK(sent.size() == 3);
+        const auto states = row_states(services().pg_dsn, table);
+        CHECK(states.at(other[0]).status == 4);
+        CHECK(states.at(parked[0]).status == 2);
+    }
 }
 
 TEST_CASE("console in a real browser: parked rows read, filtered, requeued, closed, refused",
