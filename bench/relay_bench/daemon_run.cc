@@ -1,13 +1,16 @@
 #include "daemon_run.h"
 
 #include "common.h"
+#include "http/client.h"
 #include "store/sql.h"
 #include "tables.h"
 
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <array>
 #include <csignal>
+#include <exception>
 #include <filesystem>
 #include <stdexcept>
 #include <vector>
@@ -16,11 +19,33 @@ namespace outboxd::bench {
 
 std::string g_relay_dsn; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
 
+namespace {
+
+// One refresh of the console page, in the order a browser asks: the page,
+// then what it links, then the page's script asking the API for the
+// summary, the first page of rows waiting for a person, and the action log.
+constexpr std::array<const char*, 6> kConsolePaths = {"/console/",
+                                                      "/console/app.js",
+                                                      "/console/app.css",
+                                                      "/api/v1/summary",
+                                                      "/api/v1/rows?status=2,4&limit=50",
+                                                      "/api/v1/actions?limit=50"};
+
+// Answers take milliseconds (under 50 ms on the loaded 2-core machine); one
+// that takes this long counts as a failure of the run.
+constexpr std::chrono::milliseconds kConsoleRequestTimeout{5000};
+
+// How long the client waits for the daemon's port file before it gives up.
+constexpr std::chrono::seconds kConsolePortTimeout{30};
+
+} // namespace
+
 DaemonRun::DaemonRun(const config::Postgres& table,
                      int batch_size,
                      int max_message_bytes,
                      const std::string& broker,
-                     const std::string& confirm_group) {
+                     const std::string& confirm_group,
+                     bool console) {
     ot::DaemonConfig dc;
     dc.table = table;
     dc.pg_dsn = g_relay_dsn.empty() ? ot::services().pg_dsn : g_relay_dsn;
@@ -31,6 +56,12 @@ DaemonRun::DaemonRun(const config::Postgres& table,
     }
     if (!confirm_group.empty()) {
         dc.extra_yaml += "confirm:\n  consumers: [\"" + confirm_group + "\"]\n";
+    }
+    if (console) {
+        // The harness writes http.listen alone; the console needs the
+        // same section, so it is written here whole.
+        dc.http_listen.clear();
+        dc.extra_yaml += "http:\n  listen: \"127.0.0.1:0\"\n  console: true\n";
     }
     dc.relay["batch_size"] = std::to_string(batch_size);
     if (max_message_bytes > 0) {
@@ -96,6 +127,85 @@ void DaemonRun::stop_sampling() {
     if (sampler_.joinable()) {
         sampler_.join();
     }
+}
+
+ConsoleClient::ConsoleClient(const DaemonRun& run) {
+    thread_ = std::thread([this, daemon = &run] { this->run(*daemon); });
+}
+
+ConsoleClient::~ConsoleClient() {
+    stop();
+}
+
+void ConsoleClient::stop() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void ConsoleClient::run(const DaemonRun& daemon) {
+    // The port file appears once the endpoint serves, a moment after the
+    // start; asked in short waits so that stop() is not held up by it.
+    std::optional<int> port;
+    const auto port_deadline = Clock::now() + kConsolePortTimeout;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!port && !stopping_ && Clock::now() < port_deadline) {
+        lock.unlock();
+        port = daemon.http_port(std::chrono::milliseconds(200));
+        lock.lock();
+    }
+    if (!port) {
+        if (!stopping_) {
+            ++counts_.not_ok;
+            counts_.first_failure = "no port in the daemon's http.port_file after "
+                                    + std::to_string(kConsolePortTimeout.count()) + " s";
+        }
+        return;
+    }
+    auto next = Clock::now();
+    while (!stopping_) {
+        lock.unlock();
+        load_page(*port);
+        lock.lock();
+        // Once a second, as the page's refresh; a load slower than that is
+        // followed by the next at once, not by a burst of the missed ones.
+        next = std::max(next + std::chrono::seconds(1), Clock::now());
+        cv_.wait_until(lock, next, [this] { return stopping_; });
+    }
+}
+
+void ConsoleClient::load_page(int port) {
+    const std::string host_port = "127.0.0.1:" + std::to_string(port);
+    for (const char* path : kConsolePaths) {
+        const auto t0 = Clock::now();
+        std::string failure;
+        try {
+            const auto r = http::get(host_port, path, kConsoleRequestTimeout);
+            if (r.status != 200) {
+                failure = std::to_string(r.status) + " " + r.body.substr(0, 200);
+            }
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        ++counts_.requests;
+        if (ms > counts_.slowest_ms) {
+            counts_.slowest_ms = ms;
+            counts_.slowest_path = path;
+        }
+        if (!failure.empty()) {
+            ++counts_.not_ok;
+            if (counts_.first_failure.empty()) {
+                counts_.first_failure = std::string("GET ") + path + ": " + failure;
+            }
+        }
+    }
+    ++counts_.page_loads;
 }
 
 bool wait_all_sent(DaemonRun& run,

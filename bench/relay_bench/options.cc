@@ -48,6 +48,10 @@ void add_options(CLI::App& app, Options& opt) {
     app.add_flag("--confirm", opt.confirm,
                  "Kafka: also drain with confirm.consumers on (a consumer group keeping up) and "
                  "measure the confirmation lag at --rate");
+    app.add_flag("--console-client", opt.console_client,
+                 "Throughput phase: the daemon serves the review console (http.console) and a "
+                 "client loads its page and API every second while it drains, as a browser "
+                 "refreshing it would");
     app.add_flag("--skip-publish-ceiling", opt.skip_publish_ceiling,
                  "Skip the broker's publish ceiling (the publisher alone, no PostgreSQL)");
     app.add_option("--relay-dsn", opt.relay_dsn,

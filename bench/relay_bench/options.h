@@ -36,6 +36,10 @@ struct Options {
     bool confirm = false;
     // Set per run: this daemon confirms rows for this consumer group.
     std::string confirm_group;
+    // --console-client: the throughput phase's daemon serves the review
+    // console (http.console) and a client loads its page every second while
+    // it drains, with 200 parked rows in the table for the list to show.
+    bool console_client = false;
     std::vector<std::string> brokers{"kafka"}; // --broker: phases 2-5 for each
     // --peer-debezium-libs DIR: only the side-by-side run (bench/peers/debezium.sh).
     std::string peer_debezium_libs;

@@ -26,7 +26,8 @@ nlohmann::json config_json(const Options& opt) {
             {"rate", opt.rate},
             {"insert_threads", opt.insert_threads},
             {"partitions", kTopicPartitions},
-            {"broker", broker_list}};
+            {"broker", broker_list},
+            {"console_client", opt.console_client}};
 }
 
 // A broker started moments ago is still warming up (JIT, caches): on

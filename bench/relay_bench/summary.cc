@@ -50,6 +50,28 @@ print_ceilings(const std::map<std::size_t, std::vector<CeilingResult>>& ceilings
     return ceiling_rate;
 }
 
+// --console-client: what the client refreshing the console page got, over
+// all rounds.
+void print_console_client(const std::vector<ThroughputResult>& tputs, nlohmann::json& jb) {
+    int loads = 0;
+    int requests = 0;
+    int not_ok = 0;
+    double slowest_ms = 0;
+    for (const auto& t : tputs) {
+        loads += t.console_page_loads;
+        requests += t.console_requests;
+        not_ok += t.console_not_ok;
+        slowest_ms = std::max(slowest_ms, t.console_slowest_ms);
+    }
+    row("console client: page loads / requests / not 200",
+        std::to_string(loads) + " / " + std::to_string(requests) + " / " + std::to_string(not_ok));
+    row("console client: slowest request, ms", fixed(slowest_ms, 1));
+    jb["throughput"]["console_client"] = {{"page_loads", loads},
+                                          {"requests", requests},
+                                          {"not_200", not_ok},
+                                          {"slowest_ms", slowest_ms}};
+}
+
 // The relay drain's two rates, for the ratios after it.
 struct DrainRates {
     Spread rate;
@@ -95,6 +117,9 @@ DrainRates print_drain(const Options& opt,
         {"peak_anon_mib", anon.max},
         {"rescan_ms",
          {{"first", rescan1.median}, {"next", rescan2.median}, {"after_vacuum", rescan3.median}}}};
+    if (opt.console_client) {
+        print_console_client(tputs, jb);
+    }
     totals.peak_rss = std::max(totals.peak_rss, rss.max);
     return DrainRates{rate, steady};
 }

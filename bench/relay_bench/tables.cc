@@ -19,8 +19,10 @@ void drop_table(const Options& opt, const config::Postgres& t) {
     if (opt.keep_tables) {
         return;
     }
-    // Each pre-filled table holds ~250 MB; the services may be shared.
-    ot::sql(ot::services().pg_dsn, "DROP TABLE IF EXISTS " + qualified(t));
+    // Each pre-filled table holds ~250 MB; the services may be shared. The
+    // action log migrate made beside it goes too.
+    ot::sql(ot::services().pg_dsn,
+            "DROP TABLE IF EXISTS " + qualified(t) + ", " + store::actions_table(t));
 }
 
 double prefill(const Options& opt, const config::Postgres& t, const std::string& topic) {
@@ -41,6 +43,19 @@ double prefill(const Options& opt, const config::Postgres& t, const std::string&
     ot::sql(ot::services().pg_dsn, "VACUUM (ANALYZE) " + qualified(t));
     ot::sql(ot::services().pg_dsn, "CHECKPOINT");
     return static_cast<double>(opt.rows) / secs;
+}
+
+void add_parked(const config::Postgres& t, const std::string& topic, int rows) {
+    const auto& c = t.columns;
+    ot::sql(ot::services().pg_dsn,
+            "INSERT INTO " + qualified(t) + " (" + store::quote_ident(c.topic) + ", "
+                + store::quote_ident(c.key) + ", " + store::quote_ident(c.payload) + ", "
+                + store::quote_ident(c.status) + ", " + store::quote_ident(c.attempts) + ", "
+                + store::quote_ident(c.last_error) + ") SELECT " + store::quote_literal(topic)
+                + ", 'parked-' || i, convert_to('{\"order\": ' || i || '}', 'UTF8'), 2, 5, "
+                  "'Broker: Message size too large (bench: parked on purpose)' FROM "
+                  "generate_series(1, "
+                + std::to_string(rows) + ") AS i");
 }
 
 std::int64_t pending_count(const config::Postgres& t) {

@@ -24,6 +24,11 @@ void drop_table(const Options& opt, const config::Postgres& t);
 // does not pay for the fill's hint bits or dirty buffers. Returns rows/s.
 double prefill(const Options& opt, const config::Postgres& t, const std::string& topic);
 
+// `rows` rows at status 2 (parked after 5 attempts, with a last_error) for
+// the review console's list, in one statement. Call before prefill(): their
+// ids then come before the pending rows', and the last id is a pending row's.
+void add_parked(const config::Postgres& t, const std::string& topic, int rows);
+
 // Rows at status 0.
 std::int64_t pending_count(const config::Postgres& t);
 

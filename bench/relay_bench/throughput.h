@@ -22,6 +22,11 @@ struct ThroughputResult {
     double rescan_again_ms = 0;  // the next one (index entries hinted dead by the first)
     double rescan_vacuum_ms = 0; // after VACUUM
     double vacuum_s = 0;
+    // --console-client: what the client refreshing the console page got.
+    int console_page_loads = 0;
+    int console_requests = 0;
+    int console_not_ok = 0; // answers other than 200, and requests with no answer
+    double console_slowest_ms = 0;
 };
 
 // `name` labels the progress lines ("throughput", "warm-up").
