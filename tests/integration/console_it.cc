@@ -11,6 +11,7 @@
 #include "services.h"
 
 #include <catch2/catch.hpp>
+#include <pqxx/pqxx>
 
 #include <csignal>
 #include <cstdlib>
@@ -346,6 +347,54 @@ TEST_CASE("console API: a bulk requeue by filter while the relay runs sends each
     }
     CHECK(twice == 0);
     (void)parked;
+}
+
+TEST_CASE("console: a stuck console query stalls neither /readyz nor the relay; a flood gets 503",
+          "[console-isolation]") {
+    const auto table = make_table(services().pg_dsn, unique_name("console_iso"));
+    const std::string topic = unique_name("console-iso");
+    create_topic(services().kafka_bootstrap, topic, 1, 1);
+    park_rows(table, topic, 3, "Local: Unknown topic");
+    Console console(table, tokens_file());
+    REQUIRE(console.call("GET", "/api/v1/actions", kRead).status == 200);
+
+    // Another session holds the action log: every console query on it waits
+    // (up to the console's 5 s statement timeout).
+    pqxx::connection blocker(services().pg_dsn);
+    pqxx::work tx(blocker);
+    tx.exec("LOCK TABLE " + table_sql(table).substr(0, table_sql(table).size() - 1)
+            + "_actions\" IN ACCESS EXCLUSIVE MODE");
+    std::vector<std::future<int>> waiting;
+    for (int i = 0; i < 40; ++i) {
+        waiting.push_back(std::async(std::launch::async, [&] {
+            return console.call("GET", "/api/v1/actions", kRead).status;
+        }));
+    }
+    // Meanwhile the endpoint answers and the relay sends new rows.
+    const auto ids = insert_rows(
+        services().pg_dsn, table,
+        {{topic, "k1", "{\"a\":1}", std::nullopt}, {topic, "k2", "{\"a\":2}", std::nullopt}});
+    CHECK(console.call("GET", "/readyz", "").status == 200);
+    CHECK(console.call("GET", "/console/", "").status == 200);
+    CHECK(eventually(
+        [&] {
+            const auto st = row_states(services().pg_dsn, table);
+            return st.at(ids[0]).status == 1 && st.at(ids[1]).status == 1;
+        },
+        4s));
+    tx.abort();
+    std::map<int, int> answers;
+    for (auto& f : waiting) {
+        ++answers[f.get()];
+    }
+    INFO("200: " << answers[200] << ", 503: " << answers[503]);
+    CHECK(answers[200] + answers[503] == 40);
+    CHECK(answers[503] > 0); // the queue holds 32: a flood is refused at once
+    CHECK(metric_value(*console.daemon, "outboxd_console_requests_total{result=\"busy\"}")
+          >= std::optional<double>(1));
+    // And the console answers again.
+    CHECK(console.call("GET", "/api/v1/actions", kRead).status == 200);
+    CHECK(sent_counts(topic).size() == 2);
 }
 
 TEST_CASE("console API with RabbitMQ, and with consumer confirmation (rows at 4)",
