@@ -691,7 +691,8 @@ std::vector<Option> build_options() {
     {
         Option& o = add("http.tokens_file", OptionType::kString, std::string(),
                         "Tokens of the console's API, one per line: NAME ROLE SECRET, ROLE read "
-                        "or write; relative to the config file. Readable by its owner only. "
+                        "or write; relative to the config file. Mode 600 (or 640 owned by root): a "
+                        "file others may read is refused. "
                         "Re-read on SIGHUP. Empty: the API is read-only for everyone who can "
                         "reach the listener.");
         o.reloadable = true;

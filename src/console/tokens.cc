@@ -126,6 +126,20 @@ std::optional<Token> authenticate(const std::vector<Token>& tokens,
     return found;
 }
 
+std::string tokens_mode_problem(unsigned mode, unsigned owner_uid) {
+    const bool others = (mode & 007) != 0;
+    const bool group_write = (mode & 020) != 0;
+    const bool group_read = (mode & 050) != 0;
+    if (!others && !group_write && (!group_read || owner_uid == 0)) {
+        return {};
+    }
+    std::ostringstream octal;
+    octal << std::oct << (mode & 0777);
+    return "mode " + octal.str()
+           + " lets others read or change the tokens: chmod 600 (or 640 with the file owned by "
+             "root and its group the daemon's)";
+}
+
 ParsedTokens load_tokens_file(const std::string& path) {
     ParsedTokens out;
     struct stat st {};
@@ -137,11 +151,8 @@ ParsedTokens load_tokens_file(const std::string& path) {
         out.problems.push_back(path + ": not a regular file");
         return out;
     }
-    if ((st.st_mode & 077) != 0) {
-        std::ostringstream mode;
-        mode << std::oct << (st.st_mode & 0777);
-        out.problems.push_back(path + ": mode " + mode.str()
-                               + " lets others read or change the tokens; chmod 600 " + path);
+    if (const auto why = tokens_mode_problem(st.st_mode, st.st_uid); !why.empty()) {
+        out.problems.push_back(path + ": " + why);
         return out;
     }
     std::ifstream f(path, std::ios::binary);

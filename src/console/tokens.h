@@ -40,9 +40,16 @@ std::optional<Token> authenticate(const std::vector<Token>& tokens,
 // Equal strings, compared in time that depends only on their lengths.
 bool constant_time_equal(const std::string& a, const std::string& b);
 
+// Why a tokens file of this mode and owner is refused, or "": no
+// permission for others, no group write, and group read only on a file
+// root owns (root:outboxd 0640, as the package installs its config, or a
+// Kubernetes secret mounted with fsGroup and mode 0440). The rule
+// PostgreSQL applies to its server key.
+std::string tokens_mode_problem(unsigned mode, unsigned owner_uid);
+
 // Reads and parses `path`. Problems (besides the parse's): the file cannot
-// be read, is not a regular file, or its mode gives any permission to the
-// group or others ("chmod 600 FILE").
+// be read, is not a regular file, or its mode or owner fail
+// tokens_mode_problem.
 ParsedTokens load_tokens_file(const std::string& path);
 
 } // namespace outboxd::console

@@ -262,7 +262,9 @@ TEST_CASE("tokens file: a file others may read is refused", "[console]") {
     auto loaded = load_tokens_file(path);
     REQUIRE(loaded.problems.size() == 1);
     CHECK(loaded.problems[0]
-          == path + ": mode 644 lets others read or change the tokens; chmod 600 " + path);
+          == path
+                 + ": mode 644 lets others read or change the tokens: chmod 600 (or 640 with the "
+                   "file owned by root and its group the daemon's)");
     CHECK(loaded.tokens.empty());
     REQUIRE(::chmod(path.c_str(), 0600) == 0);
     loaded = load_tokens_file(path);
@@ -271,6 +273,18 @@ TEST_CASE("tokens file: a file others may read is refused", "[console]") {
     CHECK(load_tokens_file(std::string(dir) + "/missing").problems.size() == 1);
     ::unlink(path.c_str());
     ::rmdir(dir);
+}
+
+TEST_CASE("tokens file modes: owner only, or group read on a file root owns", "[console]") {
+    CHECK(tokens_mode_problem(0600, 1000).empty());
+    CHECK(tokens_mode_problem(0400, 1000).empty());
+    CHECK(tokens_mode_problem(0640, 0).empty());
+    CHECK(tokens_mode_problem(0440, 0).empty());
+    CHECK_FALSE(tokens_mode_problem(0640, 1000).empty()); // a group of the owner's choosing
+    CHECK_FALSE(tokens_mode_problem(0660, 0).empty());    // group write
+    CHECK_FALSE(tokens_mode_problem(0604, 0).empty());    // others
+    CHECK_FALSE(tokens_mode_problem(0644, 0).empty());
+    CHECK_FALSE(tokens_mode_problem(0601, 1000).empty());
 }
 
 TEST_CASE("tokens: Bearer matched against every secret", "[console]") {
