@@ -10,8 +10,9 @@
 #    cache, config and data go to a temporary folder, never to $HOME.
 # 2. `helm lint --strict` with each values file in deploy/helm/outboxd/ci/
 #    (the defaults plus existingSecret, sidecar mode, a ServiceMonitor, one
-#    replica without PodDisruptionBudget), and of the example application
-#    chart examples/billing-api, which takes the sidecar from the chart.
+#    replica without PodDisruptionBudget, the review console), and of the
+#    example application chart examples/billing-api, which takes the sidecar
+#    from the chart, as it stands and with outboxd's console on.
 # 3. `helm template` of each, for Kubernetes 1.32.0 and 1.37.0, and every
 #    rendered resource validated strictly against that version's API schemas
 #    with the PyPI package kubernetes-validate, in the venv
@@ -20,10 +21,16 @@
 #    prometheus-operator ServiceMonitor and PodMonitor are CRDs without a
 #    schema: allowed; every other resource must have passed.
 # 4. The failure paths: no existingSecret, `mode: bogus`, a DSN in the
-#    values, a ServiceMonitor in sidecar mode must each be refused.
+#    values, a ServiceMonitor in sidecar mode, the console without
+#    console.tokensSecret, http.tokens_file written into config must each be
+#    refused.
 # 5. With OUTBOXD_BINARY=path/to/outboxd: every rendered outboxd.yaml passes
 #    `outboxd check --config-only` with the environment its container gets
-#    (the Secret's files replaced by dummies). Skipped without it.
+#    (the Secret's files replaced by dummies). An http.tokens_file must be
+#    a read-only mounted Secret item outboxd would accept (not readable by
+#    others, the pod with an fsGroup); the check reads a temporary tokens
+#    file (mode 0600) in its place, through OUTBOXD_HTTP_TOKENS_FILE. Every
+#    render named *console* must have the console on. Skipped without it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PROG=package-helm.sh
@@ -42,7 +49,7 @@ CRD_KINDS='^(ServiceMonitor|PodMonitor) with api version monitoring\.coreos\.com
 
 case "${1:-}" in
   "") ;;
-  -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "$PROG: unknown argument '$1' (none expected)" >&2; exit 2 ;;
 esac
 
@@ -97,8 +104,12 @@ sets=()
 for f in "$CHART"/ci/*-values.yaml; do
   sets+=("$(basename "$f" -values.yaml)|$CHART|$f")
 done
-[ "${#sets[@]}" -ge 4 ] || die "expected at least 4 values files in $CHART/ci, found ${#sets[@]}"
+[ "${#sets[@]}" -ge 5 ] || die "expected at least 5 values files in $CHART/ci, found ${#sets[@]}"
 sets+=("example-billing-api|$app|-")
+# The sidecar with its console: the application pod's fsGroup must make the
+# tokens readable (step 5 checks it).
+printf 'outboxd:\n  console:\n    enabled: true\n    tokensSecret: outboxd-console\n' >"$tmp/example-console.yaml"
+sets+=("example-billing-api-console|$app|$tmp/example-console.yaml")
 
 # -- 2. lint ------------------------------------------------------------------
 for s in "${sets[@]}"; do
@@ -168,6 +179,10 @@ printf 'existingSecret:\n  name: outboxd\nconfig:\n  postgres:\n    dsn: postgre
 expect_failure "a DSN in the values" "at '/config/postgres'" lint --strict "$CHART" "${kv[@]}" -f "$tmp/dsn.yaml"
 expect_failure "a ServiceMonitor in sidecar mode" "serviceMonitor.enabled needs mode: deployment" \
   template outboxd "$CHART" "${kv[@]}" --set mode=sidecar,existingSecret.name=outboxd,serviceMonitor.enabled=true
+expect_failure "the console without console.tokensSecret" "console.tokensSecret is required with console.enabled" \
+  template outboxd "$CHART" "${kv[@]}" --set existingSecret.name=outboxd,console.enabled=true
+expect_failure "http.tokens_file in config" "config.http.console and config.http.tokens_file are set by the chart" \
+  template outboxd "$CHART" "${kv[@]}" --set existingSecret.name=outboxd,config.http.tokens_file=/etc/outboxd/tokens
 # And the schema check of step 3 catches a mistake in what the chart renders:
 # a misspelt field passed through extraEnv.
 printf 'existingSecret:\n  name: outboxd\nextraEnv:\n  - name: OUTBOXD_LOG_LEVEL\n    valeu: debug\n' >"$tmp/misspelt.yaml"
@@ -186,7 +201,9 @@ else
   "$PY" - "$OUTBOXD_BINARY" "$tmp/check" "${renders[@]}" >&2 <<'PYTHON' || die "a rendered configuration fails outboxd check --config-only"
 """For each rendered outboxd container: its ConfigMap's outboxd.yaml through
 `outboxd check --config-only`, with the container's environment on top of
-the image's (OUTBOXD_HTTP_LISTEN), files of the Secret replaced by dummies."""
+the image's (OUTBOXD_HTTP_LISTEN), files of the Secret replaced by dummies.
+An http.tokens_file must come from a Secret mounted so that outboxd accepts
+and can read it; a temporary tokens file (0600) stands in for it."""
 import os, subprocess, sys
 import yaml
 
@@ -196,6 +213,41 @@ SECRET_DIR = "/etc/outboxd/secrets/"
 DUMMY_FILES = {"dsn": "postgresql://outboxd:secret@127.0.0.1:5432/app\n",
                "amqp-url": "amqps://outboxd:secret@127.0.0.1:5671/%2f\n"}
 DUMMY_ENV = {"OUTBOXD_RABBITMQ_MANAGEMENT_URL": "http://outboxd:secret@127.0.0.1:15672"}
+DUMMY_TOKENS = "# NAME ROLE SECRET\npackage-helm write 0123456789abcdef0123\n"
+
+
+def tokens_mount_problem(pod, container, path):
+    """Why the mount holding `path` would not give outboxd a tokens file it
+    accepts and can read, or None. A secret volume's files are root's, group
+    fsGroup (the kubelet adds r--r----- with one); outboxd takes a file
+    owned by root only without rights for others or group write
+    (src/console/tokens.cc), and uid 10001 reads it only through the group."""
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = sorted(container.get("volumeMounts", []), key=lambda m: -len(m["mountPath"]))
+    for m in mounts:
+        folder = m["mountPath"].rstrip("/") + "/"
+        if m.get("subPath") or not path.startswith(folder):
+            continue
+        secret = vols.get(m["name"], {}).get("secret")
+        if secret is None:
+            return f"{path}: volume {m['name']} at {folder} is not a secret volume"
+        if not m.get("readOnly"):
+            return f"{path}: volume {m['name']} at {folder} is not mounted readOnly"
+        mode = secret.get("defaultMode", 0o644)
+        rel = path[len(folder):]
+        if secret.get("items") is not None:
+            item = next((i for i in secret["items"] if i.get("path") == rel), None)
+            if item is None:
+                return f"{path}: Secret {secret.get('secretName')} at {folder} has no item with path {rel}"
+            mode = item.get("mode", mode)
+        if mode & 0o027:
+            return f"{path}: mode {mode:o} lets others read it or the group change it: outboxd refuses it"
+        if "fsGroup" not in (pod.get("securityContext") or {}):
+            return f"{path}: the pod has no securityContext.fsGroup, so the file (root's) is unreadable by the daemon"
+        return None
+    return f"{path}: no volumeMount of the container holds it"
+
+
 bad = checked = 0
 for render in renders:
     name = os.path.basename(render)
@@ -206,6 +258,7 @@ for render in renders:
     if not configs:
         print(f"{name}: no ConfigMap with outboxd.yaml"); bad += 1
     used = set()
+    consoles = 0
     for d in docs:
         if d.get("kind") != "Deployment":
             continue
@@ -232,18 +285,40 @@ for render in renders:
                     with open(value, "w") as f:
                         f.write(DUMMY_FILES.get(base, "secret\n"))
                 env[e["name"]] = value
+            what = f"{name}: Deployment {d['metadata']['name']} with ConfigMap {cm}"
+            http = (yaml.safe_load(configs[cm]) or {}).get("http") or {}
+            if http.get("console"):
+                consoles += 1
+            if http.get("console") and not http.get("tokens_file"):
+                print(f"{what}: http.console without http.tokens_file: the API would be open to the pod network")
+                bad += 1
+                continue
+            if http.get("tokens_file"):
+                why = tokens_mount_problem(pod, c, http["tokens_file"])
+                if why:
+                    print(f"{what}: {why}")
+                    bad += 1
+                    continue
+                tokens = os.path.join(work, "console-tokens")
+                fd = os.open(tokens, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.fchmod(fd, 0o600)  # whatever the umask and an earlier file
+                os.write(fd, DUMMY_TOKENS.encode())
+                os.close(fd)
+                env["OUTBOXD_HTTP_TOKENS_FILE"] = tokens
+                print(f"{what}: http.tokens_file {http['tokens_file']}: a read-only Secret item, mode and fsGroup as outboxd needs")
             cfg = os.path.join(work, "outboxd.yaml")
             with open(cfg, "w") as f:
                 f.write(configs[cm])
             r = subprocess.run([binary, "check", "--config-only", "--config", cfg], env=env,
                                capture_output=True, text=True, timeout=30)
-            what = f"{name}: Deployment {d['metadata']['name']} with ConfigMap {cm}"
             if r.returncode != 0:
                 print(f"{what}: `outboxd check --config-only` exit {r.returncode}: {(r.stderr or r.stdout).strip()}")
                 bad += 1
             else:
                 print(f"{what}: outboxd check --config-only: ok")
                 checked += 1
+    if "console" in name and consoles == 0:
+        print(f"{name}: no outboxd container with the console on, though the values turn it on"); bad += 1
     for cm in sorted(set(configs) - used):
         print(f"{name}: ConfigMap {cm} is used by no rendered Deployment: checked with the sidecar example")
 if checked == 0:

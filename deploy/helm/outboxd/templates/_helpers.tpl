@@ -56,12 +56,64 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) -}}
 {{- end -}}
 
-{{/* outboxd.yaml as it goes into the ConfigMap. */}}
+{{/*
+outboxd.yaml as it goes into the ConfigMap: the values' config, plus
+http.console and http.tokens_file with console.enabled (the file is the
+Secret console.tokensSecret, mounted by outboxd.volumes).
+*/}}
 {{- define "outboxd.configYaml" -}}
-{{- if .Values.config -}}
-{{- toYaml .Values.config -}}
+{{- $config := deepCopy (.Values.config | default dict) -}}
+{{- if (.Values.console | default dict).enabled -}}
+{{- $http := deepCopy ($config.http | default dict) -}}
+{{- $_ := set $http "console" true -}}
+{{- $_ := set $http "tokens_file" (include "outboxd.consoleTokensFile" .) -}}
+{{- $_ := set $config "http" $http -}}
+{{- end -}}
+{{- if $config -}}
+{{- toYaml $config -}}
 {{- else -}}
 {}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the console's tokens are mounted: the key `tokens` of console.tokensSecret. */}}
+{{- define "outboxd.consoleTokensDir" -}}
+/etc/outboxd/console
+{{- end -}}
+{{- define "outboxd.consoleTokensFile" -}}
+{{- include "outboxd.consoleTokensDir" . }}/tokens
+{{- end -}}
+
+{{/*
+The group the outboxd container runs as: securityContext.runAsGroup, else
+podSecurityContext.runAsGroup, else the image's (10001).
+*/}}
+{{- define "outboxd.runAsGroup" -}}
+{{- $container := .Values.securityContext | default dict -}}
+{{- $pod := .Values.podSecurityContext | default dict -}}
+{{- if hasKey $container "runAsGroup" -}}
+{{- $container.runAsGroup | int64 -}}
+{{- else if hasKey $pod "runAsGroup" -}}
+{{- $pod.runAsGroup | int64 -}}
+{{- else -}}
+10001
+{{- end -}}
+{{- end -}}
+
+{{/*
+The pod's securityContext (deployment mode): podSecurityContext as given,
+with fsGroup set to the container's group when the console is on and no
+fsGroup is given. Secret files are owned by root; outboxd accepts a root
+file readable by its group (0440) as tokens file and reads it through
+fsGroup, a supplementary group of every container in the pod.
+*/}}
+{{- define "outboxd.podSecurityContext" -}}
+{{- $context := deepCopy (.Values.podSecurityContext | default dict) -}}
+{{- if and (.Values.console | default dict).enabled (not (hasKey $context "fsGroup")) -}}
+{{- $_ := set $context "fsGroup" (include "outboxd.runAsGroup" . | int64) -}}
+{{- end -}}
+{{- if $context -}}
+{{- toYaml $context -}}
 {{- end -}}
 {{- end -}}
 
@@ -89,6 +141,13 @@ by the ConfigMap, which every mode renders.
 {{- end -}}
 {{- end -}}
 {{- $http := $config.http | default dict -}}
+{{- if or (hasKey $http "console") (hasKey $http "tokens_file") -}}
+{{- fail "config.http.console and config.http.tokens_file are set by the chart: use console.enabled and console.tokensSecret instead (the chart mounts the Secret's tokens and names the file)" -}}
+{{- end -}}
+{{- $console := .Values.console | default dict -}}
+{{- if $console.enabled -}}
+{{- $_ := required "console.tokensSecret is required with console.enabled: create a Secret with the console's tokens first (kubectl create secret generic outboxd-console --from-file=tokens=./console-tokens; NAME ROLE SECRET per line, docs/console.md) and set console.tokensSecret to its name" $console.tokensSecret -}}
+{{- end -}}
 {{- if hasKey $http "listen" -}}
 {{- $listen := $http.listen | toString -}}
 {{- if or (not (hasSuffix ":9187" $listen)) (hasPrefix "127." $listen) (hasPrefix "localhost:" $listen) (hasPrefix "[::1]" $listen) -}}
@@ -119,6 +178,7 @@ a sidecar, a liveness and a readiness probe in its own Deployment.
 */}}
 {{- define "outboxd.container" -}}
 {{- $keys := .Values.existingSecret.keys -}}
+{{- $console := .Values.console | default dict -}}
 - name: outboxd
   image: {{ include "outboxd.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
@@ -156,6 +216,13 @@ a sidecar, a liveness and a readiness probe in its own Deployment.
     - name: outboxd-secrets
       mountPath: /etc/outboxd/secrets
       readOnly: true
+    {{- if $console.enabled }}
+    # Not with subPath: the kubelet updates the file when the Secret
+    # changes, and SIGHUP makes outboxd read it again.
+    - name: outboxd-console
+      mountPath: {{ include "outboxd.consoleTokensDir" . }}
+      readOnly: true
+    {{- end }}
     {{- with .Values.extraVolumeMounts }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -191,6 +258,7 @@ a sidecar, a liveness and a readiness probe in its own Deployment.
 {{/* The pod's volumes for the outboxd container, as list items for `volumes:`. */}}
 {{- define "outboxd.volumes" -}}
 {{- $keys := .Values.existingSecret.keys -}}
+{{- $console := .Values.console | default dict -}}
 - name: outboxd-config
   configMap:
     name: {{ include "outboxd.fullname" . }}
@@ -215,6 +283,18 @@ a sidecar, a liveness and a readiness probe in its own Deployment.
       - key: {{ $keys.rabbitmqUrl }}
         path: amqp-url
       {{- end }}
+{{- if $console.enabled }}
+- name: outboxd-console
+  secret:
+    secretName: {{ $console.tokensSecret }}
+    # Owned by root, group fsGroup, mode 0440: outboxd refuses a tokens
+    # file others may read, so never 0444, in sidecar mode neither (the
+    # application pod needs an fsGroup then).
+    defaultMode: 0440
+    items:
+      - key: tokens
+        path: tokens
+{{- end }}
 {{- with .Values.extraVolumes }}
 {{ toYaml . }}
 {{- end }}
