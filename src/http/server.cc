@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -81,19 +83,39 @@ std::optional<Response> route(const Routes& routes,
     return Response{404, "text/plain; charset=utf-8", "not found\n", {}};
 }
 
+class Session;
+
+// The sessions waiting for a prefix route's answer, and the way back to
+// them. A Reply holds only a weak reference to its session and the gate: a
+// Reply kept (or called) after the server stopped, or after it was
+// destroyed, touches neither the session nor the I/O context.
+struct Waiting {
+    // Touched on the server thread only: keeps a waiting session alive
+    // (no operation of its own is pending then).
+    std::set<std::shared_ptr<Session>> sessions;
+    struct Gate {
+        std::mutex mu;
+        net::io_context* ioc = nullptr; // null once the server stopped
+    };
+    std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+};
+
 // One connection: read a request, answer it, and read the next while the
 // client keeps the connection alive. Lives as long as an operation of its
-// own is pending (each completion handler holds a shared_ptr).
+// own is pending (each completion handler holds a shared_ptr), or while it
+// waits for a prefix route's answer (Waiting::sessions).
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(Tcp::socket&& socket,
             const Routes& routes,
             const std::vector<PrefixRoute>& prefixes,
-            const ServerOptions& options)
+            const ServerOptions& options,
+            Waiting& waiting)
         : stream_(std::move(socket))
         , routes_(routes)
         , prefixes_(prefixes)
-        , options_(options) {}
+        , options_(options)
+        , waiting_(waiting) {}
 
     void start() { read(); }
 
@@ -185,11 +207,20 @@ private:
         // operation is pending meanwhile, and the Reply keeps this alive.
     }
 
-    // Posts the answer back to this connection's strand (the server thread).
+    // Posts the answer back to the server thread, while the server runs.
     Reply make_reply() {
-        return [self = shared_from_this()](Response r) {
-            net::post(self->stream_.get_executor(),
-                      [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
+        waiting_.sessions.insert(shared_from_this());
+        return [weak = weak_from_this(), gate = waiting_.gate](Response r) {
+            std::lock_guard<std::mutex> lock(gate->mu);
+            if (gate->ioc == nullptr) {
+                return; // stopped: the connection is closed, the answer dropped
+            }
+            net::post(*gate->ioc, [weak, r = std::move(r)]() mutable {
+                if (auto self = weak.lock()) {
+                    self->waiting_.sessions.erase(self);
+                    self->send(std::move(r));
+                }
+            });
         };
     }
 
@@ -250,6 +281,7 @@ private:
     const Routes& routes_;
     const std::vector<PrefixRoute>& prefixes_;
     const ServerOptions& options_;
+    Waiting& waiting_;
 };
 
 } // namespace
@@ -258,6 +290,7 @@ struct Server::Impl {
     Routes routes;
     std::vector<PrefixRoute> prefixes;
     ServerOptions options;
+    Waiting waiting;
     // Touched only on the server thread (and before it starts).
     std::vector<std::weak_ptr<Session>> sessions;
     net::io_context ioc{1};
@@ -296,7 +329,8 @@ struct Server::Impl {
             beast::error_code ignored;
             socket.close(ignored);
         } else {
-            auto s = std::make_shared<Session>(std::move(socket), routes, prefixes, options);
+            auto s =
+                std::make_shared<Session>(std::move(socket), routes, prefixes, options, waiting);
             sessions.push_back(s);
             s->start();
         }
@@ -313,6 +347,13 @@ struct Server::Impl {
             }
         }
         sessions.clear();
+        // Sessions waiting for an answer go now, with the I/O context
+        // still there; their Replies find the gate closed.
+        {
+            std::lock_guard<std::mutex> lock(waiting.gate->mu);
+            waiting.gate->ioc = nullptr;
+        }
+        waiting.sessions.clear();
     }
 };
 
@@ -362,6 +403,7 @@ Server::Server(const std::string& listen,
     }
     impl_->port = acc.local_endpoint().port();
 
+    impl_->waiting.gate->ioc = &impl_->ioc;
     impl_->accept();
     impl_->thread = std::thread([impl = impl_.get()] {
         // Handlers catch their own exceptions; this is the last line, and

@@ -12,7 +12,7 @@
 // the main thread (metrics::Metrics, a health flag), never take the main
 // loop's locks, touch the database or Kafka. A prefix handler hands the
 // request on and returns at once; its Reply may be called from any thread,
-// and must be released before the Server is destroyed.
+// also after stop() or the Server's end (the answer is then dropped).
 #pragma once
 
 #include <chrono>
@@ -58,8 +58,9 @@ struct Request {
     std::string body;
 };
 
-// Answers the request; call it exactly once, from any thread. Calling it
-// after stop() is harmless (the answer is dropped).
+// Answers the request; call it exactly once, from any thread (until then
+// the connection waits, up to stop()). Calling it after stop(), or keeping
+// it past the Server's end, is harmless: the answer is dropped.
 using Reply = std::function<void(Response)>;
 
 // Requests whose path starts with `prefix` (and match no fixed route), any
