@@ -167,6 +167,22 @@ void ConsoleClient::run(const DaemonRun& daemon) {
         }
         return;
     }
+    // The API answers 503 ("starting") until the daemon's start-up is done:
+    // the client starts loading the page once it serves.
+    const std::string host_port = "127.0.0.1:" + std::to_string(*port);
+    bool serving = false;
+    while (!serving && !stopping_ && Clock::now() < port_deadline) {
+        lock.unlock();
+        try {
+            serving = http::get(host_port, "/api/v1/summary", kConsoleRequestTimeout).status != 503;
+        } catch (const std::exception&) {
+            serving = false; // not listening yet: asked again below
+        }
+        lock.lock();
+        if (!serving) {
+            cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; });
+        }
+    }
     auto next = Clock::now();
     while (!stopping_) {
         lock.unlock();

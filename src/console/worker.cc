@@ -68,6 +68,11 @@ void Worker::set_tokens(TokenList tokens) {
     tokens_ = std::move(tokens);
 }
 
+void Worker::serve() {
+    std::lock_guard<std::mutex> lock(mu_);
+    serving_ = true;
+}
+
 std::uint64_t Worker::rejected() const {
     std::lock_guard<std::mutex> lock(mu_);
     return rejected_;
@@ -89,11 +94,32 @@ void Worker::stop() {
     }
 }
 
+http::Response Worker::answer(const http::Request& req, const TokenList& tokens) {
+    http::Response r;
+    try {
+        api_.tick(options_.now_ms());
+        r = api_.handle(req, tokens, options_.now_ms());
+    } catch (const std::exception& e) {
+        log::get("console")->error("{} {}: {}", req.method, req.path, e.what());
+        r = {500,
+             "application/json",
+             R"({"error":"internal error"})"
+             "\n",
+             {}};
+    }
+    // 503 (PostgreSQL unavailable, the queue full) shows in the health and
+    // the metrics; a 500 is a problem to read about.
+    if (r.status == 500) {
+        log::get("console")->warn("{} {}: {} {}", req.method, req.path, r.status, r.body);
+    }
+    return r;
+}
+
 void Worker::loop() {
-    auto log = log::get("console");
     for (;;) {
         Job job;
         TokenList tokens;
+        bool serving = false;
         {
             std::unique_lock<std::mutex> lock(mu_);
             // Wake for a request, or to sample the history.
@@ -109,22 +135,9 @@ void Worker::loop() {
             job = std::move(queue_.front());
             queue_.pop_front();
             tokens = tokens_;
+            serving = serving_;
         }
-        http::Response r;
-        try {
-            api_.tick(options_.now_ms());
-            r = api_.handle(job.req, tokens, options_.now_ms());
-        } catch (const std::exception& e) {
-            log->error("{} {}: {}", job.req.method, job.req.path, e.what());
-            r = {500,
-                 "application/json",
-                 R"({"error":"internal error"})"
-                 "\n",
-                 {}};
-        }
-        if (r.status >= 500) {
-            log->warn("{} {}: {} {}", job.req.method, job.req.path, r.status, r.body);
-        }
+        http::Response r = serving ? answer(job.req, tokens) : busy("outboxd is starting; retry");
         if (options_.on_answer) {
             options_.on_answer(r.status);
         }

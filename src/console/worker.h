@@ -52,6 +52,12 @@ public:
     void submit(http::Request req, http::Reply reply);
     // Any thread: the tokens later requests are checked against (a reload).
     void set_tokens(TokenList tokens);
+    // Any thread: start answering from the database. Until then every API
+    // request is answered 503 ("starting") without a query: the daemon's
+    // start-up opens its own sessions first (libpqxx 6.4 sets up shared
+    // state on a process's first sessions, which ThreadSanitizer saw
+    // written by one thread while the console's first session read it).
+    void serve();
     // Answers what still waits with 503 and joins the thread. Idempotent.
     void stop();
 
@@ -60,6 +66,8 @@ public:
 
 private:
     void loop();
+    // The API's answer, on the worker's thread.
+    http::Response answer(const http::Request& req, const TokenList& tokens);
 
     std::unique_ptr<store::ReviewStore> store_;
     Api api_;
@@ -73,6 +81,7 @@ private:
     std::deque<Job> queue_;
     TokenList tokens_;
     bool stopping_ = false;
+    bool serving_ = false;
     std::uint64_t rejected_ = 0;
     std::thread thread_;
 };

@@ -570,6 +570,16 @@ TEST_CASE("worker: a full queue answers 503 at once; stop answers what waits", "
     };
     Worker worker(
         std::move(owned), [] { return overview(); }, options, two_tokens());
+    {
+        // Before serve(): "starting", and no query.
+        std::promise<http::Response> early;
+        worker.submit(get("/api/v1/rows"), [&early](http::Response r) { early.set_value(r); });
+        const auto r = early.get_future().get();
+        CHECK(r.status == 503);
+        CHECK(r.body.find("starting") != std::string::npos);
+        CHECK(store->calls.load() == 0);
+    }
+    worker.serve();
 
     std::mutex mu;
     std::vector<int> answers;
@@ -613,7 +623,7 @@ TEST_CASE("worker: a full queue answers 503 at once; stop answers what waits", "
         REQUIRE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return answers.size() == 5; }));
         CHECK(answers[4] == 403);
     }
-    CHECK(counted.load() == 5);
+    CHECK(counted.load() == 6); // the "starting" answer, the refusal and four answers
     worker.stop();
     worker.submit(get("/api/v1/rows"), reply);
     std::lock_guard<std::mutex> lock(mu);

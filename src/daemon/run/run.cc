@@ -486,6 +486,9 @@ int run(const config::Config& start_cfg, const ReloadFn& reload) {
     if (const auto exit_code = start_up(cfg, st, ctx, &source)) {
         return *exit_code;
     }
+    if (endpoint.console) {
+        endpoint.console->serve(); // the start-up's sessions are open now
+    }
     ctx.turned();
     const auto lease = make_lease(cfg);
     XorShiftRandom random = seeded_random(ctx.clock);
