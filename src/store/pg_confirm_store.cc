@@ -9,26 +9,6 @@
 namespace outboxd::store {
 namespace {
 
-// confirmed_by as array_to_string(.., ','): consumer names have no commas
-// (the config refuses them, and reports name only configured consumers).
-std::vector<std::string> split_names(const pqxx::field& f) {
-    std::vector<std::string> out;
-    if (f.is_null()) {
-        return out;
-    }
-    const std::string text(f.c_str(), f.size());
-    std::size_t from = 0;
-    while (from < text.size()) {
-        const auto comma = text.find(',', from);
-        const auto end = comma == std::string::npos ? text.size() : comma;
-        if (end > from) {
-            out.push_back(text.substr(from, end - from));
-        }
-        from = end + 1;
-    }
-    return out;
-}
-
 // The statuses an UPDATE ... RETURNING status gave: rows changed, and of
 // them those now at 3.
 ConfirmCount count_statuses(const pqxx::result& r) {
@@ -88,7 +68,7 @@ std::vector<OverdueRow> PgOutboxStore::overdue(Millis deadline, std::size_t limi
         for (const auto& f :
              tx.exec_params(s.confirm.overdue, static_cast<std::int64_t>(deadline.count()),
                             static_cast<std::int64_t>(limit))) {
-            out.push_back(OverdueRow{f[0].as<std::int64_t>(), split_names(f[1]), f[2].as<int>()});
+            out.push_back(OverdueRow{f[0].as<std::int64_t>(), comma_parts(f[1]), f[2].as<int>()});
         }
         return out;
     });
@@ -155,7 +135,7 @@ std::vector<UnconfirmedRow> PgOutboxStore::unconfirmed_rows(Millis deadline, std
                 row.key = std::string(f[2].c_str(), f[2].size());
             }
             row.sent_at_ms = f[3].is_null() ? 0 : f[3].as<std::int64_t>();
-            row.confirmed_by = split_names(f[4]);
+            row.confirmed_by = comma_parts(f[4]);
             row.resends = f[5].as<int>();
             out.push_back(std::move(row));
         }

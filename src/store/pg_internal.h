@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace outboxd::store {
 
@@ -54,6 +55,15 @@ inline void notify_relay(pqxx::dbtransaction& tx, const std::string& channel) {
         tx.exec_params("SELECT pg_notify($1, '')", channel);
     }
 }
+
+// How a payload column of this SQL type (format_type) is read; throws
+// StoreMisconfigured for a type outboxd cannot send.
+PayloadType payload_type_of(const std::string& sql_type, const std::string& column);
+
+// The non-empty comma-separated parts of a text field (array_to_string of
+// ids, or of consumer names, which have no commas: the config refuses
+// them); none for NULL.
+std::vector<std::string> comma_parts(const pqxx::field& f);
 
 // An error while a new session checks the table (pg_errors.cc): an outage
 // SQLSTATE is StoreUnavailable, anything else StoreMisconfigured.

@@ -70,6 +70,8 @@ void check_confirm_columns(pqxx::connection& conn, const config::Postgres& pg) {
     }
 }
 
+} // namespace
+
 PayloadType payload_type_of(const std::string& sql_type, const std::string& column) {
     if (sql_type == "bytea") {
         return PayloadType::kBytea;
@@ -84,7 +86,23 @@ PayloadType payload_type_of(const std::string& sql_type, const std::string& colu
                              + "; supported: bytea, text, varchar, json, jsonb");
 }
 
-} // namespace
+std::vector<std::string> comma_parts(const pqxx::field& f) {
+    std::vector<std::string> out;
+    if (f.is_null()) {
+        return out;
+    }
+    const std::string text(f.c_str(), f.size());
+    std::size_t from = 0;
+    while (from < text.size()) {
+        const auto comma = text.find(',', from);
+        const auto end = comma == std::string::npos ? text.size() : comma;
+        if (end > from) {
+            out.push_back(text.substr(from, end - from));
+        }
+        from = end + 1;
+    }
+    return out;
+}
 
 PgOutboxStore::PgOutboxStore(config::Postgres cfg)
     : cfg_(std::move(cfg)) {}

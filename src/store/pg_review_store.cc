@@ -90,39 +90,13 @@ ReviewRow review_row_of(const pqxx::row& f) {
     return r;
 }
 
-// The comma-separated parts of a text field (array_to_string), empty parts
-// left out; none for NULL.
-std::vector<std::string> parts_of(const pqxx::field& f) {
-    std::vector<std::string> out;
-    if (f.is_null()) {
-        return out;
-    }
-    const std::string text = text_of(f);
-    std::size_t from = 0;
-    while (from < text.size()) {
-        const auto comma = text.find(',', from);
-        const auto end = comma == std::string::npos ? text.size() : comma;
-        if (end > from) {
-            out.push_back(text.substr(from, end - from));
-        }
-        from = end + 1;
-    }
-    return out;
-}
-
 // "1,2,3" (array_to_string of bigints) as numbers.
 std::vector<std::int64_t> ids_of(const pqxx::field& f) {
     std::vector<std::int64_t> out;
-    for (const auto& part : parts_of(f)) {
+    for (const auto& part : comma_parts(f)) {
         out.push_back(std::stoll(part));
     }
     return out;
-}
-
-// confirmed_by joined by ',' (consumer names have no commas: the config
-// refuses them).
-std::vector<std::string> names_of(const pqxx::field& f) {
-    return parts_of(f);
 }
 
 ActionRecord action_of(const pqxx::row& f) {
@@ -136,21 +110,6 @@ ActionRecord action_of(const pqxx::row& f) {
     a.ids = ids_of(f[6]);
     a.filter_json = opt_text(f[7]);
     return a;
-}
-
-// As PgOutboxStore reads its payload column (pg_outbox_store.cc).
-PayloadType payload_type_of(const std::string& sql_type, const std::string& column) {
-    if (sql_type == "bytea") {
-        return PayloadType::kBytea;
-    }
-    if (sql_type == "text" || sql_type.rfind("character", 0) == 0) {
-        return PayloadType::kText;
-    }
-    if (sql_type == "json" || sql_type == "jsonb") {
-        return PayloadType::kJson;
-    }
-    throw StoreMisconfigured("payload column \"" + column + "\" has type " + sql_type
-                             + "; supported: bytea, text, varchar, json, jsonb");
 }
 
 const char* payload_type_name(PayloadType t) {
@@ -307,7 +266,7 @@ std::optional<ReviewDetail> PgReviewStore::review_row(std::int64_t id, std::size
         if (cfg_.confirming()) {
             d.kafka_partition = opt<std::int32_t>(f[13]);
             d.kafka_offset = opt<std::int64_t>(f[14]);
-            d.confirmed_by = names_of(f[15]);
+            d.confirmed_by = comma_parts(f[15]);
             d.resends = opt<std::int32_t>(f[16]);
         }
         for (const auto& a : tx.exec_params(s.sql.row_actions, id)) {

@@ -25,48 +25,6 @@ bool contains(const std::string& hay, const std::string& needle) {
     return hay.find(needle) != std::string::npos;
 }
 
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return out + "'";
-}
-
-// Runs outboxd with `env_prefix` (e.g. "OUTBOXD_RELAY_BATCH_SIZE=7") and
-// returns its exit code and stdout alone (stderr to `err` when given), so
-// --json output can be parsed as it is.
-std::pair<int, std::string> run_stdout(const std::vector<std::string>& args,
-                                       const std::string& env_prefix = "",
-                                       std::string* err = nullptr) {
-    const std::string err_path = scratch_path("admin-err");
-    std::string cmd = "env " + env_prefix + " " + shell_quote(outboxd_binary());
-    for (const auto& a : args) {
-        cmd += " " + shell_quote(a);
-    }
-    cmd += " 2>" + err_path;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-        out.append(buf, n);
-    }
-    const int st = ::pclose(p);
-    std::ifstream ef(err_path);
-    const std::string err_text((std::istreambuf_iterator<char>(ef)), {});
-    std::remove(err_path.c_str());
-    if (err != nullptr) {
-        *err = err_text;
-    }
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-std::string table_sql(const outboxd::config::Postgres& t) {
-    return "\"" + t.schema + "\".\"" + t.table + "\"";
-}
-
 // Puts a row straight into a state, as the relay (or an operator) would have.
 void set_row(const std::string& dsn,
              const outboxd::config::Postgres& t,

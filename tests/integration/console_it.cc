@@ -32,10 +32,6 @@ namespace {
 const std::string kWrite = "write-secret-0123456789";
 const std::string kRead = "read-secret-0123456789";
 
-std::string table_sql(const outboxd::config::Postgres& t) {
-    return "\"" + t.schema + "\".\"" + t.table + "\"";
-}
-
 // The tokens file: mode 600, as the daemon requires.
 std::string tokens_file() {
     const std::string dir = scratch_path("console-tokens");

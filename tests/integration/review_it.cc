@@ -37,10 +37,6 @@ bool contains(const std::string& hay, const std::string& needle) {
     return hay.find(needle) != std::string::npos;
 }
 
-std::string table_sql(const outboxd::config::Postgres& t) {
-    return store::qualified_table(t);
-}
-
 std::string ids_text(const std::vector<std::int64_t>& ids) {
     std::string out;
     for (const auto id : ids) {
@@ -112,41 +108,6 @@ int lock_waiters(const std::string& application) {
 std::string os_user() {
     const passwd* pw = ::getpwuid(::geteuid()); // NOLINT(concurrency-mt-unsafe): test thread
     return pw != nullptr ? pw->pw_name : "uid-" + std::to_string(::geteuid());
-}
-
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    }
-    return out + "'";
-}
-
-// outboxd's exit code and stdout alone (stderr to `err`), for --json output.
-std::pair<int, std::string> run_stdout(const std::vector<std::string>& args,
-                                       std::string* err = nullptr) {
-    const std::string err_path = scratch_path("review-err");
-    std::string cmd = shell_quote(outboxd_binary());
-    for (const auto& a : args) {
-        cmd += " " + shell_quote(a);
-    }
-    cmd += " 2>" + err_path;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-        out.append(buf, n);
-    }
-    const int st = ::pclose(p);
-    std::ifstream ef(err_path);
-    const std::string err_text((std::istreambuf_iterator<char>(ef)), {});
-    std::remove(err_path.c_str());
-    if (err != nullptr) {
-        *err = err_text;
-    }
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
 } // namespace

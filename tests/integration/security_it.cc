@@ -41,10 +41,6 @@ std::string with_param(std::string dsn, const std::string& keyword, const std::s
     return dsn;
 }
 
-std::string table_sql(const outboxd::config::Postgres& t) {
-    return "\"" + t.schema + "\".\"" + t.table + "\"";
-}
-
 std::set<std::string> relay_privileges(const outboxd::config::Postgres& t) {
     std::set<std::string> out;
     for (const auto& row :

@@ -1032,4 +1032,44 @@ std::string tail_of(const std::string& log) {
     return log.size() <= 4000 ? log : "..." + log.substr(log.size() - 4000);
 }
 
+std::string table_sql(const config::Postgres& table) {
+    return store::qualified_table(table);
+}
+
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
+std::pair<int, std::string>
+run_stdout(const std::vector<std::string>& args, const std::string& env_prefix, std::string* err) {
+    const std::string err_path = scratch_path("stderr");
+    std::string cmd = "env " + env_prefix + " " + shell_quote(outboxd_binary());
+    for (const auto& a : args) {
+        cmd += " " + shell_quote(a);
+    }
+    cmd += " 2>" + err_path;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) {
+        throw std::runtime_error("popen failed: " + cmd);
+    }
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
+        out.append(buf, n);
+    }
+    const int st = ::pclose(p);
+    std::ifstream ef(err_path);
+    const std::string err_text((std::istreambuf_iterator<char>(ef)), {});
+    std::remove(err_path.c_str());
+    if (err != nullptr) {
+        *err = err_text;
+    }
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
 } // namespace outboxd::testing

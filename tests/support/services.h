@@ -73,6 +73,9 @@ std::string scratch_path(const std::string& prefix);
 std::vector<std::vector<std::string>> sql(const std::string& dsn, const std::string& query);
 std::string sql_value(const std::string& dsn, const std::string& query);
 
+// "schema"."table" of a test table, quoted, for SQL text.
+std::string table_sql(const config::Postgres& table);
+
 // A new outbox table (via `migrate`) in its own schema-qualified name.
 config::Postgres make_table(const std::string& dsn, const std::string& name);
 
@@ -340,6 +343,16 @@ std::optional<double> kill_and_time_takeover(const std::vector<std::unique_ptr<D
                                              Daemon& leader,
                                              std::chrono::milliseconds timeout,
                                              const std::function<void()>& after_kill = {});
+
+// `s` as one shell word.
+std::string shell_quote(const std::string& s);
+
+// Runs outboxd with `env_prefix` (e.g. "OUTBOXD_RELAY_BATCH_SIZE=7") and
+// returns its exit code and stdout alone (stderr to `err` when given), so
+// --json output can be parsed as it is.
+std::pair<int, std::string> run_stdout(const std::vector<std::string>& args,
+                                       const std::string& env_prefix = "",
+                                       std::string* err = nullptr);
 
 // Runs the binary to completion; returns exit code and combined output.
 std::pair<int, std::string>
