@@ -73,7 +73,7 @@ private:
     // A page's `limit` (default page_default, at most page_max) and
     // `cursor` (rows or records below that id).
     struct Page {
-        std::size_t limit;
+        std::size_t limit = 0;
         std::optional<std::int64_t> before;
     };
     Page page_of(const Call& call) const;
