@@ -1,5 +1,5 @@
 // PgOutboxStore's admin and maintenance calls on the data session:
-// `outboxd status`, `failed`, `requeue`, the health counts, retention and
+// `outboxd status`, requeue by ids, the health counts, retention and
 // `outboxd migrate`.
 #include "store/pg_internal.h"
 #include "store/pg_outbox_store.h"
@@ -44,36 +44,6 @@ HealthSummary PgOutboxStore::health_summary() {
         out.parked = f[1].as<std::int64_t>();
         out.parked_capped = out.parked >= kHealthCountCap;
         out.oldest_pending_age_s = f[2].is_null() ? 0.0 : f[2].as<double>();
-        return out;
-    });
-}
-
-std::vector<FailedRow> PgOutboxStore::failed_rows(const std::optional<std::string>& topic,
-                                                  std::size_t limit) {
-    return guarded("listing failed rows", [&](Session& s) {
-        std::vector<FailedRow> out;
-        pqxx::nontransaction tx(*s.conn);
-        const auto r = tx.exec_params(s.admin.failed_rows, topic.has_value(), topic.value_or(""),
-                                      static_cast<std::int64_t>(limit));
-        out.reserve(r.size());
-        for (const auto& f : r) {
-            FailedRow row;
-            row.id = f[0].as<std::int64_t>();
-            row.topic = std::string(f[1].c_str(), f[1].size());
-            if (!f[2].is_null()) {
-                row.key = std::string(f[2].c_str(), f[2].size());
-            }
-            row.attempts = f[3].as<std::int32_t>();
-            if (!f[4].is_null()) {
-                row.last_error = std::string(f[4].c_str(), f[4].size());
-            }
-            row.created_at_ms = f[5].is_null() ? 0 : f[5].as<std::int64_t>();
-            if (!f[6].is_null()) {
-                row.next_attempt_at_ms = f[6].as<std::int64_t>();
-            }
-            row.status = f[7].as<int>();
-            out.push_back(std::move(row));
-        }
         return out;
     });
 }
@@ -123,20 +93,6 @@ std::size_t PgOutboxStore::requeue_ids(const std::vector<std::int64_t>& ids,
         *skipped = std::move(left);
     }
     return changed;
-}
-
-std::size_t PgOutboxStore::requeue_failed(const std::optional<std::string>& topic) {
-    return guarded("requeuing failed rows", [&](Session& s) {
-        pqxx::work tx(*s.conn);
-        const std::size_t n =
-            tx.exec_params(s.admin.requeue_failed, topic.has_value(), topic.value_or(""))
-                .affected_rows();
-        if (n > 0) {
-            notify_relay(tx, cfg_.notify_channel);
-        }
-        tx.commit();
-        return n;
-    });
 }
 
 std::size_t PgOutboxStore::delete_sent_older_than(std::chrono::milliseconds age,

@@ -45,18 +45,6 @@ struct StatusSummary {
     std::optional<double> oldest_pending_age_s;
 };
 
-// A row at status 2 (or 4: a consumer failed on it), for `outboxd failed`.
-struct FailedRow {
-    std::int64_t id = 0;
-    int status = 2;
-    std::string topic;
-    std::optional<std::string> key;
-    std::int32_t attempts = 0;
-    std::optional<std::string> last_error;
-    std::int64_t created_at_ms = 0;                 // Unix milliseconds
-    std::optional<std::int64_t> next_attempt_at_ms; // normally NULL once parked
-};
-
 // The requested ids a requeue_ids() left alone, by reason.
 struct RequeueSkipped {
     std::vector<std::int64_t> not_found;
@@ -127,9 +115,6 @@ public:
     StatusSummary status_summary();
     HealthSummary health_summary() override;
 
-    // Rows at 2 (of `topic` when given), in id order, at most `limit`.
-    std::vector<FailedRow> failed_rows(const std::optional<std::string>& topic, std::size_t limit);
-
     // The given rows at 2 (and at 1 when include_sent) back to 0 with
     // attempts 0 and last_error, next_attempt_at (and sent_at) NULL, in one
     // transaction. Rows at 0 are never touched. Returns rows changed; the ids
@@ -138,9 +123,6 @@ public:
     std::size_t requeue_ids(const std::vector<std::int64_t>& ids,
                             bool include_sent,
                             RequeueSkipped* skipped = nullptr);
-
-    // Every row at 2 (of `topic` when given) back to 0, as requeue_ids().
-    std::size_t requeue_failed(const std::optional<std::string>& topic);
 
     // Retention: deletes at most `limit` rows at 1 (at 3 with consumer
     // confirmation, where rows at 1 still wait) whose sent_at is older than
