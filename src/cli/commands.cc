@@ -32,6 +32,13 @@ int cmd_migrate(const config::Config& cfg) {
     store::PgOutboxStore st(cfg.postgres);
     try {
         const auto stmts = st.migrate();
+        if (cfg.postgres.layout == config::Layout::kDebezium) {
+            std::cout << "outboxd: adopted " << table_name(cfg) << " (layout debezium):\n";
+            for (const auto& line : stmts) {
+                std::cout << "  " << line << "\n";
+            }
+            return kExitOk;
+        }
         std::cout << "outboxd: migrated " << table_name(cfg) << " (" << stmts.size()
                   << " statements: table, pending, failed, consumer-failed and closed "
                      "indexes, the action log "

@@ -34,6 +34,19 @@ int cmd_check(const config::Config& cfg);
 // empty or `path` does not start with '/'. Prints the status and body.
 int cmd_healthcheck(const config::Config& cfg, const std::string& path);
 
+// `outboxd convert-debezium FILE` (src/cli/convert_debezium.cc; the
+// conversion itself is cli/debezium_convert.h): reads a Debezium connector's
+// configuration (`-` for stdin), prints the outboxd YAML on stdout and every
+// key it could not map on stderr. 0 converted; 1 with `strict` when some key
+// could not be mapped (nothing printed on stdout); 2 when the file cannot be
+// read or parsed or holds no EventRouter. Reads no outboxd configuration.
+struct ConvertDebeziumArgs {
+    std::string file;
+    bool strict = false;
+    std::string bootstrap_servers; // "" : from the connector or a placeholder
+};
+int cmd_convert_debezium(const ConvertDebeziumArgs& args);
+
 // The operator's subcommands (src/cli/admin.cc): status, failed, requeue,
 // close, actions, unconfirmed, print-config (the review commands' bodies in
 // src/cli/review.cc). The constructor registers them and their options on `app`

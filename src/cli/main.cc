@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "config/config.h"
+#include "config/options.h"
 #include "daemon/run/run.h"
 #include "daemon/run/signals.h"
 
@@ -80,6 +81,23 @@ int run_main(int argc, char** argv) {
     std::string health_path = "/healthz";
     healthcheck->add_option("--path", health_path, "Path to GET (default /healthz)");
     const outboxd::cli::AdminCommands admin(app, add_config);
+    // Reads no outboxd configuration: it writes one.
+    outboxd::cli::ConvertDebeziumArgs convert_args;
+    auto* convert = app.add_subcommand(
+        "convert-debezium", "Turn a Debezium PostgreSQL connector's configuration (outbox "
+                            "EventRouter) into outboxd's YAML; unmapped keys on stderr");
+    convert
+        ->add_option("FILE", convert_args.file,
+                     "The connector's .properties or .json (REST API) file; - for stdin")
+        ->required();
+    convert->add_flag("--strict", convert_args.strict,
+                      "Exit 1, printing no YAML, when any key could not be mapped");
+    convert
+        ->add_option("--bootstrap-servers", convert_args.bootstrap_servers,
+                     "kafka.bootstrap_servers to write (a connector's configuration does not "
+                     "name the Kafka cluster)")
+        ->type_name("HOST:PORT,...")
+        ->check(CLI::Validator(outboxd::config::check_not_empty, ""));
 
     try {
         app.parse(argc, argv);
@@ -88,6 +106,9 @@ int run_main(int argc, char** argv) {
         return rc == 0 ? 0 : outboxd::cli::kExitUsage;
     }
 
+    if (*convert) {
+        return outboxd::cli::cmd_convert_debezium(convert_args);
+    }
     const bool running = !*migrate && !*check && !*healthcheck && !admin.selected();
     if (running) {
         outboxd::daemon::install_signal_handlers();

@@ -1,5 +1,6 @@
 #include "config/checks.h"
 
+#include "common/topic_route.h"
 #include "config/dsn.h"
 #include "config/options.h"
 #include "config/rabbit_topology.h"
@@ -341,18 +342,97 @@ void check_at_least(LoadState& state,
     }
 }
 
-// Two roles in one column would corrupt rows (e.g. status counted as attempts).
+// Two roles in one column would corrupt rows (e.g. status counted as
+// attempts). Columns outboxd only reads may share a column with another
+// read-only role (a Debezium table may key its messages by their id).
 void check_columns_distinct(LoadState& state, const Config& config) {
+    static const char* const kReadOnly[] = {"topic",    "key",        "payload",         "headers",
+                                            "event_id", "event_type", "event_timestamp", "tracing"};
+    const auto read_only = [](const std::string& key) {
+        return std::any_of(std::begin(kReadOnly), std::end(kReadOnly), [&](const char* k) {
+            return key == std::string("postgres.columns.") + k;
+        });
+    };
     std::map<std::string, std::string> owner; // column name -> option key
     for (const Option& o : options()) {
         if (!starts_with(o.key, "postgres.columns.") || o.load == nullptr) {
             continue;
         }
         const std::string name = std::get<std::string>(o.load(config));
+        if (name.empty()) {
+            continue;
+        }
         const auto [it, inserted] = owner.emplace(name, o.key);
-        if (!inserted && state.broken.count(o.key) == 0 && state.broken.count(it->second) == 0) {
+        if (!inserted && state.broken.count(o.key) == 0 && state.broken.count(it->second) == 0
+            && !(read_only(o.key) && read_only(it->second))) {
             state.add_problem(state.origin(o.key),
                               "same column as " + it->second + " (" + echo(name) + ")");
+        }
+    }
+}
+
+// The mapping of another layout's table (docs/debezium.md): the route's
+// expression and replacement, the additional fields' names.
+void check_mapping(LoadState& state, const Config& config) {
+    const Postgres& pg = config.postgres;
+    if (!pg.route.by_column.empty() && state.broken.count("postgres.route.topic_regex") == 0
+        && state.broken.count("postgres.route.topic_replacement") == 0) {
+        auto route = TopicRoute::compile(pg.route.topic_regex, pg.route.topic_replacement);
+        if (auto* err = std::get_if<std::string>(&route)) {
+            const bool about_regex = starts_with(*err, "route.topic_regex");
+            state.add_problem(state.origin(about_regex ? "postgres.route.topic_regex"
+                                                       : "postgres.route.topic_replacement"),
+                              err->substr(err->find(": ") + 2));
+        }
+    }
+    if (!pg.route.by_column.empty() && config.confirm.enabled()
+        && config.broker == BrokerKind::kKafka) {
+        // Offsets confirm rows by (topic, partition, offset), and the table
+        // holds the value the topic is made from, not the topic.
+        state.add_problem(state.origin("confirm.consumers"),
+                          "confirmation by Kafka consumer offsets needs the topic in the table; "
+                          "with postgres.route.by_column set it is not supported yet");
+    }
+    if (state.broken.count("postgres.additional_fields") != 0) {
+        return;
+    }
+    const std::string where = state.origin("postgres.additional_fields");
+    int partitions = 0;
+    std::map<std::string, int> envelope_names;
+    for (const AdditionalField& f : pg.additional_fields) {
+        switch (f.placement) {
+        case Placement::kPartition:
+            if (++partitions == 2) {
+                state.add_problem(where, "at most one column can give the partition");
+            }
+            if (config.broker == BrokerKind::kRabbitMq) {
+                state.add_problem(where, "a partition placement needs broker: kafka ("
+                                             + echo(f.column) + ")");
+            }
+            break;
+        case Placement::kEnvelope:
+            if (f.alias == "payload" || ++envelope_names[f.alias] == 2) {
+                state.add_problem(where, "envelope member " + echo(f.alias)
+                                             + " is used twice (\"payload\" holds the payload)");
+            }
+            break;
+        case Placement::kHeader:
+            if (f.alias == "outbox-id" || f.alias == "outbox-source"
+                || (f.alias == "id" && !pg.columns.event_id.empty())) {
+                state.add_problem(where,
+                                  "header " + echo(f.alias)
+                                      + " is outboxd's own (outbox-id, outbox-source, and id "
+                                        "with postgres.columns.event_id)");
+            }
+            break;
+        }
+    }
+    const std::string& source = config.message.ce_source;
+    for (char c : source) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+            state.add_problem(state.origin("message.cloudevents.source"),
+                              "must be a URI reference without spaces or control characters");
+            break;
         }
     }
 }
@@ -380,6 +460,7 @@ void check_whole(LoadState& state, Config& config) {
                        std::string(rule.small), int_value(config, rule.small));
     }
     check_columns_distinct(state, config);
+    check_mapping(state, config);
     check_property_files(state, config);
 }
 

@@ -292,11 +292,18 @@ public:
             }
             o.store(config, *parsed.value);
         }
+        apply_layout(config);
         for (const Option& o : options()) {
             auto it = state_.settings.find(o.key);
             if (o.store != nullptr && it != state_.settings.end()) {
                 o.store(config, it->second.value);
             }
+        }
+        if (config.postgres.layout == Layout::kDebezium
+            && config.kafka.properties.count("partitioner") == 0) {
+            // Java's default partitioner: a key lands on the partition
+            // Debezium put it on, so its order survives the switch.
+            config.kafka.properties["partitioner"] = "murmur2_random";
         }
         if (whole_ok_) {
             check_whole(state_, config);
@@ -307,6 +314,27 @@ public:
             result.config = std::move(config);
         }
         return result;
+    }
+
+    // postgres.layout: debezium moves the defaults of the options it names
+    // (debezium_layout_defaults); explicit settings are stored after this.
+    void apply_layout(Config& config) {
+        const auto it = state_.settings.find("postgres.layout");
+        if (it == state_.settings.end() || std::get<std::string>(it->second.value) != "debezium") {
+            return;
+        }
+        for (const auto& [key, text] : debezium_layout_defaults()) {
+            const Option* o = find_option(key);
+            Parsed parsed =
+                o != nullptr ? parse_text(*o, std::string(text)) : fail("no such option");
+            if (!parsed.value) {
+                add_problem(std::string(key),
+                            "internal error: bad layout default: " + parsed.error);
+                continue;
+            }
+            o->store(config, *parsed.value);
+        }
+        config.postgres.tracing_optional = state_.settings.count("postgres.columns.tracing") == 0;
     }
 
     void add_problem(std::string path, std::string message) {

@@ -43,6 +43,34 @@ struct Columns {
     std::string kafka_offset = "kafka_offset";
     std::string confirmed_by = "confirmed_by"; // text[]: consumers that confirmed
     std::string resends = "resends";           // sent again past confirm.deadline_ms
+    // Mapping of another layout's columns (docs/debezium.md); "" for none.
+    std::string event_id;        // sent as header `id`, the value as text
+    std::string event_type;      // the event's type (CloudEvents `type`)
+    std::string event_timestamp; // the Kafka message timestamp
+    std::string tracing;         // W3C trace context: Properties text or a bare traceparent
+};
+
+// The table's shape: outboxd's own (the default), or Debezium's outbox table
+// adopted as it is (postgres.layout; docs/debezium.md). The layout only
+// changes defaults: every mapping option below can be set with either.
+enum class Layout { kOutboxd, kDebezium };
+
+// Where an additional column goes (postgres.additional_fields).
+enum class Placement { kHeader, kEnvelope, kPartition };
+
+struct AdditionalField {
+    std::string column;
+    Placement placement = Placement::kHeader;
+    std::string alias; // header name or envelope member; the column's name when not given
+};
+
+// The topic of a row from a column through a regular expression
+// (postgres.route.*): off while by_column is empty, and the topic column is
+// taken as it is.
+struct Route {
+    std::string by_column;
+    std::string topic_regex = "(?<routedByValue>.*)";
+    std::string topic_replacement = "${routedByValue}";
 };
 
 struct Postgres {
@@ -51,6 +79,14 @@ struct Postgres {
     std::string table = "outbox";
     std::string notify_channel = "outbox"; // empty: no LISTEN, poll only
     Columns columns;
+    Layout layout = Layout::kOutboxd;
+    Route route;
+    std::vector<AdditionalField> additional_fields;
+    bool expand_json_payload = false;        // a JSON text payload sent as compact JSON
+    bool tombstone_on_empty_payload = false; // NULL or blank payload: a null value
+    // With layout debezium and columns.tracing left at its default, the
+    // column is read only when the table has it.
+    bool tracing_optional = false;
     // leader.session_timeout_ms: every session notices a dead link within
     // this, and asks the server to drop it within this (store/pg_session.h).
     std::chrono::milliseconds session_timeout{10000};
@@ -175,9 +211,19 @@ struct Confirm {
     bool enabled() const { return !consumers.empty(); }
 };
 
+// The envelope of every message (message.envelope; docs/debezium.md).
+enum class Envelope { kNone, kCloudEventsBinary, kCloudEventsStructured };
+
+struct Message {
+    Envelope envelope = Envelope::kNone;
+    std::string ce_source;          // "" : "/outboxd/<dbname>/<schema>.<table>"
+    std::string ce_datacontenttype; // "" : from the payload column's type
+};
+
 struct Config {
     BrokerKind broker = BrokerKind::kKafka;
     Postgres postgres;
+    Message message;
     Kafka kafka;
     RabbitMq rabbitmq;
     Relay relay;

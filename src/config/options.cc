@@ -34,6 +34,96 @@ std::string check_identifier(const std::string& text) {
     return problem.empty() ? "" : "column " + problem;
 }
 
+} // namespace
+
+std::vector<std::string> split_additional_field(const std::string& text) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    for (;;) {
+        const auto colon = text.find(':', start);
+        parts.push_back(text.substr(start, colon - start));
+        if (colon == std::string::npos) {
+            return parts;
+        }
+        start = colon + 1;
+    }
+}
+
+AdditionalField parse_additional_field(const std::string& text) {
+    const auto parts = split_additional_field(text);
+    AdditionalField f;
+    f.column = parts.at(0);
+    const std::string& where = parts.at(1);
+    f.placement = where == "envelope"    ? Placement::kEnvelope
+                  : where == "partition" ? Placement::kPartition
+                                         : Placement::kHeader;
+    f.alias = parts.size() > 2 ? parts[2] : f.column;
+    return f;
+}
+
+std::string format_additional_field(const AdditionalField& field) {
+    switch (field.placement) {
+    case Placement::kPartition:
+        return field.column + ":partition";
+    case Placement::kEnvelope:
+        return field.column + ":envelope" + (field.alias != field.column ? ":" + field.alias : "");
+    case Placement::kHeader:
+        break;
+    }
+    return field.column + ":header" + (field.alias != field.column ? ":" + field.alias : "");
+}
+
+const std::vector<std::pair<std::string_view, std::string_view>>& debezium_layout_defaults() {
+    static const std::vector<std::pair<std::string_view, std::string_view>> preset = {
+        {"postgres.columns.id", "outboxd_id"},
+        {"postgres.columns.key", "aggregateid"},
+        {"postgres.columns.payload", "payload"},
+        {"postgres.columns.headers", ""},
+        {"postgres.columns.status", "outboxd_status"},
+        {"postgres.columns.attempts", "outboxd_attempts"},
+        {"postgres.columns.last_error", "outboxd_last_error"},
+        {"postgres.columns.next_attempt_at", "outboxd_next_attempt_at"},
+        {"postgres.columns.created_at", "outboxd_created_at"},
+        {"postgres.columns.sent_at", "outboxd_sent_at"},
+        {"postgres.columns.kafka_partition", "outboxd_kafka_partition"},
+        {"postgres.columns.kafka_offset", "outboxd_kafka_offset"},
+        {"postgres.columns.confirmed_by", "outboxd_confirmed_by"},
+        {"postgres.columns.resends", "outboxd_resends"},
+        {"postgres.columns.event_id", "id"},
+        {"postgres.columns.event_type", "type"},
+        {"postgres.columns.tracing", "tracingspancontext"},
+        {"postgres.route.by_column", "aggregatetype"},
+        {"postgres.route.topic_replacement", "outbox.event.${routedByValue}"},
+    };
+    return preset;
+}
+
+namespace {
+
+std::string check_identifier_or_empty(const std::string& text) {
+    return text.empty() ? "" : check_identifier(text);
+}
+
+std::string check_additional_field(const std::string& text) {
+    const auto parts = split_additional_field(text);
+    if (parts.size() < 2 || parts.size() > 3) {
+        return "must be column:header[:name], column:envelope[:name] or column:partition (got "
+               "\""
+               + text + "\")";
+    }
+    if (std::string problem = check_identifier(parts[0]); !problem.empty()) {
+        return problem;
+    }
+    if (parts[1] != "header" && parts[1] != "envelope" && parts[1] != "partition") {
+        return "placement must be header, envelope or partition (got \"" + parts[1] + "\")";
+    }
+    if (parts.size() == 3 && (parts[2].empty() || parts[1] == "partition")) {
+        return parts[1] == "partition" ? "a partition placement takes no name"
+                                       : "the name after the placement must not be empty";
+    }
+    return "";
+}
+
 std::string check_channel(const std::string& text) {
     // Empty is meaningful: no LISTEN, poll only.
     if (text.empty()) {
@@ -314,8 +404,149 @@ std::vector<Option> build_options() {
     for (const ColumnOption& col : columns) {
         Option& o = add(std::string("postgres.columns.") + col.key, OptionType::kString,
                         std::string(col.def), col.description);
-        o.check_text = check_identifier;
+        // Only the headers column may be absent ("": none).
+        o.check_text =
+            std::string_view(col.key) == "headers" ? check_identifier_or_empty : check_identifier;
         col.bind(o);
+    }
+    // Columns of another layout's table (docs/debezium.md); "" for none.
+    const ColumnOption mapped[] = {
+        {"event_id", "",
+         "Column sent as header `id` (its value as text), for consumers' deduplication. "
+         "debezium: id.",
+         bind<&Config::postgres, &Postgres::columns, &Columns::event_id>},
+        {"event_type", "",
+         "Column holding the event's type: the CloudEvents `type` (message.envelope). "
+         "debezium: type.",
+         bind<&Config::postgres, &Postgres::columns, &Columns::event_type>},
+        {"event_timestamp", "",
+         "Column (timestamp or timestamptz) giving the Kafka message timestamp; \"\": the "
+         "time of sending.",
+         bind<&Config::postgres, &Postgres::columns, &Columns::event_timestamp>},
+        {"tracing", "",
+         "Column holding the row's W3C trace context: Java Properties text with traceparent "
+         "(and tracestate) lines, or a bare traceparent; sent as the traceparent and tracestate "
+         "headers. debezium: tracingspancontext, read only when the table has it.",
+         bind<&Config::postgres, &Postgres::columns, &Columns::tracing>},
+    };
+    for (const ColumnOption& col : mapped) {
+        Option& o = add(std::string("postgres.columns.") + col.key, OptionType::kString,
+                        std::string(col.def), col.description);
+        o.check_text = check_identifier_or_empty;
+        col.bind(o);
+    }
+    {
+        Option& o = add("postgres.layout", OptionType::kEnum, std::string("outboxd"),
+                        "The table's layout: outboxd (its own table) or debezium (Debezium's "
+                        "outbox table adopted as it is, messages as its EventRouter makes them; "
+                        "docs/debezium.md). debezium changes the defaults of the options marked "
+                        "\"debezium:\"; options set explicitly win.");
+        o.allowed = {"outboxd", "debezium"};
+        o.store = [](Config& c, const OptionValue& v) {
+            c.postgres.layout = as_string(v) == "debezium" ? Layout::kDebezium : Layout::kOutboxd;
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return std::string(c.postgres.layout == Layout::kDebezium ? "debezium" : "outboxd");
+        };
+    }
+    {
+        Option& o = add("postgres.route.by_column", OptionType::kString, std::string(""),
+                        "Column the topic is made from through route.topic_regex and "
+                        "route.topic_replacement; \"\": the topic column as it is. debezium: "
+                        "aggregatetype.");
+        o.check_text = check_identifier_or_empty;
+        bind<&Config::postgres, &Postgres::route, &Route::by_column>(o);
+    }
+    {
+        Option& o = add("postgres.route.topic_regex", OptionType::kString,
+                        std::string("(?<routedByValue>.*)"),
+                        "Regular expression (Java syntax, named groups allowed) the whole "
+                        "by_column value must match; a value that does not match is the topic as "
+                        "it is.");
+        o.check_text = check_not_empty;
+        bind<&Config::postgres, &Postgres::route, &Route::topic_regex>(o);
+    }
+    {
+        Option& o = add("postgres.route.topic_replacement", OptionType::kString,
+                        std::string("${routedByValue}"),
+                        "The topic, with $N or ${name} standing for the regex's groups. debezium: "
+                        "outbox.event.${routedByValue}.");
+        o.check_text = check_not_empty;
+        bind<&Config::postgres, &Postgres::route, &Route::topic_replacement>(o);
+    }
+    {
+        Option& o = add("postgres.additional_fields", OptionType::kStringList, std::string(""),
+                        "More columns in the message, each \"column:header[:name]\", "
+                        "\"column:envelope[:name]\" (a member of a JSON value {\"payload\": ...}) "
+                        "or \"column:partition\" (an integer column: the Kafka partition).");
+        o.check_text = check_additional_field;
+        o.store = [](Config& c, const OptionValue& v) {
+            c.postgres.additional_fields.clear();
+            for (const std::string& text : std::get<std::vector<std::string>>(v)) {
+                c.postgres.additional_fields.push_back(parse_additional_field(text));
+            }
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            std::vector<std::string> out;
+            for (const AdditionalField& f : c.postgres.additional_fields) {
+                out.push_back(format_additional_field(f));
+            }
+            return out;
+        };
+    }
+    {
+        Option& o = add("postgres.expand_json_payload", OptionType::kBool, std::string("false"),
+                        "Send a payload holding a JSON object or array as compact JSON (no "
+                        "spaces); other payloads as they are.");
+        bind<&Config::postgres, &Postgres::expand_json_payload>(o);
+    }
+    {
+        Option& o =
+            add("postgres.tombstone_on_empty_payload", OptionType::kBool, std::string("false"),
+                "Send a row whose payload is NULL or only whitespace as a tombstone (a null "
+                "value), which log-compacted topics use to delete the key.");
+        bind<&Config::postgres, &Postgres::tombstone_on_empty_payload>(o);
+    }
+
+    // --- message ------------------------------------------------------------
+    {
+        Option& o = add("message.envelope", OptionType::kEnum, std::string("none"),
+                        "none: the payload as it is; cloudevents-binary: CloudEvents 1.0 "
+                        "attributes as headers (Kafka ce_*, RabbitMQ cloudEvents_*), value "
+                        "unchanged; cloudevents-structured: the value is a CloudEvents JSON "
+                        "envelope holding the payload (docs/debezium.md).");
+        o.allowed = {"none", "cloudevents-binary", "cloudevents-structured"};
+        o.store = [](Config& c, const OptionValue& v) {
+            const std::string& text = as_string(v);
+            c.message.envelope = text == "cloudevents-binary" ? Envelope::kCloudEventsBinary
+                                 : text == "cloudevents-structured"
+                                     ? Envelope::kCloudEventsStructured
+                                     : Envelope::kNone;
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            switch (c.message.envelope) {
+            case Envelope::kCloudEventsBinary:
+                return std::string("cloudevents-binary");
+            case Envelope::kCloudEventsStructured:
+                return std::string("cloudevents-structured");
+            case Envelope::kNone:
+                break;
+            }
+            return std::string("none");
+        };
+    }
+    {
+        Option& o = add("message.cloudevents.source", OptionType::kString, std::string(""),
+                        "CloudEvents `source` (a URI reference); \"\": "
+                        "/outboxd/<dbname>/<schema>.<table>.");
+        bind<&Config::message, &Message::ce_source>(o);
+    }
+    {
+        Option& o = add("message.cloudevents.datacontenttype", OptionType::kString, std::string(""),
+                        "CloudEvents `datacontenttype`; \"\": application/json for a json or "
+                        "jsonb payload column, text/plain; charset=utf-8 for text, "
+                        "application/octet-stream for bytea.");
+        bind<&Config::message, &Message::ce_datacontenttype>(o);
     }
 
     // --- broker -------------------------------------------------------------

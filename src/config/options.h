@@ -61,6 +61,17 @@ struct Option {
     OptionValue (*load)(const Config& config) = nullptr;
 };
 
+// postgres.additional_fields entries: "column:placement[:name]" split at
+// the colons; parse_additional_field takes a checked entry.
+std::vector<std::string> split_additional_field(const std::string& text);
+AdditionalField parse_additional_field(const std::string& text);
+std::string format_additional_field(const AdditionalField& field);
+
+// The defaults postgres.layout: debezium changes (key, value in environment
+// text form), applied after the table's defaults and before any explicit
+// setting (docs/debezium.md).
+const std::vector<std::pair<std::string_view, std::string_view>>& debezium_layout_defaults();
+
 // Every option, grouped by section in the order of the example file.
 const std::vector<Option>& options();
 

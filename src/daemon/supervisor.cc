@@ -11,6 +11,7 @@ SupervisorOptions SupervisorOptions::from(const config::Config& cfg,
                                           std::int64_t lock_key) {
     SupervisorOptions o;
     o.relay = relay::RelayOptions::from(cfg.relay, max_message_bytes);
+    o.relay.mapping = relay::MappingOptions::from(cfg);
     o.retry_interval = cfg.leader.retry_interval;
     o.shutdown_timeout = cfg.relay.shutdown_timeout;
     o.leader_detail = "lock key " + std::to_string(lock_key);

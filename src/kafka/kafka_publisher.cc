@@ -266,7 +266,8 @@ ProduceResult KafkaPublisher::produce(const Message& m) {
     if (m.headers != nullptr) {
         for (const auto& h : *m.headers) {
             rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()),
-                                h.value.data(), static_cast<ssize_t>(h.value.size()));
+                                h.null_value ? nullptr : h.value.data(),
+                                h.null_value ? 0 : static_cast<ssize_t>(h.value.size()));
         }
     }
     const std::string id = std::to_string(m.id);
@@ -299,10 +300,13 @@ ProduceResult KafkaPublisher::produce(const Message& m) {
     // The row id travels as the message opaque; on_delivery turns it back.
     // NOLINTNEXTLINE(performance-no-int-to-ptr): an id, never dereferenced
     void* opaque = reinterpret_cast<void*>(static_cast<std::intptr_t>(m.id));
+    const std::int32_t partition = m.partition >= 0 ? m.partition : RD_KAFKA_PARTITION_UA;
+    const std::int64_t timestamp = m.timestamp_ms;
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        state_->rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs),
-        RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        state_->rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+        RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         res.accepted = true; // librdkafka owns hdrs now
         return res;

@@ -83,6 +83,7 @@ inline constexpr FailureReason kAllFailureReasons[] = {
 struct Header {
     std::string name;
     std::string value;
+    bool null_value = false; // Kafka: a header whose value is null (value then empty)
 };
 
 struct Message {
@@ -91,6 +92,9 @@ struct Message {
     std::optional<std::string_view> key;
     std::optional<std::string_view> payload;
     const std::vector<Header>* headers = nullptr; // may be null: no headers of the row's own
+    std::int32_t partition = -1;                  // Kafka: -1 lets the partitioner choose
+    std::int64_t timestamp_ms = 0;                // Kafka: 0 is the time of producing
+    std::string_view content_type; // RabbitMQ: the content-type property; empty: none
 };
 
 // Result of handing a message to the producer.

@@ -220,6 +220,11 @@ ProduceResult RabbitPublisher::produce(const Message& m) {
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count());
+    const std::string content_type(m.content_type);
+    if (!content_type.empty()) {
+        props._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+        props.content_type = as_bytes(content_type);
+    }
     props.headers.num_entries = static_cast<int>(entries.size());
     props.headers.entries = entries.data();
 

@@ -1,6 +1,6 @@
 #include "relay/relay.h"
 
-#include "relay/encode.h"
+#include "relay/mapping.h"
 
 #include <algorithm>
 #include <sstream>
@@ -48,6 +48,7 @@ Relay::Relay(RelayOptions options,
              RelayObserver* observer,
              std::function<bool()> may_publish)
     : options_(options)
+    , mapping_(options_.mapping)
     , store_(store)
     , publisher_(publisher)
     , clock_(clock)
@@ -481,22 +482,31 @@ bool Relay::produce_row(const store::PendingRow& row, std::size_t bytes) {
             publish::FailureReason::kMessageTooLarge);
         return true;
     }
-    auto enc = encode(row);
-    if (auto* err = std::get_if<std::string>(&enc)) {
+    auto made = mapping_.map(row);
+    if (auto* err = std::get_if<std::string>(&made)) {
         on_counted_failure(t, row.id, *err, publish::FailureReason::kEncoding);
         return true;
     }
-    const auto& encoded = std::get<Encoded>(enc);
+    const auto& mapped = std::get<Mapped>(made);
+    if (mapped.trace_problem) {
+        emit(RelayEvent::Kind::kDebug,
+             "row " + std::to_string(row.id)
+                 + ": sent without its trace context: " + *mapped.trace_problem);
+    }
     publish::Message m;
     m.id = row.id;
-    m.topic = row.topic;
+    m.topic = mapped.topic;
     if (row.key) {
         m.key = std::string_view(*row.key);
     }
-    if (row.payload) {
-        m.payload = std::string_view(*row.payload);
+    const std::optional<std::string>& value = mapped.value_is_payload ? row.payload : mapped.value;
+    if (value) {
+        m.payload = std::string_view(*value);
     }
-    m.headers = &encoded.headers;
+    m.headers = &mapped.headers;
+    m.partition = mapped.partition;
+    m.timestamp_ms = mapped.timestamp_ms;
+    m.content_type = mapped.content_type;
     auto res = publisher_.produce(m);
     if (res.accepted) {
         t.bytes = bytes;

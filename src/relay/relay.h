@@ -38,6 +38,7 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "publish/publisher.h"
+#include "relay/mapping.h"
 #include "relay/observer.h"
 #include "relay/retry_policy.h"
 #include "store/outbox_store.h"
@@ -77,6 +78,9 @@ struct RelayOptions {
     // Longest single wait for delivery reports while rows are in flight;
     // also how late a notification of new rows is noticed meanwhile.
     Millis report_wait{1};
+    // How rows become messages (postgres.layout and the mapping options,
+    // message.envelope); the outboxd layout when left as it is.
+    MappingOptions mapping;
 };
 
 // Counters since start, kept from the observer facts alone (see
@@ -197,6 +201,7 @@ private:
     static std::string hold_key(const std::string& topic, const std::optional<std::string>& key);
 
     RelayOptions options_;
+    Mapping mapping_;
     store::OutboxStore& store_;
     publish::Publisher& publisher_;
     ClockSource& clock_;

@@ -18,20 +18,35 @@
 
 namespace outboxd::store {
 
+// How the payload column is read: every supported type is turned into bytea
+// in SQL, so the row carries the exact bytes the broker should get; the
+// type still decides what a mapping may do with them (relay/mapping.h).
+enum class PayloadType { kBytea, kText, kJson };
+
 // A pending (status 0) row, as read by the fetch.
 struct PendingRow {
     std::int64_t id = 0;
     std::string topic;
-    std::optional<std::string> key;     // NULL: no Kafka key
-    std::optional<std::string> payload; // bytes; NULL: null Kafka value
-    std::optional<std::string> headers; // JSON text of the headers column
-    std::int32_t attempts = 0;          // counted failures so far
-    bool due = true;                    // next_attempt_at is NULL or past, by the database clock
-    std::int64_t created_at_us = 0;     // microseconds since the Unix epoch (latency metric)
+    std::optional<std::string> key;                 // NULL: no Kafka key
+    std::optional<std::string> payload;             // bytes; NULL: null Kafka value
+    PayloadType payload_type = PayloadType::kBytea; // the payload column's type
+    std::optional<std::string> headers;             // JSON text of the headers column
+    std::int32_t attempts = 0;                      // counted failures so far
+    bool due = true;                // next_attempt_at is NULL or past, by the database clock
+    std::int64_t created_at_us = 0; // microseconds since the Unix epoch (latency metric)
     // Set when payload + key weigh more than the fetch's max_row_bytes: the
     // payload was not read (it stays null here) because the producer would
     // refuse the message anyway; the value is that weight in bytes.
     std::optional<std::size_t> withheld_bytes;
+    // The mapped columns of postgres.columns.* and additional_fields
+    // (docs/debezium.md), as text; unset when not configured or NULL.
+    std::optional<std::string> event_id;
+    std::optional<std::string> event_type;
+    std::optional<std::int64_t> event_time_us; // event_timestamp, microseconds since the epoch
+    std::optional<std::string> tracing;
+    // One per postgres.additional_fields entry, in its order: the text of a
+    // header or partition column, the JSON of an envelope member.
+    std::vector<std::optional<std::string>> fields;
 };
 
 // One counted failure. `attempts` is the new count (the row's old count + 1);

@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -111,6 +112,115 @@ std::size_t PgOutboxStore::delete_sent_older_than(std::chrono::milliseconds age,
     });
 }
 
+namespace {
+
+// Adopting a table in Debezium's layout (docs/debezium.md): the columns in
+// one short transaction that gives up after a lock timeout rather than
+// queue the application's inserts behind it, then each index built
+// concurrently. Returns what changed, in words.
+std::vector<std::string> adopt(pqxx::connection& conn, const config::Postgres& cfg) {
+    const std::string t = qualified_table(cfg);
+    std::vector<std::string> changed;
+    try {
+        // Statements outside a transaction, each on its own (libpqxx allows
+        // one transaction object per connection at a time).
+        const auto plain = [&conn](const std::string& sql) {
+            pqxx::nontransaction tx(conn);
+            return tx.exec(sql);
+        };
+        const auto plain_t = [&conn, &t](const std::string& sql) {
+            pqxx::nontransaction tx(conn);
+            return tx.exec_params(sql, t);
+        };
+        // Serialise concurrent migrations (several replicas starting at once).
+        plain("SELECT pg_advisory_lock(7476150311)");
+        bool exists = false;
+        std::vector<std::string> columns;
+        std::vector<std::string> indexes;
+        {
+            const auto r = plain_t("SELECT to_regclass($1) IS NOT NULL");
+            exists = r[0][0].as<bool>();
+        }
+        if (exists) {
+            for (const auto& row : plain_t("SELECT attname FROM pg_attribute WHERE attrelid = "
+                                           "to_regclass($1) AND attnum > 0 AND NOT attisdropped")) {
+                columns.emplace_back(row[0].c_str());
+            }
+            for (const auto& row :
+                 plain_t("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = "
+                         "i.indexrelid WHERE i.indrelid = to_regclass($1) AND "
+                         "i.indisvalid")) {
+                indexes.emplace_back(row[0].c_str());
+            }
+            if (!cfg.columns.payload.empty()
+                && std::find(columns.begin(), columns.end(), cfg.columns.payload)
+                       == columns.end()) {
+                plain("SELECT pg_advisory_unlock(7476150311)");
+                throw StoreMisconfigured("table " + t + " has no column \"" + cfg.columns.payload
+                                         + "\" (postgres.columns.payload): is it the outbox "
+                                           "table, and are the postgres.columns.* names right?");
+            }
+        }
+        const auto steps = adoption_steps(cfg, exists, columns, indexes);
+        {
+            pqxx::work tx(conn);
+            // A moment, not a queue: ALTER TABLE waits for the table's lock
+            // and every insert after it would wait behind it.
+            tx.exec("SET LOCAL lock_timeout = '3s'");
+            for (const auto& step : steps) {
+                if (!step.concurrently) {
+                    tx.exec(step.sql);
+                    if (!step.what.empty()) {
+                        changed.push_back(step.what);
+                    }
+                }
+            }
+            tx.commit();
+        }
+        for (const auto& step : steps) {
+            if (step.concurrently) {
+                plain(step.sql);
+                changed.push_back(step.what);
+            }
+        }
+        // Rows deleted in the transaction that inserted them (Quarkus's
+        // remove-after-insert) are never seen by a poller: say so now.
+        const auto st = plain_t(
+            "SELECT n_tup_ins, n_tup_del FROM pg_stat_user_tables WHERE relid = to_regclass($1)");
+        if (!st.empty() && !st[0][0].is_null()) {
+            const auto ins = st[0][0].as<std::int64_t>();
+            const auto del = st[0][1].as<std::int64_t>();
+            if (ins >= 10 && del * 100 >= ins * 99) {
+                changed.push_back(
+                    "WARNING: " + std::to_string(del) + " of the " + std::to_string(ins)
+                    + " rows ever inserted were deleted again: if the application deletes each row "
+                      "in the transaction that inserts it (Quarkus's remove-after-insert), outboxd "
+                      "never sees them; turn that off before starting outboxd "
+                      "(docs/debezium.md)");
+            }
+        }
+        plain("SELECT pg_advisory_unlock(7476150311)");
+    } catch (const StoreMisconfigured&) {
+        throw;
+    } catch (const pqxx::broken_connection& e) {
+        throw StoreUnavailable(std::string("migrating: ") + e.what());
+    } catch (const pqxx::sql_error& e) {
+        if (e.sqlstate() == "55P03") {
+            throw StoreUnavailable("migrating: the table stayed locked by other sessions for 3 s; "
+                                   "nothing was changed, run `outboxd migrate` again");
+        }
+        throw StoreMisconfigured(std::string("migrating: ") + e.what());
+    } catch (const std::exception& e) {
+        throw StoreMisconfigured(std::string("migrating: ") + e.what());
+    }
+    if (changed.empty()) {
+        changed.push_back("nothing to change: " + t + " has everything outboxd needs");
+    }
+    return changed;
+}
+
+} // namespace
+
 // Not guarded(): a connection of its own, and any error but a lost link is
 // a migration that cannot be applied (StoreMisconfigured).
 std::vector<std::string> PgOutboxStore::migrate() {
@@ -120,6 +230,11 @@ std::vector<std::string> PgOutboxStore::migrate() {
             session_dsn(cfg_.dsn, "outboxd", cfg_.session_timeout));
     } catch (const std::exception& e) {
         throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
+    }
+    if (cfg_.layout == config::Layout::kDebezium) {
+        auto done = adopt(*conn, cfg_);
+        session_.reset();
+        return done;
     }
     auto stmts = migration_statements(cfg_);
     try {

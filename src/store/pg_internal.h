@@ -35,6 +35,7 @@ struct PgOutboxStore::Session {
     Statements sql;
     AdminStatements admin;
     ConfirmStatements confirm; // empty unless cfg.confirming()
+    PayloadType payload_type = PayloadType::kBytea;
 
     Session() = default;
     Session(const Session&) = delete;

@@ -4,6 +4,7 @@
 // the error classes in pg_errors.cc.
 #include "store/pg_outbox_store.h"
 
+#include "common/topic_route.h"
 #include "store/libpq_session.h"
 #include "store/pg_internal.h"
 #include "store/pg_session.h"
@@ -12,6 +13,7 @@
 
 #include <array>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <poll.h>
@@ -152,7 +154,27 @@ PgOutboxStore::Session& PgOutboxStore::session() {
     } catch (const pqxx::sql_error& e) {
         throw_session_failure("inspecting the outbox table", e);
     }
-    s->sql = build_statements(cfg_, payload_type_of(type, cfg_.columns.payload));
+    s->payload_type = payload_type_of(type, cfg_.columns.payload);
+    config::Postgres effective = cfg_;
+    if (cfg_.tracing_optional && !cfg_.columns.tracing.empty()) {
+        // layout debezium names tracingspancontext by default; a table
+        // without it simply has no trace context to pass on.
+        try {
+            pqxx::nontransaction tx(*s->conn);
+            const auto r = tx.exec_params(
+                "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
+                "AND NOT attisdropped",
+                qualified_table(cfg_), cfg_.columns.tracing);
+            if (r.empty()) {
+                effective.columns.tracing.clear();
+            }
+        } catch (const pqxx::broken_connection& e) {
+            throw StoreUnavailable(std::string("connecting to PostgreSQL: ") + e.what());
+        } catch (const pqxx::sql_error& e) {
+            throw_session_failure("inspecting the outbox table", e);
+        }
+    }
+    s->sql = build_statements(effective, s->payload_type);
     s->admin = build_admin_statements(cfg_);
     if (cfg_.confirming()) {
         s->confirm = build_confirm_statements(cfg_);
@@ -233,6 +255,26 @@ std::vector<PendingRow> PgOutboxStore::fetch_pending(std::int64_t after_id,
             if (!r.is_null(i, 8)) {
                 row.withheld_bytes = static_cast<std::size_t>(r.int8(i, 8));
             }
+            if (!r.is_null(i, 9)) {
+                row.event_id = std::string(r.bytes(i, 9));
+            }
+            if (!r.is_null(i, 10)) {
+                row.event_type = std::string(r.bytes(i, 10));
+            }
+            if (!r.is_null(i, 11)) {
+                row.event_time_us = r.int8(i, 11);
+            }
+            if (!r.is_null(i, 12)) {
+                row.tracing = std::string(r.bytes(i, 12));
+            }
+            row.fields.resize(cfg_.additional_fields.size());
+            for (std::size_t f = 0; f < row.fields.size(); ++f) {
+                const int col = 13 + static_cast<int>(f);
+                if (!r.is_null(i, col)) {
+                    row.fields[f] = std::string(r.bytes(i, col));
+                }
+            }
+            row.payload_type = s.payload_type;
             rows.push_back(std::move(row));
         }
         return rows;
@@ -386,6 +428,17 @@ std::vector<std::string> PgOutboxStore::pending_topics() {
         pqxx::nontransaction tx(*s.conn);
         for (const auto& f : tx.exec(s.sql.pending_topics)) {
             out.emplace_back(f[0].c_str());
+        }
+        if (!cfg_.route.by_column.empty()) {
+            // The values the topics are made from (postgres.route.*).
+            auto route = TopicRoute::compile(cfg_.route.topic_regex, cfg_.route.topic_replacement);
+            if (const auto* r = std::get_if<TopicRoute>(&route)) {
+                std::set<std::string> topics;
+                for (const auto& value : out) {
+                    topics.insert(r->apply(value));
+                }
+                out.assign(topics.begin(), topics.end());
+            }
         }
         return out;
     });

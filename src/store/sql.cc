@@ -106,15 +106,42 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     // running sum is a bigint sum: over numeric (bigint's sum) the fetch of
     // 500 rows of 1 KB took 25 % longer in the server.
     const std::string key_text = quote_ident(c.key) + "::text";
-    const std::string headers_text = quote_ident(c.headers) + "::text";
+    const std::string headers_text =
+        c.headers.empty() ? std::string("NULL::text") : quote_ident(c.headers) + "::text";
+    // The topic, or the value the route makes it from (relay/mapping.h).
+    const std::string topic_column = pg.route.by_column.empty() ? c.topic : pg.route.by_column;
+    const auto text_or_null = [](const std::string& column) {
+        return column.empty() ? std::string("NULL::text") : quote_ident(column) + "::text";
+    };
+    // Mapped columns (docs/debezium.md): read as text beside the row, and
+    // not counted in the byte budget (ids, types, trace contexts are small).
+    std::string mapped =
+        ", " + text_or_null(c.event_id) + " AS f_eid, " + text_or_null(c.event_type)
+        + " AS f_etype, "
+        + (c.event_timestamp.empty()
+               ? std::string("NULL::bigint")
+               : "(extract(epoch FROM " + quote_ident(c.event_timestamp) + ") * 1000000)::bigint")
+        + " AS f_ets, " + text_or_null(c.tracing) + " AS f_trace";
+    std::string mapped_out = ", f_eid, f_etype, f_ets, f_trace";
+    for (std::size_t i = 0; i < pg.additional_fields.size(); ++i) {
+        const auto& f = pg.additional_fields[i];
+        const std::string name = "f_x" + std::to_string(i);
+        mapped += ", "
+                  + (f.placement == config::Placement::kEnvelope
+                         ? "to_jsonb(" + quote_ident(f.column) + ")::text"
+                         : quote_ident(f.column) + "::text")
+                  + " AS " + name;
+        mapped_out += ", " + name;
+    }
     const std::string candidates =
-        "SELECT " + id + " AS f_id, " + quote_ident(c.topic) + "::text AS f_topic, " + key_text
+        "SELECT " + id + " AS f_id, " + quote_ident(topic_column) + "::text AS f_topic, " + key_text
         + " AS f_key, " + quote_ident(c.payload) + " AS f_payload, " + headers_text
         + " AS f_headers, " + quote_ident(c.attempts) + " AS f_attempts, "
         + quote_ident(c.next_attempt_at) + " AS f_next, " + quote_ident(c.created_at)
-        + " AS f_created, least(coalesce(" + payload_len + ", 0)::bigint + coalesce(octet_length("
-        + key_text + "), 0), 1073741824)::int AS f_pk FROM " + t + " WHERE " + status + " = 0 AND "
-        + id + " > $1 ORDER BY " + id + " LIMIT $2";
+        + " AS f_created" + mapped + ", least(coalesce(" + payload_len
+        + ", 0)::bigint + coalesce(octet_length(" + key_text
+        + "), 0), 1073741824)::int AS f_pk FROM " + t + " WHERE " + status + " = 0 AND " + id
+        + " > $1 ORDER BY " + id + " LIMIT $2";
     const std::string weighed =
         "SELECT *, least(f_pk::bigint + coalesce(octet_length(f_headers), 0), 1073741824)::int AS "
         "f_bytes FROM ("
@@ -132,7 +159,8 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
         "SELECT f_id::bigint, f_topic, f_key, CASE WHEN " + withheld + " THEN NULL ELSE " + payload
         + " END, f_headers, f_attempts::int, (f_next IS NULL OR f_next <= now()), (extract(epoch "
           "FROM f_created) * 1000000)::bigint, CASE WHEN "
-        + withheld + " THEN f_pk END FROM (" + summed + ") w WHERE f_before < $3 ORDER BY f_id";
+        + withheld + " THEN f_pk END" + mapped_out + " FROM (" + summed
+        + ") w WHERE f_before < $3 ORDER BY f_id";
     // `AND status = 0`: a row is moved to 1 only from 0, never back from 2.
     s.mark_sent = "UPDATE " + t + " SET " + status + " = 1, " + quote_ident(c.sent_at)
                   + " = now() WHERE " + id + " = ANY($1::bigint[]) AND " + status + " = 0";
@@ -145,9 +173,9 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
         + " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bool[], $5::bigint[])"
         + " AS f(id, attempts, err, park, delay_ms) WHERE t." + id + " = f.id AND t." + status
         + " = 0 AND t." + quote_ident(c.attempts) + " = f.attempts - 1";
-    s.pending_topics = "SELECT DISTINCT " + quote_ident(c.topic) + "::text FROM (SELECT "
-                       + quote_ident(c.topic) + " FROM " + t + " WHERE " + status + " = 0 ORDER BY "
-                       + id + " LIMIT 100000) p LIMIT 1000";
+    s.pending_topics = "SELECT DISTINCT " + quote_ident(topic_column) + "::text FROM (SELECT "
+                       + quote_ident(topic_column) + " FROM " + t + " WHERE " + status
+                       + " = 0 ORDER BY " + id + " LIMIT 100000) p LIMIT 1000";
     return s;
 }
 
@@ -306,6 +334,125 @@ std::vector<std::string> migration_statements(const config::Postgres& pg) {
         out.push_back("DROP TRIGGER IF EXISTS " + trig + " ON " + t);
         out.push_back("CREATE TRIGGER " + trig + " AFTER INSERT ON " + t
                       + " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "()");
+    }
+    return out;
+}
+
+std::vector<AdoptionStep> adoption_steps(const config::Postgres& pg,
+                                         bool table_exists,
+                                         const std::vector<std::string>& columns,
+                                         const std::vector<std::string>& indexes) {
+    const auto& c = pg.columns;
+    const std::string t = qualified_table(pg);
+    const auto has = [](const std::vector<std::string>& names, const std::string& name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    std::vector<AdoptionStep> out;
+    if (!table_exists) {
+        // Debezium's documented outbox table, with the configured names.
+        std::string cols;
+        const auto col = [&cols](const std::string& name, const std::string& type) {
+            if (!name.empty()) {
+                cols += (cols.empty() ? "\n  " : ",\n  ") + quote_ident(name) + " " + type;
+            }
+        };
+        col(c.event_id, "uuid PRIMARY KEY");
+        col(pg.route.by_column, "varchar(255) NOT NULL");
+        col(c.key, "varchar(255) NOT NULL");
+        col(c.event_type, "varchar(255) NOT NULL");
+        col(c.payload, "jsonb");
+        out.push_back({"CREATE TABLE IF NOT EXISTS " + t + " (" + cols + "\n)",
+                       "created table " + t + " in Debezium's outbox layout", false});
+    }
+    // Without a default, or with a constant one, ADD COLUMN rewrites
+    // nothing (PostgreSQL 11+); the defaults for new rows are set apart.
+    struct Added {
+        const std::string* name;
+        const char* type;
+        const char* note;
+    };
+    std::vector<Added> wanted = {
+        {&c.id, "bigint", "outboxd's order of rows; new rows number themselves from a sequence"},
+        {&c.status, "smallint NOT NULL DEFAULT 1",
+         "rows already in the table count as sent (1), new rows are pending (0)"},
+        {&c.attempts, "integer NOT NULL DEFAULT 0", ""},
+        {&c.last_error, "text", ""},
+        {&c.next_attempt_at, "timestamptz", ""},
+        {&c.created_at, "timestamptz NOT NULL DEFAULT now()", ""},
+        {&c.sent_at, "timestamptz", ""},
+    };
+    if (pg.confirming()) {
+        wanted.push_back({&c.kafka_partition, "integer", ""});
+        wanted.push_back({&c.kafka_offset, "bigint", ""});
+        wanted.push_back({&c.confirmed_by, "text[] NOT NULL DEFAULT '{}'", ""});
+        wanted.push_back({&c.resends, "integer NOT NULL DEFAULT 0", ""});
+    }
+    for (const Added& a : wanted) {
+        if (!has(columns, *a.name)) {
+            out.push_back({"ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS " + quote_ident(*a.name)
+                               + " " + a.type,
+                           "added column " + quote_ident(*a.name) + " " + a.type
+                               + (*a.note != '\0' ? std::string(": ") + a.note : ""),
+                           false});
+        }
+    }
+    const std::string seq =
+        quote_ident(pg.schema) + "." + quote_ident(pg.table + "_outboxd_id_seq");
+    out.push_back(
+        {"CREATE SEQUENCE IF NOT EXISTS " + seq + " OWNED BY " + t + "." + quote_ident(c.id), "",
+         false});
+    out.push_back({"ALTER TABLE " + t + " ALTER COLUMN " + quote_ident(c.id)
+                       + " SET DEFAULT nextval(" + quote_literal(seq) + "::regclass), ALTER COLUMN "
+                       + quote_ident(c.status) + " SET DEFAULT 0",
+                   "", false});
+    // The NOTIFY trigger of the outboxd layout, as migration_statements makes it.
+    for (const auto& sql : migration_statements(pg)) {
+        const auto starts = [&sql](const std::string& prefix) {
+            return sql.rfind(prefix, 0) == 0;
+        };
+        if (starts("CREATE TABLE IF NOT EXISTS " + actions_table(pg))
+            || starts("CREATE OR REPLACE FUNCTION ") || starts("DROP TRIGGER ")
+            || starts("CREATE TRIGGER ") || starts("ALTER TABLE " + t + " SET (")) {
+            out.push_back({sql, "", false});
+        }
+    }
+    const std::string id = quote_ident(c.id);
+    const std::string status = quote_ident(c.status);
+    struct Index {
+        std::string name;
+        std::string body;
+    };
+    std::vector<Index> wanted_indexes = {
+        {pg.table + "_outboxd_id",
+         "UNIQUE INDEX CONCURRENTLY IF NOT EXISTS %s ON " + t + " (" + id + ")"},
+        {pg.table + "_pending",
+         "INDEX CONCURRENTLY IF NOT EXISTS %s ON " + t + " (" + id + ") WHERE " + status + " = 0"},
+        {pg.table + "_failed",
+         "INDEX CONCURRENTLY IF NOT EXISTS %s ON " + t + " (" + id + ") WHERE " + status + " = 2"},
+        {pg.table + "_consumer_failed",
+         "INDEX CONCURRENTLY IF NOT EXISTS %s ON " + t + " (" + id + ") WHERE " + status + " = 4"},
+        {pg.table + "_closed",
+         "INDEX CONCURRENTLY IF NOT EXISTS %s ON " + t + " (" + id + ") WHERE " + status + " = 5"},
+    };
+    if (pg.confirming()) {
+        wanted_indexes.push_back(
+            {pg.table + "_sent",
+             "INDEX CONCURRENTLY IF NOT EXISTS %s ON " + t + " ("
+                 + quote_ident(pg.route.by_column.empty() ? c.topic : pg.route.by_column) + ", "
+                 + quote_ident(c.kafka_partition) + ", " + quote_ident(c.kafka_offset) + ") WHERE "
+                 + status + " = 1"});
+        wanted_indexes.push_back({pg.table + "_unconfirmed",
+                                  "INDEX CONCURRENTLY IF NOT EXISTS %s ON " + t + " ("
+                                      + quote_ident(c.sent_at) + ") WHERE " + status + " = 1"});
+    }
+    for (const Index& i : wanted_indexes) {
+        if (has(indexes, i.name)) {
+            continue;
+        }
+        std::string body = i.body;
+        body.replace(body.find("%s"), 2, quote_ident(i.name));
+        out.push_back(
+            {"CREATE " + body, "built index " + quote_ident(i.name) + " concurrently", true});
     }
     return out;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "store/outbox_store.h"
 
 #include <cstdint>
 #include <string>
@@ -25,10 +26,6 @@ std::string quote_literal(const std::string& value);
 // no container parameters).
 std::string int_array_literal(const std::vector<std::int64_t>& values);
 std::string text_array_literal(const std::vector<std::string>& values);
-
-// How the payload column is read: every supported type is turned into bytea
-// in SQL, so the row carries the exact bytes Kafka should get.
-enum class PayloadType { kBytea, kText, kJson };
 
 struct Statements {
     std::string qualified_table; // "schema"."table"
@@ -109,6 +106,26 @@ ConfirmStatements build_confirm_statements(const config::Postgres& pg);
 // consumer failed, closed), the action log `<table>_actions`, NOTIFY
 // trigger, autovacuum. Every statement is idempotent (IF NOT EXISTS).
 std::vector<std::string> migration_statements(const config::Postgres& pg);
+
+// One step of adopting an existing table in another layout (postgres.layout
+// debezium, docs/debezium.md): `sql`, and what it changes in words.
+// `concurrently` steps (index builds) run alone, outside a transaction,
+// so the application's inserts go on meanwhile; the others run together
+// in one short transaction with a lock timeout.
+struct AdoptionStep {
+    std::string sql;
+    std::string what;
+    bool concurrently = false;
+};
+
+// The steps that bring the table to what outboxd needs, given what it has
+// (column and index names); nothing for what is there already. Columns are
+// added without rewriting the table: rows already in it count as sent
+// (Debezium relayed them), rows inserted afterwards are pending.
+std::vector<AdoptionStep> adoption_steps(const config::Postgres& pg,
+                                         bool table_exists,
+                                         const std::vector<std::string>& columns,
+                                         const std::vector<std::string>& indexes);
 
 // Error text fit for a text column: no NUL bytes, at most `max_bytes` bytes,
 // not cut inside a UTF-8 sequence.

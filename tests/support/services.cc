@@ -398,6 +398,7 @@ std::vector<Consumed> read_topic(const std::string& bootstrap, const std::string
                     std::string v = val != nullptr
                                         ? std::string(static_cast<const char*>(val), size)
                                         : std::string();
+                    c.header_null.push_back(val == nullptr);
                     if (std::string(name) == "outbox-id") {
                         try {
                             c.outbox_id = std::stoll(v);

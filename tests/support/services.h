@@ -138,7 +138,8 @@ struct Consumed {
     std::optional<std::string> key;
     std::optional<std::string> payload;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::int64_t outbox_id = -1; // from header outbox-id, -1 if absent
+    std::vector<bool> header_null; // per header: its value was null (then "" above)
+    std::int64_t outbox_id = -1;   // from header outbox-id, -1 if absent
     std::int64_t timestamp_ms = -1;
     bool log_append_time = false; // the timestamp is the broker's (LogAppendTime topic)
 };

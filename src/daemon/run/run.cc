@@ -292,9 +292,11 @@ std::optional<int> start_up(const config::Config& cfg,
     return std::nullopt;
 }
 
-daemon::SupervisorOptions supervisor_options(const config::Config& cfg) {
-    return daemon::SupervisorOptions::from(cfg, max_message_bytes(cfg),
-                                           leader::effective_lock_key(cfg.leader, cfg.postgres));
+daemon::SupervisorOptions supervisor_options(const config::Config& cfg, const std::string& source) {
+    auto o = daemon::SupervisorOptions::from(cfg, max_message_bytes(cfg),
+                                             leader::effective_lock_key(cfg.leader, cfg.postgres));
+    o.relay.mapping.outbox_source = source;
+    return o;
 }
 
 // SIGHUP: applies a new configuration's reloadable keys; the others keep
@@ -305,7 +307,8 @@ void apply_reload(config::Config& cfg,
                   RunContext& ctx,
                   daemon::Supervisor& supervisor,
                   daemon::Background& background,
-                  console::Worker* console) {
+                  console::Worker* console,
+                  const std::string& source) {
     auto reload_log = log::get("config");
     auto loaded = reload();
     if (!loaded.problems.empty()) {
@@ -340,7 +343,7 @@ void apply_reload(config::Config& cfg,
     }
     cfg = merged;
     log::setup(cfg.log.level, cfg.log.format);
-    supervisor.set_options(supervisor_options(cfg));
+    supervisor.set_options(supervisor_options(cfg, source));
     background.update(cfg);
     if (console != nullptr) {
         console->set_tokens(console_tokens(cfg));
@@ -509,7 +512,7 @@ int run(const config::Config& start_cfg, const ReloadFn& reload) {
     });
     SleepWaiter waiter;
     RunListener listener(cfg, ctx, background);
-    Supervisor supervisor(supervisor_options(cfg),
+    Supervisor supervisor(supervisor_options(cfg, source),
                           Parts{st, lease.get(), *broker.publishers, *broker.reconciler, ctx.clock,
                                 random, waiter, listener, &observer});
     SystemdNotifier::ready(lease ? "standby" : "starting");
@@ -517,7 +520,7 @@ int run(const config::Config& start_cfg, const ReloadFn& reload) {
     while (supervisor.state() != State::kStopped) {
         ctx.turned();
         if (take_reload_request()) {
-            apply_reload(cfg, reload, ctx, supervisor, background, endpoint.console.get());
+            apply_reload(cfg, reload, ctx, supervisor, background, endpoint.console.get(), source);
         }
         exit_code = check_stop(supervisor, background, exit_code);
         supervisor.step();
