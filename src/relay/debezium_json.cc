@@ -16,9 +16,17 @@ using Json = nlohmann::ordered_json;
 
 // A Connect schema as the EventRouter infers it from a document.
 struct Schema {
-    enum class Kind { kString, kBool, kInt32, kInt64, kFloat64, kArray, kStruct } kind = Kind::kString;
+    enum class Kind {
+        kString,
+        kBool,
+        kInt32,
+        kInt64,
+        kFloat64,
+        kArray,
+        kStruct
+    } kind = Kind::kString;
     std::vector<std::pair<std::string, std::shared_ptr<Schema>>> fields; // kStruct, in order
-    std::shared_ptr<Schema> element;                                      // kArray
+    std::shared_ptr<Schema> element;                                     // kArray
 };
 
 using SchemaPtr = std::shared_ptr<Schema>;

@@ -20,11 +20,11 @@
 // No I/O; any thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 namespace outboxd::relay::debezium_json {
 

@@ -152,10 +152,10 @@ std::variant<Mapped, std::string> Mapping::map(const store::PendingRow& row) {
         if (textual && row.payload) {
             expanded = debezium_json::expand(*row.payload);
         }
-        out.value = expanded              ? *expanded
-                    : !row.payload        ? std::string("null")
-                    : textual             ? debezium_json::quote(*row.payload)
-                                          : debezium_json::quote(base64(*row.payload));
+        out.value = expanded       ? *expanded
+                    : !row.payload ? std::string("null")
+                    : textual      ? debezium_json::quote(*row.payload)
+                                   : debezium_json::quote(base64(*row.payload));
         out.value_is_payload = false;
     }
     bool envelope = false;
@@ -175,8 +175,9 @@ std::variant<Mapped, std::string> Mapping::map(const store::PendingRow& row) {
             // EventRouter's converter writes it.
             auto j = value ? nlohmann::ordered_json::parse(*value, nullptr, false)
                            : nlohmann::ordered_json();
-            members += "," + debezium_json::quote(f.alias) + ":"
-                       + (j.is_discarded() ? debezium_json::quote(*value) : debezium_json::write(j));
+            members +=
+                "," + debezium_json::quote(f.alias) + ":"
+                + (j.is_discarded() ? debezium_json::quote(*value) : debezium_json::write(j));
             break;
         }
         case config::Placement::kPartition: {
@@ -208,7 +209,8 @@ std::variant<Mapped, std::string> Mapping::map(const store::PendingRow& row) {
         } else if (textual) {
             v += debezium_json::quote(*row.payload);
         } else {
-            v += debezium_json::quote(base64(*row.payload)); // bytes as a JSON converter writes them
+            v +=
+                debezium_json::quote(base64(*row.payload)); // bytes as a JSON converter writes them
         }
         v += members;
         v += '}';

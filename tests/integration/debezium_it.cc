@@ -10,16 +10,16 @@
 #include "services.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
-#include <iostream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
 #include <signal.h>
 
 namespace fs = std::filesystem;
@@ -87,9 +87,8 @@ struct Expected {
 };
 
 // The case's outboxd settings with this run's table, database and broker.
-std::string case_config(const fs::path& yaml_file,
-                        const std::string& table,
-                        const std::string& bootstrap) {
+std::string
+case_config(const fs::path& yaml_file, const std::string& table, const std::string& bootstrap) {
     YAML::Node doc = YAML::Load(replace_all(read_text(yaml_file), "{{table}}", table));
     doc["postgres"]["dsn"] = services().pg_dsn;
     doc["kafka"]["bootstrap_servers"] = bootstrap;
@@ -136,8 +135,8 @@ TEST_CASE("layout debezium: outboxd's messages equal Debezium's EventRouter's, c
             }
         }
         sql(svc.pg_dsn, ddl);
-        const std::string cfg =
-            case_config(data_dir() / "cases" / (name + ".outboxd.yaml"), table, svc.kafka_bootstrap);
+        const std::string cfg = case_config(data_dir() / "cases" / (name + ".outboxd.yaml"), table,
+                                            svc.kafka_bootstrap);
         const auto [migrated, migrate_out] = run_outboxd({"-c", cfg, "migrate"});
         INFO(migrate_out);
         REQUIRE(migrated == 0);
@@ -185,9 +184,7 @@ TEST_CASE("layout debezium: outboxd's messages equal Debezium's EventRouter's, c
         {
             Daemon d({"-c", cfg, "run"});
             const bool all_sent = eventually(
-                [&] {
-                    return sql_value(svc.pg_dsn, counted) == std::to_string(inserts.size());
-                },
+                [&] { return sql_value(svc.pg_dsn, counted) == std::to_string(inserts.size()); },
                 std::chrono::seconds(60));
             INFO(tail_of(d.log()));
             REQUIRE(all_sent);
@@ -196,8 +193,8 @@ TEST_CASE("layout debezium: outboxd's messages equal Debezium's EventRouter's, c
         }
         REQUIRE(inserts.size() == expected.size());
 
-        const std::string source = sql_value(svc.pg_dsn, "SELECT current_database()") + "/public."
-                                   + table;
+        const std::string source =
+            sql_value(svc.pg_dsn, "SELECT current_database()") + "/public." + table;
         const bool timestamps = name == "timestamp";
         std::size_t seen = 0;
         for (const auto& t : topics) {

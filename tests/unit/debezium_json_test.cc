@@ -38,7 +38,8 @@ TEST_CASE("expand: members in document order, compact, doubles as Java writes th
 
 TEST_CASE("expand: empty arrays and nulls leave, objects in arrays share their members",
           "[unit][debezium-json]") {
-    CHECK(dj::expand(R"({"empty": {}, "emptyList": [], "ints": [1, null, 3], "nested": [[1, 2], [3]]})")
+    CHECK(dj::expand(
+              R"({"empty": {}, "emptyList": [], "ints": [1, null, 3], "nested": [[1, 2], [3]]})")
           == R"({"empty":{},"ints":[1,null,3],"nested":[[1,2],[3]]})");
     CHECK(dj::expand(R"({"items": [{"a": 1}, {"a": 2, "b": "x"}, {"a": 3, "b": null}]})")
           == R"({"items":[{"a":1,"b":null},{"a":2,"b":"x"},{"a":3,"b":null}]})");
@@ -65,8 +66,8 @@ TEST_CASE("expand: where the EventRouter's expansion fails, nothing is expanded"
 }
 
 TEST_CASE("quote: Jackson's escapes", "[unit][debezium-json]") {
-    CHECK(dj::quote("quote \" backslash \\ tab \t newline \n") ==
-          R"("quote \" backslash \\ tab \t newline \n")");
+    CHECK(dj::quote("quote \" backslash \\ tab \t newline \n")
+          == R"("quote \" backslash \\ tab \t newline \n")");
     CHECK(dj::quote("\x01\x1f") == R"("\u0001\u001F")");
     // BMP characters stay UTF-8; beyond it, UTF-16 surrogate escapes.
     CHECK(dj::quote("Zo\xc3\xab \xf0\x9f\x9a\x80") == "\"Zo\xc3\xab \\uD83D\\uDE80\"");

@@ -111,8 +111,9 @@ TEST_CASE("additional fields: parsed, printed back, and every mistake named",
                Catch::Contains("at most one column can give the partition"));
     CHECK_THAT(problems_of("postgres:\n  additional_fields: [\"a:envelope:payload\"]\n"),
                Catch::Contains("envelope member \"payload\""));
-    CHECK_THAT(problems_of("postgres:\n  layout: debezium\n  additional_fields: [\"a:header:id\"]\n"),
-               Catch::Contains("outboxd's own"));
+    CHECK_THAT(
+        problems_of("postgres:\n  layout: debezium\n  additional_fields: [\"a:header:id\"]\n"),
+        Catch::Contains("outboxd's own"));
     CHECK_THAT(problems_of("broker: rabbitmq\nrabbitmq:\n  url: \"amqp://g:g@h/\"\npostgres:\n"
                            "  additional_fields: [\"a:partition\"]\n"),
                Catch::Contains("needs broker: kafka"));
@@ -120,8 +121,9 @@ TEST_CASE("additional fields: parsed, printed back, and every mistake named",
 
 TEST_CASE("route: a regex or replacement outboxd cannot run is refused at load",
           "[unit][config][layout]") {
-    CHECK_THAT(problems_of("postgres:\n  layout: debezium\n  route:\n    topic_regex: \"(?<=x).*\"\n"),
-               Catch::Contains("postgres.route.topic_regex"));
+    CHECK_THAT(
+        problems_of("postgres:\n  layout: debezium\n  route:\n    topic_regex: \"(?<=x).*\"\n"),
+        Catch::Contains("postgres.route.topic_regex"));
     CHECK_THAT(problems_of("postgres:\n  layout: debezium\n  route:\n    topic_replacement: "
                            "\"t.${nope}\"\n"),
                Catch::Contains("postgres.route.topic_replacement: no group named \"nope\""));
