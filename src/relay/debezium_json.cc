@@ -382,10 +382,18 @@ std::optional<std::string> expand(std::string_view text) {
     } catch (const Json::exception&) {
         return std::nullopt;
     }
-    if (!doc.is_object()) {
-        return std::string("{}"); // only an object's members make the struct
-    }
     try {
+        if (doc.is_array()) {
+            // Debezium's worker stops on a top-level array; outboxd sends it
+            // by the rules of an array member instead.
+            if (doc.empty()) {
+                return std::string("[]");
+            }
+            return write(value_of(doc, *array_schema(doc)));
+        }
+        if (!doc.is_object()) {
+            return std::nullopt;
+        }
         const SchemaPtr schema = schema_of(doc);
         return write(struct_of(doc, *schema));
     } catch (const Refused&) {

@@ -10,8 +10,8 @@
 //    they first appear); a number keeps Jackson's class (int, then long,
 //    then double), and a value of another class than its schema's (1 and
 //    2.5 in one array, a long where an int came first, an integer beyond
-//    64 bits) makes the expansion fail, and then the payload is sent as it
-//    is. A top-level array becomes {}, as Debezium reads only members;
+//    64 bits) makes the expansion fail. A top-level array, on which
+//    Debezium's worker stops, is expanded by the rules of an array member;
 //  - written compactly, doubles as Java's Double.toString writes them
 //    (10.0, 1.23456789E7, 1.0E-7), strings escaped as Jackson does
 //    (control characters as \uXXXX with capitals, characters beyond the

@@ -164,7 +164,9 @@ TEST_CASE("layout debezium: outboxd's messages equal Debezium's EventRouter's, c
                                                : std::optional<std::string>(base64_decode(
                                                    h.at("value_b64").get<std::string>())));
             }
-            if (m.contains("timestamp_ms") && !m.at("timestamp_ms").is_null()) {
+            // Only a column's time is the row's; "processing" is the time
+            // Debezium read it.
+            if (m.value("timestamp_from", "") == "column") {
                 e.timestamp_ms = m.at("timestamp_ms").get<std::int64_t>();
             }
             topics.insert(e.topic);
@@ -172,7 +174,9 @@ TEST_CASE("layout debezium: outboxd's messages equal Debezium's EventRouter's, c
         }
         for (const auto& t : topics) {
             try {
-                create_topic(svc.kafka_bootstrap, t, 3, 1);
+                // Rows timestamped years ago must not be deleted by the
+                // broker's retention before they are read.
+                create_topic(svc.kafka_bootstrap, t, 3, 1, {{"retention.ms", "-1"}});
             } catch (const std::exception&) {
                 // There already, from an earlier run on these services.
             }
@@ -231,18 +235,13 @@ TEST_CASE("layout debezium: outboxd's messages equal Debezium's EventRouter's, c
                 CHECK(c.payload.value_or("<null>") == e.value.value_or("<null>"));
                 CHECK(show(hs) == show(e.headers));
                 if (timestamps) {
-                    // The column's time, in milliseconds. NULL: Debezium
-                    // takes its commit time, outboxd the time of sending;
-                    // 0 (the epoch) is "now" to librdkafka: both are
-                    // documented differences, checked only to be recent.
-                    const std::string column = sql_value(
-                        svc.pg_dsn, "SELECT floor(extract(epoch FROM timestamp) * 1000)::bigint "
-                                    "FROM "
-                                        + table + " WHERE id = '" + *id + "'");
-                    if (column != "<null>" && column != "0") {
-                        CHECK(std::to_string(e.timestamp_ms) == column);
+                    if (e.timestamp_ms > 0) {
                         CHECK(c.timestamp_ms == e.timestamp_ms);
                     } else {
+                        // NULL: Debezium takes the time it read the row,
+                        // outboxd the time of sending; 0 (the epoch) is
+                        // "now" to librdkafka: documented differences,
+                        // checked only to be recent.
                         CHECK(c.timestamp_ms > 1700000000000);
                     }
                 }

@@ -414,7 +414,8 @@ def _msg(broker, headers, value, content_type=None, key=b"k"):
 
 
 def _kafka_binary(**over):
-    attrs = {"ce_specversion": "1.0", "ce_id": "shop/public.outbox/42", "ce_source": "/outboxd/shop",
+    attrs = {"ce_specversion": "1.0", "ce_id": "shop/public.outbox/42",
+             "ce_source": "/outboxd/shop",
              "ce_type": "order.created", "ce_time": "2024-05-01T12:00:00.123456Z",
              "ce_traceparent": TP}
     attrs.update(over)
@@ -452,7 +453,8 @@ def self_test():
         ("Kafka binary without time or trace", _kafka_binary(ce_time=None, ce_traceparent=None)),
         ("Kafka structured", _structured(BASE)),
         ("Kafka structured, data_base64",
-         _structured(_with(data=None, data_base64="AAE=", datacontenttype="application/octet-stream"))),
+         _structured(_with(data=None, data_base64="AAE=",
+                           datacontenttype="application/octet-stream"))),
         ("Kafka structured without data", _structured(_with(data=None, datacontenttype=None))),
         ("AMQP binary, cloudEvents_", _msg("rabbitmq", [
             _h("cloudEvents_specversion", "1.0"), _h("cloudEvents_id", "7"),

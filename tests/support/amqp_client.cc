@@ -192,6 +192,9 @@ std::vector<AmqpMessage> AmqpClient::drain(const std::string& queue) {
         m.routing_key = str(env.routing_key);
         m.body = str(env.message.body);
         const auto& p = env.message.properties;
+        if ((p._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) != 0) {
+            m.content_type = str(p.content_type);
+        }
         if ((p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) != 0) {
             m.message_id = str(p.message_id);
         }

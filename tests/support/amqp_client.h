@@ -21,6 +21,7 @@ struct AmqpMessage {
     std::string routing_key;
     std::string body;
     std::string message_id;
+    std::string content_type; // the content-type property; "" when not set
     int delivery_mode = 0;
     bool has_timestamp = false;
     std::map<std::string, std::string> headers; // the string-valued ones
