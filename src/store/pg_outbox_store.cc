@@ -433,11 +433,15 @@ std::vector<std::string> PgOutboxStore::pending_topics() {
             // The values the topics are made from (postgres.route.*).
             auto route = TopicRoute::compile(cfg_.route.topic_regex, cfg_.route.topic_replacement);
             if (const auto* r = std::get_if<TopicRoute>(&route)) {
-                std::set<std::string> topics;
+                // Kept for mark_found: the values each topic is made from.
+                routed_values_.clear();
                 for (const auto& value : out) {
-                    topics.insert(r->apply(value));
+                    routed_values_[r->apply(value)].push_back(value);
                 }
-                out.assign(topics.begin(), topics.end());
+                out.clear();
+                for (const auto& entry : routed_values_) {
+                    out.push_back(entry.first);
+                }
             }
         }
         return out;
@@ -489,11 +493,22 @@ std::size_t PgOutboxStore::mark_found(const std::string& topic,
         pqxx::nontransaction tx(*s.conn);
         // Same id, same topic, same key: the message is this row, already
         // acknowledged by Kafka. Only then is the row marked sent (G1, G6).
-        const std::string match = " WHERE t." + quote_ident(c.id) + " = f.id AND t."
-                                  + quote_ident(c.status) + " = 0 AND t." + quote_ident(c.topic)
-                                  + "::text = $4 AND ((f.k_null AND t." + quote_ident(c.key)
-                                  + " IS NULL) OR (NOT f.k_null AND t." + quote_ident(c.key)
-                                  + "::text = f.k))";
+        // With a route (postgres.route.by_column) the table holds the
+        // values the topic was made from: those pending_topics() found for it.
+        const std::string topic_match =
+            cfg_.route.by_column.empty()
+                ? "t." + quote_ident(c.topic) + "::text = $4"
+                : "t." + quote_ident(cfg_.route.by_column) + "::text = ANY($4::text[])";
+        const auto routed = routed_values_.find(topic);
+        const std::string topic_param =
+            cfg_.route.by_column.empty()
+                ? topic
+                : text_array_literal(routed != routed_values_.end() ? routed->second
+                                                                    : std::vector<std::string>());
+        const std::string match =
+            " WHERE t." + quote_ident(c.id) + " = f.id AND t." + quote_ident(c.status) + " = 0 AND "
+            + topic_match + " AND ((f.k_null AND t." + quote_ident(c.key)
+            + " IS NULL) OR (NOT f.k_null AND t." + quote_ident(c.key) + "::text = f.k))";
         if (cfg_.confirming() && marks.size() == ids.size()) {
             // Where the message is, for the consumers' committed offsets.
             const auto [parts, offsets] = placement_literals(marks);
@@ -505,7 +520,7 @@ std::size_t PgOutboxStore::mark_found(const std::string& topic,
                       "$6::bigint[]) AS f(id, k, k_null, p, o)"
                     + match,
                 int_array_literal(ids), text_array_literal(key_text), text_array_literal(key_null),
-                topic, parts, offsets);
+                topic_param, parts, offsets);
             return r.affected_rows();
         }
         auto r = tx.exec_params("UPDATE " + s.sql.qualified_table + " AS t SET "
@@ -513,7 +528,7 @@ std::size_t PgOutboxStore::mark_found(const std::string& topic,
                                     + " = now() FROM unnest($1::bigint[], $2::text[], "
                                     + "$3::bool[]) AS f(id, k, k_null)" + match,
                                 int_array_literal(ids), text_array_literal(key_text),
-                                text_array_literal(key_null), topic);
+                                text_array_literal(key_null), topic_param);
         return r.affected_rows();
     });
 }

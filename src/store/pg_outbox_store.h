@@ -23,6 +23,7 @@
 #include "store/sql.h"
 
 #include <exception>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,7 +90,8 @@ public:
     // and so every application INSERT through the trigger, fails.
     void disconnect() override;
 
-    // Distinct topics of pending rows (bounded), for the start-up audit.
+    // Distinct topics of pending rows (bounded), for the start-up audit and
+    // the read-back; with a route, the topics made from the route column.
     std::vector<std::string> pending_topics();
 
     // "dbname/schema.table": names this outbox in the outbox-source header.
@@ -101,7 +103,9 @@ public:
     std::optional<std::int64_t> oldest_pending_created_ms();
 
     // Marks sent the pending rows found in Kafka by the read-back: a row
-    // matches only with the same id, topic and key. Returns rows marked.
+    // matches only with the same id, topic and key (with a route: a value
+    // of the route column that pending_topics() saw make this topic).
+    // Returns rows marked.
     // With consumer confirmation on, `marks` gives each row's partition
     // and offset (as ids, or empty).
     std::size_t mark_found(const std::string& topic,
@@ -170,6 +174,9 @@ private:
 
     config::Postgres cfg_;
     std::unique_ptr<Session> session_;
+    // With postgres.route.by_column: topic -> the column values it is made
+    // from, as pending_topics() found them last (the read-back's match).
+    std::map<std::string, std::vector<std::string>> routed_values_;
     bool mark_outstanding_ = false; // begun, its result not yet taken
 };
 
