@@ -264,3 +264,19 @@ TEST_CASE("CloudEvents on RabbitMQ: both content modes read back by the SDK's AM
         amqp.delete_exchange(exchange);
     }
 }
+
+TEST_CASE("CloudEvents: a source that is no URI reference stops the daemon at start, not every "
+          "row",
+          "[cloudevents]") {
+    const std::string table = traced_table();
+    const std::string path = scratch_path("ce-bad-source") + ".yaml";
+    std::ofstream(path) << "postgres:\n  dsn: \"" << services().pg_dsn << "\"\n  table: " << table
+                        << "\n  layout: debezium\nmessage:\n  envelope: cloudevents-binary\n"
+                           "  cloudevents:\n    source: \"1bad:source\"\nkafka:\n"
+                           "  bootstrap_servers: \""
+                        << services().kafka_bootstrap << "\"\nhttp:\n  listen: \"127.0.0.1:0\"\n";
+    const auto [rc, out] = run_outboxd({"-c", path, "run"}, std::chrono::seconds(30));
+    INFO(out);
+    CHECK(rc == 2);
+    CHECK_THAT(out, Catch::Contains("message.cloudevents.source"));
+}

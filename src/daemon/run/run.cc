@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "leader/pg_advisory_lease.h"
 #include "metrics/metrics.h"
+#include "relay/cloudevents.h"
 #include "store/pg_outbox_store.h"
 #include "store/pg_review_store.h"
 
@@ -475,6 +476,22 @@ int run(const config::Config& start_cfg, const ReloadFn& reload) {
     config::Config cfg = start_cfg; // the effective configuration; SIGHUP changes it
     log->info("{} starting: table {} -> {}", version_line(), store::qualified_table(cfg.postgres),
               broker_target(cfg));
+    if (cfg.message.envelope != config::Envelope::kNone) {
+        // Checked here, not per row: a bad source would park every row.
+        std::string problem;
+        if (!cfg.message.ce_source.empty()) {
+            problem = relay::cloudevents::source_problem(cfg.message.ce_source);
+            problem = problem.empty() ? "" : "message.cloudevents.source: " + problem;
+        }
+        if (problem.empty() && !cfg.message.ce_datacontenttype.empty()) {
+            problem = relay::cloudevents::datacontenttype_problem(cfg.message.ce_datacontenttype);
+            problem = problem.empty() ? "" : "message.cloudevents.datacontenttype: " + problem;
+        }
+        if (!problem.empty()) {
+            log->critical("config error: {}", problem);
+            return kExitUsage;
+        }
+    }
     RunContext ctx;
     prepare_context(cfg, ctx);
     Endpoint endpoint;
