@@ -57,6 +57,10 @@ void add_options(CLI::App& app, Options& opt) {
     app.add_option("--relay-dsn", opt.relay_dsn,
                    "PostgreSQL connection string of the relaying daemon (e.g. a PgBouncer pool, "
                    "tests/scripts/pgbouncer.sh); default: the services' own");
+    app.add_option("--layout", opt.layout,
+                   "Table of the drains: outboxd, or debezium (Debezium's table, adopted by "
+                   "migrate; postgres.layout: debezium, jsonb payloads)")
+        ->check(CLI::IsMember({"outboxd", "debezium"}));
     app.add_option("--broker", opt.brokers,
                    "Broker(s) of phases 2-5: kafka, rabbitmq (the services' RabbitMQ node), or "
                    "kafka,rabbitmq for both in one run")

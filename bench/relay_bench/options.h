@@ -41,6 +41,9 @@ struct Options {
     // it drains, with 200 parked rows in the table for the list to show.
     bool console_client = false;
     std::vector<std::string> brokers{"kafka"}; // --broker: phases 2-5 for each
+    // --layout debezium: the drains (and warm-up) use a Debezium-layout table
+    // adopted by migrate and postgres.layout: debezium; other phases do not.
+    std::string layout = "outboxd";
     // --peer-debezium-libs DIR: only the side-by-side run (bench/peers/debezium.sh).
     std::string peer_debezium_libs;
     std::vector<std::string> peer_debezium_properties; // key=value, after the defaults

@@ -27,7 +27,8 @@ nlohmann::json config_json(const Options& opt) {
             {"insert_threads", opt.insert_threads},
             {"partitions", kTopicPartitions},
             {"broker", broker_list},
-            {"console_client", opt.console_client}};
+            {"console_client", opt.console_client},
+            {"layout", opt.layout}};
 }
 
 // A broker started moments ago is still warming up (JIT, caches): on

@@ -5,6 +5,9 @@
 #include "store/pg_outbox_store.h"
 #include "store/sql.h"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace outboxd::bench {
 
 std::string qualified(const config::Postgres& t) {
@@ -14,6 +17,41 @@ std::string qualified(const config::Postgres& t) {
 config::Postgres fresh_table(const std::string& prefix) {
     return ot::make_table(ot::services().pg_dsn, ot::unique_name(prefix));
 }
+
+config::Postgres debezium_table(const std::string& prefix) {
+    const std::string name = ot::unique_name(prefix);
+    ot::sql(ot::services().pg_dsn,
+            "CREATE TABLE " + name
+                + " (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL, aggregateid "
+                  "varchar(255) NOT NULL, type varchar(255) NOT NULL, payload jsonb)");
+    auto loaded = config::load_config_text(
+        "postgres:\n  dsn: \"" + ot::services().pg_dsn + "\"\n  table: " + name
+            + "\n  notify_channel: " + name
+            + "\n  layout: debezium\nkafka:\n  bootstrap_servers: \"127.0.0.1:9092\"\n",
+        "bench", {});
+    if (!loaded.config) {
+        throw std::runtime_error("debezium table: " + config::format_problem(loaded.problems[0]));
+    }
+    store::PgOutboxStore(loaded.config->postgres).migrate();
+    return loaded.config->postgres;
+}
+
+namespace {
+
+// Debezium's columns; the JSON text {"data": "<hex>"} is payload_bytes long.
+std::string
+debezium_insert(const Options& opt, const config::Postgres& t, const std::string& topic) {
+    return "INSERT INTO " + qualified(t)
+           + " (id, aggregatetype, aggregateid, type, payload) SELECT gen_random_uuid(), "
+           + store::quote_literal(topic.substr(std::string("outbox.event.").size()))
+           + ", 'key-' || (i % " + std::to_string(opt.keys)
+           + "), 'BenchEvent', jsonb_build_object('data', substring(repeat(md5(i::text), "
+           + std::to_string((opt.payload_bytes + 15) / 16) + ") FROM 1 FOR "
+           + std::to_string(std::max(0, opt.payload_bytes - 12)) + ")) FROM generate_series(1, "
+           + std::to_string(opt.rows) + ") AS i";
+}
+
+} // namespace
 
 void drop_table(const Options& opt, const config::Postgres& t) {
     if (opt.keep_tables) {
@@ -38,7 +76,8 @@ double prefill(const Options& opt, const config::Postgres& t, const std::string&
         + "), 'hex') FROM 1 FOR " + std::to_string(opt.payload_bytes) + ") FROM generate_series(1, "
         + std::to_string(opt.rows) + ") AS i";
     const auto start = Clock::now();
-    ot::sql(ot::services().pg_dsn, insert);
+    ot::sql(ot::services().pg_dsn,
+            t.layout == config::Layout::kDebezium ? debezium_insert(opt, t, topic) : insert);
     const double secs = Seconds(Clock::now() - start).count();
     ot::sql(ot::services().pg_dsn, "VACUUM (ANALYZE) " + qualified(t));
     ot::sql(ot::services().pg_dsn, "CHECKPOINT");

@@ -17,11 +17,17 @@ std::string qualified(const config::Postgres& t);
 // every phase starts without dead tuples from an earlier one.
 config::Postgres fresh_table(const std::string& prefix);
 
+// --layout debezium: Debezium's documented table, adopted by migrate with
+// postgres.layout: debezium; returns the loaded config's postgres section.
+config::Postgres debezium_table(const std::string& prefix);
+
 void drop_table(const Options& opt, const config::Postgres& t);
 
 // Pre-fills `rows` rows in one server-side statement, then VACUUM ANALYZE and
 // CHECKPOINT so the measured loop starts from the same state every time and
 // does not pay for the fill's hint bits or dirty buffers. Returns rows/s.
+// A Debezium-layout table gets aggregatetype = `topic` without its
+// "outbox.event." and a jsonb payload {"data": "<hex>"} of payload_bytes.
 double prefill(const Options& opt, const config::Postgres& t, const std::string& topic);
 
 // `rows` rows at status 2 (parked after 5 attempts, with a last_error) for

@@ -8,6 +8,7 @@
 #include "tables.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 
@@ -51,8 +52,11 @@ void measure_rescans(const std::string& name, const config::Postgres& t, Through
 
 ThroughputResult run_throughput(const Options& opt, const std::string& name) {
     progress(name + ": pre-filling " + std::to_string(opt.rows) + " rows");
-    auto t = fresh_table("bench_tput");
-    const std::string topic = make_destination(opt, "bench-tput", message_size_configs(opt));
+    const bool dbz = opt.layout == "debezium";
+    auto t = dbz ? debezium_table("bench_tput") : fresh_table("bench_tput");
+    // Debezium's route: topic outbox.event.<aggregatetype>.
+    const std::string topic = make_destination(opt, dbz ? "outbox.event.bench-tput" : "bench-tput",
+                                               message_size_configs(opt));
     if (opt.console_client) {
         add_parked(t, topic, kParkedRows);
     }
@@ -65,8 +69,12 @@ ThroughputResult run_throughput(const Options& opt, const std::string& name) {
     }
     const auto last_id = max_id(t);
     progress(name + ": starting outboxd (batch_size " + std::to_string(opt.batch_size) + ")");
+    if (dbz) { // the daemon's config file has no layout key; it inherits this
+        ::setenv("OUTBOXD_POSTGRES_LAYOUT", "debezium", 1);
+    }
     DaemonRun run(t, opt.batch_size, opt.max_message_bytes, opt.broker, opt.confirm_group,
                   opt.console_client);
+    ::unsetenv("OUTBOXD_POSTGRES_LAYOUT");
     std::unique_ptr<ConsoleClient> console;
     if (opt.console_client) {
         console = std::make_unique<ConsoleClient>(run);

@@ -74,7 +74,7 @@ std::string format_additional_field(const AdditionalField& field) {
 }
 
 const std::vector<std::pair<std::string_view, std::string_view>>& debezium_layout_defaults() {
-    static const std::vector<std::pair<std::string_view, std::string_view>> preset = {
+    static const std::vector<std::pair<std::string_view, std::string_view>> kPreset = {
         {"postgres.columns.id", "outboxd_id"},
         {"postgres.columns.key", "aggregateid"},
         {"postgres.columns.payload", "payload"},
@@ -95,7 +95,7 @@ const std::vector<std::pair<std::string_view, std::string_view>>& debezium_layou
         {"postgres.route.by_column", "aggregatetype"},
         {"postgres.route.topic_replacement", "outbox.event.${routedByValue}"},
     };
-    return preset;
+    return kPreset;
 }
 
 namespace {

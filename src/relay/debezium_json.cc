@@ -158,7 +158,7 @@ Json struct_of(const Json& object, const Schema& s) {
 // Struct.put checks it: the Java class must be the schema's own.
 Json value_of(const Json& v, const Schema& s) {
     if (v.is_null()) {
-        return Json();
+        return {};
     }
     switch (s.kind) {
     case Schema::Kind::kString:
@@ -202,7 +202,7 @@ Json value_of(const Json& v, const Schema& s) {
         }
         return struct_of(v, s);
     }
-    return Json();
+    return {};
 }
 
 void append_hex4(std::string& out, unsigned unit) {

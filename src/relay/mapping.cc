@@ -6,6 +6,7 @@
 #include "relay/encode.h"
 #include "relay/trace_context.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -20,12 +21,8 @@ constexpr std::size_t kRoutedCacheSize = 10000;
 
 // Java's String.trim(): every character up to U+0020 counts as blank.
 bool blank(const std::string& text) {
-    for (char c : text) {
-        if (static_cast<unsigned char>(c) > 0x20) {
-            return false;
-        }
-    }
-    return true;
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) <= 0x20; });
 }
 
 // The JSON a payload is sent as inside a JSON value (the envelope

@@ -47,7 +47,7 @@ Relay::Relay(RelayOptions options,
              RandomSource& random,
              RelayObserver* observer,
              std::function<bool()> may_publish)
-    : options_(options)
+    : options_(std::move(options))
     , mapping_(options_.mapping)
     , store_(store)
     , publisher_(publisher)
