@@ -1,5 +1,7 @@
 #include "cli/debezium_convert.h"
 
+#include "common/java_properties.h"
+#include "common/text.h"
 #include "common/topic_route.h"
 #include "config/dsn.h"
 
@@ -75,24 +77,6 @@ std::vector<std::string> split_list(const std::string& text) {
             return out;
         }
         start = comma + 1;
-    }
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
     }
 }
 
@@ -198,94 +182,8 @@ std::string yaml_quoted(const std::string& text) {
 }
 
 // ---------------------------------------------------------------------------
-// Java Properties
-
-bool properties_blank(char c) {
-    return c == ' ' || c == '\t' || c == '\f';
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-// Resolves the escapes of a key or a value (Properties.loadConvert): a
-// surrogate pair of \u escapes is one character; a lone surrogate becomes
-// U+FFFD, since it cannot be written in UTF-8.
-Status unescape(const std::string& raw, std::string& out) {
-    out.clear();
-    std::uint32_t high = 0; // a pending high surrogate; 0: none (never a surrogate)
-    const auto flush_high = [&] {
-        if (high != 0) {
-            append_utf8(out, 0xFFFD);
-            high = 0;
-        }
-    };
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] != '\\' || i + 1 >= raw.size()) {
-            if (raw[i] != '\\') {
-                flush_high();
-                out += raw[i];
-            }
-            continue;
-        }
-        const char n = raw[++i];
-        if (n != 'u') {
-            flush_high();
-            switch (n) {
-            case 't':
-                out += '\t';
-                break;
-            case 'n':
-                out += '\n';
-                break;
-            case 'r':
-                out += '\r';
-                break;
-            case 'f':
-                out += '\f';
-                break;
-            default:
-                out += n;
-            }
-            continue;
-        }
-        std::uint32_t unit = 0;
-        for (std::size_t k = 1; k <= 4; ++k) {
-            const int v = i + k < raw.size() ? hex_value(raw[i + k]) : -1;
-            if (v < 0) {
-                return Status::failure("malformed \\uXXXX escape (four hexadecimal digits "
-                                       "expected after \\u)");
-            }
-            unit = unit * 16 + static_cast<std::uint32_t>(v);
-        }
-        i += 4;
-        if (unit >= 0xD800 && unit <= 0xDBFF) {
-            flush_high();
-            high = unit;
-        } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
-            if (high != 0) {
-                append_utf8(out, 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00));
-                high = 0;
-            } else {
-                append_utf8(out, 0xFFFD);
-            }
-        } else {
-            flush_high();
-            append_utf8(out, unit);
-        }
-    }
-    flush_high();
-    return {};
-}
+// Reading a connector's file (the Properties text itself:
+// common/java_properties.h)
 
 // Adds or replaces `key`: the last value wins, the first position stays.
 void put(Connector& c, std::string key, std::string value, std::vector<std::string>& notes) {
@@ -312,97 +210,12 @@ ParsedConnector parse_properties(const std::string& text) {
     const std::string bare = with_bom_removed(text);
     // Java reads a properties stream as Latin-1; UTF-8 is kept as it is.
     const std::string input = valid_utf8(bare) ? bare : latin1_to_utf8(bare);
-    std::size_t pos = 0;
-    int line_no = 0;
-    // The next natural line, without its terminator (\n, \r or \r\n).
-    const auto next_line = [&](std::string& line) {
-        if (pos >= input.size()) {
-            return false;
-        }
-        const auto end = input.find_first_of("\r\n", pos);
-        line = input.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-        pos = end == std::string::npos ? input.size() : end + 1;
-        if (end != std::string::npos && input[end] == '\r' && pos < input.size()
-            && input[pos] == '\n') {
-            ++pos;
-        }
-        ++line_no;
-        return true;
-    };
-    const auto strip_leading = [](const std::string& s) {
-        std::size_t b = 0;
-        while (b < s.size() && properties_blank(s[b])) {
-            ++b;
-        }
-        return s.substr(b);
-    };
-    const auto continues = [](const std::string& s) {
-        std::size_t slashes = 0;
-        while (slashes < s.size() && s[s.size() - 1 - slashes] == '\\') {
-            ++slashes;
-        }
-        return slashes % 2 == 1;
-    };
-    std::string natural;
-    while (next_line(natural)) {
-        std::string logical = strip_leading(natural);
-        if (logical.empty() || logical[0] == '#' || logical[0] == '!') {
-            continue; // blank or comment; a comment line never continues
-        }
-        const int first_line = line_no;
-        while (continues(logical)) {
-            logical.pop_back();
-            std::string more;
-            if (!next_line(more)) {
-                break;
-            }
-            logical += strip_leading(more);
-        }
-        // The key ends at the first unescaped '=', ':' or blank; blanks and
-        // one '=' or ':' separate it from the value.
-        std::size_t key_end = 0;
-        bool escaped = false;
-        for (; key_end < logical.size(); ++key_end) {
-            const char c = logical[key_end];
-            if (escaped) {
-                escaped = false;
-                continue;
-            }
-            if (c == '\\') {
-                escaped = true;
-            } else if (c == '=' || c == ':' || properties_blank(c)) {
-                break;
-            }
-        }
-        std::size_t value_start = key_end;
-        bool separator = false;
-        if (value_start < logical.size()
-            && (logical[value_start] == '=' || logical[value_start] == ':')) {
-            separator = true;
-            ++value_start;
-        }
-        while (value_start < logical.size()) {
-            const char c = logical[value_start];
-            if (properties_blank(c)) {
-                ++value_start;
-            } else if (!separator && (c == '=' || c == ':')) {
-                separator = true;
-                ++value_start;
-            } else {
-                break;
-            }
-        }
-        std::string key;
-        std::string value;
-        Status st = unescape(logical.substr(0, key_end), key);
-        if (st.ok()) {
-            st = unescape(logical.substr(value_start), value);
-        }
-        if (!st.ok()) {
-            out.status = Status::failure("line " + std::to_string(first_line) + ": " + st.error());
+    for (JavaProperty& p : parse_java_properties(input)) {
+        if (!p.problem.empty()) {
+            out.status = Status::failure("line " + std::to_string(p.line) + ": " + p.problem);
             return out;
         }
-        put(out.connector, std::move(key), std::move(value), out.notes);
+        put(out.connector, std::move(p.key), std::move(p.value), out.notes);
     }
     if (const std::string* name = out.connector.find("name")) {
         out.connector.name = trim(*name);

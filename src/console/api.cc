@@ -1,6 +1,7 @@
 #include "console/api.h"
 
 #include "common/iso_time.h"
+#include "common/text.h"
 #include "store/outbox_store.h"
 
 #include <algorithm>
@@ -213,20 +214,8 @@ parse_query(const std::string& query) {
                 if (i + 2 >= s.size()) {
                     return std::nullopt;
                 }
-                const auto h = [](char c) -> int {
-                    if (c >= '0' && c <= '9') {
-                        return c - '0';
-                    }
-                    if (c >= 'a' && c <= 'f') {
-                        return c - 'a' + 10;
-                    }
-                    if (c >= 'A' && c <= 'F') {
-                        return c - 'A' + 10;
-                    }
-                    return -1;
-                };
-                const int hi = h(s[i + 1]);
-                const int lo = h(s[i + 2]);
+                const int hi = hex_digit_value(s[i + 1]);
+                const int lo = hex_digit_value(s[i + 2]);
                 if (hi < 0 || lo < 0) {
                     return std::nullopt;
                 }

@@ -1,5 +1,6 @@
 #include "rabbitmq/rabbit_admin.h"
 
+#include "common/text.h"
 #include "http/client.h"
 #include "rabbitmq/amqp_text.h"
 #include "rabbitmq/declare.h"
@@ -44,25 +45,13 @@ std::string base64(const std::string& in) {
     return out;
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 std::string percent_decode(const std::string& text) {
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0
-            && hex_value(text[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+        if (text[i] == '%' && i + 2 < text.size() && hex_digit_value(text[i + 1]) >= 0
+            && hex_digit_value(text[i + 2]) >= 0) {
+            out +=
+                static_cast<char>(hex_digit_value(text[i + 1]) * 16 + hex_digit_value(text[i + 2]));
             i += 2;
         } else {
             out += text[i];

@@ -1,10 +1,11 @@
 #include "relay/trace_context.h"
 
+#include "common/java_properties.h"
+#include "common/text.h"
+
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <set>
-#include <vector>
 
 namespace outboxd::relay {
 
@@ -52,7 +53,7 @@ bool is_lower_hex(char c) {
 }
 
 bool is_any_hex(char c) {
-    return is_lower_hex(c) || (c >= 'A' && c <= 'F');
+    return hex_digit_value(c) >= 0;
 }
 
 // The row's text as a log line may show it: printable ASCII as it is, any
@@ -246,192 +247,6 @@ TraceParse no_traceparent(std::string message) {
     return r;
 }
 
-// --- Java Properties text (java.util.Properties.load) ---
-
-bool is_prop_space(char c) {
-    return c == ' ' || c == '\t' || c == '\f';
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xc0U | (cp >> 6U));
-        out += static_cast<char>(0x80U | (cp & 0x3fU));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xe0U | (cp >> 12U));
-        out += static_cast<char>(0x80U | ((cp >> 6U) & 0x3fU));
-        out += static_cast<char>(0x80U | (cp & 0x3fU));
-    } else {
-        out += static_cast<char>(0xf0U | (cp >> 18U));
-        out += static_cast<char>(0x80U | ((cp >> 12U) & 0x3fU));
-        out += static_cast<char>(0x80U | ((cp >> 6U) & 0x3fU));
-        out += static_cast<char>(0x80U | (cp & 0x3fU));
-    }
-}
-
-// One \uXXXX at s[i] (s[i] == 'u'); advances i past it.
-std::optional<std::uint32_t> read_u_escape(std::string_view s, std::size_t& i) {
-    if (s.size() < i + 5) {
-        return std::nullopt;
-    }
-    std::uint32_t v = 0;
-    for (std::size_t k = i + 1; k < i + 5; ++k) {
-        const char c = s[k];
-        if (!is_any_hex(c)) {
-            return std::nullopt;
-        }
-        const int digit = is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
-        v = v * 16 + static_cast<std::uint32_t>(digit);
-    }
-    i += 5;
-    return v;
-}
-
-// Java's loadConvert: the escapes \t \n \r \f \uXXXX, and a backslash
-// before any other character stands for that character. UTF-16 surrogate
-// pairs written as two \u escapes become one UTF-8 character. Returns
-// nullopt for a malformed \u escape or an unpaired surrogate.
-std::optional<std::string> unescape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const char c = s[i];
-        if (c != '\\') {
-            out += c;
-            ++i;
-            continue;
-        }
-        ++i;
-        if (i == s.size()) {
-            break; // a lone backslash at the very end: dropped, as Java does
-        }
-        const char e = s[i];
-        if (e != 'u') {
-            switch (e) {
-            case 't':
-                out += '\t';
-                break;
-            case 'n':
-                out += '\n';
-                break;
-            case 'r':
-                out += '\r';
-                break;
-            case 'f':
-                out += '\f';
-                break;
-            default:
-                out += e;
-            }
-            ++i;
-            continue;
-        }
-        auto unit = read_u_escape(s, i);
-        if (!unit) {
-            return std::nullopt;
-        }
-        std::uint32_t cp = *unit;
-        if (cp >= 0xdc00 && cp <= 0xdfff) {
-            return std::nullopt;
-        }
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (i + 1 >= s.size() || s[i] != '\\' || s[i + 1] != 'u') {
-                return std::nullopt;
-            }
-            ++i;
-            auto low = read_u_escape(s, i);
-            if (!low || *low < 0xdc00 || *low > 0xdfff) {
-                return std::nullopt;
-            }
-            cp = 0x10000 + ((cp - 0xd800) << 10U) + (*low - 0xdc00);
-        }
-        append_utf8(out, cp);
-    }
-    return out;
-}
-
-struct RawProperty {
-    std::string key;   // still escaped
-    std::string value; // still escaped; continuation lines joined
-};
-
-// Java's LineReader and key/value split: natural lines end at \n, \r or
-// \r\n; blank lines and lines whose first non-blank character is # or !
-// are skipped; a line ending in an odd number of backslashes continues on
-// the next one, whose leading blanks are dropped; the key ends at the
-// first unescaped '=', ':' or blank, and one '=' or ':' after the blanks
-// that follow it is the separator.
-std::vector<RawProperty> split_properties(std::string_view text) {
-    std::vector<RawProperty> props;
-    std::string logical;
-    bool continuing = false;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t end = text.find_first_of("\r\n", pos);
-        std::size_t next = 0;
-        if (end == std::string_view::npos) {
-            end = text.size();
-            next = end;
-        } else if (text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n') {
-            next = end + 2;
-        } else {
-            next = end + 1;
-        }
-        std::string_view line = text.substr(pos, end - pos);
-        pos = next;
-        while (!line.empty() && is_prop_space(line.front())) {
-            line.remove_prefix(1);
-        }
-        if (!continuing) {
-            if (line.empty() || line.front() == '#' || line.front() == '!') {
-                continue;
-            }
-            logical.clear();
-        }
-        std::size_t slashes = 0;
-        while (slashes < line.size() && line[line.size() - 1 - slashes] == '\\') {
-            ++slashes;
-        }
-        continuing = slashes % 2 == 1;
-        if (continuing) {
-            line.remove_suffix(1);
-        }
-        logical.append(line);
-        if (continuing && pos < text.size()) {
-            continue;
-        }
-        continuing = false;
-        // Split `logical` into key and value.
-        const std::string_view l = logical;
-        std::size_t k = 0;
-        while (k < l.size()) {
-            if (l[k] == '\\') {
-                k += 2;
-                continue;
-            }
-            if (l[k] == '=' || l[k] == ':' || is_prop_space(l[k])) {
-                break;
-            }
-            ++k;
-        }
-        k = k > l.size() ? l.size() : k;
-        std::size_t v = k;
-        while (v < l.size() && is_prop_space(l[v])) {
-            ++v;
-        }
-        if (v < l.size() && (l[v] == '=' || l[v] == ':')) {
-            ++v;
-            while (v < l.size() && is_prop_space(l[v])) {
-                ++v;
-            }
-        }
-        props.push_back({std::string(l.substr(0, k)), std::string(l.substr(v))});
-    }
-    return props;
-}
-
 } // namespace
 
 const char* to_label(TraceProblemKind kind) {
@@ -473,18 +288,15 @@ TraceParse parse_trace_column(std::string_view text) {
     std::optional<std::string> tracestate;
     bool traceparent_malformed = false;
     bool tracestate_malformed = false;
-    for (const RawProperty& p : split_properties(text)) {
-        const auto key = unescape(p.key);
-        if (!key || (*key != "traceparent" && *key != "tracestate")) {
-            continue;
-        }
-        const auto value = unescape(p.value);
-        if (*key == "traceparent") {
-            traceparent = value.value_or(std::string());
-            traceparent_malformed = !value;
-        } else {
-            tracestate = value.value_or(std::string());
-            tracestate_malformed = !value;
+    // A key with a malformed escape is never one of these two (its key is
+    // ""); a malformed escape in the value makes that value unusable.
+    for (const JavaProperty& p : parse_java_properties(text)) {
+        if (p.key == "traceparent") {
+            traceparent = p.value;
+            traceparent_malformed = !p.problem.empty();
+        } else if (p.key == "tracestate") {
+            tracestate = p.value;
+            tracestate_malformed = !p.problem.empty();
         }
     }
     if (!traceparent) {

@@ -173,6 +173,41 @@ void check_traces(const std::vector<nlohmann::json>& lines) {
     CHECK(traces.size() == 3);
 }
 
+// A traced Debezium table relayed to `broker_yaml`'s broker in `mode`.
+void relay_traced(const std::string& type,
+                  const std::string& broker_yaml,
+                  const std::string& mode) {
+    const std::string table = traced_table();
+    const std::string cfg = config_for(table, broker_yaml, "cloudevents-" + mode);
+    migrate(cfg);
+    insert_traced_rows(table, type);
+    run_until_sent(cfg, table, 3);
+}
+
+// (name, value) pairs as check_events.py reads them.
+template <typename Headers>
+nlohmann::json headers_json(const Headers& headers) {
+    nlohmann::json hs = nlohmann::json::array();
+    for (const auto& [n, v] : headers) {
+        hs.push_back({{"name", n}, {"value_b64", b64(v)}});
+    }
+    return hs;
+}
+
+// Reads the three messages back and checks their traces; false when the
+// packages could not be installed (the test then reports a skip).
+bool read_back_traced(const nlohmann::json& messages, const std::string& mode) {
+    REQUIRE(messages.size() == 3);
+    const auto lines = read_back(messages, mode);
+    if (!lines) {
+        std::cout << "SKIPPED: the CloudEvents SDK and OpenTelemetry could not be installed "
+                     "(tests/scripts/requirements-events.txt)\n";
+        return false;
+    }
+    check_traces(*lines);
+    return true;
+}
+
 } // namespace
 
 TEST_CASE("CloudEvents on Kafka: both content modes read back by the SDK, the rows' trace "
@@ -184,34 +219,18 @@ TEST_CASE("CloudEvents on Kafka: both content modes read back by the SDK, the ro
         const std::string type = "ce" + mode + std::to_string(::getpid());
         const std::string topic = "outbox.event." + type;
         create_topic(svc.kafka_bootstrap, topic, 3, 1);
-        const std::string table = traced_table();
-        const std::string cfg =
-            config_for(table, "kafka:\n  bootstrap_servers: \"" + svc.kafka_bootstrap + "\"\n",
-                       "cloudevents-" + mode);
-        migrate(cfg);
-        insert_traced_rows(table, type);
-        run_until_sent(cfg, table, 3);
-
+        relay_traced(type, "kafka:\n  bootstrap_servers: \"" + svc.kafka_bootstrap + "\"\n", mode);
         nlohmann::json messages = nlohmann::json::array();
         for (const auto& c : read_topic(svc.kafka_bootstrap, topic)) {
             nlohmann::json m = {{"broker", "kafka"}, {"topic", topic}};
             m["key_b64"] = c.key ? nlohmann::json(b64(*c.key)) : nlohmann::json();
             m["value_b64"] = c.payload ? nlohmann::json(b64(*c.payload)) : nlohmann::json();
-            nlohmann::json hs = nlohmann::json::array();
-            for (const auto& [n, v] : c.headers) {
-                hs.push_back({{"name", n}, {"value_b64", b64(v)}});
-            }
-            m["headers"] = hs;
+            m["headers"] = headers_json(c.headers);
             messages.push_back(m);
         }
-        REQUIRE(messages.size() == 3);
-        const auto lines = read_back(messages, mode);
-        if (!lines) {
-            std::cout << "SKIPPED: the CloudEvents SDK and OpenTelemetry could not be installed "
-                         "(tests/scripts/requirements-events.txt)\n";
+        if (!read_back_traced(messages, mode)) {
             return;
         }
-        check_traces(*lines);
     }
 }
 
@@ -229,14 +248,8 @@ TEST_CASE("CloudEvents on RabbitMQ: both content modes read back by the SDK's AM
         for (int i = 0; i < 3; ++i) {
             amqp.bind(queue, exchange, "order-" + std::to_string(i));
         }
-        const std::string table = traced_table();
-        const std::string cfg =
-            config_for(table, "broker: rabbitmq\nrabbitmq:\n  url: \"" + svc.rabbitmq_url + "\"\n",
-                       "cloudevents-" + mode);
-        migrate(cfg);
-        insert_traced_rows(table, type);
-        run_until_sent(cfg, table, 3);
-
+        relay_traced(type, "broker: rabbitmq\nrabbitmq:\n  url: \"" + svc.rabbitmq_url + "\"\n",
+                     mode);
         nlohmann::json messages = nlohmann::json::array();
         for (const auto& a : amqp.drain(queue)) {
             nlohmann::json m = {{"broker", "rabbitmq"}, {"topic", exchange}};
@@ -245,21 +258,12 @@ TEST_CASE("CloudEvents on RabbitMQ: both content modes read back by the SDK's AM
             if (!a.content_type.empty()) {
                 m["content_type"] = a.content_type;
             }
-            nlohmann::json hs = nlohmann::json::array();
-            for (const auto& [n, v] : a.headers) {
-                hs.push_back({{"name", n}, {"value_b64", b64(v)}});
-            }
-            m["headers"] = hs;
+            m["headers"] = headers_json(a.headers);
             messages.push_back(m);
         }
-        REQUIRE(messages.size() == 3);
-        const auto lines = read_back(messages, mode);
-        if (!lines) {
-            std::cout << "SKIPPED: the CloudEvents SDK and OpenTelemetry could not be installed "
-                         "(tests/scripts/requirements-events.txt)\n";
+        if (!read_back_traced(messages, mode)) {
             return;
         }
-        check_traces(*lines);
         amqp.delete_queue(queue);
         amqp.delete_exchange(exchange);
     }
