@@ -52,22 +52,11 @@ for c in "${cases[@]}"; do
   case "$c" in *[!a-z0-9_]*) die "case name '$c': only a-z, 0-9 and _" ;; esac
 done
 
-# The jars, exactly as bench/peers/debezium.sh collects them.
-libs="$HERE/target/libs"
-stamp="$libs/.outboxd-stamp"
-pom_sum="$(sha256sum "$HERE/pom.xml" | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$pom_sum" ]; then
-  echo "$PROG: collecting Kafka Connect and Debezium jars with Maven..." >&2
-  rm -rf "$libs"
-  mkdir -p "$HERE/target"
-  if ! (cd "$HERE" && mvn -q -B package) >"$HERE/target/mvn.log" 2>&1; then
-    sed 's/\x1b\[[0-9;]*m//g' "$HERE/target/mvn.log" >&2
-    die "'mvn -q -B package' failed in $HERE"
-  fi
-  compgen -G "$libs/debezium-connector-postgres-*.jar" >/dev/null ||
-    die "no Debezium connector jar in $libs"
-  echo "$pom_sum" >"$stamp"
-fi
+# The jars, as bench/peers/debezium.sh collects them.
+# shellcheck source=bench/peers/jars.sh
+. "$HERE/jars.sh"
+collect_debezium_jars "$HERE" "$PROG" || exit 1
+libs="$DEBEZIUM_LIBS"
 
 work="$(mktemp -d /tmp/debezium-golden.XXXXXX)"
 # Run as root, the services run as other users, who must reach their

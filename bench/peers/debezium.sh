@@ -34,24 +34,10 @@ for tool in mvn java; do
   }
 done
 
-libs="$HERE/target/libs"
-stamp="$libs/.outboxd-stamp"
-pom_sum="$(sha256sum "$HERE/pom.xml" | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$pom_sum" ]; then
-  echo "debezium.sh: collecting Kafka Connect and Debezium jars with Maven..." >&2
-  rm -rf "$libs"
-  mkdir -p "$HERE/target"
-  if ! (cd "$HERE" && mvn -q -B package) >"$HERE/target/mvn.log" 2>&1; then
-    sed 's/\x1b\[[0-9;]*m//g' "$HERE/target/mvn.log" >&2
-    echo "debezium.sh: 'mvn -q -B package' failed in $HERE" >&2
-    exit 1
-  fi
-  compgen -G "$libs/debezium-connector-postgres-*.jar" >/dev/null || {
-    echo "debezium.sh: no Debezium connector jar in $libs" >&2
-    exit 1
-  }
-  echo "$pom_sum" >"$stamp"
-fi
+# shellcheck source=bench/peers/jars.sh
+. "$HERE/jars.sh"
+collect_debezium_jars "$HERE" debezium.sh || exit 1
+libs="$DEBEZIUM_LIBS"
 
 export OUTBOXD_TEST_PG_WAL_LEVEL=logical
 
