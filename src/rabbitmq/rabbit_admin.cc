@@ -15,36 +15,6 @@
 namespace outboxd::rabbitmq {
 namespace {
 
-std::string base64(const std::string& in) {
-    static const char* const kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16U)
-                           | (static_cast<unsigned char>(in[i + 1]) << 8U)
-                           | static_cast<unsigned char>(in[i + 2]);
-        out += kAlphabet[(v >> 18U) & 63U];
-        out += kAlphabet[(v >> 12U) & 63U];
-        out += kAlphabet[(v >> 6U) & 63U];
-        out += kAlphabet[v & 63U];
-    }
-    if (i + 1 == in.size()) {
-        const unsigned v = static_cast<unsigned char>(in[i]) << 16U;
-        out += kAlphabet[(v >> 18U) & 63U];
-        out += kAlphabet[(v >> 12U) & 63U];
-        out += "==";
-    } else if (i + 2 == in.size()) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16U)
-                           | (static_cast<unsigned char>(in[i + 1]) << 8U);
-        out += kAlphabet[(v >> 18U) & 63U];
-        out += kAlphabet[(v >> 12U) & 63U];
-        out += kAlphabet[(v >> 6U) & 63U];
-        out += '=';
-    }
-    return out;
-}
-
 std::string percent_decode(const std::string& text) {
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {

@@ -1,5 +1,7 @@
 #include "relay/cloudevents.h"
 
+#include "common/text.h"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -332,37 +334,6 @@ private:
 
 bool is_json_text(std::string_view s) {
     return JsonScanner(s).valid();
-}
-
-// --- base64 (RFC 4648 section 4, padded) ---
-
-void append_base64(std::string& out, std::string_view bytes) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::size_t i = 0;
-    const auto at = [&](std::size_t k) {
-        return static_cast<unsigned char>(bytes[k]);
-    };
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const std::uint32_t v = (at(i) << 16U) | (at(i + 1) << 8U) | at(i + 2);
-        out += kAlphabet[(v >> 18U) & 0x3fU];
-        out += kAlphabet[(v >> 12U) & 0x3fU];
-        out += kAlphabet[(v >> 6U) & 0x3fU];
-        out += kAlphabet[v & 0x3fU];
-    }
-    const std::size_t rest = bytes.size() - i;
-    if (rest == 1) {
-        const std::uint32_t v = at(i) << 16U;
-        out += kAlphabet[(v >> 18U) & 0x3fU];
-        out += kAlphabet[(v >> 12U) & 0x3fU];
-        out += "==";
-    } else if (rest == 2) {
-        const std::uint32_t v = (at(i) << 16U) | (at(i + 1) << 8U);
-        out += kAlphabet[(v >> 18U) & 0x3fU];
-        out += kAlphabet[(v >> 12U) & 0x3fU];
-        out += kAlphabet[(v >> 6U) & 0x3fU];
-        out += '=';
-    }
 }
 
 // --- media types ---

@@ -1,6 +1,7 @@
 #include "relay/mapping.h"
 
 #include "common/kafka_topic.h"
+#include "common/text.h"
 #include "relay/cloudevents.h"
 #include "relay/debezium_json.h"
 #include "relay/encode.h"
@@ -23,37 +24,6 @@ constexpr std::size_t kRoutedCacheSize = 10000;
 bool blank(const std::string& text) {
     return std::all_of(text.begin(), text.end(),
                        [](char c) { return static_cast<unsigned char>(c) <= 0x20; });
-}
-
-// The JSON a payload is sent as inside a JSON value (the envelope
-// placement): expanded JSON as it is, text as a JSON string, bytes as a
-// base64 string (as a JSON converter writes bytes).
-std::string base64(const std::string& in) {
-    static const char* const kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        const auto n = (static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16U)
-                       | (static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8U)
-                       | static_cast<unsigned>(static_cast<unsigned char>(in[i + 2]));
-        out += kAlphabet[(n >> 18U) & 63U];
-        out += kAlphabet[(n >> 12U) & 63U];
-        out += kAlphabet[(n >> 6U) & 63U];
-        out += kAlphabet[n & 63U];
-    }
-    if (i < in.size()) {
-        unsigned n = static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16U;
-        if (i + 1 < in.size()) {
-            n |= static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8U;
-        }
-        out += kAlphabet[(n >> 18U) & 63U];
-        out += kAlphabet[(n >> 12U) & 63U];
-        out += i + 1 < in.size() ? kAlphabet[(n >> 6U) & 63U] : '=';
-        out += '=';
-    }
-    return out;
 }
 
 std::string default_content_type(store::PayloadType type) {
