@@ -437,6 +437,22 @@ void check_mapping(LoadState& state, const Config& config) {
     }
 }
 
+// retention.mode partition: the table's DDL and the drop rule need both.
+void check_retention(LoadState& state, const Config& config) {
+    const Postgres& pg = config.postgres;
+    if (pg.retention_mode == RetentionMode::kPartition) {
+        const std::string mode = state.origin("retention.mode");
+        if (config.retention.sent_max_age.count() == 0) {
+            state.add_problem(mode, "partition needs retention.sent_max_age_ms > 0 (the age after "
+                                    "which a partition of sent rows is dropped)");
+        }
+        if (pg.layout == Layout::kDebezium) {
+            state.add_problem(mode, "partition needs postgres.layout outboxd: an adopted "
+                                    "Debezium table is not partitioned by outboxd's id");
+        }
+    }
+}
+
 } // namespace
 
 void check_whole(LoadState& state, Config& config) {
@@ -461,6 +477,7 @@ void check_whole(LoadState& state, Config& config) {
     }
     check_columns_distinct(state, config);
     check_mapping(state, config);
+    check_retention(state, config);
     check_property_files(state, config);
 }
 

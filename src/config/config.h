@@ -55,6 +55,12 @@ struct Columns {
 // changes defaults: every mapping option below can be set with either.
 enum class Layout { kOutboxd, kDebezium };
 
+// How retention removes old sent rows (retention.mode; docs/operations.md):
+// a DELETE in short batches, or, on a table partitioned by range of id,
+// dropping whole partitions whose rows are all sent and old enough. Kept in
+// Postgres because the table's DDL (`outboxd migrate`) depends on it.
+enum class RetentionMode { kDelete, kPartition };
+
 // Where an additional column goes (postgres.additional_fields).
 enum class Placement { kHeader, kEnvelope, kPartition };
 
@@ -87,6 +93,7 @@ struct Postgres {
     // With layout debezium and columns.tracing left at its default, the
     // column is read only when the table has it.
     bool tracing_optional = false;
+    RetentionMode retention_mode = RetentionMode::kDelete; // retention.mode
     // leader.session_timeout_ms: every session notices a dead link within
     // this, and asks the server to drop it within this (store/pg_session.h).
     std::chrono::milliseconds session_timeout{10000};

@@ -810,6 +810,25 @@ std::vector<Option> build_options() {
         bind<&Config::retention, &Retention::sent_max_age>(o);
     }
     {
+        Option& o = add("retention.mode", OptionType::kEnum, std::string("delete"),
+                        "delete: old sent rows are deleted in batches of retention.batch_size. "
+                        "partition: the table is partitioned by range of id (`outboxd migrate` "
+                        "makes it so); outboxd adds partitions ahead of the ids and drops a "
+                        "partition once all its rows are sent and older than sent_max_age_ms, "
+                        "with no per-row DELETE and no vacuum work. A partition holding a row "
+                        "at 0, 2, 4 or 5 is never dropped. Needs sent_max_age_ms > 0, "
+                        "postgres.layout outboxd and a role that owns the table.");
+        o.allowed = {"delete", "partition"};
+        o.store = [](Config& c, const OptionValue& v) {
+            c.postgres.retention_mode =
+                as_string(v) == "partition" ? RetentionMode::kPartition : RetentionMode::kDelete;
+        };
+        o.load = [](const Config& c) -> OptionValue {
+            return std::string(c.postgres.retention_mode == RetentionMode::kPartition ? "partition"
+                                                                                      : "delete");
+        };
+    }
+    {
         Option& o = add_int("retention.batch_size", OptionType::kInt, 1, 100000, 1000,
                             "Most rows deleted per short transaction, so no lock is held long.");
         o.reloadable = true;

@@ -1,6 +1,7 @@
 #include "daemon/housekeeper.h"
 
 #include "common/log.h"
+#include "daemon/partition_rules.h"
 
 #include <algorithm>
 
@@ -12,6 +13,7 @@ HousekeeperOptions HousekeeperOptions::from(const config::Config& cfg) {
     o.retention_age = cfg.retention.sent_max_age;
     o.retention_batch = static_cast<std::size_t>(cfg.retention.batch_size);
     o.retention_interval = cfg.retention.interval;
+    o.partitions = cfg.postgres.retention_mode == config::RetentionMode::kPartition;
     o.broker_name = config::broker_name(cfg.broker);
     return o;
 }
@@ -59,8 +61,14 @@ TimePoint Housekeeper::round(const RoundInput& in) {
     }
     was_leading_ = in.leading;
     if (retention_on && in.leading && in.now >= next_retention_) {
-        next_retention_ = in.now + o.retention_interval;
-        retention(o, in);
+        const bool behind = retention(o, in);
+        if (o.partitions && in.go_on()) {
+            partitions(o, in);
+        }
+        // Behind: the next round at once (after a health refresh if one is
+        // due), not after the interval.
+        next_retention_ = behind ? in.now : in.now + o.retention_interval;
+        parts_.metrics.retention_catching_up.set(behind ? 1 : 0);
     }
     TimePoint next = next_refresh_;
     if (retention_on && in.leading) {
@@ -116,9 +124,10 @@ void Housekeeper::refresh(const HousekeeperOptions& o) {
     }
 }
 
-void Housekeeper::retention(const HousekeeperOptions& o, const RoundInput& in) {
+bool Housekeeper::retention(const HousekeeperOptions& o, const RoundInput& in) {
     auto log = log::get("housekeeping");
     std::size_t deleted = 0;
+    bool behind = false;
     try {
         for (int i = 0; i < kMaxBatchesPerRound && in.go_on(); ++i) {
             // One short transaction per batch: locks last milliseconds, and
@@ -127,7 +136,8 @@ void Housekeeper::retention(const HousekeeperOptions& o, const RoundInput& in) {
                 store().delete_sent_older_than(o.retention_age, o.retention_batch);
             deleted += n;
             parts_.metrics.retention_deleted_rows.inc(n);
-            if (n < o.retention_batch) {
+            behind = n == o.retention_batch;
+            if (!behind) {
                 break;
             }
         }
@@ -139,11 +149,72 @@ void Housekeeper::retention(const HousekeeperOptions& o, const RoundInput& in) {
         }
         log->warn("retention: {} (deleted {} rows before the error); retry in {} ms", f.what,
                   deleted, o.retention_interval.count());
-        return;
+        return false;
     }
     if (deleted > 0) {
-        log->info("retention: deleted {} sent rows older than {} ms", deleted,
-                  o.retention_age.count());
+        log->info("retention: deleted {} sent rows older than {} ms{}", deleted,
+                  o.retention_age.count(), behind ? "; more are due, going on" : "");
+    }
+    return behind;
+}
+
+void Housekeeper::partitions(const HousekeeperOptions& o, const RoundInput& in) {
+    auto log = log::get("housekeeping");
+    try {
+        const store::PartitionState st = store().partition_state();
+        if (last_max_id_ >= 0) {
+            id_rate_ =
+                id_rate(last_max_id_, st.max_id,
+                        std::chrono::duration_cast<Millis>(in.now - last_max_id_at_), id_rate_);
+        }
+        last_max_id_ = st.max_id;
+        last_max_id_at_ = in.now;
+        const auto plan =
+            plan_partitions(st, partition_width(id_rate_, o.retention_age, o.retention_interval));
+        std::size_t count = st.partitions.size() + (st.has_default ? 1 : 0);
+        for (const IdRange& r : plan.create) {
+            store().create_partition(r.lo, r.hi);
+            ++count;
+            log->info("retention: added the partition for ids {} to {}", r.lo, r.hi - 1);
+        }
+        std::size_t held = 0;
+        std::string held_text;
+        for (const auto& p : plan.candidates) {
+            if (!in.go_on()) {
+                break;
+            }
+            const auto out = store().drop_partition(p, o.retention_age);
+            switch (out.kind) {
+            case store::DropOutcome::Kind::kDropped:
+                --count;
+                parts_.metrics.retention_partitions_dropped.inc();
+                log->info("retention: dropped partition {} (ids {} to {})", p.name, p.lo, p.hi - 1);
+                break;
+            case store::DropOutcome::Kind::kHeld:
+                ++held;
+                held_text += (held_text.empty() ? "" : "; ") + p.name + ": " + out.why;
+                break;
+            case store::DropOutcome::Kind::kBusy:
+                log->info("retention: partition {} not dropped this round: {}", p.name, out.why);
+                break;
+            case store::DropOutcome::Kind::kNotYet:
+                break;
+            }
+        }
+        parts_.metrics.retention_partitions.set(static_cast<double>(count));
+        parts_.metrics.retention_partitions_held.set(static_cast<double>(held));
+        if (held_text != last_held_ && !held_text.empty()) {
+            log->warn("retention: partitions kept for rows waiting for a person: {}", held_text);
+        }
+        last_held_ = held_text;
+    } catch (...) {
+        const Failure f = classify_current();
+        store_.reset();
+        if (!f.retry()) {
+            throw;
+        }
+        log->warn("retention: partitions: {}; retry in {} ms", f.what,
+                  o.retention_interval.count());
     }
 }
 

@@ -33,6 +33,7 @@ struct HousekeeperOptions {
     Millis retention_age{0};           // retention.sent_max_age_ms; 0: retention off
     std::size_t retention_batch{1000}; // retention.batch_size
     Millis retention_interval{60000};  // retention.interval_ms
+    bool partitions = false;           // retention.mode partition
     std::string broker_name;           // "kafka", for the log
 
     // Its own sections of the configuration: http, retention, broker.
@@ -51,7 +52,9 @@ struct HousekeeperParts {
 class Housekeeper final : public WorkerTask {
 public:
     // One retention round deletes at most this many batches before the
-    // health refresh runs again; the rest waits for the next round.
+    // health refresh runs again; while batches come back full the next
+    // round follows at once, so retention keeps up with any rate its
+    // DELETE can.
     static constexpr int kMaxBatchesPerRound = 100;
     // Longest wait for the broker during the health refresh.
     static constexpr Millis kBrokerPingTimeout{5000};
@@ -67,7 +70,9 @@ public:
 
 private:
     void refresh(const HousekeeperOptions& o);
-    void retention(const HousekeeperOptions& o, const RoundInput& in);
+    // Returns true when rows old enough are still left (a full last batch).
+    bool retention(const HousekeeperOptions& o, const RoundInput& in);
+    void partitions(const HousekeeperOptions& o, const RoundInput& in);
     store::HousekeepingStore& store();
 
     HousekeeperParts parts_;
@@ -81,6 +86,12 @@ private:
     TimePoint next_refresh_{};
     TimePoint next_retention_{};
     bool was_leading_ = false;
+    // retention.mode partition: the newest id at the last round, and the
+    // rate of ids a second it gave (daemon/partition_rules.h).
+    std::int64_t last_max_id_ = -1;
+    TimePoint last_max_id_at_{};
+    double id_rate_ = 0;
+    std::string last_held_;
     std::string last_pg_error_;
     std::string last_broker_error_;
 };

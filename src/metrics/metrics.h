@@ -117,6 +117,20 @@ public:
 
     Counter retention_deleted_rows{registry_, "outboxd_retention_deleted_rows_total",
                                    "Sent rows deleted by retention."};
+    Gauge retention_catching_up{registry_, "outboxd_retention_catching_up",
+                                "1 while retention's last round ended with full batches still "
+                                "coming (it runs again at once instead of after "
+                                "retention.interval_ms), else 0."};
+    // retention.mode partition (docs/operations.md).
+    Counter retention_partitions_dropped{registry_, "outboxd_retention_partitions_dropped_total",
+                                         "Partitions retention dropped: every row in them was "
+                                         "sent (consumed with confirmation) and old enough."};
+    Gauge retention_partitions{registry_, "outboxd_retention_partitions",
+                               "Partitions of the outbox table, the default one included, after "
+                               "the last retention round (retention.mode partition)."};
+    Gauge retention_partitions_held{registry_, "outboxd_retention_partitions_held",
+                                    "Partitions past the newest id that retention may not drop "
+                                    "because rows at 2, 4 or 5 wait in them for a person."};
 
     // Consumer confirmation (confirm.consumers; docs/consumers.md).
     Counter rows_consumed{registry_, "outboxd_rows_consumed_total",

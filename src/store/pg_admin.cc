@@ -241,12 +241,25 @@ std::vector<std::string> PgOutboxStore::migrate() {
         pqxx::work tx(*conn);
         // Serialise concurrent migrations (several replicas starting at once).
         tx.exec("SELECT pg_advisory_xact_lock(7476150311)");
+        if (cfg_.retention_mode == config::RetentionMode::kPartition) {
+            const auto kind =
+                tx.exec_params("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)",
+                               qualified_table(cfg_));
+            if (!kind.empty() && kind[0][0].as<std::string>() != "p") {
+                throw StoreMisconfigured(
+                    "retention.mode is partition, but " + qualified_table(cfg_)
+                    + " exists and is not partitioned; migrate changes no existing table's "
+                      "layout: see docs/operations.md for moving to a partitioned table");
+            }
+        }
         for (const auto& sql : stmts) {
             tx.exec(sql);
         }
         tx.commit();
     } catch (const pqxx::broken_connection& e) {
         throw StoreUnavailable(std::string("migrating: ") + e.what());
+    } catch (const StoreMisconfigured&) {
+        throw;
     } catch (const std::exception& e) {
         throw StoreMisconfigured(std::string("migrating: ") + e.what());
     }

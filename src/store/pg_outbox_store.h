@@ -134,6 +134,11 @@ public:
     // deleted (fewer than `limit`: nothing older is left).
     std::size_t delete_sent_older_than(std::chrono::milliseconds age, std::size_t limit) override;
 
+    // retention.mode partition (housekeeping_store.h; store/pg_partitions.cc).
+    PartitionState partition_state() override;
+    void create_partition(std::int64_t lo, std::int64_t hi) override;
+    DropOutcome drop_partition(const Partition& p, std::chrono::milliseconds age) override;
+
     // `outboxd migrate`: creates what is missing; returns the statements run.
     std::vector<std::string> migrate();
 

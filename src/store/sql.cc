@@ -1,8 +1,23 @@
 #include "store/sql.h"
 
+#include "common/parse_int.h"
+
 #include <algorithm>
 
 namespace outboxd::store {
+
+namespace {
+
+// The outbox table's storage parameters (docs/operations.md). fillfactor
+// is set where outboxd creates a table or partition; the autovacuum ones
+// by every `outboxd migrate`.
+constexpr const char* kFillfactor = "fillfactor = 50";
+constexpr const char* kAutovacuum =
+    "autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000, "
+    "autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000, "
+    "autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 1";
+
+} // namespace
 
 std::string quote_ident(const std::string& name) {
     std::string out = "\"";
@@ -249,8 +264,16 @@ AdminStatements build_admin_statements(const config::Postgres& pg) {
     const std::string old_sent = status + (confirming ? " = 3" : " = 1") + " AND "
                                  + quote_ident(c.sent_at)
                                  + " < now() - $1::bigint * interval '1 millisecond'";
-    s.delete_sent = "DELETE FROM " + t + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + t + " WHERE "
-                    + old_sent + " LIMIT $2 FOR UPDATE SKIP LOCKED)) AND " + old_sent;
+    // No FOR UPDATE in the sub-select: a row lock is a WAL record per row
+    // (it doubled the DELETE's WAL); a row an operator is changing right
+    // now makes the DELETE wait for that short transaction, and its new
+    // version has another ctid, so it is not deleted. ctids are unique
+    // within one table only: with retention.mode partition the DELETE
+    // runs on the default partition (old partitions are dropped whole).
+    const std::string from =
+        pg.retention_mode == config::RetentionMode::kPartition ? default_partition(pg) : t;
+    s.delete_sent = "DELETE FROM " + from + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + from
+                    + " WHERE " + old_sent + " LIMIT $2)) AND " + old_sent;
     return s;
 }
 
@@ -262,6 +285,13 @@ std::vector<std::string> migration_statements(const config::Postgres& pg) {
     const std::string idx = quote_ident(pg.table + "_pending");
     std::vector<std::string> out;
     out.push_back("CREATE SCHEMA IF NOT EXISTS " + quote_ident(pg.schema));
+    // fillfactor 50 (docs/operations.md, "What outboxd costs the
+    // database"): a row's page keeps room for the version its mark writes,
+    // and PostgreSQL then logs only the changed middle of the row instead
+    // of the whole row with its payload (about 1,300 bytes of WAL per mark
+    // of a 1 KB row at fillfactor 100, 180 at 50). A partitioned table holds
+    // no storage parameters: each partition gets them.
+    const bool partitioned = pg.retention_mode == config::RetentionMode::kPartition;
     out.push_back("CREATE TABLE IF NOT EXISTS " + t + " (\n  " + quote_ident(c.id)
                   + " bigserial PRIMARY KEY,\n  " + quote_ident(c.topic) + " text NOT NULL,\n  "
                   + quote_ident(c.key) + " text,\n  " + quote_ident(c.payload) + " bytea,\n  "
@@ -270,7 +300,14 @@ std::vector<std::string> migration_statements(const config::Postgres& pg) {
                   + " integer NOT NULL DEFAULT 0,\n  " + quote_ident(c.last_error) + " text,\n  "
                   + quote_ident(c.next_attempt_at) + " timestamptz,\n  " + quote_ident(c.created_at)
                   + " timestamptz NOT NULL DEFAULT now(),\n  " + quote_ident(c.sent_at)
-                  + " timestamptz\n)");
+                  + " timestamptz\n)"
+                  + (partitioned ? " PARTITION BY RANGE (" + quote_ident(c.id) + ")"
+                                 : std::string(" WITH (") + kFillfactor + ")"));
+    if (partitioned) {
+        // Ids past every partition land here; retention empties it by DELETE.
+        out.push_back("CREATE TABLE IF NOT EXISTS " + default_partition(pg) + " PARTITION OF " + t
+                      + " DEFAULT WITH (" + kFillfactor + ", " + kAutovacuum + ")");
+    }
     out.push_back("CREATE INDEX IF NOT EXISTS " + idx + " ON " + t + " (" + quote_ident(c.id)
                   + ") WHERE " + quote_ident(c.status) + " = 0");
     // Rows at 2 are few; this index lets the health refresh count them and
@@ -282,11 +319,9 @@ std::vector<std::string> migration_statements(const config::Postgres& pg) {
     // Every status change is a non-HOT update (status is in the index
     // predicate), so dead tuples pile up at the rate rows are sent: vacuum by
     // row count, not by a fraction of a table that may be huge.
-    out.push_back("ALTER TABLE " + t
-                  + " SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,"
-                    " autovacuum_vacuum_insert_scale_factor = 0,"
-                    " autovacuum_vacuum_insert_threshold = 5000,"
-                    " autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 1)");
+    if (!partitioned) {
+        out.push_back("ALTER TABLE " + t + " SET (" + kAutovacuum + ")");
+    }
     if (pg.confirming()) {
         // Adding a column with a constant default rewrites nothing
         // (PostgreSQL 11+): quick on a large table too.
@@ -361,8 +396,9 @@ std::vector<AdoptionStep> adoption_steps(const config::Postgres& pg,
         col(c.key, "varchar(255) NOT NULL");
         col(c.event_type, "varchar(255) NOT NULL");
         col(c.payload, "jsonb");
-        out.push_back({"CREATE TABLE IF NOT EXISTS " + t + " (" + cols + "\n)",
-                       "created table " + t + " in Debezium's outbox layout", false});
+        out.push_back(
+            {"CREATE TABLE IF NOT EXISTS " + t + " (" + cols + "\n) WITH (" + kFillfactor + ")",
+             "created table " + t + " in Debezium's outbox layout", false});
     }
     // Without a default, or with a constant one, ADD COLUMN rewrites
     // nothing (PostgreSQL 11+); the defaults for new rows are set apart.
@@ -521,6 +557,69 @@ ConfirmStatements build_confirm_statements(const config::Postgres& pg) {
                          + "array_to_string(" + by + ", ','), " + quote_ident(c.resends) + " FROM "
                          + t + " WHERE " + overdue_cond + " ORDER BY " + sent_at + " LIMIT $2";
     return s;
+}
+
+std::string default_partition(const config::Postgres& pg) {
+    return quote_ident(pg.schema) + "." + quote_ident(pg.table + "_default");
+}
+
+std::string partition_name(const config::Postgres& pg, std::int64_t lo) {
+    const std::string suffix = "_p" + std::to_string(lo);
+    return pg.table.substr(0, 63 - suffix.size()) + suffix;
+}
+
+std::vector<std::string>
+create_partition_statements(const config::Postgres& pg, std::int64_t lo, std::int64_t hi) {
+    const std::string t = qualified_table(pg);
+    const std::string p = quote_ident(pg.schema) + "." + quote_ident(partition_name(pg, lo));
+    return {"CREATE TABLE " + p + " (LIKE " + t
+                + " INCLUDING DEFAULTS INCLUDING CONSTRAINTS) WITH (" + kFillfactor + ", "
+                + kAutovacuum + ")",
+            "ALTER TABLE " + t + " ATTACH PARTITION " + p + " FOR VALUES FROM ("
+                + std::to_string(lo) + ") TO (" + std::to_string(hi) + ")"};
+}
+
+std::string partition_not_done(const config::Postgres& pg, const std::string& name) {
+    const auto& c = pg.columns;
+    const std::string status = quote_ident(c.status);
+    // coalesce: a row without sent_at is not done either.
+    return "SELECT EXISTS (SELECT 1 FROM " + quote_ident(pg.schema) + "." + quote_ident(name)
+           + " WHERE NOT coalesce(" + status + (pg.confirming() ? " = 3" : " = 1") + " AND "
+           + quote_ident(c.sent_at) + " < now() - $1::bigint * interval '1 millisecond', false))";
+}
+
+std::string partition_held_counts(const config::Postgres& pg, const std::string& name) {
+    const std::string p = quote_ident(pg.schema) + "." + quote_ident(name);
+    const std::string status = quote_ident(pg.columns.status);
+    std::string out = "SELECT";
+    const char* sep = " ";
+    // 1 only with confirmation: rows waiting for their consumers.
+    for (int s : pg.confirming() ? std::vector<int>{0, 1, 2, 4, 5} : std::vector<int>{0, 2, 4, 5}) {
+        out += sep;
+        out += "(SELECT count(*) FROM " + p + " WHERE " + status + " = " + std::to_string(s) + ")";
+        sep = ", ";
+    }
+    return out;
+}
+
+std::optional<std::pair<std::int64_t, std::int64_t>> parse_range_bound(const std::string& text) {
+    static const std::string kFrom = "FOR VALUES FROM ('";
+    static const std::string kTo = "') TO ('";
+    if (text.rfind(kFrom, 0) != 0 || text.size() < kFrom.size() + 2
+        || text.compare(text.size() - 2, 2, "')") != 0) {
+        return std::nullopt;
+    }
+    const auto to = text.find(kTo, kFrom.size());
+    if (to == std::string::npos || to + kTo.size() > text.size() - 2) {
+        return std::nullopt;
+    }
+    const std::string_view all(text);
+    const auto lo = to_int64(all.substr(kFrom.size(), to - kFrom.size()));
+    const auto hi = to_int64(all.substr(to + kTo.size(), text.size() - 2 - to - kTo.size()));
+    if (!lo || !hi || *lo >= *hi) {
+        return std::nullopt;
+    }
+    return std::make_pair(*lo, *hi);
 }
 
 std::string sanitize_error(const std::string& error, std::size_t max_bytes) {

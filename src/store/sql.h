@@ -6,7 +6,9 @@
 #include "store/outbox_store.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace outboxd::store {
@@ -126,6 +128,26 @@ std::vector<AdoptionStep> adoption_steps(const config::Postgres& pg,
                                          bool table_exists,
                                          const std::vector<std::string>& columns,
                                          const std::vector<std::string>& indexes);
+
+// retention.mode partition (docs/operations.md). Every partition gets
+// kTableStorage; a partitioned table holds no storage parameters itself.
+// The default partition is <table>_default; the others <table>_p<lo>
+// (the table's name cut so the whole fits in 63 bytes).
+std::string default_partition(const config::Postgres& pg);               // schema-qualified, quoted
+std::string partition_name(const config::Postgres& pg, std::int64_t lo); // bare
+// Creates the partition [lo, hi) as a table of its own, then attaches it:
+// attaching takes no lock the application's inserts wait for.
+std::vector<std::string>
+create_partition_statements(const config::Postgres& pg, std::int64_t lo, std::int64_t hi);
+// $1 age_ms: true when partition `name` (bare) holds a row that is not
+// sent (consumed with confirmation) more than $1 ms ago. Stops at the first.
+std::string partition_not_done(const config::Postgres& pg, const std::string& name);
+// The rows at 0, 2, 4, 5 (and at 1 with confirmation) in partition `name`,
+// each counted through its partial index.
+std::string partition_held_counts(const config::Postgres& pg, const std::string& name);
+// "FOR VALUES FROM ('1') TO ('10001')" (pg_get_expr of a range bound over
+// one bigint) -> {1, 10001}; nullopt for anything else (DEFAULT, MINVALUE).
+std::optional<std::pair<std::int64_t, std::int64_t>> parse_range_bound(const std::string& text);
 
 // Error text fit for a text column: no NUL bytes, at most `max_bytes` bytes,
 // not cut inside a UTF-8 sequence.

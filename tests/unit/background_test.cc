@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 
@@ -236,6 +237,11 @@ public:
         bool down = false;
         bool revoked = false;
         int opened = 0;
+        // retention.mode partition
+        store::PartitionState parts;
+        std::vector<std::pair<std::int64_t, std::int64_t>> created;
+        std::map<std::string, store::DropOutcome> outcomes; // kNotYet when absent
+        std::vector<std::string> dropped;
     };
     explicit FakeHousekeepingStore(Table& t)
         : t_(t) {}
@@ -259,6 +265,28 @@ public:
         const std::size_t n = std::min(limit, t_.old_sent);
         t_.old_sent -= n;
         return n;
+    }
+    store::PartitionState partition_state() override {
+        std::lock_guard<std::mutex> lk(t_.mu);
+        return t_.parts;
+    }
+    void create_partition(std::int64_t lo, std::int64_t hi) override {
+        std::lock_guard<std::mutex> lk(t_.mu);
+        t_.created.emplace_back(lo, hi);
+        t_.parts.partitions.push_back({"outbox_p" + std::to_string(lo), lo, hi});
+    }
+    store::DropOutcome drop_partition(const store::Partition& p, Millis) override {
+        std::lock_guard<std::mutex> lk(t_.mu);
+        const auto it = t_.outcomes.find(p.name);
+        const store::DropOutcome out = it == t_.outcomes.end() ? store::DropOutcome{} : it->second;
+        if (out.kind == store::DropOutcome::Kind::kDropped) {
+            t_.dropped.push_back(p.name);
+            auto& v = t_.parts.partitions;
+            v.erase(std::remove_if(v.begin(), v.end(),
+                                   [&](const store::Partition& q) { return q.name == p.name; }),
+                    v.end());
+        }
+        return out;
     }
 
 private:
@@ -356,6 +384,63 @@ TEST_CASE("housekeeper: retention on the publisher only, at once on gaining the 
     r.clock.advance(1000ms);
     hk.round(r.at(true));
     CHECK(r.metrics.retention_deleted_rows.value() == 28);
+}
+
+TEST_CASE("housekeeper: a round that ends on full batches runs again at once, until retention "
+          "has caught up",
+          "[unit][daemon]") {
+    HousekeeperRig r;
+    auto hk = r.make(r.options());
+    r.table.old_sent = 10 * Housekeeper::kMaxBatchesPerRound + 4;
+    auto next = hk.round(r.at(true));
+    CHECK(r.metrics.retention_deleted_rows.value() == 10 * Housekeeper::kMaxBatchesPerRound);
+    CHECK(next == r.clock.now()); // not the interval: behind
+    CHECK(r.metrics.retention_catching_up.value() == 1);
+    next = hk.round(r.at(true));
+    CHECK(r.table.old_sent == 0);
+    CHECK(next == r.clock.now() + 1000ms);
+    CHECK(r.metrics.retention_catching_up.value() == 0);
+}
+
+TEST_CASE("housekeeper: partition retention adds partitions ahead of the ids, drops those past "
+          "them that are done, keeps and reports those held for a person",
+          "[unit][daemon]") {
+    HousekeeperRig r;
+    auto o = r.options();
+    o.partitions = true;
+    auto hk = r.make(o);
+    r.table.parts.has_default = true;
+    r.table.parts.partitions = {{"outbox_p1", 1, 10001},
+                                {"outbox_p10001", 10001, 20001},
+                                {"outbox_p20001", 20001, 30001},
+                                {"outbox_p30001", 30001, 40001}};
+    r.table.parts.max_id = 35000;
+    r.table.outcomes["outbox_p1"] = {store::DropOutcome::Kind::kDropped, ""};
+    r.table.outcomes["outbox_p10001"] = {store::DropOutcome::Kind::kHeld, "2 at 2"};
+    hk.round(r.at(true));
+    // Two widths (the smallest: no rate known yet) past the newest id.
+    CHECK(r.table.created
+          == std::vector<std::pair<std::int64_t, std::int64_t>>{{40001, 50001}, {50001, 60001}});
+    CHECK(r.table.dropped == std::vector<std::string>{"outbox_p1"});
+    CHECK(r.metrics.retention_partitions_dropped.value() == 1);
+    CHECK(r.metrics.retention_partitions_held.value() == 1);
+    CHECK(r.metrics.retention_partitions.value() == 6); // 4 + 2 - 1, and the default
+    // A minute later 600,000 more ids (past the partitions, in the default
+    // one): wider partitions, starting above them.
+    r.table.parts.max_id = 635000;
+    r.table.parts.max_default_id = 635000;
+    r.clock.advance(60000ms);
+    r.table.created.clear();
+    hk.round(r.at(true));
+    // 10,000 ids/s over max(age / 2, interval) = 30 s: 300,000 per partition.
+    CHECK(
+        r.table.created
+        == std::vector<std::pair<std::int64_t, std::int64_t>>{{635001, 935001}, {935001, 1235001}});
+    // A standby plans nothing.
+    r.table.created.clear();
+    r.clock.advance(60000ms);
+    hk.round(r.at(false));
+    CHECK(r.table.created.empty());
 }
 
 TEST_CASE("housekeeper: retention stops between batches when the lead is lost", "[unit][daemon]") {

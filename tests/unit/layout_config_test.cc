@@ -202,4 +202,17 @@ TEST_CASE("adoption: the missing columns without a rewrite, indexes concurrently
     CHECK_THAT(fresh[0].sql, Catch::Contains("\"payload\" jsonb"));
 }
 
+TEST_CASE("retention.mode: delete by default; partition needs an age and outboxd's layout, "
+          "both problems listed at once",
+          "[unit][config][retention]") {
+    CHECK(loaded("").postgres.retention_mode == RetentionMode::kDelete);
+    const Config c = loaded("retention:\n  mode: partition\n  sent_max_age_ms: 3600000\n");
+    CHECK(c.postgres.retention_mode == RetentionMode::kPartition);
+    const std::string both = problems_of("postgres:\n  layout: debezium\nretention:\n"
+                                         "  mode: partition\n");
+    CHECK_THAT(both, Catch::Contains("retention.sent_max_age_ms > 0"));
+    CHECK_THAT(both, Catch::Contains("needs postgres.layout outboxd"));
+    CHECK_THAT(problems_of("retention:\n  mode: drop\n"), Catch::Contains("retention.mode"));
+}
+
 } // namespace outboxd::config
