@@ -50,12 +50,8 @@ bool waits_for_person(const pqxx::row& r, bool confirming) {
 }
 
 bool any_rows(const pqxx::row& r) {
-    for (const auto& f : r) {
-        if (f.as<std::int64_t>() > 0) {
-            return true;
-        }
-    }
-    return false;
+    return std::any_of(r.begin(), r.end(),
+                       [](const pqxx::field& f) { return f.as<std::int64_t>() > 0; });
 }
 
 } // namespace
@@ -86,8 +82,8 @@ PartitionState PgOutboxStore::partition_state() {
                             "pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE "
                             "i.inhparent = to_regclass($1)",
                             t)) {
-            const std::string name = row[0].as<std::string>();
-            const std::string bound = row[1].as<std::string>();
+            const auto name = row[0].as<std::string>();
+            const auto bound = row[1].as<std::string>();
             if (bound == "DEFAULT") {
                 if (name != default_name) {
                     throw StoreMisconfigured("the default partition of " + t + " is " + name
