@@ -92,29 +92,31 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     // octet_length of a bytea or text column reads the length from the
     // TOAST pointer without fetching the value; json(b) has to be rendered.
     std::string payload;
-    std::string payload_len;
     switch (payload_type) {
     case PayloadType::kBytea:
         payload = "f_payload";
-        payload_len = "octet_length(" + quote_ident(c.payload) + ")";
         break;
     case PayloadType::kText:
         payload = "convert_to(f_payload, 'UTF8')";
-        payload_len = "octet_length(" + quote_ident(c.payload) + ")";
         break;
     case PayloadType::kJson:
-        payload = "convert_to(f_payload::text, 'UTF8')";
-        payload_len = "octet_length(" + quote_ident(c.payload) + "::text)";
+        // Rendered once, in the candidates' select list (payload_column
+        // below): the weight and the bytes both use that text.
+        payload = "convert_to(f_payload, 'UTF8')";
         break;
     }
+    const std::string payload_column = payload_type == PayloadType::kJson
+                                           ? quote_ident(c.payload) + "::text"
+                                           : quote_ident(c.payload);
     Statements s;
     s.qualified_table = t;
-    // Three levels: the LIMITed candidates in id order (the pending index),
-    // each with its weight (payload + key + headers, as the relay counts
-    // them); a running sum over them; then only rows whose predecessors
-    // weigh less than $3, so the first row always comes however large it
-    // is. Payloads of rows cut there are never read: the inner levels pass
-    // them on as TOAST pointers, and only the outer select list decodes.
+    // Levels: the LIMITed candidates in id order (the pending index); each
+    // with its weight (payload + key + headers, as the relay counts them);
+    // a running sum over them; then only rows whose predecessors weigh less
+    // than $3, so the first row always comes however large it is. Payloads
+    // of rows cut there are never read: the inner levels pass them on as
+    // TOAST pointers, and only the outer select list decodes (a json(b)
+    // payload is rendered as text once, in the candidates).
     // f_* are this statement's own names, apart from any configured column.
     // f_pk (payload + key) and f_bytes (plus headers) are ints (capped at
     // 1 GiB, the most a bytea can hold) so the
@@ -150,17 +152,20 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     }
     const std::string candidates =
         "SELECT " + id + " AS f_id, " + quote_ident(topic_column) + "::text AS f_topic, " + key_text
-        + " AS f_key, " + quote_ident(c.payload) + " AS f_payload, " + headers_text
-        + " AS f_headers, " + quote_ident(c.attempts) + " AS f_attempts, "
-        + quote_ident(c.next_attempt_at) + " AS f_next, " + quote_ident(c.created_at)
-        + " AS f_created" + mapped + ", least(coalesce(" + payload_len
-        + ", 0)::bigint + coalesce(octet_length(" + key_text
-        + "), 0), 1073741824)::int AS f_pk FROM " + t + " WHERE " + status + " = 0 AND " + id
-        + " > $1 ORDER BY " + id + " LIMIT $2";
+        + " AS f_key, " + payload_column + " AS f_payload, " + headers_text + " AS f_headers, "
+        + quote_ident(c.attempts) + " AS f_attempts, " + quote_ident(c.next_attempt_at)
+        + " AS f_next, " + quote_ident(c.created_at) + " AS f_created" + mapped + " FROM " + t
+        + " WHERE " + status + " = 0 AND " + id + " > $1 ORDER BY " + id + " LIMIT $2";
+    // octet_length of a bytea or text value still in TOAST reads its length
+    // from the pointer.
+    const std::string sized =
+        "SELECT *, least(coalesce(octet_length(f_payload), 0)::bigint + coalesce(octet_length("
+        "f_key), 0), 1073741824)::int AS f_pk FROM ("
+        + candidates + ") k";
     const std::string weighed =
         "SELECT *, least(f_pk::bigint + coalesce(octet_length(f_headers), 0), 1073741824)::int AS "
         "f_bytes FROM ("
-        + candidates + ") c";
+        + sized + ") c";
     const std::string summed = "SELECT *, sum(f_bytes) OVER (ORDER BY f_id ROWS BETWEEN UNBOUNDED "
                                "PRECEDING AND CURRENT ROW) - f_bytes AS f_before FROM ("
                                + weighed + ") p";

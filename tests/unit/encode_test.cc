@@ -94,10 +94,16 @@ TEST_CASE("statements use the configured, quoted names", "[unit][sql]") {
     CHECK(s.fetch.find("convert_to(f_payload, 'UTF8')") != std::string::npos);
     // The byte budget: lengths read without fetching the value, the running
     // sum of the rows before, and the cut against $3.
-    CHECK(s.fetch.find("octet_length(\"payload\")") != std::string::npos);
+    CHECK(s.fetch.find("octet_length(f_payload)") != std::string::npos);
     CHECK(s.fetch.find("sum(f_bytes) OVER (ORDER BY f_id") != std::string::npos);
     CHECK(s.fetch.find("WHERE f_before < $3") != std::string::npos);
     CHECK(s.mark_sent.find("ANY($1::bigint[])") != std::string::npos);
+    // A json(b) payload is rendered as text once, for its weight and its bytes.
+    const auto j = outboxd::store::build_statements(pg, outboxd::store::PayloadType::kJson);
+    const std::string rendered = "\"payload\"::text";
+    const auto first = j.fetch.find(rendered);
+    REQUIRE(first != std::string::npos);
+    CHECK(j.fetch.find(rendered, first + 1) == std::string::npos);
 }
 
 TEST_CASE("confirmation statements exist only with confirm.consumers, and change what 'done' "
