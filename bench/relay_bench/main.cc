@@ -26,12 +26,13 @@
 // (the daemon and what /proc says of it), keeping_up_group (--confirm's
 // consumer group), inserter (steady load), one file a phase (ceiling,
 // throughput, latency, publish_ceiling, confirm_lag, peers with
-// peer_relays), report and summary (the table and JSON), run_all (the
-// rounds).
+// peer_relays and capacity), report and summary (the table and JSON), run_all (the
+// rounds), soak (--soak: the retention soak, alone).
 #include "daemon_run.h"
 #include "options.h"
 #include "peers.h"
 #include "run_all.h"
+#include "soak.h"
 
 #include <csignal>
 #include <exception>
@@ -49,8 +50,11 @@ int main(int argc, char** argv) {
         outboxd::bench::add_options(app, opt);
         CLI11_PARSE(app, argc, argv);
         outboxd::bench::g_relay_dsn = opt.relay_dsn;
-        if (!opt.peer_debezium_libs.empty()) {
+        if (outboxd::bench::side_by_side_run(opt)) {
             return outboxd::bench::run_peers(opt);
+        }
+        if (opt.soak) {
+            return outboxd::bench::run_soak(opt);
         }
         return outboxd::bench::run_all(opt);
     } catch (const std::exception& e) {

@@ -40,6 +40,46 @@ void add_options(CLI::App& app, Options& opt) {
                 throw CLI::ValidationError("expected key=value, got '" + kv + "'");
             }
         });
+    app.add_flag("--soak", opt.soak,
+                 "Run only the retention soak: outboxd with retention on under a steady load "
+                 "for --soak-minutes, one line a minute (docs/benchmarks.md, Retention soak)");
+    app.add_option("--soak-minutes", opt.soak_minutes, "Length of the soak's load, minutes")
+        ->check(CLI::Range(1, 1440));
+    app.add_option("--soak-rate", opt.soak_rate, "Insert rate of the soak, rows/s")
+        ->check(CLI::Range(1, 100000));
+    app.add_option("--soak-insert-threads", opt.soak_insert_threads,
+                   "Connections sharing the soak's rate (0: one per 300 rows/s, at least 2: "
+                   "one connection commits a few hundred rows/s at most here)")
+        ->check(CLI::Range(0, 64));
+    app.add_option("--soak-retention-ms", opt.soak_retention_ms,
+                   "The soak daemon's retention.sent_max_age_ms (0: retention off)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{86400000}));
+    app.add_option("--soak-retention-mode", opt.soak_retention_mode,
+                   "The soak's retention.mode: delete (not written to the config, the default) "
+                   "or partition (written, and the table made by migrate with it)")
+        ->check(CLI::IsMember({"delete", "partition"}));
+    app.add_option("--soak-extra-yaml", opt.soak_extra_yaml,
+                   "YAML merged over the soak daemon's config (its keys win), for migrate and "
+                   "run, e.g. 'retention: {interval_ms: 10000}'");
+    app.add_option("--peer-outboxx-bin", opt.peer_outboxx_bin,
+                   "outboxx's binary: run the side-by-side comparison with outboxx in it "
+                   "(bench/peers/all.sh builds it)")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--side-by-side", opt.side_by_side,
+                 "Run only the side-by-side comparison, also with no peer given (the no-relay "
+                 "baseline and outboxd)");
+    app.add_option("--peer-skipped", opt.peer_skipped,
+                   "name=reason: a peer that could not be prepared, reported as skipped "
+                   "(repeatable; bench/peers/all.sh)")
+        ->each([](const std::string& kv) {
+            if (kv.find('=') == std::string::npos || kv.front() == '=') {
+                throw CLI::ValidationError("expected name=reason, got '" + kv + "'");
+            }
+        });
+    app.add_option("--capacity-seconds", opt.capacity_seconds,
+                   "Side by side: seconds of the insert-capacity phase (4 connections inserting "
+                   "unthrottled), without a relay and with each one (0: none)")
+        ->check(CLI::Range(0, 3600));
     app.add_flag("--skip-ceiling", opt.skip_ceiling, "Skip the PostgreSQL ceiling phase");
     app.add_flag("--skip-throughput", opt.skip_throughput, "Skip the relay throughput phase");
     app.add_flag("--skip-latency", opt.skip_latency, "Skip the latency phase");
@@ -70,6 +110,11 @@ void add_options(CLI::App& app, Options& opt) {
 
 bool rabbit(const Options& opt) {
     return opt.broker == "rabbitmq";
+}
+
+bool side_by_side_run(const Options& opt) {
+    return opt.side_by_side || !opt.peer_debezium_libs.empty() || !opt.peer_outboxx_bin.empty()
+           || !opt.peer_skipped.empty();
 }
 
 Options for_broker(const Options& opt, const std::string& b) {

@@ -47,13 +47,35 @@ struct Options {
     // --peer-debezium-libs DIR: only the side-by-side run (bench/peers/debezium.sh).
     std::string peer_debezium_libs;
     std::vector<std::string> peer_debezium_properties; // key=value, after the defaults
-    std::string broker = "kafka";                      // the one the current phase uses
+    // --peer-outboxx-bin PATH: outboxx in the side-by-side run (bench/peers/all.sh).
+    std::string peer_outboxx_bin;
+    // --side-by-side: the side-by-side run even with no peer given (the
+    // no-relay baseline and outboxd; bench/peers/all.sh at WAL_LEVEL=replica).
+    bool side_by_side = false;
+    // --peer-skipped NAME=REASON: a peer the calling script could not
+    // prepare; the run says so instead of showing a column for it.
+    std::vector<std::string> peer_skipped;
+    // --capacity-seconds: the side-by-side run's insert-capacity phase, per
+    // relay and without one (0: none).
+    int capacity_seconds = 30;
+    // --soak: only the retention soak (soak.h), Kafka, with these settings.
+    bool soak = false;
+    int soak_minutes = 30;
+    int soak_rate = 1500;                       // rows/s
+    int soak_insert_threads = 0;                // connections; 0: one per 300 rows/s, at least 2
+    std::int64_t soak_retention_ms = 60000;     // retention.sent_max_age_ms (0: off)
+    std::string soak_retention_mode = "delete"; // retention.mode, written when not "delete"
+    std::string soak_extra_yaml;                // merged over the daemon's config (and migrate's)
+    std::string broker = "kafka";               // the one the current phase uses
 };
 
 // The options and flags of the command line, bound to `opt`.
 void add_options(CLI::App& app, Options& opt);
 
 bool rabbit(const Options& opt);
+
+// Whether this is the side-by-side run (peers.h) rather than phases 1-6.
+bool side_by_side_run(const Options& opt);
 
 // `opt` with phases 2-5 on broker `b`.
 Options for_broker(const Options& opt, const std::string& b);

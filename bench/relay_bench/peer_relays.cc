@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -130,6 +131,108 @@ void DebeziumPeer::stop() {
     java_->signal(SIGTERM);
     if (!java_->wait(std::chrono::seconds(30))) {
         progress("peer: Kafka Connect did not stop in 30 s");
+    }
+}
+
+namespace {
+
+// The environment variable outboxx reads its connection string from
+// ([source.postgres] connection_env): set only in the shell that starts it.
+constexpr const char* kOutboxxDsnVariable = "OUTBOXX_PEER_POSTGRES_URL";
+
+// `s` as a TOML basic string.
+std::string toml_string(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+} // namespace
+
+OutboxxPeer::OutboxxPeer(const config::Postgres& t,
+                         std::string bin,
+                         const std::string& name,
+                         const std::string& topic)
+    : bin_(std::move(bin))
+    , dir_(ot::scratch_path("outboxx")) {
+    std::filesystem::create_directories(dir_);
+    const auto dsn = ot::services().pg_dsn;
+    slot_ = "peer_" + name;
+    publication_ = "peer_" + name;
+    // As for Debezium: the publication, then the slot, both before the
+    // backlog is written, so the backlog is in the slot's stream. outboxx
+    // would make both itself at its first start (the publication FOR ALL
+    // TABLES), after the backlog; it uses a slot that exists.
+    ot::sql(dsn, "CREATE PUBLICATION " + publication_ + " FOR TABLE " + qualified(t));
+    ot::sql(dsn, "SELECT pg_create_logical_replication_slot('" + slot_ + "', 'pgoutput')");
+    write_config(t, topic);
+}
+
+void OutboxxPeer::write_config(const config::Postgres& t, const std::string& topic) const {
+    std::ofstream c(dir_ + "/outboxx.toml");
+    // No [observability] section: no HTTP server, no port to collide on.
+    c << "[metadata]\nversion = \"v0\"\n\n"
+      << "[source]\ntype = \"postgres\"\n\n"
+      << "[source.postgres]\n"
+      << "connection_env = " << toml_string(kOutboxxDsnVariable) << "\n"
+      << "slot_name = " << toml_string(slot_) << "\n"
+      << "publication_name = " << toml_string(publication_) << "\n\n"
+      << "[sink]\ntype = \"kafka\"\n\n"
+      << "[sink.kafka]\n"
+      << "brokers = [" << toml_string(ot::services().kafka_bootstrap) << "]\n"
+      << "tls = false\n\n"
+      << "[[streams]]\n"
+      << "name = \"outbox\"\n\n"
+      << "[streams.source]\n"
+      << "resource = " << toml_string(t.schema + "." + t.table) << "\n"
+      << "operations = [\"insert\"]\n\n"
+      << "[streams.flow]\nformat = \"json\"\n\n"
+      << "[streams.sink]\n"
+      << "destination = " << toml_string(topic) << "\n"
+      << "routing_key = " << toml_string(t.columns.key) << "\n";
+}
+
+OutboxxPeer::~OutboxxPeer() {
+    proc_.reset();
+    try {
+        ot::sql(ot::services().pg_dsn, "SELECT pg_drop_replication_slot('" + slot_ + "')");
+        ot::sql(ot::services().pg_dsn, "DROP PUBLICATION IF EXISTS " + publication_);
+    } catch (const std::exception& e) {
+        progress(std::string("peer: dropping outboxx's slot: ") + e.what());
+    }
+}
+
+void OutboxxPeer::start() {
+    // Through sh only for the redirection: `exec` keeps the pid, so /proc
+    // figures are outboxx's own.
+    const std::string command =
+        "export " + std::string(kOutboxxDsnVariable) + "=" + ot::shell_quote(ot::services().pg_dsn)
+        + "; exec " + ot::shell_quote(bin_) + " -c " + ot::shell_quote(dir_ + "/outboxx.toml")
+        + " >>" + ot::shell_quote(dir_ + "/outboxx.log") + " 2>&1";
+    proc_ = std::make_unique<ot::Daemon>(ot::Program{"/bin/sh"},
+                                         std::vector<std::string>{"-c", command});
+}
+
+std::string OutboxxPeer::log() const {
+    std::ifstream in(dir_ + "/outboxx.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void OutboxxPeer::stop() {
+    proc_->signal(SIGTERM);
+    const auto rc = proc_->wait(std::chrono::seconds(30));
+    if (!rc) {
+        progress("peer: outboxx did not stop in 30 s");
+    } else if (*rc != 0) {
+        progress("peer: outboxx exited with " + std::to_string(*rc) + "; its log:\n"
+                 + ot::tail_of(log()));
     }
 }
 
