@@ -33,6 +33,7 @@
 #include "peers.h"
 #include "run_all.h"
 #include "soak.h"
+#include "tables.h"
 
 #include <csignal>
 #include <exception>
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
         outboxd::bench::add_options(app, opt);
         CLI11_PARSE(app, argc, argv);
         outboxd::bench::g_relay_dsn = opt.relay_dsn;
+        outboxd::bench::set_table_fillfactor(opt.fillfactor);
         if (outboxd::bench::side_by_side_run(opt)) {
             return outboxd::bench::run_peers(opt);
         }

@@ -76,6 +76,10 @@ void add_options(CLI::App& app, Options& opt) {
                 throw CLI::ValidationError("expected name=reason, got '" + kv + "'");
             }
         });
+    app.add_option("--fillfactor", opt.fillfactor,
+                   "The outbox tables' fillfactor, set right after migrate (100: as outboxd 0.4 "
+                   "made them; 0: migrate's own)")
+        ->check(CLI::Range(0, 100));
     app.add_option("--capacity-seconds", opt.capacity_seconds,
                    "Side by side: seconds of the insert-capacity phase (4 connections inserting "
                    "unthrottled), without a relay and with each one (0: none)")

@@ -58,6 +58,10 @@ struct Options {
     // --capacity-seconds: the side-by-side run's insert-capacity phase, per
     // relay and without one (0: none).
     int capacity_seconds = 30;
+    // --fillfactor N: every outbox table the run makes gets this fillfactor
+    // right after `migrate` (100: the tables of outboxd 0.4 and earlier);
+    // 0 leaves migrate's.
+    int fillfactor = 0;
     // --soak: only the retention soak (soak.h), Kafka, with these settings.
     bool soak = false;
     int soak_minutes = 30;

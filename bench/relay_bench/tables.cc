@@ -14,8 +14,22 @@ std::string qualified(const config::Postgres& t) {
     return store::quote_ident(t.schema) + "." + store::quote_ident(t.table);
 }
 
+namespace {
+int g_fillfactor = 0;
+} // namespace
+
+void set_table_fillfactor(int fillfactor) {
+    g_fillfactor = fillfactor;
+}
+
 config::Postgres fresh_table(const std::string& prefix) {
-    return ot::make_table(ot::services().pg_dsn, ot::unique_name(prefix));
+    auto t = ot::make_table(ot::services().pg_dsn, ot::unique_name(prefix));
+    if (g_fillfactor > 0) {
+        // The table is empty: every page it gets is filled to this.
+        ot::sql(ot::services().pg_dsn, "ALTER TABLE " + qualified(t) + " SET (fillfactor = "
+                                           + std::to_string(g_fillfactor) + ")");
+    }
+    return t;
 }
 
 config::Postgres debezium_table(const std::string& prefix) {

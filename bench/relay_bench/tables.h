@@ -16,6 +16,8 @@ std::string qualified(const config::Postgres& t);
 // A fresh outbox table (migrate: index, trigger, autovacuum settings), so
 // every phase starts without dead tuples from an earlier one.
 config::Postgres fresh_table(const std::string& prefix);
+// --fillfactor: set on every table fresh_table makes from now on (0: none).
+void set_table_fillfactor(int fillfactor);
 
 // --layout debezium: Debezium's documented table, adopted by migrate with
 // postgres.layout: debezium; returns the loaded config's postgres section.
