@@ -18,6 +18,27 @@
 namespace outboxd::bench {
 namespace {
 
+// The publication and the slot of a WAL-reading peer, made before the
+// backlog is written so the backlog is in the slot's stream (not in a
+// snapshot); named "peer_<name>". Returns the name.
+std::string create_publication_and_slot(const config::Postgres& t, const std::string& name) {
+    const auto dsn = ot::services().pg_dsn;
+    const std::string both = "peer_" + name;
+    ot::sql(dsn, "CREATE PUBLICATION " + both + " FOR TABLE " + qualified(t));
+    ot::sql(dsn, "SELECT pg_create_logical_replication_slot('" + both + "', 'pgoutput')");
+    return both;
+}
+
+// Drops them again; a failure is reported, not thrown (a destructor's).
+void drop_publication_and_slot(const std::string& slot, const std::string& publication) {
+    try {
+        ot::sql(ot::services().pg_dsn, "SELECT pg_drop_replication_slot('" + slot + "')");
+        ot::sql(ot::services().pg_dsn, "DROP PUBLICATION IF EXISTS " + publication);
+    } catch (const std::exception& e) {
+        progress("peer: dropping the slot " + slot + ": " + e.what());
+    }
+}
+
 int free_port() {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
@@ -50,14 +71,10 @@ DebeziumPeer::DebeziumPeer(const config::Postgres& t,
     : libs_(std::move(libs))
     , dir_(ot::scratch_path("debezium")) {
     std::filesystem::create_directories(dir_);
-    const auto dsn = ot::services().pg_dsn;
-    slot_ = "peer_" + name;
-    publication_ = "peer_" + name;
     // The slot exists before the backlog is written, as it would for a
-    // connector that ran before: the backlog is in its stream, not in a
-    // snapshot (snapshot.mode no_data).
-    ot::sql(dsn, "CREATE PUBLICATION " + publication_ + " FOR TABLE " + qualified(t));
-    ot::sql(dsn, "SELECT pg_create_logical_replication_slot('" + slot_ + "', 'pgoutput')");
+    // connector that ran before (snapshot.mode no_data).
+    slot_ = create_publication_and_slot(t, name);
+    publication_ = slot_;
     write_worker_properties();
     write_connector_properties(t, extra);
 }
@@ -111,12 +128,7 @@ void DebeziumPeer::write_connector_properties(const config::Postgres& t,
 
 DebeziumPeer::~DebeziumPeer() {
     java_.reset();
-    try {
-        ot::sql(ot::services().pg_dsn, "SELECT pg_drop_replication_slot('" + slot_ + "')");
-        ot::sql(ot::services().pg_dsn, "DROP PUBLICATION IF EXISTS " + publication_);
-    } catch (const std::exception& e) {
-        progress(std::string("peer: dropping the slot: ") + e.what());
-    }
+    drop_publication_and_slot(slot_, publication_);
 }
 
 void DebeziumPeer::start() {
@@ -161,15 +173,11 @@ OutboxxPeer::OutboxxPeer(const config::Postgres& t,
     : bin_(std::move(bin))
     , dir_(ot::scratch_path("outboxx")) {
     std::filesystem::create_directories(dir_);
-    const auto dsn = ot::services().pg_dsn;
-    slot_ = "peer_" + name;
-    publication_ = "peer_" + name;
-    // As for Debezium: the publication, then the slot, both before the
-    // backlog is written, so the backlog is in the slot's stream. outboxx
-    // would make both itself at its first start (the publication FOR ALL
-    // TABLES), after the backlog; it uses a slot that exists.
-    ot::sql(dsn, "CREATE PUBLICATION " + publication_ + " FOR TABLE " + qualified(t));
-    ot::sql(dsn, "SELECT pg_create_logical_replication_slot('" + slot_ + "', 'pgoutput')");
+    // As for Debezium. outboxx would make both itself at its first start
+    // (the publication FOR ALL TABLES), after the backlog; it uses a slot
+    // that exists.
+    slot_ = create_publication_and_slot(t, name);
+    publication_ = slot_;
     write_config(t, topic);
 }
 
@@ -199,12 +207,7 @@ void OutboxxPeer::write_config(const config::Postgres& t, const std::string& top
 
 OutboxxPeer::~OutboxxPeer() {
     proc_.reset();
-    try {
-        ot::sql(ot::services().pg_dsn, "SELECT pg_drop_replication_slot('" + slot_ + "')");
-        ot::sql(ot::services().pg_dsn, "DROP PUBLICATION IF EXISTS " + publication_);
-    } catch (const std::exception& e) {
-        progress(std::string("peer: dropping outboxx's slot: ") + e.what());
-    }
+    drop_publication_and_slot(slot_, publication_);
 }
 
 void OutboxxPeer::start() {
