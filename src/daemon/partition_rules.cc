@@ -35,12 +35,16 @@ PartitionPlan plan_partitions(const store::PartitionState& state, std::int64_t w
         }
     }
     // Ids at or below max_default_id are in the default partition: a new
-    // partition may not cover them (PostgreSQL refuses to attach it).
+    // partition may not cover them (PostgreSQL refuses to attach it). When
+    // the ids have reached the top, the application goes on taking them
+    // while the partition is added, and they land in the default
+    // partition too: the new one starts a width above the newest id.
     std::int64_t lo = std::max({top, state.max_default_id + 1, INT64_C(1)});
-    if (state.partitions.empty()) {
-        lo = std::max(lo, state.max_id + 1);
+    std::int64_t want = state.max_id + 2 * width;
+    if (state.max_id > 0 && state.max_id + 1 >= lo) {
+        lo = state.max_id + 1 + width;
+        want = lo + 2 * width - 1; // two partitions past the jump too
     }
-    const std::int64_t want = state.max_id + 2 * width;
     while (lo <= want && plan.create.size() < kMaxPartitionsCreated) {
         plan.create.push_back({lo, lo + width});
         lo += width;

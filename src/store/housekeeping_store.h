@@ -36,7 +36,9 @@ struct Partition {
 struct PartitionState {
     std::vector<Partition> partitions; // by lo; the default partition not among them
     bool has_default = false;
-    std::int64_t max_id = 0;         // the highest id in the table, 0 when empty
+    // The newest id: the highest in the table, or the id sequence's last
+    // value when higher (ids taken by transactions not yet committed).
+    std::int64_t max_id = 0;
     std::int64_t max_default_id = 0; // the highest id in the default partition, 0 when empty
 };
 

@@ -102,9 +102,12 @@ PartitionState PgOutboxStore::partition_state() {
         std::sort(st.partitions.begin(), st.partitions.end(),
                   [](const Partition& a, const Partition& b) { return a.lo < b.lo; });
         const std::string id = quote_ident(cfg_.columns.id);
-        const auto r = tx.exec("SELECT (SELECT coalesce(max(" + id + "), 0) FROM " + t
-                               + "), (SELECT coalesce(max(" + id + "), 0) FROM "
-                               + default_partition(cfg_) + ")");
+        const auto r = tx.exec_params(
+            "SELECT greatest((SELECT coalesce(max(" + id + "), 0) FROM " + t
+                + "), coalesce(pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass), "
+                  "0)), (SELECT coalesce(max("
+                + id + "), 0) FROM " + default_partition(cfg_) + ")",
+            t, cfg_.columns.id);
         st.max_id = r[0][0].as<std::int64_t>();
         st.max_default_id = r[0][1].as<std::int64_t>();
         return st;
@@ -115,8 +118,21 @@ void PgOutboxStore::create_partition(std::int64_t lo, std::int64_t hi) {
     guarded("adding a partition", [&](Session& s) {
         pqxx::work tx(*s.conn);
         tx.exec(std::string("SET LOCAL lock_timeout = '") + kAttachLockTimeout + "'");
-        for (const auto& sql : create_partition_statements(cfg_, lo, hi)) {
-            tx.exec(sql);
+        try {
+            for (const auto& sql : create_partition_statements(cfg_, lo, hi)) {
+                tx.exec(sql);
+            }
+        } catch (const pqxx::sql_error& e) {
+            // 23514: ids of the new range reached the default partition
+            // while it was added (a burst past the planned room). Nothing
+            // changed; the next round plans above them.
+            if (e.sqlstate() == "23514") {
+                throw StoreUnavailable("adding the partition for ids " + std::to_string(lo) + " to "
+                                       + std::to_string(hi - 1)
+                                       + ": ids in that range arrived meanwhile; planned again "
+                                         "next round");
+            }
+            throw;
         }
         tx.commit();
     });

@@ -56,8 +56,8 @@ TEST_CASE("partition plan: a fresh table gets two widths of partitions from id 1
     CHECK(plan.candidates.empty());
 }
 
-TEST_CASE("partition plan: ids that ran past every partition into the default one are never "
-          "covered by a new partition",
+TEST_CASE("partition plan: once ids ran past every partition, the next one starts a width above "
+          "the newest id, never over ids the default partition holds or may get meanwhile",
           "[unit][retention]") {
     PartitionState st;
     st.has_default = true;
@@ -65,9 +65,8 @@ TEST_CASE("partition plan: ids that ran past every partition into the default on
     st.max_id = 25000;
     st.max_default_id = 25000;
     const auto plan = outboxd::daemon::plan_partitions(st, 10000);
-    REQUIRE_FALSE(plan.create.empty());
-    CHECK(plan.create.front().lo == 25001);
-    CHECK(plan.create.back().hi > 25000 + 2 * 10000);
+    CHECK(ranges(plan.create)
+          == std::vector<std::pair<std::int64_t, std::int64_t>>{{35001, 45001}, {45001, 55001}});
     REQUIRE(plan.candidates.size() == 1);
     CHECK(plan.candidates[0].name == "outbox_p1");
     // Rows in the default partition from before any partition existed.
@@ -75,7 +74,17 @@ TEST_CASE("partition plan: ids that ran past every partition into the default on
     first.has_default = true;
     first.max_id = 700;
     first.max_default_id = 700;
-    CHECK(outboxd::daemon::plan_partitions(first, 10000).create.front().lo == 701);
+    CHECK(outboxd::daemon::plan_partitions(first, 10000).create.front().lo == 10701);
+    // Ids taken but not committed (the sequence ahead of the table) count.
+    PartitionState taken;
+    taken.has_default = true;
+    taken.partitions = {{"outbox_p1", 1, 10001}};
+    taken.max_id = 10000;
+    CHECK(outboxd::daemon::plan_partitions(taken, 10000).create.front().lo == 20001);
+    // Ids still inside the top partition: the next one follows it at once.
+    taken.max_id = 9000;
+    CHECK(ranges(outboxd::daemon::plan_partitions(taken, 10000).create)
+          == std::vector<std::pair<std::int64_t, std::int64_t>>{{10001, 20001}, {20001, 30001}});
 }
 
 TEST_CASE("partition plan: nothing to add while two widths are ready; candidates are the "
