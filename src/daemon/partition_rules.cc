@@ -38,11 +38,12 @@ PartitionPlan plan_partitions(const store::PartitionState& state, std::int64_t w
     // partition may not cover them (PostgreSQL refuses to attach it). When
     // the ids have reached the top, the application goes on taking them
     // while the partition is added, and they land in the default
-    // partition too: the new one starts a width above the newest id.
+    // partition too: the new one starts a tenth of a width (a tenth of a
+    // round's ids at least) above the newest id.
     std::int64_t lo = std::max({top, state.max_default_id + 1, INT64_C(1)});
     std::int64_t want = state.max_id + 2 * width;
     if (state.max_id > 0 && state.max_id + 1 >= lo) {
-        lo = state.max_id + 1 + width;
+        lo = state.max_id + 1 + std::max<std::int64_t>(1, width / 10);
         want = lo + 2 * width - 1; // two partitions past the jump too
     }
     while (lo <= want && plan.create.size() < kMaxPartitionsCreated) {

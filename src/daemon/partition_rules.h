@@ -9,8 +9,8 @@
 // the newest id. Ids past every partition land in the default partition,
 // which retention empties by DELETE: an application insert never fails for
 // want of a partition. Once ids have run past the top, the next partition
-// starts a width above the newest id, so the ids taken while it is added
-// still land in the default partition and not in its range.
+// starts a tenth of a width above the newest id, so the ids taken while it
+// is added still land in the default partition and not in its range.
 #pragma once
 
 #include "store/housekeeping_store.h"

@@ -71,9 +71,9 @@ TEST_CASE("partition retention: partitions added ahead, a done one dropped, one 
                      "  interval_ms: 200\n";
     Daemon d({"run", "--config", write_config(cfg)});
     REQUIRE(d.http_port());
-    // Two partitions of the smallest width, a width above the newest id.
-    const std::string first = name + "_p10021";
-    const std::string second = name + "_p20021";
+    // Two partitions of the smallest width, a tenth of it above the newest id.
+    const std::string first = name + "_p1021";
+    const std::string second = name + "_p11021";
     REQUIRE(eventually([&] { return partitions_of(name).count(second) == 1; }, 30s));
     // The default partition's rows are sent, then deleted row by row.
     REQUIRE(eventually(
@@ -82,14 +82,14 @@ TEST_CASE("partition retention: partitions added ahead, a done one dropped, one 
     // Rows into the first partition; one of them parked by hand (a person
     // will look at it).
     const std::string seq = "pg_get_serial_sequence('" + t + "', 'id')";
-    sql(s.pg_dsn, "SELECT setval(" + seq + ", 10020)");
+    sql(s.pg_dsn, "SELECT setval(" + seq + ", 1020)");
     const auto ids = insert_rows(s.pg_dsn, table, rows_for(name, 30));
-    REQUIRE(ids.front() == 10021);
+    REQUIRE(ids.front() == 1021);
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 30; }, 30s));
     sql(s.pg_dsn, "UPDATE " + t + " SET status = 2, last_error = 'review me' WHERE id = "
                       + std::to_string(ids[3]));
     // Ids move on into the second partition: the first one is past them.
-    sql(s.pg_dsn, "SELECT setval(" + seq + ", 20030)");
+    sql(s.pg_dsn, "SELECT setval(" + seq + ", 11030)");
     insert_rows(s.pg_dsn, table, rows_for(name, 10));
     REQUIRE(eventually([&] { return status_counts(s.pg_dsn, table)[1] == 39; }, 30s));
     // Held: not dropped, said so in the gauge; the parked row is still there.

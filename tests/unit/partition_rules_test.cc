@@ -56,9 +56,10 @@ TEST_CASE("partition plan: a fresh table gets two widths of partitions from id 1
     CHECK(plan.candidates.empty());
 }
 
-TEST_CASE("partition plan: once ids ran past every partition, the next one starts a width above "
-          "the newest id, never over ids the default partition holds or may get meanwhile",
-          "[unit][retention]") {
+TEST_CASE(
+    "partition plan: once ids ran past every partition, the next one starts a tenth of a width "
+    "above the newest id, never over ids the default partition holds or may get meanwhile",
+    "[unit][retention]") {
     PartitionState st;
     st.has_default = true;
     st.partitions = {{"outbox_p1", 1, 10001}};
@@ -66,7 +67,7 @@ TEST_CASE("partition plan: once ids ran past every partition, the next one start
     st.max_default_id = 25000;
     const auto plan = outboxd::daemon::plan_partitions(st, 10000);
     CHECK(ranges(plan.create)
-          == std::vector<std::pair<std::int64_t, std::int64_t>>{{35001, 45001}, {45001, 55001}});
+          == std::vector<std::pair<std::int64_t, std::int64_t>>{{26001, 36001}, {36001, 46001}});
     REQUIRE(plan.candidates.size() == 1);
     CHECK(plan.candidates[0].name == "outbox_p1");
     // Rows in the default partition from before any partition existed.
@@ -74,13 +75,13 @@ TEST_CASE("partition plan: once ids ran past every partition, the next one start
     first.has_default = true;
     first.max_id = 700;
     first.max_default_id = 700;
-    CHECK(outboxd::daemon::plan_partitions(first, 10000).create.front().lo == 10701);
+    CHECK(outboxd::daemon::plan_partitions(first, 10000).create.front().lo == 1701);
     // Ids taken but not committed (the sequence ahead of the table) count.
     PartitionState taken;
     taken.has_default = true;
     taken.partitions = {{"outbox_p1", 1, 10001}};
     taken.max_id = 10000;
-    CHECK(outboxd::daemon::plan_partitions(taken, 10000).create.front().lo == 20001);
+    CHECK(outboxd::daemon::plan_partitions(taken, 10000).create.front().lo == 11001);
     // Ids still inside the top partition: the next one follows it at once.
     taken.max_id = 9000;
     CHECK(ranges(outboxd::daemon::plan_partitions(taken, 10000).create)
