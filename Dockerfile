@@ -13,7 +13,7 @@ FROM debian:bookworm AS build
 # The release (project(VERSION) in CMakeLists.txt; check-deploy.py keeps this
 # default in step) and the commit, which the build context has no .git to
 # tell: scripts/test-deploy.sh passes `git rev-parse --short=12 HEAD`.
-ARG OUTBOXD_VERSION=0.4.0
+ARG OUTBOXD_VERSION=0.5.0
 ARG OUTBOXD_COMMIT=unknown
 # The -dev packages of scripts/install-deps.sh, without the test-only ones.
 RUN apt-get update \
@@ -39,7 +39,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOUTBOXD_DA
       || { echo "OUTBOXD_VERSION=$OUTBOXD_VERSION is not the version in CMakeLists.txt" >&2; exit 1; }; }
 
 FROM debian:bookworm-slim
-ARG OUTBOXD_VERSION=0.4.0
+ARG OUTBOXD_VERSION=0.5.0
 ARG OUTBOXD_COMMIT=unknown
 LABEL org.opencontainers.image.title="outboxd" \
       org.opencontainers.image.description="Transactional outbox relay: PostgreSQL to Kafka or RabbitMQ" \

@@ -4,7 +4,7 @@
 # it installs, upgrades and purges under a real systemd is
 # scripts/test-deploy.sh package (ctest deploy_package).
 #
-# The revision (the "-1" of 0.4.0-1) is read when cpack runs, from
+# The revision (the "-1" of 0.5.0-1) is read when cpack runs, from
 # OUTBOXD_DEB_REVISION (default 1): the upgrade proof builds -1 and -2 from
 # one build tree.
 

@@ -91,20 +91,10 @@ Statements build_statements(const config::Postgres& pg, PayloadType payload_type
     // Kafka should get), and its length in bytes for the byte budget.
     // octet_length of a bytea or text column reads the length from the
     // TOAST pointer without fetching the value; json(b) has to be rendered.
-    std::string payload;
-    switch (payload_type) {
-    case PayloadType::kBytea:
-        payload = "f_payload";
-        break;
-    case PayloadType::kText:
-        payload = "convert_to(f_payload, 'UTF8')";
-        break;
-    case PayloadType::kJson:
-        // Rendered once, in the candidates' select list (payload_column
-        // below): the weight and the bytes both use that text.
-        payload = "convert_to(f_payload, 'UTF8')";
-        break;
-    }
+    // A json(b) payload is rendered as text once, in the candidates' select
+    // list (payload_column): the weight and the bytes both use that text.
+    const std::string payload =
+        payload_type == PayloadType::kBytea ? "f_payload" : "convert_to(f_payload, 'UTF8')";
     const std::string payload_column = payload_type == PayloadType::kJson
                                            ? quote_ident(c.payload) + "::text"
                                            : quote_ident(c.payload);
