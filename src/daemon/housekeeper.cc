@@ -58,11 +58,15 @@ TimePoint Housekeeper::round(const RoundInput& in) {
     // A new leader looks at retention at once.
     if (in.leading && !was_leading_) {
         next_retention_ = in.now;
+        next_partitions_ = in.now;
     }
     was_leading_ = in.leading;
     if (retention_on && in.leading && in.now >= next_retention_) {
         const bool behind = retention(o, in);
-        if (o.partitions && in.go_on()) {
+        // Partitions once per interval, also while the DELETE catches up
+        // (each look at a drop candidate may read a whole partition).
+        if (o.partitions && in.go_on() && in.now >= next_partitions_) {
+            next_partitions_ = in.now + o.retention_interval;
             partitions(o, in);
         }
         // Behind: the next round at once (after a health refresh if one is

@@ -85,6 +85,7 @@ private:
     bool first_ = true;
     TimePoint next_refresh_{};
     TimePoint next_retention_{};
+    TimePoint next_partitions_{}; // retention.mode partition: once per interval
     bool was_leading_ = false;
     // retention.mode partition: the newest id at the last round, and the
     // rate of ids a second it gave (daemon/partition_rules.h).

@@ -445,6 +445,25 @@ TEST_CASE("housekeeper: partition retention adds partitions ahead of the ids, dr
     CHECK(r.table.created.empty());
 }
 
+TEST_CASE("housekeeper: while the DELETE catches up, partitions are looked at once per interval",
+          "[unit][daemon]") {
+    HousekeeperRig r;
+    auto o = r.options();
+    o.partitions = true;
+    auto hk = r.make(o);
+    r.table.parts.has_default = true;
+    r.table.old_sent = 3 * 10 * Housekeeper::kMaxBatchesPerRound;
+    auto next = hk.round(r.at(true));
+    CHECK(next == r.clock.now()); // behind
+    REQUIRE(r.table.created.size() == 2);
+    hk.round(r.at(true)); // at once, still behind: no second plan
+    CHECK(r.table.created.size() == 2);
+    r.table.parts.max_id = 25000; // ids moved on
+    r.clock.advance(1000ms);      // one interval
+    hk.round(r.at(true));
+    CHECK(r.table.created.size() > 2);
+}
+
 TEST_CASE("housekeeper: retention stops between batches when the lead is lost", "[unit][daemon]") {
     HousekeeperRig r;
     auto hk = r.make(r.options());
